@@ -1,0 +1,72 @@
+//! Errors of the catalog crate.
+
+/// Everything that can go wrong in the catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The catalog URL could not be understood.
+    #[error("invalid catalog URL '{url}': {reason} (expected sqlite:PATH)")]
+    InvalidUrl { url: String, reason: String },
+    /// The metadata database failed.
+    #[error("catalog database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The database is not a DuckLake catalog, or one of an unsupported version.
+    #[error("'{path}' is not a DuckLake 1.0 catalog: {reason}")]
+    NotACatalog { path: String, reason: String },
+    /// A schema does not exist.
+    #[error("schema '{schema}' does not exist")]
+    SchemaNotFound { schema: String },
+    /// A table does not exist.
+    #[error("table '{schema}.{table}' does not exist (see `strata table list`)")]
+    TableNotFound { schema: String, table: String },
+    /// A table of that name exists already.
+    #[error(
+        "table '{schema}.{table}' already exists (use `strata table refresh {table}` to pick up new files)"
+    )]
+    TableExists { schema: String, table: String },
+    /// A column type that Strata cannot map.
+    #[error("column '{column}' has type '{type_name}', which Strata does not support yet")]
+    UnsupportedType { column: String, type_name: String },
+    /// A table uses a DuckLake feature that Strata cannot read yet.
+    #[error("table '{table}' uses {feature}, which Strata cannot read yet")]
+    UnsupportedFeature { table: String, feature: String },
+    /// The table was not registered from a location, so it cannot be refreshed.
+    #[error(
+        "table '{table}' was not registered from a location; only registered tables can be refreshed"
+    )]
+    NotRegistered { table: String },
+    /// Listing or reading object storage failed.
+    #[error("cannot read '{location}': {source}")]
+    Storage {
+        location: String,
+        #[source]
+        source: object_store::Error,
+    },
+    /// A Parquet file could not be read.
+    #[error("cannot read Parquet footer of '{path}': {reason}")]
+    Parquet { path: String, reason: String },
+    /// The location holds no Parquet files.
+    #[error("no Parquet files found under '{location}'")]
+    NoFiles { location: String },
+    /// Files under one location disagree about a column.
+    #[error("column '{column}' is {first} in '{first_file}' but {second} in '{second_file}'")]
+    SchemaConflict {
+        column: String,
+        first: String,
+        first_file: String,
+        second: String,
+        second_file: String,
+    },
+    /// Files under one location use different Hive partition keys.
+    #[error("'{file}' has partition keys [{found}] but other files have [{expected}]")]
+    PartitionMismatch {
+        file: String,
+        found: String,
+        expected: String,
+    },
+    /// Anything else that names its own cause.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result with the catalog's error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

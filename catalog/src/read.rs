@@ -1,0 +1,545 @@
+//! Reading the catalog at a snapshot: schemas, tables, and the candidate files of a scan.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use crate::error::{Error, Result};
+use crate::lake::Catalog;
+use crate::model::{
+    Bound, Column, ColumnStats, DataFile, FileQuery, FileSet, PartitionField, SchemaEntry,
+    SnapshotId, TableListing, TableMeta, TableSummary, Transform,
+};
+use crate::types::{StatsAffinity, arrow_type, stats_affinity};
+
+/// SQL condition: the row with alias `a` is live at snapshot parameter `?N`.
+fn live(alias: &str, param: usize) -> String {
+    format!(
+        "{alias}.begin_snapshot <= ?{param} AND ({alias}.end_snapshot IS NULL OR {alias}.end_snapshot > ?{param})"
+    )
+}
+
+/// Join a base path and a relative path with exactly one `/`.
+pub(crate) fn join_path(base: &str, rel: &str) -> String {
+    if base.is_empty() {
+        return rel.to_string();
+    }
+    if base.ends_with('/') {
+        format!("{base}{rel}")
+    } else {
+        format!("{base}/{rel}")
+    }
+}
+
+fn resolve(base: &str, path: &str, is_relative: Option<i64>) -> String {
+    if is_relative.unwrap_or(1) != 0 {
+        join_path(base, path)
+    } else {
+        path.to_string()
+    }
+}
+
+impl Catalog {
+    /// The newest snapshot.
+    pub fn current_snapshot(&self) -> Result<SnapshotId> {
+        Ok(self
+            .conn()
+            .query_row("SELECT max(snapshot_id) FROM ducklake_snapshot", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Schemas live at `snapshot`.
+    pub fn list_schemas(&self, snapshot: SnapshotId) -> Result<Vec<SchemaEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT schema_id, schema_name FROM ducklake_schema s WHERE {} ORDER BY schema_name",
+            live("s", 1)
+        ))?;
+        let rows = stmt.query_map(params![snapshot], |r| {
+            Ok(SchemaEntry {
+                schema_id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Names of the tables in `schema` live at `snapshot`.
+    pub fn table_names(&self, snapshot: SnapshotId, schema: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT t.table_name FROM ducklake_table t JOIN ducklake_schema s ON s.schema_id = t.schema_id
+             WHERE {} AND {} AND s.schema_name = ?2 ORDER BY t.table_name",
+            live("t", 1),
+            live("s", 1)
+        ))?;
+        let rows = stmt.query_map(params![snapshot, schema], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every table live at `snapshot`, with its totals.
+    pub fn list_tables(&self, snapshot: SnapshotId) -> Result<Vec<TableListing>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT s.schema_name, t.table_name, t.table_id,
+                    (SELECT value FROM ducklake_metadata m WHERE m.key = 'strata.location' AND m.scope = 'table' AND m.scope_id = t.table_id),
+                    (SELECT count(*) FROM ducklake_data_file f WHERE f.table_id = t.table_id AND {f}),
+                    (SELECT coalesce(sum(record_count), 0) FROM ducklake_data_file f WHERE f.table_id = t.table_id AND {f}),
+                    (SELECT coalesce(sum(file_size_bytes), 0) FROM ducklake_data_file f WHERE f.table_id = t.table_id AND {f})
+             FROM ducklake_table t JOIN ducklake_schema s ON s.schema_id = t.schema_id
+             WHERE {t} AND {s} ORDER BY s.schema_name, t.table_name",
+            f = live("f", 1),
+            t = live("t", 1),
+            s = live("s", 1)
+        ))?;
+        let rows = stmt.query_map(params![snapshot], |r| {
+            Ok(TableListing {
+                schema: r.get(0)?,
+                name: r.get(1)?,
+                location: r.get(3)?,
+                summary: TableSummary {
+                    files: r.get(4)?,
+                    rows: r.get(5)?,
+                    bytes: r.get(6)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The table `schema.name` at `snapshot`, or `None` if it does not exist.
+    pub fn table(
+        &self,
+        snapshot: SnapshotId,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<TableMeta>> {
+        let conn = self.conn();
+        self.table_in(&conn, snapshot, schema, name)
+    }
+
+    pub(crate) fn table_in(
+        &self,
+        conn: &Connection,
+        snapshot: SnapshotId,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<TableMeta>> {
+        let row = conn
+            .query_row(
+                &format!(
+                    "SELECT t.table_id, t.path, t.path_is_relative, s.path, s.path_is_relative, s.schema_name, t.table_name
+                     FROM ducklake_table t JOIN ducklake_schema s ON s.schema_id = t.schema_id
+                     WHERE {} AND {} AND s.schema_name = ?2 AND t.table_name = ?3",
+                    live("t", 1),
+                    live("s", 1)
+                ),
+                params![snapshot, schema, name],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((table_id, tpath, trel, spath, srel, schema, name)) = row else {
+            return Ok(None);
+        };
+        let schema_path = resolve(self.data_path(), &spath.unwrap_or_default(), srel);
+        let path = resolve(&schema_path, &tpath.unwrap_or_default(), trel);
+
+        let from_path: HashSet<i64> = {
+            let mut stmt = conn.prepare(
+                "SELECT DISTINCT n.target_field_id FROM ducklake_name_mapping n
+                 JOIN ducklake_column_mapping m ON m.mapping_id = n.mapping_id
+                 WHERE m.table_id = ?1 AND n.is_partition = 1 AND n.parent_column IS NULL",
+            )?;
+            let rows = stmt.query_map(params![table_id], |r| r.get::<_, i64>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut columns = Vec::new();
+        {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT column_id, column_name, column_type, nulls_allowed FROM ducklake_column c
+                 WHERE c.table_id = ?2 AND c.parent_column IS NULL AND {} ORDER BY column_order, column_id",
+                live("c", 1)
+            ))?;
+            let rows = stmt.query_map(params![snapshot, table_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (column_id, name, type_name, nullable) = row?;
+                let data_type = arrow_type(&name, &type_name)?;
+                columns.push(Column {
+                    column_id,
+                    name,
+                    type_name,
+                    data_type,
+                    nullable: nullable.unwrap_or(1) != 0,
+                    from_path: from_path.contains(&column_id),
+                });
+            }
+        }
+        let mut partition = Vec::new();
+        {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT pc.partition_key_index, pc.column_id, pc.transform
+                 FROM ducklake_partition_info pi JOIN ducklake_partition_column pc
+                   ON pc.partition_id = pi.partition_id AND pc.table_id = pi.table_id
+                 WHERE pi.table_id = ?2 AND {} ORDER BY pc.partition_key_index",
+                live("pi", 1)
+            ))?;
+            let rows = stmt.query_map(params![snapshot, table_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (key_index, column_id, transform) = row?;
+                let transform =
+                    Transform::parse(&transform).ok_or_else(|| Error::UnsupportedFeature {
+                        table: format!("{schema}.{name}"),
+                        feature: format!("partition transform '{transform}'"),
+                    })?;
+                partition.push(PartitionField {
+                    key_index,
+                    column_id,
+                    transform,
+                });
+            }
+        }
+        let location = conn
+            .query_row(
+                "SELECT value FROM ducklake_metadata WHERE key = 'strata.location' AND scope = 'table' AND scope_id = ?1",
+                params![table_id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?;
+        Ok(Some(TableMeta {
+            table_id,
+            schema,
+            name,
+            columns,
+            partition,
+            location,
+            path,
+            snapshot,
+        }))
+    }
+
+    /// Like [`Catalog::table`], but a missing table is an error.
+    pub fn require_table(
+        &self,
+        snapshot: SnapshotId,
+        schema: &str,
+        name: &str,
+    ) -> Result<TableMeta> {
+        self.table(snapshot, schema, name)?
+            .ok_or_else(|| Error::TableNotFound {
+                schema: schema.to_string(),
+                table: name.to_string(),
+            })
+    }
+
+    /// Totals of a table at its snapshot.
+    pub fn table_summary(&self, table: &TableMeta) -> Result<TableSummary> {
+        let conn = self.conn();
+        Ok(conn.query_row(
+            &format!(
+                "SELECT count(*), coalesce(sum(record_count), 0), coalesce(sum(file_size_bytes), 0)
+                 FROM ducklake_data_file f WHERE f.table_id = ?2 AND {}",
+                live("f", 1)
+            ),
+            params![table.snapshot, table.table_id],
+            |r| {
+                Ok(TableSummary {
+                    files: r.get(0)?,
+                    rows: r.get(1)?,
+                    bytes: r.get(2)?,
+                })
+            },
+        )?)
+    }
+
+    /// The files of `table` whose statistics may satisfy `query.ranges`, with their statistics
+    /// and partition values, and the number of live files the table has in all.
+    pub fn candidate_files(&self, table: &TableMeta, query: &FileQuery) -> Result<FileSet> {
+        let conn = self.conn();
+        self.check_readable(&conn, table)?;
+        let snapshot = table.snapshot;
+        let total_files: i64 = conn.query_row(
+            &format!(
+                "SELECT count(*) FROM ducklake_data_file f WHERE f.table_id = ?2 AND {}",
+                live("f", 1)
+            ),
+            params![snapshot, table.table_id],
+            |r| r.get(0),
+        )?;
+
+        let mut sql = format!(
+            "SELECT f.data_file_id, f.path, f.path_is_relative, f.record_count, f.file_size_bytes, f.footer_size
+             FROM ducklake_data_file f WHERE f.table_id = ?2 AND {}",
+            live("f", 1)
+        );
+        let mut values: Vec<Value> = vec![Value::Integer(snapshot), Value::Integer(table.table_id)];
+        for range in &query.ranges {
+            let Some(column) = table.column(range.column_id) else {
+                continue;
+            };
+            let affinity = stats_affinity(&column.type_name);
+            let cast = |placeholder: String| match affinity {
+                StatsAffinity::Integer => format!("CAST({placeholder} AS INTEGER)"),
+                StatsAffinity::Real => format!("CAST({placeholder} AS REAL)"),
+                _ => placeholder,
+            };
+            if affinity == StatsAffinity::None {
+                continue;
+            }
+            let mut violations = Vec::new();
+            for bound in &range.bounds {
+                let (stat, op, value) = match bound {
+                    Bound::Lower { value, strict } => {
+                        ("s.max_value", if *strict { "<=" } else { "<" }, value)
+                    }
+                    Bound::Upper { value, strict } => {
+                        ("s.min_value", if *strict { ">=" } else { ">" }, value)
+                    }
+                };
+                values.push(Value::Text(value.clone()));
+                violations.push(format!(
+                    "{} {op} {}",
+                    cast(stat.to_string()),
+                    cast(format!("?{}", values.len()))
+                ));
+            }
+            if violations.is_empty() {
+                continue;
+            }
+            values.push(Value::Integer(range.column_id));
+            sql.push_str(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM ducklake_file_column_stats s
+                   WHERE s.data_file_id = f.data_file_id AND s.column_id = ?{} AND ({}))",
+                values.len(),
+                violations.join(" OR ")
+            ));
+        }
+        sql.push_str(" ORDER BY f.data_file_id");
+
+        let mut files = Vec::new();
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        {
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, path, rel, records, size, footer) = row?;
+                index.insert(id, files.len());
+                files.push(DataFile {
+                    data_file_id: id,
+                    path: resolve(&table.path, &path, rel),
+                    record_count: records.unwrap_or(0),
+                    file_size: size.unwrap_or(0),
+                    footer_size: footer,
+                    partition_values: Vec::new(),
+                    stats: Vec::new(),
+                });
+            }
+        }
+        if files.is_empty() {
+            return Ok(FileSet {
+                total_files: total_files as usize,
+                files,
+            });
+        }
+
+        // Statistics and partition values of the candidates only: all files of the table when
+        // nothing was pruned, otherwise the candidates' ids as a JSON array.
+        let all = files.len() as i64 == total_files;
+        let ids_json = format!(
+            "[{}]",
+            files
+                .iter()
+                .map(|f| f.data_file_id.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let file_filter = if all {
+            "1 = 1".to_string()
+        } else {
+            "data_file_id IN (SELECT value FROM json_each(?2))".to_string()
+        };
+        let column_filter = match &query.stats_columns {
+            Some(cols) => format!(
+                "column_id IN ({})",
+                if cols.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    cols.iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }
+            ),
+            None => "1 = 1".to_string(),
+        };
+        let second: Value = if all {
+            Value::Null
+        } else {
+            Value::Text(ids_json)
+        };
+        {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT data_file_id, column_id, min_value, max_value, null_count, value_count, column_size_bytes
+                 FROM ducklake_file_column_stats
+                 WHERE table_id = ?1 AND {file_filter} AND {column_filter} AND (?2 IS NULL OR 1 = 1)"
+            ))?;
+            let rows = stmt.query_map(params![table.table_id, second], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ColumnStats {
+                        column_id: r.get(1)?,
+                        min: r.get(2)?,
+                        max: r.get(3)?,
+                        null_count: r.get(4)?,
+                        value_count: r.get(5)?,
+                        size_bytes: r.get(6)?,
+                    },
+                ))
+            })?;
+            for row in rows {
+                let (id, stats) = row?;
+                if let Some(&i) = index.get(&id) {
+                    files[i].stats.push(stats);
+                }
+            }
+        }
+        {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT data_file_id, partition_key_index, partition_value FROM ducklake_file_partition_value
+                 WHERE table_id = ?1 AND {file_filter} AND (?2 IS NULL OR 1 = 1)"
+            ))?;
+            let rows = stmt.query_map(params![table.table_id, second], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, key, value) = row?;
+                if let Some(&i) = index.get(&id) {
+                    files[i].partition_values.push((key, value));
+                }
+            }
+        }
+        Ok(FileSet {
+            total_files: total_files as usize,
+            files,
+        })
+    }
+
+    /// Refuse tables that need features Strata cannot read yet, rather than return wrong rows.
+    fn check_readable(&self, conn: &Connection, table: &TableMeta) -> Result<()> {
+        let name = format!("{}.{}", table.schema, table.name);
+        let deletes: i64 = conn.query_row(
+            &format!(
+                "SELECT count(*) FROM ducklake_delete_file d WHERE d.table_id = ?2 AND {}",
+                live("d", 1)
+            ),
+            params![table.snapshot, table.table_id],
+            |r| r.get(0),
+        )?;
+        if deletes > 0 {
+            return Err(Error::UnsupportedFeature {
+                table: name,
+                feature: "delete files (rows deleted by DuckDB)".into(),
+            });
+        }
+        let inlined: Vec<String> = {
+            let mut stmt = conn.prepare(
+                "SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1",
+            )?;
+            let rows = stmt.query_map(params![table.table_id], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for inlined_table in inlined {
+            let quoted = inlined_table.replace('"', "\"\"");
+            let rows: Option<i64> = conn
+                .query_row(
+                    &format!(
+                        "SELECT 1 FROM \"{quoted}\" i WHERE {} LIMIT 1",
+                        live("i", 1)
+                    ),
+                    params![table.snapshot],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if rows.is_some() {
+                return Err(Error::UnsupportedFeature {
+                    table: name,
+                    feature: "data inlined in the catalog database (flush it in DuckDB with CALL ducklake_flush_inlined_data(...), or attach with DATA_INLINING_ROW_LIMIT 0)".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Snapshots, newest first: (id, time, changes, author).
+    pub fn snapshots(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(SnapshotId, String, Option<String>, Option<String>)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT s.snapshot_id, s.snapshot_time, c.changes_made, c.author FROM ducklake_snapshot s
+             LEFT JOIN ducklake_snapshot_changes c ON c.snapshot_id = s.snapshot_id
+             ORDER BY s.snapshot_id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Per-partition file counts of a table: partition values joined as `k=v/…` → files.
+    pub fn partition_counts(&self, table: &TableMeta) -> Result<BTreeMap<String, i64>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT f.data_file_id, group_concat(p.partition_key_index || '=' || coalesce(p.partition_value, 'NULL'), '/')
+             FROM ducklake_data_file f LEFT JOIN ducklake_file_partition_value p ON p.data_file_id = f.data_file_id
+             WHERE f.table_id = ?2 AND {} GROUP BY f.data_file_id",
+            live("f", 1)
+        ))?;
+        let rows = stmt.query_map(params![table.snapshot, table.table_id], |r| {
+            r.get::<_, Option<String>>(1)
+        })?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            *out.entry(row?.unwrap_or_default()).or_insert(0) += 1;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,938 @@
+//! Registering Parquet files in place: list a location once, read footers in parallel, turn
+//! Hive `key=value` directories into typed partition columns, and commit everything as one
+//! snapshot. Registered files are not owned by Strata: they are never deleted by it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore};
+use rusqlite::params;
+
+use crate::commit::Commit;
+use crate::error::{Error, Result};
+use crate::footer::{Footer, read_footer};
+use crate::lake::Catalog;
+use crate::model::{ColumnStats, SnapshotId, TableMeta};
+use crate::types::{StatsAffinity, ducklake_type, stats_affinity};
+
+/// Footers read at once during registration.
+const FOOTER_CONCURRENCY: usize = 64;
+
+/// A location on some object store: the store, the prefix inside it, and how to spell the
+/// absolute path of an object in it.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// As the user gave it, normalised to end in `/` (recorded in the catalog).
+    pub url: String,
+    pub store: Arc<dyn ObjectStore>,
+    /// The prefix inside the store.
+    pub prefix: Path,
+    /// Prepended to an object path to form the absolute path stored in the catalog:
+    /// `/` for the local file system, `s3://bucket/` for S3.
+    pub root: String,
+}
+
+impl Location {
+    fn absolute(&self, path: &Path) -> String {
+        format!("{}{}", self.root, path)
+    }
+}
+
+/// Progress of a registration, for progress bars.
+pub trait Progress: Send + Sync {
+    /// `done` of `total` footers have been read.
+    fn footers(&self, done: usize, total: usize);
+}
+
+impl Progress for () {
+    fn footers(&self, _: usize, _: usize) {}
+}
+
+/// What a registration or refresh did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterReport {
+    /// The snapshot committed, or `None` when there was nothing to do.
+    pub snapshot: Option<SnapshotId>,
+    pub files_added: usize,
+    pub files_removed: usize,
+    pub rows_added: i64,
+    pub bytes_added: i64,
+    pub columns_added: Vec<String>,
+    /// Hive partition keys and their inferred DuckLake types.
+    pub partition_keys: Vec<(String, String)>,
+}
+
+/// A listed file with its footer and Hive partition values.
+struct Listed {
+    meta: ObjectMeta,
+    path: String,
+    footer: Footer,
+    /// (key, raw value) from the path, in path order.
+    hive: Vec<(String, Option<String>)>,
+}
+
+/// List `location` and return the Parquet files whose absolute path is not in `known`.
+async fn list_parquet(location: &Location) -> Result<Vec<ObjectMeta>> {
+    let mut files: Vec<ObjectMeta> = location
+        .store
+        .list(Some(&location.prefix))
+        .try_filter(|meta| {
+            let keep = is_data_file(&location.prefix, &meta.location);
+            futures::future::ready(keep)
+        })
+        .try_collect()
+        .await
+        .map_err(|source| Error::Storage {
+            location: location.url.clone(),
+            source,
+        })?;
+    files.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(files)
+}
+
+/// Parquet files only; skip hidden and bookkeeping files (`_SUCCESS`, `.crc`, `_temporary/`).
+fn is_data_file(prefix: &Path, path: &Path) -> bool {
+    let Some(parts) = path.prefix_match(prefix) else {
+        return false;
+    };
+    let parts: Vec<_> = parts.collect();
+    let Some(name) = parts.last() else {
+        return false;
+    };
+    if !name.as_ref().to_ascii_lowercase().ends_with(".parquet") {
+        return false;
+    }
+    !parts
+        .iter()
+        .any(|p| p.as_ref().starts_with('.') || p.as_ref().starts_with('_'))
+}
+
+/// Hive `key=value` segments of `path` below `prefix`.
+fn hive_values(prefix: &Path, path: &Path) -> Vec<(String, Option<String>)> {
+    let Some(parts) = path.prefix_match(prefix) else {
+        return Vec::new();
+    };
+    let parts: Vec<_> = parts.collect();
+    let dirs = &parts[..parts.len().saturating_sub(1)];
+    dirs.iter()
+        .filter_map(|segment| {
+            let decoded = percent_decode(segment.as_ref());
+            let (k, v) = decoded.split_once('=')?;
+            if k.is_empty() {
+                return None;
+            }
+            let v = (v != "__HIVE_DEFAULT_PARTITION__").then(|| v.to_string());
+            Some((k.to_string(), v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The DuckLake type inferred for a Hive partition key from all its values.
+fn infer_hive_type(values: &[&str]) -> &'static str {
+    let is_date = |v: &&str| {
+        v.len() == 10
+            && v.as_bytes()[4] == b'-'
+            && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok()
+    };
+    if !values.is_empty() && values.iter().all(is_date) {
+        "date"
+    } else if !values.is_empty() && values.iter().all(|v| is_plain_integer(v)) {
+        "int64"
+    } else {
+        "varchar"
+    }
+}
+
+/// An integer without leading zeros: `03` stays a string, as DuckDB's Hive inference has it,
+/// so that no information in the path is lost.
+fn is_plain_integer(v: &str) -> bool {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && v.parse::<i64>().is_ok()
+}
+
+/// The canonical encoding of a Hive value of the inferred type (`03` → `3`).
+fn canonical_hive_value(type_name: &str, raw: &str) -> String {
+    match type_name {
+        "int64" => raw
+            .parse::<i64>()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|_| raw.to_string()),
+        _ => raw.to_string(),
+    }
+}
+
+/// List, read footers of files not in `known`, and return them.
+async fn read_new_files(
+    location: &Location,
+    known: &HashSet<String>,
+    progress: &dyn Progress,
+) -> Result<(Vec<Listed>, HashSet<String>)> {
+    let metas = list_parquet(location).await?;
+    let present: HashSet<String> = metas
+        .iter()
+        .map(|m| location.absolute(&m.location))
+        .collect();
+    let new: Vec<ObjectMeta> = metas
+        .into_iter()
+        .filter(|m| !known.contains(&location.absolute(&m.location)))
+        .collect();
+    let total = new.len();
+    let done = AtomicUsize::new(0);
+    progress.footers(0, total);
+    let listed: Vec<Listed> = futures::stream::iter(new)
+        .map(|meta| {
+            let done = &done;
+            async move {
+                let path = location.absolute(&meta.location);
+                let footer =
+                    read_footer(location.store.as_ref(), &meta.location, meta.size, &path).await?;
+                progress.footers(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                let hive = hive_values(&location.prefix, &meta.location);
+                Ok::<_, Error>(Listed {
+                    meta,
+                    path,
+                    footer,
+                    hive,
+                })
+            }
+        })
+        .buffered(FOOTER_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok((listed, present))
+}
+
+/// A column of the table being built: name, DuckLake type, and whether it comes from the path.
+#[derive(Debug, Clone)]
+struct LayoutColumn {
+    name: String,
+    type_name: String,
+    from_path: bool,
+    first_file: String,
+}
+
+/// The union of the files' columns (in first-seen order) followed by Hive keys not stored in
+/// the files; types must agree.
+fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<(Vec<LayoutColumn>, Vec<String>)> {
+    let mut columns: Vec<LayoutColumn> = existing.to_vec();
+    for f in files {
+        for field in f.footer.schema.fields() {
+            let type_name = ducklake_type(field.name(), field.data_type()).map_err(|e| match e {
+                Error::UnsupportedType { column, type_name } => Error::Invalid(format!(
+                    "column '{column}' of '{}' has type {type_name}, which Strata cannot register yet",
+                    f.path
+                )),
+                other => other,
+            })?;
+            match columns.iter().find(|c| c.name == *field.name()) {
+                Some(c) if c.type_name != type_name => {
+                    return Err(Error::SchemaConflict {
+                        column: c.name.clone(),
+                        first: c.type_name.clone(),
+                        first_file: c.first_file.clone(),
+                        second: type_name,
+                        second_file: f.path.clone(),
+                    });
+                }
+                Some(_) => {}
+                None => columns.push(LayoutColumn {
+                    name: field.name().clone(),
+                    type_name,
+                    from_path: false,
+                    first_file: f.path.clone(),
+                }),
+            }
+        }
+    }
+    // Hive keys: every file must have the same keys, in the same order.
+    let keys: Vec<String> = files
+        .first()
+        .map(|f| f.hive.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    for f in files {
+        let found: Vec<&String> = f.hive.iter().map(|(k, _)| k).collect();
+        if found.len() != keys.len() || found.iter().zip(&keys).any(|(a, b)| *a != b) {
+            return Err(Error::PartitionMismatch {
+                file: f.path.clone(),
+                found: found
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                expected: keys.join(", "),
+            });
+        }
+    }
+    for (i, key) in keys.iter().enumerate() {
+        if columns.iter().any(|c| c.name == *key) {
+            continue;
+        }
+        let values: Vec<&str> = files
+            .iter()
+            .filter_map(|f| f.hive[i].1.as_deref())
+            .collect();
+        columns.push(LayoutColumn {
+            name: key.clone(),
+            type_name: infer_hive_type(&values).to_string(),
+            from_path: true,
+            first_file: files.first().map(|f| f.path.clone()).unwrap_or_default(),
+        });
+    }
+    Ok((columns, keys))
+}
+
+impl Catalog {
+    /// Register the Parquet files under `location` as the new table `schema.name`.
+    pub async fn register(
+        &self,
+        schema: &str,
+        name: &str,
+        location: &Location,
+        progress: &dyn Progress,
+    ) -> Result<RegisterReport> {
+        let snapshot = self.current_snapshot()?;
+        if self.table(snapshot, schema, name)?.is_some() {
+            return Err(Error::TableExists {
+                schema: schema.to_string(),
+                table: name.to_string(),
+            });
+        }
+        let (files, _) = read_new_files(location, &HashSet::new(), progress).await?;
+        if files.is_empty() {
+            return Err(Error::NoFiles {
+                location: location.url.clone(),
+            });
+        }
+        let (columns, keys) = layout(&files, &[])?;
+        let (snapshot, report) = self.write("strata", Some("register"), |c| {
+            let schema_id = schema_id(c, schema)?;
+            let dup: i64 = c.tx.query_row(
+                "SELECT count(*) FROM ducklake_table WHERE schema_id = ?1 AND table_name = ?2 AND end_snapshot IS NULL",
+                params![schema_id, name],
+                |r| r.get(0),
+            )?;
+            if dup > 0 {
+                return Err(Error::TableExists {
+                    schema: schema.to_string(),
+                    table: name.to_string(),
+                });
+            }
+            let table_id = c.catalog_id();
+            let snap = c.snapshot_id;
+            c.tx.execute(
+                "INSERT INTO ducklake_table VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, 1)",
+                params![
+                    table_id,
+                    uuid::Uuid::new_v4().to_string(),
+                    snap,
+                    schema_id,
+                    name,
+                    format!("{name}/")
+                ],
+            )?;
+            c.tx.execute(
+                "INSERT INTO ducklake_metadata (key, value, scope, scope_id) VALUES ('strata.location', ?1, 'table', ?2)",
+                params![location.url, table_id],
+            )?;
+            let ids = insert_columns(c, table_id, &columns, 1)?;
+            let partition_id = if keys.is_empty() {
+                None
+            } else {
+                let pid = c.catalog_id();
+                c.tx.execute(
+                    "INSERT INTO ducklake_partition_info VALUES (?1, ?2, ?3, NULL)",
+                    params![pid, table_id, snap],
+                )?;
+                for (i, key) in keys.iter().enumerate() {
+                    c.tx.execute(
+                        "INSERT INTO ducklake_partition_column VALUES (?1, ?2, ?3, ?4, 'identity')",
+                        params![pid, table_id, i as i64, ids[key]],
+                    )?;
+                }
+                Some(pid)
+            };
+            let mapping_id = insert_mapping(c, table_id, &columns, &ids)?;
+            c.tx.execute(
+                "INSERT INTO ducklake_table_stats VALUES (?1, 0, 0, 0)",
+                params![table_id],
+            )?;
+            let report = insert_files(
+                c,
+                table_id,
+                &files,
+                &columns,
+                &ids,
+                partition_id,
+                mapping_id,
+            )?;
+            c.schema_changed(Some(table_id));
+            c.change(format!("created_table:{}.{}", quote(schema), quote(name)));
+            c.change(format!("inserted_into_table:{table_id}"));
+            Ok(RegisterReport {
+                partition_keys: columns
+                    .iter()
+                    .filter(|col| keys.contains(&col.name))
+                    .map(|col| (col.name.clone(), col.type_name.clone()))
+                    .collect(),
+                ..report
+            })
+        })?;
+        Ok(RegisterReport {
+            snapshot: Some(snapshot),
+            ..report
+        })
+    }
+
+    /// Pick up files added under a registered table's location and end files that disappeared.
+    /// Running it twice in a row changes nothing the second time.
+    pub async fn refresh(
+        &self,
+        table: &TableMeta,
+        location: &Location,
+        progress: &dyn Progress,
+    ) -> Result<RegisterReport> {
+        let live = self.live_file_paths(table)?;
+        let known: HashSet<String> = live.keys().cloned().collect();
+        let (files, present) = read_new_files(location, &known, progress).await?;
+        let removed: Vec<i64> = live
+            .iter()
+            .filter(|(path, _)| !present.contains(*path))
+            .map(|(_, id)| *id)
+            .collect();
+        if files.is_empty() && removed.is_empty() {
+            return Ok(RegisterReport::default());
+        }
+        let existing: Vec<LayoutColumn> = table
+            .columns
+            .iter()
+            .map(|c| LayoutColumn {
+                name: c.name.clone(),
+                type_name: c.type_name.clone(),
+                from_path: c.from_path,
+                first_file: format!("table {}.{}", table.schema, table.name),
+            })
+            .collect();
+        let expected_keys: Vec<String> = table
+            .partition
+            .iter()
+            .filter_map(|p| table.column(p.column_id).map(|c| c.name.clone()))
+            .collect();
+        let (columns, keys) = if files.is_empty() {
+            (existing.clone(), expected_keys.clone())
+        } else {
+            layout(&files, &existing)?
+        };
+        if !files.is_empty() && keys != expected_keys {
+            return Err(Error::PartitionMismatch {
+                file: files[0].path.clone(),
+                found: keys.join(", "),
+                expected: expected_keys.join(", "),
+            });
+        }
+        let table_id = table.table_id;
+        let base_snapshot = table.snapshot;
+        let (snapshot, report) = self.write("strata", Some("refresh"), |c| {
+            // Another writer may have changed the table since we listed: then start over.
+            let changed: i64 = c.tx.query_row(
+                "SELECT count(*) FROM ducklake_snapshot s JOIN ducklake_snapshot_changes ch ON ch.snapshot_id = s.snapshot_id
+                 WHERE s.snapshot_id > ?1 AND (ch.changes_made LIKE '%:' || ?2 || '%' OR ch.changes_made LIKE '%\"' || ?3 || '\"%')",
+                params![base_snapshot, table_id, table.name],
+                |r| r.get(0),
+            )?;
+            if changed > 0 {
+                return Err(Error::Invalid(format!(
+                    "table '{}.{}' changed while it was being refreshed; run the refresh again",
+                    table.schema, table.name
+                )));
+            }
+            let snap = c.snapshot_id;
+            for id in &removed {
+                c.tx.execute(
+                    "UPDATE ducklake_data_file SET end_snapshot = ?1 WHERE data_file_id = ?2",
+                    params![snap, id],
+                )?;
+            }
+            if !removed.is_empty() {
+                let (rows, bytes): (i64, i64) = c.tx.query_row(
+                    &format!(
+                        "SELECT coalesce(sum(record_count), 0), coalesce(sum(file_size_bytes), 0) FROM ducklake_data_file WHERE data_file_id IN ({})",
+                        removed.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+                    ),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                c.tx.execute(
+                    "UPDATE ducklake_table_stats SET record_count = record_count - ?2, file_size_bytes = file_size_bytes - ?3 WHERE table_id = ?1",
+                    params![table_id, rows, bytes],
+                )?;
+                c.change(format!("deleted_from_table:{table_id}"));
+            }
+            let mut ids: HashMap<String, i64> = table
+                .columns
+                .iter()
+                .map(|col| (col.name.clone(), col.column_id))
+                .collect();
+            let new_columns: Vec<LayoutColumn> = columns[existing.len()..].to_vec();
+            let mut mapping_id = current_mapping(c, table_id)?;
+            if !new_columns.is_empty() {
+                // Column ids are per table; the write lock is held, so max + 1 is safe here.
+                let next: i64 = c.tx.query_row(
+                    "SELECT coalesce(max(column_id), 0) + 1 FROM ducklake_column WHERE table_id = ?1",
+                    params![table_id],
+                    |r| r.get(0),
+                )?;
+                let added = insert_columns(c, table_id, &new_columns, next)?;
+                ids.extend(added);
+                mapping_id = Some(insert_mapping(c, table_id, &columns, &ids)?);
+                c.schema_changed(Some(table_id));
+                c.change(format!("altered_table:{table_id}"));
+            }
+            let partition_id: Option<i64> = c
+                .tx
+                .query_row(
+                    "SELECT partition_id FROM ducklake_partition_info WHERE table_id = ?1 AND end_snapshot IS NULL",
+                    params![table_id],
+                    |r| r.get(0),
+                )
+                .ok();
+            let mapping_id = match mapping_id {
+                Some(m) => m,
+                None => insert_mapping(c, table_id, &columns, &ids)?,
+            };
+            let mut report = if files.is_empty() {
+                RegisterReport::default()
+            } else {
+                c.change(format!("inserted_into_table:{table_id}"));
+                insert_files(c, table_id, &files, &columns, &ids, partition_id, mapping_id)?
+            };
+            report.files_removed = removed.len();
+            report.columns_added = new_columns.iter().map(|c| c.name.clone()).collect();
+            Ok(report)
+        })?;
+        Ok(RegisterReport {
+            snapshot: Some(snapshot),
+            ..report
+        })
+    }
+
+    /// Absolute paths of a table's live files, with their ids.
+    fn live_file_paths(&self, table: &TableMeta) -> Result<BTreeMap<String, i64>> {
+        let files = self.candidate_files(
+            table,
+            &crate::model::FileQuery {
+                ranges: Vec::new(),
+                stats_columns: Some(Vec::new()),
+            },
+        )?;
+        Ok(files
+            .files
+            .into_iter()
+            .map(|f| (f.path, f.data_file_id))
+            .collect())
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn schema_id(c: &Commit<'_>, schema: &str) -> Result<i64> {
+    c.tx.query_row(
+        "SELECT schema_id FROM ducklake_schema WHERE schema_name = ?1 AND end_snapshot IS NULL",
+        params![schema],
+        |r| r.get(0),
+    )
+    .map_err(|e| match e {
+        rusqlite::Error::QueryReturnedNoRows => Error::SchemaNotFound {
+            schema: schema.to_string(),
+        },
+        other => other.into(),
+    })
+}
+
+/// Insert columns with ids from `first_id`; returns name → id.
+fn insert_columns(
+    c: &mut Commit<'_>,
+    table_id: i64,
+    columns: &[LayoutColumn],
+    first_id: i64,
+) -> Result<HashMap<String, i64>> {
+    let mut ids = HashMap::new();
+    for (i, col) in columns.iter().enumerate() {
+        let id = first_id + i as i64;
+        c.tx.execute(
+            "INSERT INTO ducklake_column VALUES (?1, ?2, NULL, ?3, ?1, ?4, ?5, NULL, 'NULL', 1, NULL, 'literal', 'duckdb')",
+            params![id, c.snapshot_id, table_id, col.name, col.type_name],
+        )?;
+        ids.insert(col.name.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// A name mapping for files written by other tools (no Parquet field ids): columns map by name,
+/// and Hive keys come from the partition values.
+fn insert_mapping(
+    c: &mut Commit<'_>,
+    table_id: i64,
+    columns: &[LayoutColumn],
+    ids: &HashMap<String, i64>,
+) -> Result<i64> {
+    let mapping_id = c.file_id();
+    c.tx.execute(
+        "INSERT INTO ducklake_column_mapping VALUES (?1, ?2, 'map_by_name')",
+        params![mapping_id, table_id],
+    )?;
+    for (i, col) in columns.iter().enumerate() {
+        c.tx.execute(
+            "INSERT INTO ducklake_name_mapping VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+            params![
+                mapping_id,
+                i as i64,
+                col.name,
+                ids[&col.name],
+                col.from_path as i64
+            ],
+        )?;
+    }
+    Ok(mapping_id)
+}
+
+/// The newest name mapping of a table, if any.
+fn current_mapping(c: &Commit<'_>, table_id: i64) -> Result<Option<i64>> {
+    Ok(c.tx.query_row(
+        "SELECT max(mapping_id) FROM ducklake_column_mapping WHERE table_id = ?1",
+        params![table_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Insert data files with their statistics and partition values, and update table statistics.
+fn insert_files(
+    c: &mut Commit<'_>,
+    table_id: i64,
+    files: &[Listed],
+    columns: &[LayoutColumn],
+    ids: &HashMap<String, i64>,
+    partition_id: Option<i64>,
+    mapping_id: i64,
+) -> Result<RegisterReport> {
+    let (mut next_row_id,): (i64,) = c.tx.query_row(
+        "SELECT coalesce(max(next_row_id), 0) FROM ducklake_table_stats WHERE table_id = ?1",
+        params![table_id],
+        |r| Ok((r.get(0)?,)),
+    )?;
+    let mut rows_added = 0;
+    let mut bytes_added = 0;
+    let snap = c.snapshot_id;
+    let mut table_stats: HashMap<i64, ColumnStats> = HashMap::new();
+    let mut has_nulls: HashMap<i64, bool> = HashMap::new();
+    // Ids first: allocating needs `c` mutably, the prepared statements borrow it.
+    let file_ids: Vec<i64> = files.iter().map(|_| c.file_id()).collect();
+    {
+        let mut insert_file = c.tx.prepare(
+            "INSERT INTO ducklake_data_file VALUES (?1, ?2, ?3, NULL, NULL, ?4, 0, 'parquet', ?5, ?6, ?7, ?8, ?9, NULL, ?10, NULL)",
+        )?;
+        let mut insert_stats = c.tx.prepare(
+            "INSERT INTO ducklake_file_column_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL)",
+        )?;
+        let mut insert_value =
+            c.tx.prepare("INSERT INTO ducklake_file_partition_value VALUES (?1, ?2, ?3, ?4)")?;
+        for (f, file_id) in files.iter().zip(file_ids) {
+            let rows = f.footer.num_rows;
+            insert_file.execute(params![
+                file_id,
+                table_id,
+                snap,
+                f.path,
+                rows,
+                f.meta.size as i64,
+                f.footer.footer_size,
+                next_row_id,
+                partition_id,
+                mapping_id
+            ])?;
+            next_row_id += rows;
+            rows_added += rows;
+            bytes_added += f.meta.size as i64;
+            for col in columns {
+                let column_id = ids[&col.name];
+                let stats = if col.from_path {
+                    let raw = f
+                        .hive
+                        .iter()
+                        .find(|(k, _)| *k == col.name)
+                        .and_then(|(_, v)| v.as_deref());
+                    let value = raw.map(|v| canonical_hive_value(&col.type_name, v));
+                    ColumnStats {
+                        column_id,
+                        min: value.clone(),
+                        max: value.clone(),
+                        null_count: Some(if value.is_some() { 0 } else { rows }),
+                        value_count: Some(if value.is_some() { rows } else { 0 }),
+                        size_bytes: Some(0),
+                    }
+                } else {
+                    match f.footer.stats.get(&col.name) {
+                        Some(s) => ColumnStats {
+                            column_id,
+                            ..s.clone()
+                        },
+                        // A column this file does not have reads as NULL.
+                        None => ColumnStats {
+                            column_id,
+                            min: None,
+                            max: None,
+                            null_count: Some(rows),
+                            value_count: Some(0),
+                            size_bytes: Some(0),
+                        },
+                    }
+                };
+                insert_stats.execute(params![
+                    file_id,
+                    table_id,
+                    column_id,
+                    stats.size_bytes,
+                    stats.value_count,
+                    stats.null_count,
+                    stats.min,
+                    stats.max
+                ])?;
+                merge_table_stats(
+                    &mut table_stats,
+                    &mut has_nulls,
+                    &col.type_name,
+                    &stats,
+                    rows,
+                );
+            }
+            for (key_index, (key, raw)) in f.hive.iter().enumerate() {
+                if partition_id.is_none() {
+                    break;
+                }
+                let type_name = columns
+                    .iter()
+                    .find(|c| c.name == *key)
+                    .map(|c| c.type_name.as_str())
+                    .unwrap_or("varchar");
+                let value = raw.as_deref().map(|v| canonical_hive_value(type_name, v));
+                insert_value.execute(params![file_id, table_id, key_index as i64, value])?;
+            }
+        }
+    }
+    c.tx.execute(
+        "UPDATE ducklake_table_stats SET record_count = record_count + ?2, next_row_id = ?3, file_size_bytes = file_size_bytes + ?4 WHERE table_id = ?1",
+        params![table_id, rows_added, next_row_id, bytes_added],
+    )?;
+    update_table_column_stats(c, table_id, &table_stats, &has_nulls)?;
+    Ok(RegisterReport {
+        snapshot: None,
+        files_added: files.len(),
+        files_removed: 0,
+        rows_added,
+        bytes_added,
+        columns_added: Vec::new(),
+        partition_keys: Vec::new(),
+    })
+}
+
+/// Compare two encoded values of one type; `None` when they cannot be compared.
+fn compare_encoded(type_name: &str, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    match stats_affinity(type_name) {
+        StatsAffinity::Integer => Some(a.parse::<i128>().ok()?.cmp(&b.parse::<i128>().ok()?)),
+        StatsAffinity::Real => a.parse::<f64>().ok()?.partial_cmp(&b.parse::<f64>().ok()?),
+        StatsAffinity::Text => Some(a.cmp(b)),
+        StatsAffinity::None => None,
+    }
+}
+
+fn merge_table_stats(
+    acc: &mut HashMap<i64, ColumnStats>,
+    has_nulls: &mut HashMap<i64, bool>,
+    type_name: &str,
+    stats: &ColumnStats,
+    rows: i64,
+) {
+    *has_nulls.entry(stats.column_id).or_default() |= stats.null_count.is_none_or(|n| n > 0);
+    let all_null = stats.null_count == Some(rows);
+    let entry = acc.entry(stats.column_id).or_insert_with(|| ColumnStats {
+        column_id: stats.column_id,
+        min: None,
+        max: None,
+        // Marks "no bound seen yet"; cleared once a bound is known to be missing.
+        value_count: Some(0),
+        ..Default::default()
+    });
+    if entry.value_count.is_none() || all_null {
+        return;
+    }
+    let (Some(min), Some(max)) = (&stats.min, &stats.max) else {
+        *entry = ColumnStats {
+            column_id: stats.column_id,
+            value_count: None,
+            ..Default::default()
+        };
+        return;
+    };
+    let pick = |cur: &Option<String>, new: &String, want: std::cmp::Ordering| match cur {
+        None => Some(Some(new.clone())),
+        Some(c) => compare_encoded(type_name, new, c).map(|o| {
+            if o == want {
+                Some(new.clone())
+            } else {
+                Some(c.clone())
+            }
+        }),
+    };
+    match (
+        pick(&entry.min, min, std::cmp::Ordering::Less),
+        pick(&entry.max, max, std::cmp::Ordering::Greater),
+    ) {
+        (Some(mn), Some(mx)) => {
+            entry.min = mn;
+            entry.max = mx;
+        }
+        _ => {
+            *entry = ColumnStats {
+                column_id: stats.column_id,
+                value_count: None,
+                ..Default::default()
+            };
+        }
+    }
+}
+
+/// Fold the new files' bounds into `ducklake_table_column_stats` (bounds only widen).
+fn update_table_column_stats(
+    c: &mut Commit<'_>,
+    table_id: i64,
+    stats: &HashMap<i64, ColumnStats>,
+    has_nulls: &HashMap<i64, bool>,
+) -> Result<()> {
+    for (column_id, s) in stats {
+        let type_name: String = c.tx.query_row(
+            "SELECT column_type FROM ducklake_column WHERE table_id = ?1 AND column_id = ?2 AND end_snapshot IS NULL",
+            params![table_id, column_id],
+            |r| r.get(0),
+        )?;
+        let existing: Option<(Option<i64>, Option<String>, Option<String>)> = c
+            .tx
+            .query_row(
+                "SELECT contains_null, min_value, max_value FROM ducklake_table_column_stats WHERE table_id = ?1 AND column_id = ?2",
+                params![table_id, column_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok();
+        let nulls = has_nulls.get(column_id).copied().unwrap_or(true);
+        let unknown = s.value_count.is_none();
+        let (contains_null, min, max) = match existing {
+            None => (
+                nulls,
+                if unknown { None } else { s.min.clone() },
+                if unknown { None } else { s.max.clone() },
+            ),
+            Some((old_null, old_min, old_max)) => {
+                let widen = |old: Option<String>, new: &Option<String>, want| match (old, new) {
+                    (Some(o), Some(n)) if !unknown => match compare_encoded(&type_name, n, &o) {
+                        Some(ord) if ord == want => Some(n.clone()),
+                        Some(_) => Some(o),
+                        None => None,
+                    },
+                    // Existing rows without a bound, or new rows without one: unknown.
+                    (Some(o), None) if !unknown && s.min.is_none() && s.max.is_none() => Some(o),
+                    _ => None,
+                };
+                (
+                    nulls || old_null.unwrap_or(1) != 0,
+                    widen(old_min, &s.min, std::cmp::Ordering::Less),
+                    widen(old_max, &s.max, std::cmp::Ordering::Greater),
+                )
+            }
+        };
+        c.tx.execute(
+            "DELETE FROM ducklake_table_column_stats WHERE table_id = ?1 AND column_id = ?2",
+            params![table_id, column_id],
+        )?;
+        c.tx.execute(
+            "INSERT INTO ducklake_table_column_stats VALUES (?1, ?2, ?3, NULL, ?4, ?5, NULL)",
+            params![table_id, column_id, contains_null as i64, min, max],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hive_segments() {
+        let prefix = Path::from("lake/logs");
+        let path = Path::from("lake/logs/dt=2026-03-04/region=eu%2Dwest/part-0.parquet");
+        assert_eq!(
+            hive_values(&prefix, &path),
+            vec![
+                ("dt".to_string(), Some("2026-03-04".to_string())),
+                ("region".to_string(), Some("eu-west".to_string()))
+            ]
+        );
+        let path = Path::from("lake/logs/dt=__HIVE_DEFAULT_PARTITION__/p.parquet");
+        assert_eq!(hive_values(&prefix, &path), vec![("dt".to_string(), None)]);
+    }
+
+    #[test]
+    fn infers_partition_types() {
+        assert_eq!(infer_hive_type(&["2026-03-04", "2026-12-31"]), "date");
+        assert_eq!(infer_hive_type(&["2025", "3", "-1", "0"]), "int64");
+        assert_eq!(infer_hive_type(&["2025", "03"]), "varchar");
+        assert_eq!(infer_hive_type(&["2026-13-45"]), "varchar");
+        assert_eq!(infer_hive_type(&["eu", "2025"]), "varchar");
+        assert_eq!(canonical_hive_value("int64", "+3"), "3");
+    }
+
+    #[test]
+    fn skips_bookkeeping_files() {
+        let prefix = Path::from("t");
+        assert!(is_data_file(&prefix, &Path::from("t/a=1/x.parquet")));
+        assert!(!is_data_file(&prefix, &Path::from("t/_SUCCESS")));
+        assert!(!is_data_file(
+            &prefix,
+            &Path::from("t/_temporary/x.parquet")
+        ));
+        assert!(!is_data_file(&prefix, &Path::from("t/.x.parquet")));
+        assert!(!is_data_file(&prefix, &Path::from("t/x.csv")));
+    }
+
+    #[test]
+    fn compares_encoded_values_by_type() {
+        use std::cmp::Ordering::*;
+        assert_eq!(compare_encoded("int64", "10", "9"), Some(Greater));
+        assert_eq!(compare_encoded("varchar", "10", "9"), Some(Less));
+        assert_eq!(compare_encoded("float64", "-1.5", "1"), Some(Less));
+    }
+}

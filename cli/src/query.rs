@@ -1,0 +1,116 @@
+//! `strata query`: run SQL, write results, report statistics.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+
+use anyhow::{Context, Result, bail};
+use futures::StreamExt;
+use strata_engine::{Engine, QueryStats};
+
+use crate::args::{Format, QueryArgs, StatsFormat};
+use crate::output::{ResultWriter, plain_batch, plain_schema};
+
+/// Read the SQL of `strata query` from its argument, a file, or stdin.
+fn read_sql(args: &QueryArgs) -> Result<String> {
+    if let Some(sql) = &args.sql {
+        return Ok(sql.clone());
+    }
+    let from_stdin = match &args.file {
+        Some(path) if path.as_os_str() != "-" => {
+            return std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read SQL file '{}'", path.display()));
+        }
+        _ => true,
+    };
+    if from_stdin && std::io::stdin().is_terminal() && args.file.is_none() {
+        bail!("no SQL given: pass it as an argument, with -f FILE, or on stdin");
+    }
+    let mut sql = String::new();
+    std::io::stdin()
+        .read_to_string(&mut sql)
+        .context("cannot read SQL from stdin")?;
+    Ok(sql)
+}
+
+pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
+    let sql = read_sql(&args)?;
+    let session = engine.session();
+    let statements = session.parse(&sql)?;
+    if statements.is_empty() {
+        bail!("no SQL statement found in the input");
+    }
+    let binary = matches!(args.format, Format::Parquet | Format::Arrow);
+    if binary && args.output.is_none() && std::io::stdout().is_terminal() {
+        bail!(
+            "--format {:?} writes binary data: add --output FILE or redirect stdout",
+            args.format
+        );
+    }
+    let out: Box<dyn Write + Send> = match &args.output {
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create output file '{}'", path.display())
+            })?))
+        }
+        None => Box::new(BufWriter::new(std::io::stdout())),
+    };
+    let mut out = Some(out);
+    let count = statements.len();
+    let mut total = QueryStats::default();
+    for (i, statement) in statements.into_iter().enumerate() {
+        let last = i + 1 == count;
+        let mut running = session.run(statement).await?;
+        let schema = plain_schema(&running.schema);
+        // Binary formats hold one result set: the last statement's.
+        let mut writer = if !binary || last {
+            let sink = out.take().context("output already closed")?;
+            Some(ResultWriter::new(args.format, sink, schema.clone())?)
+        } else {
+            None
+        };
+        let mut rows = 0;
+        while let Some(batch) = running.stream.next().await {
+            let batch = batch?;
+            rows += batch.num_rows();
+            if let Some(w) = writer.as_mut() {
+                w.write(&plain_batch(&batch, &schema)?)?;
+            }
+        }
+        if let Some(w) = writer {
+            w.finish()?;
+            if !last && !binary {
+                out = Some(match &args.output {
+                    Some(path) => Box::new(BufWriter::new(
+                        std::fs::OpenOptions::new()
+                            .append(true)
+                            .open(path)
+                            .with_context(|| format!("cannot reopen '{}'", path.display()))?,
+                    )),
+                    None => Box::new(BufWriter::new(std::io::stdout())),
+                });
+            }
+        }
+        let stats = running.stats(rows);
+        total.files_scanned += stats.files_scanned;
+        total.files_pruned += stats.files_pruned;
+        total.files_total += stats.files_total;
+        total.bytes_read += stats.bytes_read;
+        total.rows = stats.rows;
+        total.elapsed_ms += stats.elapsed_ms;
+        total.snapshot = stats.snapshot;
+    }
+    if let Some(StatsFormat::Json) = args.stats {
+        let json = serde_json::json!({
+            "files_scanned": total.files_scanned,
+            "files_pruned": total.files_pruned,
+            "files_total": total.files_total,
+            "rows": total.rows,
+            "bytes_read": total.bytes_read,
+            "elapsed_ms": total.elapsed_ms as u64,
+            "snapshot": total.snapshot,
+            "statements": count,
+        });
+        eprintln!("{json}");
+    }
+    Ok(())
+}

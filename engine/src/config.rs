@@ -1,0 +1,37 @@
+//! Engine configuration: one plain struct, each field documenting its default.
+
+/// How the engine opens the catalog and runs queries.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Catalog URL. Default: `sqlite:strata.db`.
+    pub catalog: String,
+    /// Where new data files go; recorded when the catalog is created.
+    /// Default: `<catalog file>.files/` beside the catalog database.
+    pub data_path: Option<String>,
+    /// Parallelism of scans and operators. Default: the number of CPU cores.
+    pub target_partitions: Option<usize>,
+    /// Rows per Arrow batch. Default: 8192 (DataFusion's default, a good fit for the CPU cache).
+    pub batch_size: usize,
+    /// Bytes of decoded Parquet footers and page indexes kept in memory, so repeated queries
+    /// never re-read footers. Default: 256 MiB (about 10,000 footers of wide tables).
+    pub metadata_cache_bytes: usize,
+    /// Evaluate filters while decoding Parquet (late materialization): columns not in the filter
+    /// are decoded only for matching rows. Default: true, which helps selective log queries.
+    pub parquet_pushdown_filters: bool,
+    /// Further DataFusion settings as `datafusion.*` keys. Default: none.
+    pub datafusion: Vec<(String, String)>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            catalog: "sqlite:strata.db".into(),
+            data_path: None,
+            target_partitions: None,
+            batch_size: 8192,
+            metadata_cache_bytes: 256 * 1024 * 1024,
+            parquet_pushdown_filters: true,
+            datafusion: Vec::new(),
+        }
+    }
+}

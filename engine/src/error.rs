@@ -1,0 +1,48 @@
+//! Errors of the engine crate.
+
+/// Everything that can go wrong while planning or running a query.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The catalog failed or refused.
+    #[error(transparent)]
+    Catalog(#[from] strata_catalog::Error),
+    /// DataFusion failed: bad SQL, unknown table, execution error.
+    #[error("{}", clean_datafusion_message(.0))]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// A location could not be resolved to a configured store.
+    #[error("invalid location '{location}': {reason}")]
+    Location { location: String, reason: String },
+    /// Anything else that names its own cause.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// DataFusion wraps errors in context layers ("Error during planning: …"); keep the message
+/// readable but informative.
+fn clean_datafusion_message(e: &datafusion::error::DataFusionError) -> String {
+    let root = e.find_root();
+    let msg = root.to_string();
+    msg.trim().to_string()
+}
+
+impl Error {
+    /// Whether the user's input was at fault (bad SQL, unknown table), as opposed to the system.
+    pub fn is_user_error(&self) -> bool {
+        use datafusion::error::DataFusionError as D;
+        match self {
+            Error::Catalog(strata_catalog::Error::TableNotFound { .. })
+            | Error::Catalog(strata_catalog::Error::SchemaNotFound { .. })
+            | Error::Catalog(strata_catalog::Error::TableExists { .. })
+            | Error::Location { .. }
+            | Error::Invalid(_) => true,
+            Error::DataFusion(e) => matches!(
+                e.find_root(),
+                D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Result with the engine's error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,30 @@
+//! `strata-engine`: Strata's query engine.
+//!
+//! An [`Engine`] owns a DataFusion session in which the DuckLake catalog appears as catalog
+//! `strata` (unqualified names resolve to `strata.main`). Catalog tables are served by
+//! [`CatalogTable`], which plans scans from the catalog — candidate files pre-filtered in SQL,
+//! pruned again with DataFusion's `PruningPredicate`, with per-file statistics and footer sizes
+//! — so queries never list directories or re-read footers. It sits between `strata-catalog`
+//! and the server and CLI crates.
+
+mod config;
+mod engine;
+mod error;
+mod provider;
+mod pruning;
+mod scan_exec;
+mod storage;
+mod table;
+
+pub use config::EngineConfig;
+pub use engine::{
+    Engine, QuerySession, QueryStats, RunningStatement, scan_summaries, split_table_name,
+};
+pub use error::{Error, Result};
+pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
+pub use scan_exec::{CatalogScanExec, ScanSummary};
+pub use storage::Stores;
+pub use table::CatalogTable;
+
+/// Re-exported so that callers use the same versions.
+pub use datafusion;

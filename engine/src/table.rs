@@ -1,0 +1,350 @@
+//! `CatalogTable`: the DataFusion `TableProvider` of a catalog table.
+//!
+//! Planning asks the catalog for candidate files (pre-filtered in SQL on min/max and partition
+//! values), prunes them again in memory with DataFusion's `PruningPredicate`, attaches per-file
+//! statistics and the footer size, and reads through the cached Parquet reader factory: no
+//! directory listing and no footer re-reads at query time.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, FieldRef, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::stats::Precision;
+use datafusion::common::{ColumnStatistics, DFSchema, ScalarValue, Statistics};
+use datafusion::config::TableParquetOptions;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
+
+use crate::pruning::{FileStatistics, column_ranges, decode_scalar};
+use crate::scan_exec::{CatalogScanExec, ScanSummary};
+use crate::storage::Stores;
+
+/// A catalog table at one snapshot.
+#[derive(Debug)]
+pub struct CatalogTable {
+    catalog: Arc<Catalog>,
+    stores: Arc<Stores>,
+    meta: TableMeta,
+    /// Stored columns, then columns whose values come from partition values (Hive layout).
+    schema: SchemaRef,
+    file_schema: SchemaRef,
+    partition_fields: Vec<FieldRef>,
+}
+
+impl CatalogTable {
+    pub fn new(catalog: Arc<Catalog>, stores: Arc<Stores>, meta: TableMeta) -> Self {
+        let field = |c: &strata_catalog::Column| {
+            Arc::new(Field::new(&c.name, c.data_type.clone(), c.nullable))
+        };
+        let stored: Vec<FieldRef> = meta
+            .columns
+            .iter()
+            .filter(|c| !c.from_path)
+            .map(field)
+            .collect();
+        let partition_fields: Vec<FieldRef> = meta
+            .columns
+            .iter()
+            .filter(|c| c.from_path)
+            .map(field)
+            .collect();
+        let file_schema = Arc::new(Schema::new(stored.clone()));
+        let schema = Arc::new(Schema::new(
+            stored
+                .into_iter()
+                .chain(partition_fields.iter().cloned())
+                .collect::<Vec<_>>(),
+        ));
+        CatalogTable {
+            catalog,
+            stores,
+            meta,
+            schema,
+            file_schema,
+            partition_fields,
+        }
+    }
+
+    /// The catalog's view of the table.
+    pub fn meta(&self) -> &TableMeta {
+        &self.meta
+    }
+
+    /// Value of a path-derived column for one file.
+    fn partition_value(&self, file: &DataFile, field: &Field) -> ScalarValue {
+        let typed_null = || ScalarValue::try_from(field.data_type()).unwrap_or(ScalarValue::Null);
+        let Some(column) = self.meta.column_by_name(field.name()) else {
+            return typed_null();
+        };
+        let key = self
+            .meta
+            .partition
+            .iter()
+            .find(|p| p.column_id == column.column_id)
+            .map(|p| p.key_index);
+        let raw = key
+            .and_then(|k| file.partition_values.iter().find(|(i, _)| *i == k))
+            .and_then(|(_, v)| v.as_deref())
+            .or_else(|| {
+                file.column_stats(column.column_id)
+                    .and_then(|s| s.min.as_deref())
+            });
+        raw.and_then(|v| decode_scalar(v, field.data_type()))
+            .unwrap_or_else(typed_null)
+    }
+
+    /// DataFusion statistics of one file, in table-schema order.
+    fn file_statistics(&self, file: &DataFile) -> Statistics {
+        let columns = self
+            .schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let mut stats = ColumnStatistics::new_unknown();
+                let Some(column) = self.meta.column_by_name(field.name()) else {
+                    return stats;
+                };
+                let Some(s) = file.column_stats(column.column_id) else {
+                    return stats;
+                };
+                if let Some(n) = s.null_count {
+                    stats.null_count = Precision::Exact(n as usize);
+                }
+                // Parquet bounds may be truncated or widened, so min/max are only estimates,
+                // except for partition values, which are the exact value of every row.
+                let wrap = |v: ScalarValue| {
+                    if column.from_path {
+                        Precision::Exact(v)
+                    } else {
+                        Precision::Inexact(v)
+                    }
+                };
+                if let Some(v) = s
+                    .min
+                    .as_deref()
+                    .and_then(|t| decode_scalar(t, field.data_type()))
+                {
+                    stats.min_value = wrap(v);
+                }
+                if let Some(v) = s
+                    .max
+                    .as_deref()
+                    .and_then(|t| decode_scalar(t, field.data_type()))
+                {
+                    stats.max_value = wrap(v);
+                }
+                stats
+            })
+            .collect();
+        Statistics {
+            num_rows: Precision::Exact(file.record_count as usize),
+            total_byte_size: Precision::Inexact(file.file_size as usize),
+            column_statistics: columns,
+        }
+    }
+
+    /// Ids of the columns a scan touches, so only their statistics are loaded.
+    fn used_columns(&self, projection: Option<&Vec<usize>>, filters: &[Expr]) -> Vec<i64> {
+        let mut names: HashSet<String> = HashSet::new();
+        match projection {
+            Some(p) => names.extend(p.iter().map(|i| self.schema.field(*i).name().clone())),
+            None => names.extend(self.schema.fields().iter().map(|f| f.name().clone())),
+        }
+        for f in filters {
+            names.extend(f.column_refs().into_iter().map(|c| c.name.clone()));
+        }
+        let mut ids: Vec<i64> = names
+            .iter()
+            .filter_map(|n| self.meta.column_by_name(n).map(|c| c.column_id))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// Spread files over `n` groups of similar total size (largest first into the lightest group).
+fn balance(files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
+    let n = n.max(1).min(files.len().max(1));
+    let mut sorted = files;
+    sorted.sort_by(|a, b| b.object_meta.size.cmp(&a.object_meta.size));
+    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for f in sorted {
+        let (size, group) = groups
+            .iter_mut()
+            .min_by_key(|(size, _)| *size)
+            .expect("n >= 1 groups");
+        *size += f.object_meta.size;
+        group.push(f);
+    }
+    groups
+        .into_iter()
+        .filter(|(_, g)| !g.is_empty())
+        .map(|(_, mut g)| {
+            // Keep path order within a group so time-partitioned files stream in order.
+            g.sort_by(|a, b| a.object_meta.location.cmp(&b.object_meta.location));
+            FileGroup::new(g)
+        })
+        .collect()
+}
+
+#[async_trait]
+impl TableProvider for CatalogTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Files are pruned by statistics, rows are not all removed: DataFusion keeps the filter.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let query = FileQuery {
+            ranges: column_ranges(&self.meta, filters),
+            stats_columns: Some(self.used_columns(projection, filters)),
+        };
+        let catalog = Arc::clone(&self.catalog);
+        let meta = self.meta.clone();
+        let file_set = tokio::task::spawn_blocking(move || catalog.candidate_files(&meta, &query))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let catalog_candidates = file_set.files.len();
+        let mut files = file_set.files;
+
+        if let Some(predicate) = conjunction(filters.iter().cloned())
+            && !files.is_empty()
+        {
+            let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
+            let physical = state.create_physical_expr(predicate, &df_schema)?;
+            let pruning = PruningPredicateBuilder::new()
+                .with_file_schema(Arc::clone(&self.schema))
+                .build(physical);
+            if let Some(pruning) = pruning {
+                let keep = pruning.prune(&FileStatistics {
+                    table: &self.meta,
+                    files: &files,
+                })?;
+                let mut i = 0;
+                files.retain(|_| {
+                    let k = keep[i];
+                    i += 1;
+                    k
+                });
+            }
+        }
+
+        let summary = ScanSummary {
+            table: format!("{}.{}", self.meta.schema, self.meta.name),
+            snapshot: self.meta.snapshot,
+            total_files: file_set.total_files,
+            catalog_candidates,
+            files: files.len(),
+        };
+        let projected = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => Arc::clone(&self.schema),
+        };
+        if files.is_empty() {
+            return Ok(Arc::new(CatalogScanExec::new(
+                Arc::new(EmptyExec::new(projected)),
+                summary,
+            )));
+        }
+
+        // Every file of a table lives on one store (checked here, as the scan has one URL).
+        let mut store_url = None;
+        let mut partitioned = Vec::with_capacity(files.len());
+        let mut per_file_stats = Vec::with_capacity(files.len());
+        for file in &files {
+            let resolved = self
+                .stores
+                .resolve(&file.path)
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            match &store_url {
+                None => store_url = Some(resolved.url.clone()),
+                Some(u) if *u != resolved.url => {
+                    return Err(DataFusionError::NotImplemented(format!(
+                        "table {} has files on more than one store",
+                        summary.table
+                    )));
+                }
+                Some(_) => {}
+            }
+            let stats = Arc::new(self.file_statistics(file));
+            per_file_stats.push(Arc::clone(&stats));
+            let mut pf = PartitionedFile::new(resolved.path.to_string(), file.file_size as u64)
+                .with_partition_values(
+                    self.partition_fields
+                        .iter()
+                        .map(|f| self.partition_value(file, f))
+                        .collect(),
+                )
+                .with_statistics(stats);
+            if let Some(footer) = file.footer_size {
+                // The footer plus its 8-byte tail: the reader fetches it in one request.
+                pf = pf.with_metadata_size_hint(footer as usize + 8);
+            }
+            partitioned.push(pf);
+        }
+        let store_url = store_url.unwrap_or_else(Stores::local_url);
+        let table_stats =
+            Statistics::try_merge_iter(per_file_stats.iter().map(|s| s.as_ref()), &self.schema)?;
+
+        let runtime = state.runtime_env();
+        let store = runtime.object_store(&store_url)?;
+        let reader = Arc::new(CachedParquetFileReaderFactory::new(
+            store,
+            runtime.cache_manager.get_file_metadata_cache(),
+        ));
+        let mut options = TableParquetOptions::new();
+        options.global = state.config_options().execution.parquet.clone();
+        let source = ParquetSource::new(
+            TableSchema::builder(Arc::clone(&self.file_schema))
+                .with_table_partition_cols(self.partition_fields.clone())
+                .build(),
+        )
+        .with_table_parquet_options(options)
+        .with_parquet_file_reader_factory(reader);
+        let groups = balance(
+            partitioned,
+            state.config_options().execution.target_partitions,
+        );
+        let config = FileScanConfigBuilder::new(store_url, Arc::new(source))
+            .with_file_groups(groups)
+            .with_statistics(table_stats)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        Ok(Arc::new(CatalogScanExec::new(
+            DataSourceExec::from_data_source(config),
+            summary,
+        )))
+    }
+}
