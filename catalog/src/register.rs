@@ -119,7 +119,8 @@ fn hive_values(prefix: &Path, path: &Path) -> Vec<(String, Option<String>)> {
     let dirs = &parts[..parts.len().saturating_sub(1)];
     dirs.iter()
         .filter_map(|segment| {
-            let decoded = percent_decode(segment.as_ref());
+            // Undo object_store's own escaping of the segment, then Hive's escaping of the value.
+            let decoded = percent_decode(&percent_decode(segment.as_ref()));
             let (k, v) = decoded.split_once('=')?;
             if k.is_empty() {
                 return None;
@@ -288,7 +289,11 @@ fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<(Vec<LayoutColu
             });
         }
     }
-    for (i, key) in keys.iter().enumerate() {
+    // Columns from the path follow the stored ones in name order, as DuckDB's Hive reader
+    // orders them, so that `SELECT *` agrees with DuckDB.
+    let mut path_keys: Vec<(usize, &String)> = keys.iter().enumerate().collect();
+    path_keys.sort_by(|a, b| a.1.cmp(b.1));
+    for (i, key) in path_keys {
         if columns.iter().any(|c| c.name == *key) {
             continue;
         }

@@ -70,7 +70,18 @@ impl Stores {
                 .map_err(|e| Error::Invalid(format!("cannot read the current directory: {e}")))?
                 .join(absolute)
         };
-        let text = absolute.to_string_lossy();
+        // Lexically drop `.` and `..`, which object store paths do not allow.
+        let mut normal = std::path::PathBuf::new();
+        for part in absolute.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    normal.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => normal.push(other),
+            }
+        }
+        let text = normal.to_string_lossy();
         let path = Path::parse(text.trim_start_matches('/')).map_err(|e| Error::Location {
             location: location.to_string(),
             reason: e.to_string(),
@@ -119,6 +130,8 @@ mod tests {
         let s = Stores::default();
         let r = s.resolve("/tmp/a b/x.parquet").unwrap();
         assert_eq!(r.path.as_ref(), "tmp/a b/x.parquet");
+        let r = s.resolve("/tmp/a/../b/./x.parquet").unwrap();
+        assert_eq!(r.path.as_ref(), "tmp/b/x.parquet");
         let r = s.resolve("file:///tmp/x.parquet").unwrap();
         assert_eq!(r.path.as_ref(), "tmp/x.parquet");
         let err = s.resolve("s3://bucket/x.parquet").unwrap_err();

@@ -1,0 +1,261 @@
+//! The `strata` binary as users run it: formats, exit codes, stdin, stats, registration.
+
+use crate::common::{Lake, fixtures};
+
+fn stats_json(stderr: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no stats JSON in stderr: {text}"));
+    serde_json::from_str(line).expect("stats are JSON")
+}
+
+#[test]
+fn formats() {
+    let lake = Lake::new().with_fixtures();
+    let sql = "SELECT dt, count(*) AS n FROM applogs GROUP BY dt ORDER BY dt";
+    let csv = lake.ok(&["query", sql, "--format", "csv"]);
+    assert_eq!(csv, "dt,n\n2026-03-04,50\n2026-03-05,50\n2026-03-06,50\n");
+    let json = lake.ok(&["query", sql, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json array");
+    assert_eq!(v[0]["dt"], "2026-03-04");
+    assert_eq!(v[2]["n"], 50);
+    let ndjson = lake.ok(&["query", sql, "--format", "ndjson"]);
+    assert_eq!(ndjson.lines().count(), 3);
+    let table = lake.ok(&["query", sql]);
+    assert!(table.contains("| 2026-03-05 | 50 |"), "{table}");
+
+    for format in ["parquet", "arrow"] {
+        let out = lake.path().join(format!("out.{format}"));
+        lake.ok(&[
+            "query",
+            sql,
+            "--format",
+            format,
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        let bytes = std::fs::read(&out).unwrap();
+        let magic: &[u8] = if format == "parquet" {
+            b"PAR1"
+        } else {
+            b"ARROW1"
+        };
+        assert!(bytes.starts_with(magic), "{format} output has no magic");
+    }
+    let out = lake.path().join("out.parquet");
+    let file = std::fs::File::open(out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 3);
+}
+
+#[test]
+fn stdin_files_and_several_statements() {
+    let lake = Lake::new().with_fixtures();
+    let out = lake.run(
+        &["query", "--format", "csv"],
+        Some("SELECT 1 AS a; SELECT count(*) AS n FROM rides;"),
+    );
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1\nn\n120\n");
+    let file = lake.path().join("job.sql");
+    std::fs::write(
+        &file,
+        "-- a comment; with a semicolon\nSELECT 'x;y' AS s;\n",
+    )
+    .unwrap();
+    let out = lake.ok(&["query", "-f", file.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(out, "s\nx;y\n");
+}
+
+#[test]
+fn errors_exit_non_zero_with_one_line() {
+    let lake = Lake::new().with_fixtures();
+    for (args, needle) in [
+        (
+            vec!["query", "SELECT * FROM missing_table"],
+            "missing_table",
+        ),
+        (vec!["query", "SELEC 1"], "SELEC"),
+        (vec!["table", "describe", "missing_table"], "does not exist"),
+        (
+            vec!["table", "register", "x", "--location", "/no/such/dir"],
+            "/no/such/dir",
+        ),
+        (
+            vec![
+                "table",
+                "register",
+                "applogs",
+                "--location",
+                fixtures().join("applogs").to_str().unwrap(),
+            ],
+            "already exists",
+        ),
+    ] {
+        let out = lake.run(&args, None);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn one_day_query_scans_only_that_day() {
+    let lake = Lake::new().with_fixtures();
+    let out = lake.run(
+        &[
+            "query",
+            "SELECT count(*) FROM applogs WHERE dt = DATE '2026-03-05'",
+            "--stats",
+            "json",
+            "--format",
+            "csv",
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "count(*)\n50\n");
+    let stats = stats_json(&out.stderr);
+    assert_eq!(stats["files_scanned"], 2);
+    assert_eq!(stats["files_pruned"], 4);
+    assert_eq!(stats["rows"], 1);
+    assert!(stats["elapsed_ms"].is_u64());
+
+    // A filter on a stored column prunes by min/max statistics.
+    let out = lake.run(
+        &[
+            "query",
+            "SELECT count(*) FROM applogs WHERE ts >= TIMESTAMP '2026-03-06 00:00:00'",
+            "--stats",
+            "json",
+        ],
+        None,
+    );
+    let stats = stats_json(&out.stderr);
+    assert_eq!(stats["files_scanned"], 2, "{stats}");
+    assert!(stats["bytes_read"].as_u64().unwrap() > 0, "{stats}");
+
+    let explain = lake.ok(&[
+        "query",
+        "EXPLAIN SELECT count(*) FROM rides WHERE year = 2026",
+    ]);
+    assert!(explain.contains("files=2 of 6"), "{explain}");
+}
+
+#[test]
+fn refresh_picks_up_new_and_removed_files() {
+    let lake = Lake::new();
+    let src = fixtures().join("applogs");
+    let copy = lake.path().join("applogs");
+    for day in ["2026-03-04", "2026-03-05"] {
+        let d = copy.join(format!("dt={day}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(
+            src.join(format!("dt={day}/part-0.parquet")),
+            d.join("part-0.parquet"),
+        )
+        .unwrap();
+    }
+    lake.ok(&[
+        "table",
+        "register",
+        "logs",
+        "--location",
+        copy.to_str().unwrap(),
+    ]);
+    let count =
+        |lake: &Lake| lake.ok(&["query", "SELECT count(*) AS n FROM logs", "--format", "csv"]);
+    assert_eq!(count(&lake), "n\n50\n");
+
+    let unchanged = lake.ok(&["table", "refresh", "logs"]);
+    assert!(unchanged.contains("up to date"), "{unchanged}");
+
+    let d = copy.join("dt=2026-03-06");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::copy(
+        src.join("dt=2026-03-06/part-1.parquet"),
+        d.join("part-1.parquet"),
+    )
+    .unwrap();
+    std::fs::remove_file(copy.join("dt=2026-03-04/part-0.parquet")).unwrap();
+    let report = lake.ok(&["table", "refresh", "logs"]);
+    assert!(
+        report.contains("1 files added") && report.contains("1 files removed"),
+        "{report}"
+    );
+    assert_eq!(count(&lake), "n\n50\n");
+    let days = lake.ok(&[
+        "query",
+        "SELECT DISTINCT dt FROM logs ORDER BY dt",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(days, "dt\n2026-03-05\n2026-03-06\n");
+    let again = lake.ok(&["table", "refresh", "logs"]);
+    assert!(again.contains("up to date"), "{again}");
+
+    let describe = lake.ok(&["table", "describe", "logs"]);
+    assert!(describe.contains("files     2"), "{describe}");
+    assert!(describe.contains("partitioned by  dt"), "{describe}");
+
+    lake.ok(&["table", "drop", "logs"]);
+    let list = lake.ok(&["table", "list"]);
+    assert!(list.contains("no tables"), "{list}");
+    // Registered files are never deleted.
+    assert!(copy.join("dt=2026-03-05/part-0.parquet").exists());
+}
+
+#[test]
+fn corrupt_parquet_is_reported_by_name() {
+    let lake = Lake::new();
+    let dir = lake.path().join("bad/dt=2026-01-01");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("broken.parquet"), b"this is not parquet at all").unwrap();
+    let out = lake.run(
+        &[
+            "table",
+            "register",
+            "bad",
+            "--location",
+            lake.path().join("bad").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.parquet"), "{err}");
+    // Nothing was registered.
+    assert!(lake.ok(&["table", "list"]).contains("no tables"));
+}
+
+#[test]
+fn generators_are_deterministic() {
+    let lake = Lake::new();
+    let generate = |out: &str| {
+        lake.ok(&[
+            "gen", "trips", "--rows", "3000", "--days", "3", "--out", out,
+        ])
+    };
+    generate("a");
+    generate("b");
+    let a = std::fs::read(lake.path().join("a/dt=2026-03-02/part-001.parquet")).unwrap();
+    let b = std::fs::read(lake.path().join("b/dt=2026-03-02/part-001.parquet")).unwrap();
+    assert_eq!(a, b);
+    lake.ok(&["table", "register", "trips", "--location", "a"]);
+    let n = lake.ok(&[
+        "query",
+        "SELECT count(*) AS n, count(DISTINCT dt) AS d FROM trips",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(n, "n,d\n3000,3\n");
+}

@@ -1,0 +1,132 @@
+//! Runs every `tests/slt/*.slt` file against a fresh engine with the fixtures registered.
+
+use std::path::Path;
+
+use arrow::array::Array;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use async_trait::async_trait;
+use sqllogictest::{DBOutput, DefaultColumnType};
+use strata_engine::{Engine, EngineConfig, QuerySession};
+
+use crate::common::{Lake, fixtures};
+
+struct StrataDb {
+    session: QuerySession,
+    // Keeps the engine (and its catalog) alive while the session runs.
+    _engine: Engine,
+}
+
+#[derive(Debug)]
+struct SltError(String);
+
+impl std::fmt::Display for SltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SltError {}
+
+#[async_trait]
+impl sqllogictest::AsyncDB for StrataDb {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        let results = self
+            .session
+            .run_all(sql)
+            .await
+            .map_err(|e| SltError(e.to_string()))?;
+        let Some((schema, batches, _)) = results.into_iter().last() else {
+            return Ok(DBOutput::StatementComplete(0));
+        };
+        if schema.fields().is_empty() {
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let options = FormatOptions::new().with_null("NULL");
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let formatters: Vec<_> = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref() as &dyn Array, &options))
+                .collect::<Result<_, _>>()
+                .map_err(|e| SltError(e.to_string()))?;
+            for row in 0..batch.num_rows() {
+                rows.push(
+                    formatters
+                        .iter()
+                        .map(|f| {
+                            let s = f.value(row).to_string();
+                            if s.is_empty() {
+                                "(empty)".to_string()
+                            } else {
+                                s
+                            }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; schema.fields().len()],
+            rows,
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+}
+
+async fn run_file(path: &Path) {
+    let lake = Lake::new();
+    let catalog = lake.catalog();
+    let engine = Engine::open(&EngineConfig {
+        catalog: catalog.clone(),
+        ..EngineConfig::default()
+    })
+    .expect("open engine");
+    for name in ["applogs", "rides"] {
+        engine
+            .register_table(name, fixtures().join(name).to_str().expect("path"), &())
+            .await
+            .expect("register fixture");
+    }
+    drop(engine);
+    let mut runner = sqllogictest::Runner::new(move || {
+        let catalog = catalog.clone();
+        async move {
+            let engine = Engine::open(&EngineConfig {
+                catalog,
+                target_partitions: Some(2),
+                ..EngineConfig::default()
+            })
+            .map_err(|e| SltError(e.to_string()))?;
+            Ok(StrataDb {
+                session: engine.session(),
+                _engine: engine,
+            })
+        }
+    });
+    runner.with_column_validator(|_, _| true);
+    runner
+        .run_file_async(path)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    drop(lake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqllogictest_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/slt");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/slt exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .slt files in {}", dir.display());
+    for file in files {
+        run_file(&file).await;
+    }
+}
