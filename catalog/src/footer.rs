@@ -186,7 +186,6 @@ mod tests {
     use super::*;
     use arrow::array::{Int64Array, RecordBatch, StringArray};
     use arrow::datatypes::{DataType, Field};
-    use object_store::ObjectStoreExt as _;
     use object_store::PutPayload;
     use object_store::memory::InMemory;
     use parquet::arrow::ArrowWriter;

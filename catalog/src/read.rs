@@ -1,6 +1,6 @@
 //! Reading the catalog at a snapshot: schemas, tables, and the candidate files of a scan.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -505,41 +505,5 @@ impl Catalog {
             }
         }
         Ok(())
-    }
-
-    /// Snapshots, newest first: (id, time, changes, author).
-    pub fn snapshots(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(SnapshotId, String, Option<String>, Option<String>)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT s.snapshot_id, s.snapshot_time, c.changes_made, c.author FROM ducklake_snapshot s
-             LEFT JOIN ducklake_snapshot_changes c ON c.snapshot_id = s.snapshot_id
-             ORDER BY s.snapshot_id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Per-partition file counts of a table: partition values joined as `k=v/…` → files.
-    pub fn partition_counts(&self, table: &TableMeta) -> Result<BTreeMap<String, i64>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT f.data_file_id, group_concat(p.partition_key_index || '=' || coalesce(p.partition_value, 'NULL'), '/')
-             FROM ducklake_data_file f LEFT JOIN ducklake_file_partition_value p ON p.data_file_id = f.data_file_id
-             WHERE f.table_id = ?2 AND {} GROUP BY f.data_file_id",
-            live("f", 1)
-        ))?;
-        let rows = stmt.query_map(params![table.snapshot, table.table_id], |r| {
-            r.get::<_, Option<String>>(1)
-        })?;
-        let mut out = BTreeMap::new();
-        for row in rows {
-            *out.entry(row?.unwrap_or_default()).or_insert(0) += 1;
-        }
-        Ok(out)
     }
 }

@@ -74,15 +74,24 @@ pub async fn run(engine: &Engine) -> Result<()> {
                     timing = v == "on";
                     Ok(())
                 }
-                (".mode", Some(m)) => match m {
-                    "table" => Ok(mode = Format::Table),
-                    "csv" => Ok(mode = Format::Csv),
-                    "json" => Ok(mode = Format::Json),
-                    "ndjson" => Ok(mode = Format::Ndjson),
-                    other => Err(anyhow::anyhow!(
-                        "unknown mode '{other}': table, csv, json or ndjson"
-                    )),
-                },
+                (".mode", Some(m)) => {
+                    let chosen = match m {
+                        "table" => Some(Format::Table),
+                        "csv" => Some(Format::Csv),
+                        "json" => Some(Format::Json),
+                        "ndjson" => Some(Format::Ndjson),
+                        _ => None,
+                    };
+                    match chosen {
+                        Some(f) => {
+                            mode = f;
+                            Ok(())
+                        }
+                        None => Err(anyhow::anyhow!(
+                            "unknown mode '{m}': table, csv, json or ndjson"
+                        )),
+                    }
+                }
                 _ => Err(anyhow::anyhow!("unknown command '{trimmed}'; type .help")),
             };
             if let Err(e) = result {

@@ -228,8 +228,8 @@ impl QuerySession {
     /// Split SQL text into statements (semicolons inside strings and comments are respected).
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
         let state = self.ctx.state();
-        let dialect_name = state.config().options().sql_parser.dialect.clone();
-        let dialect = dialect_from_str(dialect_name.to_string())
+        let dialect_name = state.config().options().sql_parser.dialect;
+        let dialect = dialect_from_str(dialect_name)
             .ok_or_else(|| Error::Invalid(format!("unknown SQL dialect '{dialect_name}'")))?;
         Ok(DFParser::parse_sql_with_dialect(sql, dialect.as_ref())?
             .into_iter()

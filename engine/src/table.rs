@@ -179,7 +179,7 @@ impl CatalogTable {
 fn balance(files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
     let n = n.max(1).min(files.len().max(1));
     let mut sorted = files;
-    sorted.sort_by(|a, b| b.object_meta.size.cmp(&a.object_meta.size));
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.object_meta.size));
     let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n).map(|_| (0, Vec::new())).collect();
     for f in sorted {
         let (size, group) = groups
