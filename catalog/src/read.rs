@@ -405,6 +405,8 @@ impl Catalog {
             ),
             None => "1 = 1".to_string(),
         };
+        // `?2` (the candidate ids) is always bound; the `?2 IS NULL OR 1 = 1` terms below keep
+        // it referenced when every file is a candidate and the id filter is left out.
         let second: Value = if all {
             Value::Null
         } else {
