@@ -259,3 +259,25 @@ fn generators_are_deterministic() {
     ]);
     assert_eq!(n, "n,d\n3000,3\n");
 }
+
+#[test]
+fn shell_runs_statements_and_dot_commands() {
+    let lake = Lake::new().with_fixtures();
+    let out = lake.run(
+        &["shell"],
+        Some(".tables\nSELECT count(*) AS n\n  FROM rides;\n.describe applogs\n.mode csv\nSELECT 2 AS two;\n.nope\n.quit\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("main.rides"), "{stdout}");
+    assert!(stdout.contains("| 120 |"), "multi-line statement: {stdout}");
+    assert!(stdout.contains("partitioned by  dt"), "{stdout}");
+    assert!(stdout.contains("two\n2\n"), "csv mode: {stdout}");
+    assert!(stdout.contains("1 row in"), "timing: {stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown command '.nope'"), "{stderr}");
+}
