@@ -23,24 +23,25 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn engine(cli: &Cli, default_catalog: &str) -> Result<Engine> {
-    let config = EngineConfig {
-        catalog: cli
-            .catalog
-            .clone()
-            .unwrap_or_else(|| default_catalog.to_string()),
-        data_path: cli.data_path.clone(),
-        ..EngineConfig::default()
-    };
-    Ok(Engine::open(&config)?)
-}
-
 async fn run(cli: Cli) -> Result<()> {
     let default_catalog = EngineConfig::default().catalog;
-    match &cli.command {
+    let Cli {
+        catalog,
+        data_path,
+        command,
+    } = cli;
+    let open = |default: &str| -> Result<Engine> {
+        let config = EngineConfig {
+            catalog: catalog.clone().unwrap_or_else(|| default.to_string()),
+            data_path: data_path.clone(),
+            ..EngineConfig::default()
+        };
+        Ok(Engine::open(&config)?)
+    };
+    match command {
         Command::Gen(args) => {
             let started = std::time::Instant::now();
-            let files = generate::generate(args)?;
+            let files = generate::generate(&args)?;
             println!(
                 "wrote {} rows in {} files under {} ({:.1}s)",
                 args.rows,
@@ -51,39 +52,12 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => {
-            demo::generate_if_absent(args)?;
-            let engine = engine(&cli, &demo::default_catalog(&args.dir))?;
-            demo::run(&engine, args).await
+            demo::generate_if_absent(&args)?;
+            demo::run(&open(&demo::default_catalog(&args.dir))?, &args).await
         }
-        Command::Table(command) => {
-            let engine = engine(&cli, &default_catalog)?;
-            tables::run(&engine, clone_table_command(command)).await
-        }
-        Command::Query(_) => {
-            let engine = engine(&cli, &default_catalog)?;
-            let Command::Query(args) = cli.command else {
-                unreachable!("matched above")
-            };
-            query::run(&engine, args).await
-        }
-        Command::Shell(_) => {
-            let engine = engine(&cli, &default_catalog)?;
-            shell::run(&engine).await
-        }
-    }
-}
-
-fn clone_table_command(c: &args::TableCommand) -> args::TableCommand {
-    use args::TableCommand as T;
-    match c {
-        T::Register { name, location } => T::Register {
-            name: name.clone(),
-            location: location.clone(),
-        },
-        T::Refresh { name } => T::Refresh { name: name.clone() },
-        T::List => T::List,
-        T::Describe { name } => T::Describe { name: name.clone() },
-        T::Drop { name } => T::Drop { name: name.clone() },
+        Command::Table(command) => tables::run(&open(&default_catalog)?, command).await,
+        Command::Query(args) => query::run(&open(&default_catalog)?, args).await,
+        Command::Shell(_) => shell::run(&open(&default_catalog)?).await,
     }
 }
 
