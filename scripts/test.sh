@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what the tests need (a Python virtual
-# environment with DuckDB and its DuckLake extension, pinned), builds, and runs the Rust and
-# Python tests. Exits non-zero on any failure.
+# environment with DuckDB and its DuckLake extension, moto and fake-gcs-server, all pinned; and
+# Azurite from npm), builds, and runs the Rust and Python tests. The Python tests start the
+# object-store emulators themselves on free loopback ports and stop them when they end.
+# Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,6 +16,14 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 
+NODE_DIR="${STRATA_TEST_NODE:-$HOME/.cache/strata-node}"
+AZURITE_VERSION=3.35.0
+echo "== azurite $AZURITE_VERSION ($NODE_DIR)"
+if ! grep -qs "\"version\": \"$AZURITE_VERSION\"" "$NODE_DIR/node_modules/azurite/package.json"; then
+  npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "azurite@$AZURITE_VERSION"
+fi
+export STRATA_TEST_AZURITE="$NODE_DIR/node_modules/.bin/azurite-blob"
+
 echo "== build"
 cargo build --workspace --all-targets
 
@@ -21,5 +31,5 @@ echo "== rust tests"
 cargo test --workspace
 
 echo "== python tests (DuckDB as the oracle)"
-export STRATA_BIN="$CARGO_TARGET_DIR/debug/strata"
+export STRATA_TEST_BIN="$CARGO_TARGET_DIR/debug/strata"
 "$VENV/bin/python" -m pytest -q tests/python

@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Configuration file [env: STRATA_CONFIG] [default: ./strata.toml when present]
+    #[arg(long, global = true, env = "STRATA_CONFIG", hide_env = true)]
+    pub config: Option<PathBuf>,
     /// Catalog URL [env: STRATA_CATALOG] [default: sqlite:strata.db]
     #[arg(long, global = true, env = "STRATA_CATALOG", hide_env = true)]
     pub catalog: Option<String>,

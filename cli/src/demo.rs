@@ -97,11 +97,12 @@ pub async fn run(engine: &Engine, args: &DemoArgs) -> Result<()> {
         let location = args.dir.join(name);
         let started = Instant::now();
         let report = if engine.catalog().table(snapshot, "main", name)?.is_some() {
-            engine.refresh_table(name, &()).await?
+            engine.refresh_table(name, &()).await?.0
         } else {
             engine
                 .register_table(name, &location.display().to_string(), &())
                 .await?
+                .0
         };
         let summary = engine.table_summary(&engine.table(name)?)?;
         println!(
@@ -124,7 +125,7 @@ pub async fn run(engine: &Engine, args: &DemoArgs) -> Result<()> {
             let mut writer = ResultWriter::new(Format::Table, std::io::stdout(), schema.clone())?;
             let mut rows = 0;
             while let Some(batch) = running.stream.next().await {
-                let batch = batch?;
+                let batch = batch.map_err(strata_engine::Error::from)?;
                 rows += batch.num_rows();
                 writer.write(&plain_batch(&batch, &schema)?)?;
             }

@@ -2,6 +2,7 @@
 //! turns any error into one line on stderr and a non-zero exit code.
 
 mod args;
+mod config;
 mod demo;
 mod generate;
 mod output;
@@ -26,16 +27,23 @@ pub fn one_line(s: &str) -> String {
 async fn run(cli: Cli) -> Result<()> {
     let default_catalog = EngineConfig::default().catalog;
     let Cli {
+        config,
         catalog,
         data_path,
         command,
     } = cli;
+    let env: Vec<(String, String)> = std::env::vars().collect();
     let open = |default: &str| -> Result<Engine> {
-        let config = EngineConfig {
-            catalog: catalog.clone().unwrap_or_else(|| default.to_string()),
-            data_path: data_path.clone(),
-            ..EngineConfig::default()
-        };
+        let (config, warnings) = config::load(
+            config.as_deref(),
+            &env,
+            catalog.clone(),
+            data_path.clone(),
+            default,
+        )?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
         Ok(Engine::open(&config)?)
     };
     match command {
@@ -61,6 +69,26 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The error and its causes, skipping causes whose text the message already contains (many
+/// errors print their source as part of their own message). The engine's and the catalog's
+/// errors are complete sentences, so the chain ends at the first of them.
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        if cause.is::<strata_engine::Error>() || cause.is::<strata_catalog::Error>() {
+            break;
+        }
+    }
+    message
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -83,7 +111,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            eprintln!("error: {}", one_line(&error_message(&e)));
             ExitCode::FAILURE
         }
     }

@@ -5,7 +5,7 @@ use std::io::{BufWriter, IsTerminal, Read, Write};
 
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
-use strata_engine::{Engine, QueryStats};
+use strata_engine::Engine;
 
 use crate::args::{Format, QueryArgs, StatsFormat};
 use crate::output::{ResultWriter, plain_batch, plain_schema};
@@ -56,7 +56,6 @@ pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
     };
     let mut out = Some(out);
     let count = statements.len();
-    let mut total = QueryStats::default();
     for (i, statement) in statements.into_iter().enumerate() {
         let last = i + 1 == count;
         let mut running = session.run(statement).await?;
@@ -70,7 +69,7 @@ pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
         };
         let mut rows = 0;
         while let Some(batch) = running.stream.next().await {
-            let batch = batch?;
+            let batch = batch.map_err(strata_engine::Error::from)?;
             rows += batch.num_rows();
             if let Some(w) = writer.as_mut() {
                 w.write(&plain_batch(&batch, &schema)?)?;
@@ -91,26 +90,21 @@ pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
             }
         }
         let stats = running.stats(rows);
-        total.files_scanned += stats.files_scanned;
-        total.files_pruned += stats.files_pruned;
-        total.files_total += stats.files_total;
-        total.bytes_read += stats.bytes_read;
-        total.rows = stats.rows;
-        total.elapsed_ms += stats.elapsed_ms;
-        total.snapshot = stats.snapshot;
-    }
-    if let Some(StatsFormat::Json) = args.stats {
-        let json = serde_json::json!({
-            "files_scanned": total.files_scanned,
-            "files_pruned": total.files_pruned,
-            "files_total": total.files_total,
-            "rows": total.rows,
-            "bytes_read": total.bytes_read,
-            "elapsed_ms": total.elapsed_ms as u64,
-            "snapshot": total.snapshot,
-            "statements": count,
-        });
-        eprintln!("{json}");
+        if let Some(StatsFormat::Json) = args.stats {
+            // One line per statement: the numbers are that statement's own.
+            let json = serde_json::json!({
+                "statement": i + 1,
+                "files_scanned": stats.files_scanned,
+                "files_pruned": stats.files_pruned,
+                "files_total": stats.files_total,
+                "rows": stats.rows,
+                "bytes_read": stats.bytes_read,
+                "requests": stats.requests,
+                "elapsed_ms": stats.elapsed_ms as u64,
+                "snapshot": stats.snapshot,
+            });
+            eprintln!("{json}");
+        }
     }
     Ok(())
 }

@@ -132,7 +132,7 @@ async fn run_sql(
         let mut writer = ResultWriter::new(mode, std::io::stdout(), schema.clone())?;
         let mut rows = 0;
         while let Some(batch) = running.stream.next().await {
-            let batch = batch?;
+            let batch = batch.map_err(strata_engine::Error::from)?;
             rows += batch.num_rows();
             writer.write(&plain_batch(&batch, &schema)?)?;
         }

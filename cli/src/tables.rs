@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use strata_catalog::RegisterReport;
-use strata_engine::Engine;
+use strata_engine::{Engine, RequestCounts};
 
 use crate::args::TableCommand;
 use crate::progress::FooterProgress;
@@ -23,9 +23,21 @@ pub fn bytes(n: i64) -> String {
     }
 }
 
-fn print_report(name: &str, verb: &str, r: &RegisterReport, elapsed: std::time::Duration) {
+fn print_report(
+    name: &str,
+    verb: &str,
+    (r, requests): &(RegisterReport, RequestCounts),
+    elapsed: std::time::Duration,
+) {
+    let requests = format!(
+        "{} listings, {} GETs ({}), {} HEADs",
+        requests.list,
+        requests.get,
+        bytes(requests.bytes_read as i64),
+        requests.head
+    );
     match r.snapshot {
-        None => println!("{name}: up to date, nothing to {verb}"),
+        None => println!("{name}: up to date, nothing to {verb} ({requests})"),
         Some(s) => {
             println!(
                 "{name}: {} files added ({} rows, {}), {} files removed, snapshot {s}, {:.2}s",
@@ -35,6 +47,7 @@ fn print_report(name: &str, verb: &str, r: &RegisterReport, elapsed: std::time::
                 r.files_removed,
                 elapsed.as_secs_f64()
             );
+            println!("requests: {requests}");
             if !r.partition_keys.is_empty() {
                 let keys: Vec<String> = r
                     .partition_keys

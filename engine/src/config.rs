@@ -1,5 +1,7 @@
 //! Engine configuration: one plain struct, each field documenting its default.
 
+pub use crate::storage::StorageConfig;
+
 /// How the engine opens the catalog and runs queries.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -20,6 +22,8 @@ pub struct EngineConfig {
     pub parquet_pushdown_filters: bool,
     /// Further DataFusion settings as `datafusion.*` keys. Default: none.
     pub datafusion: Vec<(String, String)>,
+    /// Object stores: per-bucket settings, timeouts and retries.
+    pub storage: StorageConfig,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +36,7 @@ impl Default for EngineConfig {
             metadata_cache_bytes: 256 * 1024 * 1024,
             parquet_pushdown_filters: true,
             datafusion: Vec::new(),
+            storage: StorageConfig::default(),
         }
     }
 }

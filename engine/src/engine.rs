@@ -5,17 +5,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
+use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::cache::cache_manager::{CacheManager, CacheManagerConfig};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
+use futures::TryStreamExt;
 use strata_catalog::{Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary};
 
 use crate::config::EngineConfig;
 use crate::error::{Error, Result};
 use crate::provider::{CATALOG_NAME, DEFAULT_SCHEMA, SnapshotCatalog};
+use crate::requests::{RequestCounter, RequestCounts};
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
 use crate::storage::Stores;
 
@@ -43,8 +49,13 @@ pub fn split_table_name(name: &str) -> Result<(String, String)> {
 impl Engine {
     /// Open the catalog (creating it on first use) and set up the session.
     pub fn open(config: &EngineConfig) -> Result<Self> {
+        let stores = Arc::new(Stores::new(config.storage.clone()));
+        stores.validate()?;
+        if let Some(path) = &config.data_path {
+            // A data path on a store that is not configured is refused before it is recorded.
+            stores.resolve(path)?;
+        }
         let catalog = Arc::new(Catalog::open(&config.catalog, config.data_path.as_deref())?);
-        let stores = Arc::new(Stores::default());
         let mut session = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_SCHEMA)
@@ -64,10 +75,8 @@ impl Engine {
         }
         let runtime = RuntimeEnvBuilder::new()
             .with_metadata_cache_limit(config.metadata_cache_bytes)
+            .with_object_store_registry(stores.registry(Arc::new(RequestCounter::default())))
             .build_arc()?;
-        for (url, store) in stores.all() {
-            runtime.register_object_store(url.as_ref(), store);
-        }
         let ctx = SessionContext::new_with_config_rt(session, runtime);
         Ok(Engine {
             catalog,
@@ -96,13 +105,15 @@ impl Engine {
         name: &str,
         location: &str,
         progress: &dyn Progress,
-    ) -> Result<RegisterReport> {
+    ) -> Result<(RegisterReport, RequestCounts)> {
         let (schema, table) = split_table_name(name)?;
-        let location = self.stores.location(location)?;
-        Ok(self
+        let counter = Arc::new(RequestCounter::default());
+        let location = self.stores.location(location, &counter)?;
+        let report = self
             .catalog
             .register(&schema, &table, &location, progress)
-            .await?)
+            .await?;
+        Ok((report, counter.snapshot()))
     }
 
     /// Pick up new files and forget deleted ones under a registered table's location.
@@ -110,7 +121,7 @@ impl Engine {
         &self,
         name: &str,
         progress: &dyn Progress,
-    ) -> Result<RegisterReport> {
+    ) -> Result<(RegisterReport, RequestCounts)> {
         let meta = self.table(name)?;
         let Some(location) = meta.location.clone() else {
             return Err(strata_catalog::Error::NotRegistered {
@@ -118,8 +129,10 @@ impl Engine {
             }
             .into());
         };
-        let location = self.stores.location(&location)?;
-        Ok(self.catalog.refresh(&meta, &location, progress).await?)
+        let counter = Arc::new(RequestCounter::default());
+        let location = self.stores.location(&location, &counter)?;
+        let report = self.catalog.refresh(&meta, &location, progress).await?;
+        Ok((report, counter.snapshot()))
     }
 
     /// Drop table `name`; its files are left in place.
@@ -159,8 +172,10 @@ pub struct QueryStats {
     pub files_total: usize,
     /// Rows returned.
     pub rows: usize,
-    /// Bytes read from data files.
-    pub bytes_read: usize,
+    /// Bytes read from object stores (footers and column chunks).
+    pub bytes_read: u64,
+    /// Object-store requests of this statement, by kind.
+    pub requests: RequestCounts,
     pub elapsed_ms: u128,
     /// The snapshot the statement read.
     pub snapshot: SnapshotId,
@@ -173,6 +188,7 @@ pub struct RunningStatement {
     plan: Arc<dyn ExecutionPlan>,
     started: Instant,
     snapshot: SnapshotId,
+    counter: Arc<RequestCounter>,
 }
 
 impl RunningStatement {
@@ -183,8 +199,10 @@ impl RunningStatement {
             rows,
             elapsed_ms: self.started.elapsed().as_millis(),
             snapshot: self.snapshot,
+            requests: self.counter.snapshot(),
             ..Default::default()
         };
+        stats.bytes_read = stats.requests.bytes_read;
         accumulate(&self.plan, &mut stats);
         stats
     }
@@ -199,14 +217,21 @@ fn accumulate(plan: &Arc<dyn ExecutionPlan>, stats: &mut QueryStats) {
         stats.files_total += total_files;
         stats.files_pruned += total_files - files;
     }
-    if let Some(metrics) = plan.metrics()
-        && let Some(bytes) = metrics.sum_by_name("bytes_scanned")
-    {
-        stats.bytes_read += bytes.as_usize();
-    }
     for child in plan.children() {
         accumulate(child, stats);
     }
+}
+
+/// A cache configuration that reuses `caches` (footers, statistics, listings) as they are.
+fn shared_caches(caches: &CacheManager) -> CacheManagerConfig {
+    CacheManagerConfig::default()
+        .with_file_statistics_cache(caches.get_file_statistic_cache())
+        .with_file_statistics_cache_limit(caches.get_file_statistic_cache_limit())
+        .with_list_files_cache(caches.get_list_files_cache())
+        .with_list_files_cache_limit(caches.get_list_files_cache_limit())
+        .with_list_files_cache_ttl(caches.get_list_files_cache_ttl())
+        .with_file_metadata_cache(Some(caches.get_file_metadata_cache()))
+        .with_metadata_cache_limit(caches.get_metadata_cache_limit())
 }
 
 /// The scans of a planned statement, for EXPLAIN-like reports.
@@ -248,17 +273,44 @@ impl QuerySession {
                 snapshot,
             )),
         );
-        let state = self.ctx.state();
+        // The statement runs in its own runtime, sharing the engine's memory pool, disk manager
+        // and caches, whose stores count into this statement's request counter.
+        let counter = Arc::new(RequestCounter::default());
+        let base = self.ctx.runtime_env();
+        let mut runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::clone(&base.memory_pool))
+            .with_cache_manager(shared_caches(&base.cache_manager))
+            .with_object_store_registry(self.stores.registry(Arc::clone(&counter)));
+        runtime.disk_manager = Some(Arc::clone(&base.disk_manager));
+        let ctx = SessionContext::new_with_state(
+            SessionStateBuilder::new_from_existing(self.ctx.state())
+                .with_runtime_env(runtime.build_arc()?)
+                .build(),
+        );
+        let state = ctx.state();
         let plan = state.statement_to_plan(statement).await?;
-        let frame = self.ctx.execute_logical_plan(plan).await?;
+        let frame = ctx.execute_logical_plan(plan).await?;
         let physical = frame.create_physical_plan().await?;
-        let stream = execute_stream(Arc::clone(&physical), self.ctx.task_ctx())?;
+        let stream = execute_stream(Arc::clone(&physical), ctx.task_ctx())?;
+        // A storage failure reaches the stream flattened into text by the Parquet reader;
+        // report the explained failure the statement's stores recorded instead.
+        let stream: SendableRecordBatchStream = {
+            let counter = Arc::clone(&counter);
+            Box::pin(RecordBatchStreamAdapter::new(
+                stream.schema(),
+                stream.map_err(move |e| match counter.problem() {
+                    Some(problem) => DataFusionError::External(Box::new(problem)),
+                    None => e,
+                }),
+            ))
+        };
         Ok(RunningStatement {
             schema: physical.schema(),
             stream,
             plan: physical,
             started,
             snapshot,
+            counter,
         })
     }
 
@@ -267,7 +319,6 @@ impl QuerySession {
         &self,
         sql: &str,
     ) -> Result<Vec<(SchemaRef, Vec<arrow::array::RecordBatch>, QueryStats)>> {
-        use futures::TryStreamExt;
         let mut out = Vec::new();
         for statement in self.parse(sql)? {
             let mut running = self.run(statement).await?;

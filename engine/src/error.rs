@@ -20,6 +20,17 @@ pub enum Error {
 /// DataFusion wraps errors in context layers ("Error during planning: …"); keep the message
 /// readable but informative.
 fn clean_datafusion_message(e: &datafusion::error::DataFusionError) -> String {
+    // A storage failure deep inside a scan: its explanation is what the user needs.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(problem) = s.downcast_ref::<crate::StorageProblem>() {
+            return format!("storage error: {problem}");
+        }
+        if let Some(engine) = s.downcast_ref::<Error>() {
+            return engine.to_string();
+        }
+        source = s.source();
+    }
     let root = e.find_root();
     let msg = root.to_string();
     msg.trim().to_string()

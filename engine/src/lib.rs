@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod provider;
 mod pruning;
+mod requests;
 mod scan_exec;
 mod storage;
 mod table;
@@ -22,8 +23,9 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
+pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};
-pub use storage::Stores;
+pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use table::CatalogTable;
 
 /// Re-exported so that callers use the same versions.

@@ -1,68 +1,571 @@
-//! Resolving locations (local paths, `file://` URLs) to object stores.
+//! Object stores: local disk, S3, GCS and Azure, built from configuration only.
 //!
 //! Every data file path in the catalog is absolute: a local path (`/data/x.parquet`) or a URL
-//! (`s3://bucket/x.parquet`). This module maps either to the store registered in DataFusion's
-//! runtime and the path inside it.
+//! (`s3://bucket/x.parquet`). [`Stores`] maps either to a store and the path inside it. A cloud
+//! store is built the first time a bucket is used, from its section in `strata.toml` and from the
+//! cloud's usual environment variables; a bucket that neither configures is refused rather than
+//! reached with whatever ambient credentials the machine has.
+//!
+//! Every request goes through [`CountingStore`], which counts it by kind (see [`RequestCounter`])
+//! and rewrites store errors into messages that name the URL and say what to check.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use datafusion::execution::object_store::ObjectStoreUrl;
-use object_store::ObjectStore;
+use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use strata_catalog::Location;
 
 use crate::error::{Error, Result};
 
-/// A store and the path of one object (or prefix) in it.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub url: ObjectStoreUrl,
-    pub store: Arc<dyn ObjectStore>,
-    pub path: Path,
+pub use crate::requests::{CountingStore, RequestCounter};
+
+/// How Strata reaches object stores. Every field has a documented default.
+#[derive(Clone)]
+pub struct StorageConfig {
+    /// Per-bucket settings, keyed by `scheme://bucket` (or `abfss://container@account…`).
+    /// Default: none.
+    pub stores: Vec<StoreConfig>,
+    /// Read each cloud's usual environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
+    /// Default: true.
+    pub use_environment: bool,
+    /// Time to establish a connection. Default: 5 s.
+    pub connect_timeout: Duration,
+    /// Time for one request, from sending it until the whole response arrived. Default: 60 s.
+    pub request_timeout: Duration,
+    /// Retries of a failed request (5xx, throttling, dropped connection). Default: 5.
+    pub max_retries: usize,
+    /// No retry starts later than this after the first attempt. Default: 30 s, well below the
+    /// query timeout, so that a store that stays down fails the query with a clear error.
+    pub retry_timeout: Duration,
+    /// First backoff between retries; it grows exponentially with random jitter.
+    /// Default: 100 ms.
+    pub backoff_initial: Duration,
+    /// Longest backoff between retries. Default: 5 s.
+    pub backoff_max: Duration,
+    /// The environment used when `use_environment` is true. Default: the process environment,
+    /// read when the configuration is created.
+    pub environment: Vec<(String, String)>,
 }
 
-/// The object stores Strata may use. Only the local file system for now.
-#[derive(Debug, Clone)]
-pub struct Stores {
-    local: Arc<dyn ObjectStore>,
-}
-
-impl Default for Stores {
+impl Default for StorageConfig {
     fn default() -> Self {
-        Stores {
-            local: Arc::new(LocalFileSystem::new()),
+        StorageConfig {
+            stores: Vec::new(),
+            use_environment: true,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            max_retries: 5,
+            retry_timeout: Duration::from_secs(30),
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            environment: cloud_environment(std::env::vars()),
         }
     }
 }
 
+impl fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("stores", &self.stores)
+            .field("use_environment", &self.use_environment)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("retry_timeout", &self.retry_timeout)
+            .field("backoff_initial", &self.backoff_initial)
+            .field("backoff_max", &self.backoff_max)
+            .field(
+                "environment",
+                &self
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), redact(k, v)))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// The variables of `vars` that configure a cloud store.
+pub fn cloud_environment(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<_> = vars
+        .filter(|(k, _)| {
+            k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Settings of one bucket or container: the keys `object_store` knows for its cloud (for S3
+/// `endpoint`, `region`, `access_key_id`, `secret_access_key`, `session_token`, `allow_http`,
+/// `virtual_hosted_style_request`, `skip_signature`, …). Values are never shown in `Debug`
+/// output or errors, except for a few that are not secret.
+#[derive(Clone, PartialEq)]
+pub struct StoreConfig {
+    /// `s3://bucket`, `gs://bucket`, `az://container`, `abfss://container@account.dfs.core.windows.net`.
+    pub url: String,
+    pub options: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url)
+            .field(
+                "options",
+                &self
+                    .options
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), redact(k, v)))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .finish()
+    }
+}
+
+/// Settings whose values may be shown; every other value is shown as `***`.
+fn redact<'a>(key: &str, value: &'a str) -> &'a str {
+    const PUBLIC: &[&str] = &[
+        "endpoint",
+        "endpoint_url",
+        "region",
+        "allow_http",
+        "virtual_hosted_style_request",
+        "skip_signature",
+        "use_emulator",
+        "account_name",
+        "bucket",
+        "bucket_name",
+        "container_name",
+        "application_credentials",
+        "service_account",
+        "service_account_path",
+        "timeout",
+        "connect_timeout",
+    ];
+    let bare = key
+        .to_ascii_lowercase()
+        .trim_start_matches("aws_")
+        .trim_start_matches("google_")
+        .trim_start_matches("azure_storage_")
+        .trim_start_matches("azure_")
+        .to_string();
+    if PUBLIC.contains(&bare.as_str()) {
+        value
+    } else {
+        "***"
+    }
+}
+
+/// The clouds Strata can reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cloud {
+    S3,
+    Gcs,
+    Azure,
+}
+
+impl Cloud {
+    fn of_scheme(scheme: &str) -> Option<Cloud> {
+        match scheme {
+            "s3" | "s3a" => Some(Cloud::S3),
+            "gs" => Some(Cloud::Gcs),
+            "az" | "azure" | "abfs" | "abfss" | "adl" => Some(Cloud::Azure),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Cloud::S3 => "S3",
+            Cloud::Gcs => "GCS",
+            Cloud::Azure => "Azure",
+        }
+    }
+
+    /// What to set to configure this cloud, for error messages.
+    fn how_to_configure(self, key: &str) -> String {
+        let env = match self {
+            Cloud::S3 => {
+                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL for S3-compatible stores such as MinIO or R2)"
+            }
+            Cloud::Gcs => "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file",
+            Cloud::Azure => {
+                "set AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or AZURE_STORAGE_SAS_KEY"
+            }
+        };
+        format!("{env}, or add a [stores.\"{key}\"] section to strata.toml")
+    }
+
+    /// Whether the environment configures this cloud for every bucket.
+    fn configured_by(self, env: &[(String, String)]) -> bool {
+        let has = |name: &str| env.iter().any(|(k, v)| k == name && !v.is_empty());
+        match self {
+            Cloud::S3 => {
+                has("AWS_ACCESS_KEY_ID")
+                    || has("AWS_WEB_IDENTITY_TOKEN_FILE")
+                    || has("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+                    || has("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+                    || env
+                        .iter()
+                        .any(|(k, v)| k == "AWS_SKIP_SIGNATURE" && v.eq_ignore_ascii_case("true"))
+            }
+            Cloud::Gcs => {
+                has("GOOGLE_APPLICATION_CREDENTIALS")
+                    || has("GOOGLE_SERVICE_ACCOUNT")
+                    || has("GOOGLE_SERVICE_ACCOUNT_PATH")
+                    || has("GOOGLE_SERVICE_ACCOUNT_KEY")
+            }
+            Cloud::Azure => {
+                has("AZURE_STORAGE_ACCOUNT_NAME")
+                    || env.iter().any(|(k, v)| {
+                        k == "AZURE_STORAGE_USE_EMULATOR" && v.eq_ignore_ascii_case("true")
+                    })
+            }
+        }
+    }
+}
+
+/// A store and the path of one object (or prefix) in it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The URL the store is registered under in DataFusion (`file:///`, `s3://bucket`).
+    pub url: ObjectStoreUrl,
+    pub store: Arc<dyn ObjectStore>,
+    pub path: Path,
+    /// Prepended to `path` to spell the object's absolute location (`/`, `s3://bucket/`).
+    pub root: String,
+}
+
+/// A location split into its store key (`s3://bucket`, empty for local) and the path inside.
+#[derive(Debug, Clone, PartialEq)]
+struct Split {
+    scheme: String,
+    /// `scheme://authority`, or empty for the local file system.
+    key: String,
+    path: String,
+}
+
+fn split(location: &str) -> Result<Split> {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return Ok(Split {
+            scheme: "file".into(),
+            key: String::new(),
+            path: location.to_string(),
+        });
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme == "file" {
+        return Ok(Split {
+            scheme,
+            key: String::new(),
+            path: rest.to_string(),
+        });
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if authority.is_empty() {
+        return Err(Error::Location {
+            location: location.to_string(),
+            reason: format!("a {scheme}:// URL needs a bucket: {scheme}://BUCKET/PATH"),
+        });
+    }
+    Ok(Split {
+        key: format!("{scheme}://{authority}"),
+        scheme,
+        path: path.to_string(),
+    })
+}
+
+/// The object stores Strata may use: the local file system, and cloud buckets that the
+/// configuration or the environment configures.
+pub struct Stores {
+    config: StorageConfig,
+    local: Arc<dyn ObjectStore>,
+    /// Cloud stores built so far, by `scheme://authority`; each keeps its connection pool.
+    built: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl fmt::Debug for Stores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let built: Vec<String> = self
+            .built
+            .lock()
+            .map(|b| b.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("Stores")
+            .field("config", &self.config)
+            .field("built", &built)
+            .finish()
+    }
+}
+
+impl Default for Stores {
+    fn default() -> Self {
+        Stores::new(StorageConfig::default())
+    }
+}
+
 impl Stores {
+    pub fn new(config: StorageConfig) -> Self {
+        Stores {
+            config,
+            local: Arc::new(LocalFileSystem::new()),
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Check the configuration without connecting anywhere: every store section names a
+    /// supported URL and only settings its cloud knows.
+    pub fn validate(&self) -> Result<()> {
+        for section in &self.config.stores {
+            let s = split(&section.url)?;
+            let Some(cloud) = Cloud::of_scheme(&s.scheme) else {
+                return Err(unsupported_scheme(&section.url, &s.scheme));
+            };
+            if !s.path.trim_matches('/').is_empty() {
+                return Err(Error::Invalid(format!(
+                    "[stores.\"{}\"]: name a bucket or container only ({}), not a path inside it",
+                    section.url, s.key
+                )));
+            }
+            self.build(cloud, &s.key, Some(section))?;
+        }
+        Ok(())
+    }
+
     /// The URL under which the local file system is registered in DataFusion.
     pub fn local_url() -> ObjectStoreUrl {
         ObjectStoreUrl::local_filesystem()
     }
 
-    /// Every (URL, store) pair to register in the DataFusion runtime.
-    pub fn all(&self) -> Vec<(ObjectStoreUrl, Arc<dyn ObjectStore>)> {
-        vec![(Self::local_url(), Arc::clone(&self.local))]
-    }
-
-    /// Resolve an absolute path or URL of a file.
-    pub fn resolve(&self, location: &str) -> Result<Resolved> {
-        let local_path = if let Some(rest) = location.strip_prefix("file://") {
-            rest.to_string()
-        } else if location.contains("://") {
-            let scheme = location.split("://").next().unwrap_or_default();
+    /// The store for `key` (`scheme://authority`, or empty for local disk), built on first use.
+    fn store(&self, scheme: &str, key: &str, location: &str) -> Result<Arc<dyn ObjectStore>> {
+        if key.is_empty() {
+            return Ok(Arc::clone(&self.local));
+        }
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(store) = built.get(key) {
+            return Ok(Arc::clone(store));
+        }
+        let Some(cloud) = Cloud::of_scheme(scheme) else {
+            return Err(unsupported_scheme(location, scheme));
+        };
+        let section = self
+            .config
+            .stores
+            .iter()
+            .find(|s| split(&s.url).map(|s| s.key == key).unwrap_or(false));
+        let env_ok = self.config.use_environment && cloud.configured_by(&self.config.environment);
+        if section.is_none() && !env_ok {
             return Err(Error::Location {
                 location: location.to_string(),
                 reason: format!(
-                    "the '{scheme}' scheme is not configured; only local paths and file:// URLs are supported so far"
+                    "no {} store is configured for {key}: {}",
+                    cloud.name(),
+                    cloud.how_to_configure(key)
                 ),
             });
+        }
+        let store = self.build(cloud, key, section)?;
+        built.insert(key.to_string(), Arc::clone(&store));
+        Ok(store)
+    }
+
+    fn client_options(&self) -> ClientOptions {
+        ClientOptions::new()
+            .with_connect_timeout(self.config.connect_timeout)
+            .with_timeout(self.config.request_timeout)
+    }
+
+    fn retry(&self) -> RetryConfig {
+        RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: self.config.backoff_initial,
+                max_backoff: self.config.backoff_max,
+                base: 2.0,
+            },
+            max_retries: self.config.max_retries,
+            retry_timeout: self.config.retry_timeout,
+        }
+    }
+
+    fn env(&self) -> &[(String, String)] {
+        if self.config.use_environment {
+            &self.config.environment
         } else {
-            location.to_string()
+            &[]
+        }
+    }
+
+    /// Build the store of `key` from the environment and then the section's settings.
+    fn build(
+        &self,
+        cloud: Cloud,
+        key: &str,
+        section: Option<&StoreConfig>,
+    ) -> Result<Arc<dyn ObjectStore>> {
+        let options = section.map(|s| &s.options);
+        let bad = |setting: &str| {
+            Error::Invalid(format!(
+                "unknown setting '{setting}' for the {} store {key} (see the README's storage section for the settings each cloud takes)",
+                cloud.name()
+            ))
         };
-        let absolute = std::path::Path::new(&local_path);
+        let failed = |e: object_store::Error| Error::Location {
+            location: key.to_string(),
+            reason: format!("cannot set up the {} store: {e}", cloud.name()),
+        };
+        let store: Arc<dyn ObjectStore> = match cloud {
+            Cloud::S3 => {
+                let mut b = AmazonS3Builder::new();
+                let mut endpoint = None;
+                for (k, v) in self.env() {
+                    let lower = k.to_ascii_lowercase();
+                    if let Ok(config_key) = lower.parse::<AmazonS3ConfigKey>() {
+                        if matches!(config_key, AmazonS3ConfigKey::Endpoint) {
+                            endpoint = Some(v.clone());
+                        }
+                        b = b.with_config(config_key, v);
+                    }
+                }
+                for (k, v) in options.into_iter().flatten() {
+                    let config_key = k
+                        .to_ascii_lowercase()
+                        .parse::<AmazonS3ConfigKey>()
+                        .map_err(|_| bad(k))?;
+                    if matches!(config_key, AmazonS3ConfigKey::Endpoint) {
+                        endpoint = Some(v.clone());
+                    }
+                    b = b.with_config(config_key, v);
+                }
+                let mut client = self.client_options();
+                // An endpoint spelled `http://` (MinIO, moto, a proxy) asks for plain HTTP.
+                if endpoint.is_some_and(|e| e.starts_with("http://")) {
+                    client = client.with_allow_http(true);
+                }
+                let explicit_http = options
+                    .into_iter()
+                    .flatten()
+                    .chain(self.env().iter().map(|(k, v)| (k, v)))
+                    .find(|(k, _)| {
+                        let k = k.to_ascii_lowercase();
+                        k == "allow_http" || k == "aws_allow_http"
+                    })
+                    .map(|(_, v)| v.clone());
+                if let Some(v) = explicit_http {
+                    client = client.with_allow_http(v.eq_ignore_ascii_case("true"));
+                }
+                Arc::new(
+                    b.with_url(key)
+                        .with_client_options(client)
+                        .with_retry(self.retry())
+                        .build()
+                        .map_err(failed)?,
+                )
+            }
+            Cloud::Gcs => {
+                let mut b = GoogleCloudStorageBuilder::new();
+                let mut client = self.client_options();
+                for (k, v) in self.env() {
+                    // A service-account key file may carry a base URL (an emulator's), which
+                    // object_store reads only from a service account, so pass it as one.
+                    if k == "GOOGLE_APPLICATION_CREDENTIALS"
+                        && let Some(account) = service_account_file(v)
+                    {
+                        if account
+                            .get("gcs_base_url")
+                            .and_then(|u| u.as_str())
+                            .is_some_and(|u| u.starts_with("http://"))
+                        {
+                            client = client.with_allow_http(true);
+                        }
+                        b = b.with_service_account_path(v);
+                        continue;
+                    }
+                    if let Ok(config_key) = k.to_ascii_lowercase().parse::<GoogleConfigKey>() {
+                        b = b.with_config(config_key, v);
+                    }
+                }
+                for (k, v) in options.into_iter().flatten() {
+                    let lower = k.to_ascii_lowercase();
+                    if lower == "allow_http" {
+                        client = client.with_allow_http(v.eq_ignore_ascii_case("true"));
+                        continue;
+                    }
+                    let config_key = lower.parse::<GoogleConfigKey>().map_err(|_| bad(k))?;
+                    b = b.with_config(config_key, v);
+                }
+                Arc::new(
+                    b.with_url(key)
+                        .with_client_options(client)
+                        .with_retry(self.retry())
+                        .build()
+                        .map_err(failed)?,
+                )
+            }
+            Cloud::Azure => {
+                let mut b = MicrosoftAzureBuilder::new();
+                for (k, v) in self.env() {
+                    if let Ok(config_key) = k.to_ascii_lowercase().parse::<AzureConfigKey>() {
+                        b = b.with_config(config_key, v);
+                    }
+                }
+                let mut client = self.client_options();
+                for (k, v) in options.into_iter().flatten() {
+                    let lower = k.to_ascii_lowercase();
+                    if lower == "allow_http" {
+                        client = client.with_allow_http(v.eq_ignore_ascii_case("true"));
+                        continue;
+                    }
+                    let config_key = lower.parse::<AzureConfigKey>().map_err(|_| bad(k))?;
+                    b = b.with_config(config_key, v);
+                }
+                Arc::new(
+                    b.with_url(key)
+                        .with_client_options(client)
+                        .with_retry(self.retry())
+                        .build()
+                        .map_err(failed)?,
+                )
+            }
+        };
+        Ok(store)
+    }
+
+    /// Resolve an absolute path or URL of a file (or prefix).
+    pub fn resolve(&self, location: &str) -> Result<Resolved> {
+        let s = split(location)?;
+        if s.key.is_empty() {
+            return self.resolve_local(location, &s.path);
+        }
+        let store = self.store(&s.scheme, &s.key, location)?;
+        let path = Path::parse(&s.path).map_err(|e| Error::Location {
+            location: location.to_string(),
+            reason: e.to_string(),
+        })?;
+        let url = ObjectStoreUrl::parse(&s.key).map_err(|e| Error::Location {
+            location: location.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Resolved {
+            url,
+            store,
+            path,
+            root: format!("{}/", s.key),
+        })
+    }
+
+    fn resolve_local(&self, location: &str, local_path: &str) -> Result<Resolved> {
+        let absolute = std::path::Path::new(local_path);
         let absolute = if absolute.is_absolute() {
             absolute.to_path_buf()
         } else {
@@ -90,34 +593,110 @@ impl Stores {
             url: Self::local_url(),
             store: Arc::clone(&self.local),
             path,
+            root: "/".into(),
         })
     }
 
-    /// Resolve a directory to register: the catalog records it normalised, ending in `/`.
-    pub fn location(&self, location: &str) -> Result<Location> {
+    /// Resolve a directory to register, counting its requests in `counter`. The catalog
+    /// records it normalised, ending in `/`.
+    pub fn location(&self, location: &str, counter: &Arc<RequestCounter>) -> Result<Location> {
         let resolved = self.resolve(location)?;
-        let local = format!("/{}", resolved.path);
-        let meta = std::fs::metadata(&local).map_err(|e| Error::Location {
-            location: location.to_string(),
-            reason: format!("{e}"),
-        })?;
-        if !meta.is_dir() {
-            return Err(Error::Location {
+        let url = if resolved.root == "/" {
+            let local = format!("/{}", resolved.path);
+            let meta = std::fs::metadata(&local).map_err(|e| Error::Location {
                 location: location.to_string(),
-                reason: "not a directory; register the directory that holds the Parquet files"
-                    .into(),
-            });
-        }
-        let mut url = local.clone();
+                reason: format!("{e}"),
+            })?;
+            if !meta.is_dir() {
+                return Err(Error::Location {
+                    location: location.to_string(),
+                    reason: "not a directory; register the directory that holds the Parquet files"
+                        .into(),
+                });
+            }
+            local
+        } else {
+            format!("{}{}", resolved.root, resolved.path)
+        };
+        let mut url = url;
         if !url.ends_with('/') {
             url.push('/');
         }
+        let store = CountingStore::new(
+            resolved.store,
+            resolved.root.trim_end_matches('/').to_string(),
+            Arc::clone(counter),
+        );
         Ok(Location {
             url,
-            store: resolved.store,
+            store: Arc::new(store),
             prefix: resolved.path,
-            root: "/".into(),
+            root: resolved.root,
         })
+    }
+
+    /// An `ObjectStoreRegistry` for one query: every store it hands out counts into `counter`.
+    pub fn registry(self: &Arc<Self>, counter: Arc<RequestCounter>) -> Arc<QueryRegistry> {
+        Arc::new(QueryRegistry {
+            stores: Arc::clone(self),
+            counter,
+        })
+    }
+}
+
+fn unsupported_scheme(location: &str, scheme: &str) -> Error {
+    Error::Location {
+        location: location.to_string(),
+        reason: format!(
+            "unsupported scheme '{scheme}://'; use s3://, gs://, az://, abfss://, file:// or a local path"
+        ),
+    }
+}
+
+/// The parsed key file at `path` when it holds a service account.
+fn service_account_file(path: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (value.get("type").and_then(|t| t.as_str()) == Some("service_account")).then_some(value)
+}
+
+/// DataFusion's view of [`Stores`] for one query: stores are looked up (and built) by URL, and
+/// each one counts its requests into the query's counter.
+#[derive(Debug)]
+pub struct QueryRegistry {
+    stores: Arc<Stores>,
+    counter: Arc<RequestCounter>,
+}
+
+impl ObjectStoreRegistry for QueryRegistry {
+    fn register_store(
+        &self,
+        url: &url::Url,
+        _store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        // Stores come from configuration only; a store registered at run time is ignored.
+        let _ = url;
+        None
+    }
+
+    fn get_store(&self, url: &url::Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        let text = url.as_str();
+        let s =
+            split(text).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let key = if s.scheme == "file" {
+            String::new()
+        } else {
+            s.key.clone()
+        };
+        let store = self
+            .stores
+            .store(&s.scheme, &key, text)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        Ok(Arc::new(CountingStore::new(
+            store,
+            key,
+            Arc::clone(&self.counter),
+        )))
     }
 }
 
@@ -125,26 +704,120 @@ impl Stores {
 mod tests {
     use super::*;
 
+    fn stores(env: &[(&str, &str)], sections: Vec<StoreConfig>) -> Stores {
+        Stores::new(StorageConfig {
+            stores: sections,
+            environment: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..StorageConfig::default()
+        })
+    }
+
     #[test]
     fn resolves_local_paths() {
-        let s = Stores::default();
+        let s = stores(&[], vec![]);
         let r = s.resolve("/tmp/a b/x.parquet").unwrap();
         assert_eq!(r.path.as_ref(), "tmp/a b/x.parquet");
         let r = s.resolve("/tmp/a/../b/./x.parquet").unwrap();
         assert_eq!(r.path.as_ref(), "tmp/b/x.parquet");
         let r = s.resolve("file:///tmp/x.parquet").unwrap();
         assert_eq!(r.path.as_ref(), "tmp/x.parquet");
-        let err = s.resolve("s3://bucket/x.parquet").unwrap_err();
+        assert_eq!(r.root, "/");
+    }
+
+    #[test]
+    fn refuses_unconfigured_buckets_and_schemes() {
+        let s = stores(&[], vec![]);
+        let err = s.resolve("s3://bucket/x.parquet").unwrap_err().to_string();
         assert!(
-            err.to_string().contains("'s3' scheme is not configured"),
+            err.contains("no S3 store is configured for s3://bucket"),
             "{err}"
         );
+        assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+        let err = s.resolve("gs://b/x").unwrap_err().to_string();
+        assert!(err.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{err}");
+        let err = s.resolve("hdfs://nn/x").unwrap_err().to_string();
+        assert!(err.contains("unsupported scheme 'hdfs://'"), "{err}");
+        let err = s.resolve("s3:///x").unwrap_err().to_string();
+        assert!(err.contains("needs a bucket"), "{err}");
+    }
+
+    #[test]
+    fn environment_or_section_configures_a_bucket() {
+        let s = stores(
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", "very-secret"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ],
+            vec![],
+        );
+        let r = s.resolve("s3://logs/2026/x.parquet").unwrap();
+        assert_eq!(r.url.as_str(), "s3://logs/");
+        assert_eq!(r.path.as_ref(), "2026/x.parquet");
+        assert_eq!(r.root, "s3://logs/");
+
+        let section = StoreConfig {
+            url: "gs://trips".into(),
+            options: [("service_account_key".to_string(), "{}".to_string())].into(),
+        };
+        let s = stores(&[], vec![section]);
+        // The key is not a valid service account, so building fails, naming the store.
+        let err = s.resolve("gs://trips/x").unwrap_err().to_string();
+        assert!(err.contains("gs://trips"), "{err}");
+        // Another bucket of the same cloud is still not configured.
+        let err = s.resolve("gs://other/x").unwrap_err().to_string();
+        assert!(err.contains("no GCS store is configured"), "{err}");
+    }
+
+    #[test]
+    fn unknown_settings_are_reported() {
+        let section = StoreConfig {
+            url: "s3://logs".into(),
+            options: [("acces_key_id".to_string(), "x".to_string())].into(),
+        };
+        let err = stores(&[], vec![section])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown setting 'acces_key_id'"), "{err}");
+        let section = StoreConfig {
+            url: "s3://logs/some/prefix".into(),
+            options: BTreeMap::new(),
+        };
+        let err = stores(&[], vec![section])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bucket or container only"), "{err}");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let section = StoreConfig {
+            url: "s3://logs".into(),
+            options: [
+                ("secret_access_key".to_string(), "hunter2".to_string()),
+                ("region".to_string(), "eu-west-1".to_string()),
+            ]
+            .into(),
+        };
+        let s = stores(&[("AWS_SECRET_ACCESS_KEY", "hunter3")], vec![section]);
+        let text = format!("{s:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("hunter3"),
+            "{text}"
+        );
+        assert!(text.contains("eu-west-1"), "{text}");
     }
 
     #[test]
     fn refuses_missing_directories() {
-        let s = Stores::default();
-        let err = s.location("/definitely/not/here").unwrap_err();
+        let s = stores(&[], vec![]);
+        let counter = Arc::new(RequestCounter::default());
+        let err = s.location("/definitely/not/here", &counter).unwrap_err();
         assert!(err.to_string().contains("/definitely/not/here"), "{err}");
     }
 }

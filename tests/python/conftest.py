@@ -16,14 +16,23 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def strata_bin() -> str:
-    path = os.environ.get("STRATA_BIN")
+    path = os.environ.get("STRATA_TEST_BIN")
     if not path or not os.path.exists(path):
-        raise RuntimeError("STRATA_BIN must point at the built strata binary (scripts/test.sh sets it)")
+        raise RuntimeError("STRATA_TEST_BIN must point at the built strata binary (scripts/test.sh sets it)")
     return path
 
 
-def strata(*args, catalog=None, check=True, cwd=None):
-    env = dict(os.environ)
+def clean_environment():
+    """The process environment without cloud credentials, so that tests see only their own."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "GOOGLE_", "AZURE_", "AZURITE_"))
+    }
+
+
+def strata(*args, catalog=None, check=True, cwd=None, env=None):
+    env = {**clean_environment(), **(env or {})}
     if catalog:
         env["STRATA_CATALOG"] = catalog
     proc = subprocess.run([strata_bin(), *args], capture_output=True, text=True, env=env, cwd=cwd)
@@ -32,10 +41,10 @@ def strata(*args, catalog=None, check=True, cwd=None):
     return proc
 
 
-def strata_rows(sql, catalog, tmp_path):
+def strata_rows(sql, catalog, tmp_path, env=None):
     """Run SQL with `strata query --format parquet` and return its rows."""
     out = tmp_path / f"result-{abs(hash(sql))}.parquet"
-    strata("query", sql, "--format", "parquet", "--output", str(out), catalog=catalog)
+    strata("query", sql, "--format", "parquet", "--output", str(out), catalog=catalog, env=env)
     table = pq.read_table(out)
     return [tuple(r.values()) for r in table.to_pylist()]
 

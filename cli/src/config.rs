@@ -1,0 +1,423 @@
+//! `strata.toml`, `STRATA_*` variables and flags, merged into the engine's plain configuration.
+//!
+//! Precedence: the file, then the environment, then command-line flags. Unknown keys in the
+//! file are errors; unknown `STRATA_*` variables are reported as warnings (`STRATA_TEST_*` is
+//! reserved for test harnesses).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use strata_engine::{EngineConfig, StoreConfig};
+
+/// The file's layout. Every key is optional; absent keys keep their defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub catalog: Option<String>,
+    pub data_path: Option<String>,
+    #[serde(default)]
+    pub engine: EngineSection,
+    #[serde(default)]
+    pub storage: StorageSection,
+    /// Per-bucket settings: `[stores."s3://bucket"]`.
+    #[serde(default)]
+    pub stores: BTreeMap<String, BTreeMap<String, toml::Value>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    pub target_partitions: Option<usize>,
+    pub batch_size: Option<usize>,
+    /// Bytes, or a size such as "512MiB".
+    pub metadata_cache: Option<toml::Value>,
+    pub parquet_pushdown_filters: Option<bool>,
+    /// Further DataFusion settings, e.g. `"datafusion.execution.parquet.bloom_filter_on_read" = "false"`.
+    #[serde(default)]
+    pub datafusion: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    pub use_environment: Option<bool>,
+    /// Durations are strings such as "500ms", "5s", "2m", or numbers of seconds.
+    pub connect_timeout: Option<toml::Value>,
+    pub request_timeout: Option<toml::Value>,
+    pub max_retries: Option<usize>,
+    pub retry_timeout: Option<toml::Value>,
+    pub backoff_initial: Option<toml::Value>,
+    pub backoff_max: Option<toml::Value>,
+}
+
+/// Settings that may come from `STRATA_*` variables, beyond the flags' own.
+const ENV_SETTINGS: &[&str] = &[
+    "STRATA_CONFIG",
+    "STRATA_CATALOG",
+    "STRATA_DATA_PATH",
+    "STRATA_TARGET_PARTITIONS",
+    "STRATA_BATCH_SIZE",
+    "STRATA_METADATA_CACHE",
+    "STRATA_PARQUET_PUSHDOWN_FILTERS",
+    "STRATA_STORAGE_USE_ENVIRONMENT",
+    "STRATA_STORAGE_CONNECT_TIMEOUT",
+    "STRATA_STORAGE_REQUEST_TIMEOUT",
+    "STRATA_STORAGE_MAX_RETRIES",
+    "STRATA_STORAGE_RETRY_TIMEOUT",
+    "STRATA_STORAGE_BACKOFF_INITIAL",
+    "STRATA_STORAGE_BACKOFF_MAX",
+];
+
+/// Build the engine configuration from the file at `path` (or `./strata.toml` when present),
+/// the environment `env`, and the flags `catalog` / `data_path`.
+pub fn load(
+    path: Option<&Path>,
+    env: &[(String, String)],
+    catalog: Option<String>,
+    data_path: Option<String>,
+    default_catalog: &str,
+) -> Result<(EngineConfig, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let file = match path {
+        Some(p) => read_file(p)?,
+        None => {
+            let default = PathBuf::from("strata.toml");
+            if default.is_file() {
+                read_file(&default)?
+            } else {
+                FileConfig::default()
+            }
+        }
+    };
+    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    for (k, _) in env {
+        if k.starts_with("STRATA_")
+            && !k.starts_with("STRATA_TEST_")
+            && !ENV_SETTINGS.contains(&k.as_str())
+        {
+            warnings.push(format!(
+                "ignoring unknown environment variable {k} (known: {})",
+                ENV_SETTINGS.join(", ")
+            ));
+        }
+    }
+
+    let mut config = EngineConfig {
+        catalog: default_catalog.to_string(),
+        ..EngineConfig::default()
+    };
+    config.storage.environment = strata_engine::cloud_environment(env.iter().cloned());
+    if let Some(c) = file.catalog {
+        config.catalog = c;
+    }
+    config.data_path = file.data_path;
+
+    let e = &file.engine;
+    config.target_partitions = e.target_partitions.or(config.target_partitions);
+    if let Some(n) = e.batch_size {
+        config.batch_size = n;
+    }
+    if let Some(v) = &e.metadata_cache {
+        config.metadata_cache_bytes = size_value(v).context("[engine] metadata_cache")?;
+    }
+    if let Some(b) = e.parquet_pushdown_filters {
+        config.parquet_pushdown_filters = b;
+    }
+    for (k, v) in &e.datafusion {
+        let text = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => bail!(
+                "[engine.datafusion] {k}: expected a string, a number or true/false, not {}",
+                other.type_str()
+            ),
+        };
+        config.datafusion.push((k.clone(), text));
+    }
+
+    let s = &file.storage;
+    let st = &mut config.storage;
+    if let Some(b) = s.use_environment {
+        st.use_environment = b;
+    }
+    let durations: [(&Option<toml::Value>, &mut Duration, &str); 5] = [
+        (
+            &s.connect_timeout,
+            &mut st.connect_timeout,
+            "connect_timeout",
+        ),
+        (
+            &s.request_timeout,
+            &mut st.request_timeout,
+            "request_timeout",
+        ),
+        (&s.retry_timeout, &mut st.retry_timeout, "retry_timeout"),
+        (
+            &s.backoff_initial,
+            &mut st.backoff_initial,
+            "backoff_initial",
+        ),
+        (&s.backoff_max, &mut st.backoff_max, "backoff_max"),
+    ];
+    for (value, slot, name) in durations {
+        if let Some(v) = value {
+            *slot = duration_value(v).with_context(|| format!("[storage] {name}"))?;
+        }
+    }
+    if let Some(n) = s.max_retries {
+        st.max_retries = n;
+    }
+    for (url, options) in file.stores {
+        let mut plain = BTreeMap::new();
+        for (k, v) in options {
+            let text = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Integer(i) => i.to_string(),
+                other => bail!(
+                    "[stores.\"{url}\"] {k}: expected a string, a number or true/false, not {}",
+                    other.type_str()
+                ),
+            };
+            plain.insert(k, text);
+        }
+        st.stores.push(StoreConfig {
+            url,
+            options: plain,
+        });
+    }
+
+    // The environment overrides the file.
+    if let Some(v) = get("STRATA_CATALOG") {
+        config.catalog = v.to_string();
+    }
+    if let Some(v) = get("STRATA_DATA_PATH") {
+        config.data_path = Some(v.to_string());
+    }
+    if let Some(v) = get("STRATA_TARGET_PARTITIONS") {
+        config.target_partitions = Some(parse_env(v, "STRATA_TARGET_PARTITIONS")?);
+    }
+    if let Some(v) = get("STRATA_BATCH_SIZE") {
+        config.batch_size = parse_env(v, "STRATA_BATCH_SIZE")?;
+    }
+    if let Some(v) = get("STRATA_METADATA_CACHE") {
+        config.metadata_cache_bytes =
+            parse_size(v).context("environment variable STRATA_METADATA_CACHE")?;
+    }
+    if let Some(v) = get("STRATA_PARQUET_PUSHDOWN_FILTERS") {
+        config.parquet_pushdown_filters = parse_env(v, "STRATA_PARQUET_PUSHDOWN_FILTERS")?;
+    }
+    let st = &mut config.storage;
+    if let Some(v) = get("STRATA_STORAGE_USE_ENVIRONMENT") {
+        st.use_environment = parse_env(v, "STRATA_STORAGE_USE_ENVIRONMENT")?;
+    }
+    if let Some(v) = get("STRATA_STORAGE_MAX_RETRIES") {
+        st.max_retries = parse_env(v, "STRATA_STORAGE_MAX_RETRIES")?;
+    }
+    let durations: [(&str, &mut Duration); 5] = [
+        ("STRATA_STORAGE_CONNECT_TIMEOUT", &mut st.connect_timeout),
+        ("STRATA_STORAGE_REQUEST_TIMEOUT", &mut st.request_timeout),
+        ("STRATA_STORAGE_RETRY_TIMEOUT", &mut st.retry_timeout),
+        ("STRATA_STORAGE_BACKOFF_INITIAL", &mut st.backoff_initial),
+        ("STRATA_STORAGE_BACKOFF_MAX", &mut st.backoff_max),
+    ];
+    for (name, slot) in durations {
+        if let Some(v) = get(name) {
+            *slot = parse_duration(v).with_context(|| format!("environment variable {name}"))?;
+        }
+    }
+
+    // Flags override both.
+    if let Some(c) = catalog {
+        config.catalog = c;
+    }
+    if let Some(d) = data_path {
+        config.data_path = Some(d);
+    }
+    Ok((config, warnings))
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file '{}'", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid configuration file '{}': {}",
+            path.display(),
+            e.to_string().trim()
+        )
+    })
+}
+
+fn parse_env<T: std::str::FromStr>(value: &str, name: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("environment variable {name}='{value}': {e}"))
+}
+
+fn size_value(v: &toml::Value) -> Result<usize> {
+    match v {
+        toml::Value::Integer(i) if *i >= 0 => Ok(*i as usize),
+        toml::Value::String(s) => parse_size(s),
+        other => bail!(
+            "expected bytes or a size such as \"512MiB\", not {}",
+            other.type_str()
+        ),
+    }
+}
+
+fn duration_value(v: &toml::Value) -> Result<Duration> {
+    match v {
+        toml::Value::Integer(i) if *i >= 0 => Ok(Duration::from_secs(*i as u64)),
+        toml::Value::Float(f) if *f >= 0.0 => Ok(Duration::from_secs_f64(*f)),
+        toml::Value::String(s) => parse_duration(s),
+        other => bail!(
+            "expected a duration such as \"5s\" or \"500ms\", not {}",
+            other.type_str()
+        ),
+    }
+}
+
+/// `500ms`, `5s`, `2m`, `1h`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid duration '{text}': use e.g. 500ms, 5s, 2m"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => bail!("invalid duration '{text}': use e.g. 500ms, 5s, 2m"),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `1048576`, `512KiB`, `256MiB`, `2GiB` (also KB/MB/GB as powers of 1000).
+pub fn parse_size(text: &str) -> Result<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: usize = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid size '{text}': use e.g. 512MiB or 2GiB"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => bail!("invalid size '{text}': use e.g. 512MiB or 2GiB"),
+    };
+    Ok(n * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strata.toml");
+        std::fs::write(
+            &path,
+            r#"
+catalog = "sqlite:file.db"
+data_path = "s3://lake/data/"
+[engine]
+metadata_cache = "64MiB"
+[storage]
+max_retries = 2
+retry_timeout = "10s"
+connect_timeout = 3
+[stores."s3://lake"]
+endpoint = "http://127.0.0.1:9000"
+allow_http = true
+"#,
+        )
+        .unwrap();
+        let (c, warnings) = load(
+            Some(&path),
+            &env(&[
+                ("STRATA_STORAGE_MAX_RETRIES", "7"),
+                ("STRATA_DATA_PATH", "/env/data"),
+                ("STRATA_TYPO", "1"),
+                ("STRATA_TEST_BIN", "x"),
+            ]),
+            Some("sqlite:flag.db".into()),
+            None,
+            "sqlite:strata.db",
+        )
+        .unwrap();
+        assert_eq!(c.catalog, "sqlite:flag.db");
+        assert_eq!(c.data_path.as_deref(), Some("/env/data"));
+        assert_eq!(c.metadata_cache_bytes, 64 << 20);
+        assert_eq!(c.storage.max_retries, 7);
+        assert_eq!(c.storage.retry_timeout, Duration::from_secs(10));
+        assert_eq!(c.storage.connect_timeout, Duration::from_secs(3));
+        assert_eq!(c.storage.stores.len(), 1);
+        assert_eq!(c.storage.stores[0].options["allow_http"], "true");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("STRATA_TYPO"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strata.toml");
+        std::fs::write(&path, "[storage]\nmax_retrys = 2\n").unwrap();
+        let err = load(Some(&path), &[], None, None, "sqlite:x.db").unwrap_err();
+        assert!(format!("{err:#}").contains("max_retrys"), "{err:#}");
+        std::fs::write(&path, "[storage]\nretry_timeout = \"soon\"\n").unwrap();
+        let err = load(Some(&path), &[], None, None, "sqlite:x.db").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("invalid duration 'soon'"),
+            "{err:#}"
+        );
+        let err = load(
+            None,
+            &env(&[("STRATA_STORAGE_MAX_RETRIES", "many")]),
+            None,
+            None,
+            "sqlite:x.db",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("STRATA_STORAGE_MAX_RETRIES"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn parses_sizes_and_durations() {
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_size("lots").is_err());
+    }
+}
