@@ -35,12 +35,17 @@ CREATE TABLE ducklake_sort_info(sort_id BIGINT, table_id BIGINT, begin_snapshot 
 CREATE TABLE ducklake_sort_expression(sort_id BIGINT, table_id BIGINT, sort_key_index BIGINT, expression VARCHAR, dialect VARCHAR, sort_direction VARCHAR, null_order VARCHAR);
 "#;
 
-/// Indexes Strata relies on for planning; created on every open, so they also appear in
-/// catalogs that DuckDB created.
+/// Indexes Strata relies on for planning, and one table of its own; created on every open, so
+/// they also appear in catalogs that DuckDB created (which ignores them).
+///
+/// `strata_data_file_metadata` records, per data file, how many bytes at the end of the file
+/// hold its metadata: the footer, its 8-byte tail and the page index before it. A scan reads
+/// that much in its first request, so one ranged GET yields both footer and page index.
 pub(crate) const CREATE_INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS strata_data_file_table ON ducklake_data_file(table_id, begin_snapshot);
 CREATE INDEX IF NOT EXISTS strata_file_column_stats_file ON ducklake_file_column_stats(data_file_id, column_id);
 CREATE INDEX IF NOT EXISTS strata_file_column_stats_column ON ducklake_file_column_stats(table_id, column_id);
 CREATE INDEX IF NOT EXISTS strata_file_partition_value_file ON ducklake_file_partition_value(data_file_id);
 CREATE INDEX IF NOT EXISTS strata_column_table ON ducklake_column(table_id);
+CREATE TABLE IF NOT EXISTS strata_data_file_metadata(data_file_id BIGINT PRIMARY KEY, metadata_bytes BIGINT NOT NULL);
 "#;

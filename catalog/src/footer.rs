@@ -28,6 +28,9 @@ pub struct Footer {
     pub num_rows: i64,
     /// Length of the Thrift-encoded metadata, without the 8-byte tail.
     pub footer_size: i64,
+    /// Bytes from the start of the page index (or of the footer, without a page index) to the
+    /// end of the file.
+    pub metadata_bytes: i64,
     /// Statistics by column name (`column_id` is 0 until the column is known).
     pub stats: HashMap<String, ColumnStats>,
 }
@@ -84,10 +87,23 @@ pub async fn read_footer(
         ParquetMetaDataReader::decode_metadata(&buf)
     }
     .map_err(|e| corrupt(e.to_string()))?;
-    footer_stats(&metadata, len as i64).map_err(|e| match e {
+    let mut footer = footer_stats(&metadata, len as i64).map_err(|e| match e {
         Error::Parquet { reason, .. } => corrupt(reason),
         other => other,
-    })
+    })?;
+    let page_index_start = metadata
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns())
+        .flat_map(|c| [c.column_index_offset(), c.offset_index_offset()])
+        .flatten()
+        .filter(|&offset| offset >= 0 && (offset as u64) < size)
+        .min();
+    footer.metadata_bytes = match page_index_start {
+        Some(start) => size as i64 - start,
+        None => len as i64 + 8,
+    };
+    Ok(footer)
 }
 
 /// Statistics of every top-level column of a decoded footer.
@@ -149,6 +165,7 @@ pub fn footer_stats(metadata: &ParquetMetaData, footer_size: i64) -> Result<Foot
         schema: Arc::new(schema),
         num_rows,
         footer_size,
+        metadata_bytes: footer_size + 8,
         stats,
     })
 }

@@ -121,6 +121,9 @@ pub struct DataFile {
     pub record_count: i64,
     pub file_size: i64,
     pub footer_size: Option<i64>,
+    /// Bytes of metadata (page index and footer) at the end of the file, when Strata
+    /// registered it.
+    pub metadata_bytes: Option<i64>,
     /// Partition values by partition key index, as stored (`None` for a NULL partition).
     pub partition_values: Vec<(i64, Option<String>)>,
     /// Statistics of the requested columns.

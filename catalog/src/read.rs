@@ -292,8 +292,9 @@ impl Catalog {
         )?;
 
         let mut sql = format!(
-            "SELECT f.data_file_id, f.path, f.path_is_relative, f.record_count, f.file_size_bytes, f.footer_size
-             FROM ducklake_data_file f WHERE f.table_id = ?2 AND {}",
+            "SELECT f.data_file_id, f.path, f.path_is_relative, f.record_count, f.file_size_bytes, f.footer_size, m.metadata_bytes
+             FROM ducklake_data_file f LEFT JOIN strata_data_file_metadata m USING (data_file_id)
+             WHERE f.table_id = ?2 AND {}",
             live("f", 1)
         );
         let mut values: Vec<Value> = vec![Value::Integer(snapshot), Value::Integer(table.table_id)];
@@ -352,10 +353,11 @@ impl Catalog {
                     r.get::<_, Option<i64>>(3)?,
                     r.get::<_, Option<i64>>(4)?,
                     r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
                 ))
             })?;
             for row in rows {
-                let (id, path, rel, records, size, footer) = row?;
+                let (id, path, rel, records, size, footer, metadata_bytes) = row?;
                 index.insert(id, files.len());
                 files.push(DataFile {
                     data_file_id: id,
@@ -363,6 +365,7 @@ impl Catalog {
                     record_count: records.unwrap_or(0),
                     file_size: size.unwrap_or(0),
                     footer_size: footer,
+                    metadata_bytes,
                     partition_values: Vec::new(),
                     stats: Vec::new(),
                 });

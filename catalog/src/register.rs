@@ -667,6 +667,8 @@ fn insert_files(
         )?;
         let mut insert_value =
             c.tx.prepare("INSERT INTO ducklake_file_partition_value VALUES (?1, ?2, ?3, ?4)")?;
+        let mut insert_metadata =
+            c.tx.prepare("INSERT INTO strata_data_file_metadata VALUES (?1, ?2)")?;
         for (f, file_id) in files.iter().zip(file_ids) {
             let rows = f.footer.num_rows;
             insert_file.execute(params![
@@ -681,6 +683,7 @@ fn insert_files(
                 partition_id,
                 mapping_id
             ])?;
+            insert_metadata.execute(params![file_id, f.footer.metadata_bytes])?;
             next_row_id += rows;
             rows_added += rows;
             bytes_added += f.meta.size as i64;

@@ -10,6 +10,7 @@
 mod config;
 mod engine;
 mod error;
+mod parquet_reader;
 mod provider;
 mod pruning;
 mod requests;

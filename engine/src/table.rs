@@ -15,7 +15,9 @@ use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, DFSchema, ScalarValue, Statistics};
 use datafusion::config::TableParquetOptions;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
+use datafusion::datasource::physical_plan::parquet::{
+    CachedParquetFileReaderFactory, ParquetFileReaderFactory,
+};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
@@ -28,6 +30,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
 
+use crate::parquet_reader::MetadataCachingReaderFactory;
 use crate::pruning::{FileStatistics, column_ranges, decode_scalar};
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
 use crate::storage::Stores;
@@ -307,9 +310,13 @@ impl TableProvider for CatalogTable {
                         .collect(),
                 )
                 .with_statistics(stats);
-            if let Some(footer) = file.footer_size {
-                // The footer plus its 8-byte tail: the reader fetches it in one request.
-                pf = pf.with_metadata_size_hint(footer as usize + 8);
+            // The page index and footer (or the footer and its 8-byte tail, for files Strata
+            // did not register): the reader fetches them in one request.
+            let metadata = file
+                .metadata_bytes
+                .or(file.footer_size.map(|footer| footer + 8));
+            if let Some(bytes) = metadata {
+                pf = pf.with_metadata_size_hint(bytes as usize);
             }
             partitioned.push(pf);
         }
@@ -319,10 +326,13 @@ impl TableProvider for CatalogTable {
 
         let runtime = state.runtime_env();
         let store = runtime.object_store(&store_url)?;
-        let reader = Arc::new(CachedParquetFileReaderFactory::new(
-            store,
-            runtime.cache_manager.get_file_metadata_cache(),
-        ));
+        let cache = runtime.cache_manager.get_file_metadata_cache();
+        let reader: Arc<dyn ParquetFileReaderFactory> =
+            if state.config_options().execution.parquet.enable_page_index {
+                Arc::new(MetadataCachingReaderFactory::new(store, cache))
+            } else {
+                Arc::new(CachedParquetFileReaderFactory::new(store, cache))
+            };
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(
