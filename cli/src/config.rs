@@ -51,6 +51,7 @@ pub struct StorageSection {
     pub retry_timeout: Option<toml::Value>,
     pub backoff_initial: Option<toml::Value>,
     pub backoff_max: Option<toml::Value>,
+    pub scan_concurrency: Option<usize>,
 }
 
 /// Settings that may come from `STRATA_*` variables, beyond the flags' own.
@@ -69,6 +70,7 @@ const ENV_SETTINGS: &[&str] = &[
     "STRATA_STORAGE_RETRY_TIMEOUT",
     "STRATA_STORAGE_BACKOFF_INITIAL",
     "STRATA_STORAGE_BACKOFF_MAX",
+    "STRATA_STORAGE_SCAN_CONCURRENCY",
 ];
 
 /// Build the engine configuration from the file at `path` (or `./strata.toml` when present),
@@ -172,6 +174,9 @@ pub fn load(
     if let Some(n) = s.max_retries {
         st.max_retries = n;
     }
+    if let Some(n) = s.scan_concurrency {
+        st.scan_concurrency = n;
+    }
     for (url, options) in file.stores {
         let mut plain = BTreeMap::new();
         for (k, v) in options {
@@ -218,6 +223,9 @@ pub fn load(
     }
     if let Some(v) = get("STRATA_STORAGE_MAX_RETRIES") {
         st.max_retries = parse_env(v, "STRATA_STORAGE_MAX_RETRIES")?;
+    }
+    if let Some(v) = get("STRATA_STORAGE_SCAN_CONCURRENCY") {
+        st.scan_concurrency = parse_env(v, "STRATA_STORAGE_SCAN_CONCURRENCY")?;
     }
     let durations: [(&str, &mut Duration); 5] = [
         ("STRATA_STORAGE_CONNECT_TIMEOUT", &mut st.connect_timeout),

@@ -50,6 +50,9 @@ pub struct StorageConfig {
     pub backoff_initial: Duration,
     /// Longest backoff between retries. Default: 5 s.
     pub backoff_max: Duration,
+    /// Files one scan reads at once from object storage, where requests wait on latency rather
+    /// than CPU; local scans use one file per core. Default: 16.
+    pub scan_concurrency: usize,
     /// The environment used when `use_environment` is true. Default: the process environment,
     /// read when the configuration is created.
     pub environment: Vec<(String, String)>,
@@ -66,6 +69,7 @@ impl Default for StorageConfig {
             retry_timeout: Duration::from_secs(30),
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
+            scan_concurrency: 16,
             environment: cloud_environment(std::env::vars()),
         }
     }
@@ -82,6 +86,7 @@ impl fmt::Debug for StorageConfig {
             .field("retry_timeout", &self.retry_timeout)
             .field("backoff_initial", &self.backoff_initial)
             .field("backoff_max", &self.backoff_max)
+            .field("scan_concurrency", &self.scan_concurrency)
             .field(
                 "environment",
                 &self
@@ -340,6 +345,11 @@ impl Stores {
             self.build(cloud, &s.key, Some(section))?;
         }
         Ok(())
+    }
+
+    /// Files one scan reads at once from object storage.
+    pub fn scan_concurrency(&self) -> usize {
+        self.config.scan_concurrency.max(1)
     }
 
     /// The URL under which the local file system is registered in DataFusion.

@@ -26,8 +26,8 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
-use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
 
 use crate::parquet_reader::MetadataCachingReaderFactory;
@@ -342,15 +342,23 @@ impl TableProvider for CatalogTable {
         )
         .with_table_parquet_options(options)
         .with_parquet_file_reader_factory(reader);
-        let groups = balance(
-            partitioned,
-            state.config_options().execution.target_partitions,
-        );
+        let mut parallel = state.config_options().execution.target_partitions;
+        let remote = store_url != Stores::local_url();
+        if remote {
+            // Remote reads wait on latency, not CPU: keep more files in flight than cores.
+            parallel = parallel.max(self.stores.scan_concurrency());
+        }
+        let groups = balance(partitioned, parallel);
+        // On object storage, declaring the grouping keeps the optimizer from regrouping the
+        // files to one group per core (and from splitting a file across groups, which would
+        // read its footer twice).
+        let declared = remote.then(|| Partitioning::UnknownPartitioning(groups.len()));
         let config = FileScanConfigBuilder::new(store_url, Arc::new(source))
             .with_file_groups(groups)
             .with_statistics(table_stats)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
+            .with_output_partitioning(declared)
             .build();
         Ok(Arc::new(CatalogScanExec::new(
             DataSourceExec::from_data_source(config),

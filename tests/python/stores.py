@@ -245,10 +245,12 @@ class Azure:
 
 class FaultProxy:
     """An HTTP proxy in front of a store that answers 503 while told to fail, and forwards
-    everything else. `fail_next(n)` fails the next n requests; `down()` fails all of them."""
+    everything else. `fail_next(n)` fails the next n requests; `down()` fails all of them;
+    `delay` (seconds) is added to every forwarded request, to stand in for a distant store."""
 
-    def __init__(self, upstream_port):
+    def __init__(self, upstream_port, delay=0.0):
         self.upstream_port = upstream_port
+        self.delay = delay
         self.lock = threading.Lock()
         self.to_fail = 0
         self.always_fail = False
@@ -280,6 +282,8 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                if proxy.delay:
+                    time.sleep(proxy.delay)
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 conn.request(self.command, self.path, body=body, headers=headers)
