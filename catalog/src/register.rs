@@ -187,21 +187,22 @@ fn canonical_hive_value(type_name: &str, raw: &str) -> String {
     }
 }
 
-/// List, read footers of files not in `known`, and return them.
+/// List, read footers of files not in `known` (absolute path → size) or of another size now,
+/// and return them with the paths of the unchanged known files.
 async fn read_new_files(
     location: &Location,
-    known: &HashSet<String>,
+    known: &HashMap<String, i64>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Listed>, HashSet<String>)> {
     let metas = list_parquet(location).await?;
+    let unchanged =
+        |m: &ObjectMeta| known.get(&location.absolute(&m.location)).copied() == Some(m.size as i64);
     let present: HashSet<String> = metas
         .iter()
+        .filter(|m| unchanged(m))
         .map(|m| location.absolute(&m.location))
         .collect();
-    let new: Vec<ObjectMeta> = metas
-        .into_iter()
-        .filter(|m| !known.contains(&location.absolute(&m.location)))
-        .collect();
+    let new: Vec<ObjectMeta> = metas.into_iter().filter(|m| !unchanged(m)).collect();
     let total = new.len();
     let done = AtomicUsize::new(0);
     progress.footers(0, total);
@@ -327,7 +328,7 @@ impl Catalog {
                 table: name.to_string(),
             });
         }
-        let (files, _) = read_new_files(location, &HashSet::new(), progress).await?;
+        let (files, _) = read_new_files(location, &HashMap::new(), progress).await?;
         if files.is_empty() {
             return Err(Error::NoFiles {
                 location: location.url.clone(),
@@ -422,12 +423,16 @@ impl Catalog {
         progress: &dyn Progress,
     ) -> Result<RegisterReport> {
         let live = self.live_file_paths(table)?;
-        let known: HashSet<String> = live.keys().cloned().collect();
+        // A file rewritten in place (another size) is ended and registered again.
+        let known: HashMap<String, i64> = live
+            .iter()
+            .map(|(path, (_, size))| (path.clone(), *size))
+            .collect();
         let (files, present) = read_new_files(location, &known, progress).await?;
         let removed: Vec<i64> = live
             .iter()
             .filter(|(path, _)| !present.contains(*path))
-            .map(|(_, id)| *id)
+            .map(|(_, (id, _))| *id)
             .collect();
         if files.is_empty() && removed.is_empty() {
             return Ok(RegisterReport::default());
@@ -546,7 +551,8 @@ impl Catalog {
     }
 
     /// Absolute paths of a table's live files, with their ids.
-    fn live_file_paths(&self, table: &TableMeta) -> Result<BTreeMap<String, i64>> {
+    /// Live files by path: (data file id, size).
+    fn live_file_paths(&self, table: &TableMeta) -> Result<BTreeMap<String, (i64, i64)>> {
         let files = self.candidate_files(
             table,
             &crate::model::FileQuery {
@@ -557,7 +563,7 @@ impl Catalog {
         Ok(files
             .files
             .into_iter()
-            .map(|f| (f.path, f.data_file_id))
+            .map(|f| (f.path, (f.data_file_id, f.file_size)))
             .collect())
     }
 }

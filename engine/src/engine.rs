@@ -282,8 +282,12 @@ impl QuerySession {
             .with_cache_manager(shared_caches(&base.cache_manager))
             .with_object_store_registry(self.stores.registry(Arc::clone(&counter)));
         runtime.disk_manager = Some(Arc::clone(&base.disk_manager));
+        // Scans find the counter in the session config, to report storage problems to it.
+        let state = self.ctx.state();
+        let config = state.config().clone().with_extension(Arc::clone(&counter));
         let ctx = SessionContext::new_with_state(
-            SessionStateBuilder::new_from_existing(self.ctx.state())
+            SessionStateBuilder::new_from_existing(state)
+                .with_config(config)
                 .with_runtime_env(runtime.build_arc()?)
                 .build(),
         );

@@ -1,4 +1,5 @@
-//! Parquet readers whose cached metadata includes the page index.
+//! Parquet readers for catalog tables: cached metadata includes the page index, and reads
+//! are checked against the catalog's file sizes.
 //!
 //! DataFusion's cached reader caches the footer, but loads the page index afterwards with
 //! separate reads that bypass the cache, so every query re-read every file's page index. These
@@ -6,9 +7,11 @@
 //! the catalog both arrive in one ranged GET the first time a file is touched, and come from the
 //! cache afterwards.
 
+use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::{
@@ -19,26 +22,52 @@ use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use object_store::ObjectStore;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetRange, GetResult, ListResult, MultipartUpload,
+    OBJECT_STORE_COALESCE_DEFAULT, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult, coalesce_ranges,
+};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
-/// Creates readers that cache footers and page indexes together.
+use crate::requests::{RequestCounter, StorageProblem};
+
+/// Creates the readers of a catalog table's files: footers and page indexes cached together,
+/// and every read checked against the size the catalog recorded.
 #[derive(Debug)]
-pub struct MetadataCachingReaderFactory {
-    inner: CachedParquetFileReaderFactory,
+pub struct CatalogReaderFactory {
+    store: Arc<dyn ObjectStore>,
+    cache: Arc<FileMetadataCache>,
+    /// Ask for the page index with the footer (when the session reads page indexes).
+    page_index: bool,
+    /// `s3://bucket` (empty for local files), to spell URLs in errors.
+    base: String,
+    /// Where the statement's storage problems are reported.
+    counter: Option<Arc<RequestCounter>>,
 }
 
-impl MetadataCachingReaderFactory {
-    pub fn new(store: Arc<dyn ObjectStore>, cache: Arc<FileMetadataCache>) -> Self {
-        MetadataCachingReaderFactory {
-            inner: CachedParquetFileReaderFactory::new(store, cache),
+impl CatalogReaderFactory {
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        cache: Arc<FileMetadataCache>,
+        page_index: bool,
+        base: String,
+        counter: Option<Arc<RequestCounter>>,
+    ) -> Self {
+        CatalogReaderFactory {
+            store,
+            cache,
+            page_index,
+            base,
+            counter,
         }
     }
 }
 
-impl ParquetFileReaderFactory for MetadataCachingReaderFactory {
+impl ParquetFileReaderFactory for CatalogReaderFactory {
     fn create_reader(
         &self,
         partition_index: usize,
@@ -46,13 +75,147 @@ impl ParquetFileReaderFactory for MetadataCachingReaderFactory {
         metadata_size_hint: Option<usize>,
         metrics: &ExecutionPlanMetricsSet,
     ) -> Result<Box<dyn AsyncFileReader + Send>> {
-        let inner = self.inner.create_reader(
-            partition_index,
-            partitioned_file,
-            metadata_size_hint,
-            metrics,
-        )?;
-        Ok(Box::new(WithPageIndex { inner }))
+        let store = Arc::new(ExpectSize {
+            inner: Arc::clone(&self.store),
+            expected: partitioned_file.object_meta.size,
+            url: format!("{}/{}", self.base, partitioned_file.object_meta.location),
+            counter: self.counter.clone(),
+        });
+        let inner = CachedParquetFileReaderFactory::new(store, Arc::clone(&self.cache))
+            .create_reader(
+                partition_index,
+                partitioned_file,
+                metadata_size_hint,
+                metrics,
+            )?;
+        Ok(if self.page_index {
+            Box::new(WithPageIndex { inner })
+        } else {
+            inner
+        })
+    }
+}
+
+/// A store for reading one file that refuses answers from a different object than the one
+/// registered: a size other than the catalog's, or a range other than the one asked for. Such
+/// an object was replaced after registration; reading it anyway gives corrupt-footer errors at
+/// best.
+#[derive(Debug)]
+struct ExpectSize {
+    inner: Arc<dyn ObjectStore>,
+    expected: u64,
+    url: String,
+    counter: Option<Arc<RequestCounter>>,
+}
+
+impl ExpectSize {
+    fn changed(&self, location: &Path, what: String) -> object_store::Error {
+        let problem = StorageProblem {
+            url: self.url.clone(),
+            message: "the object changed since it was registered; run `strata table refresh TABLE`"
+                .into(),
+            cause: what,
+        };
+        if let Some(counter) = &self.counter {
+            counter.failed(problem.clone());
+        }
+        object_store::Error::Precondition {
+            path: location.to_string(),
+            source: Box::new(problem),
+        }
+    }
+}
+
+impl fmt::Display for ExpectSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ExpectSize({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for ExpectSize {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        let requested = options.range.clone();
+        let result = self.inner.get_opts(location, options).await?;
+        if result.meta.size != self.expected {
+            return Err(self.changed(
+                location,
+                format!(
+                    "the catalog recorded {} bytes, the store now has {}",
+                    self.expected, result.meta.size
+                ),
+            ));
+        }
+        if let Some(GetRange::Bounded(range)) = requested
+            && result.range != range
+        {
+            return Err(self.changed(
+                location,
+                format!(
+                    "asked for bytes {range:?}, the store returned {:?}",
+                    result.range
+                ),
+            ));
+        }
+        Ok(result)
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        coalesce_ranges(
+            ranges,
+            |range| self.get_range(location, range),
+            OBJECT_STORE_COALESCE_DEFAULT,
+        )
+        .await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
     }
 }
 

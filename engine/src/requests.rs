@@ -119,7 +119,7 @@ impl RequestCounter {
         self.bytes_written.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    fn failed(&self, problem: StorageProblem) {
+    pub(crate) fn failed(&self, problem: StorageProblem) {
         let mut slot = self.problem.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
             *slot = Some(problem);

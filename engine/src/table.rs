@@ -15,9 +15,6 @@ use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, DFSchema, ScalarValue, Statistics};
 use datafusion::config::TableParquetOptions;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::parquet::{
-    CachedParquetFileReaderFactory, ParquetFileReaderFactory,
-};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
@@ -30,8 +27,9 @@ use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
 
-use crate::parquet_reader::MetadataCachingReaderFactory;
+use crate::parquet_reader::CatalogReaderFactory;
 use crate::pruning::{FileStatistics, column_ranges, decode_scalar};
+use crate::requests::RequestCounter;
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
 use crate::storage::Stores;
 
@@ -327,12 +325,19 @@ impl TableProvider for CatalogTable {
         let runtime = state.runtime_env();
         let store = runtime.object_store(&store_url)?;
         let cache = runtime.cache_manager.get_file_metadata_cache();
-        let reader: Arc<dyn ParquetFileReaderFactory> =
-            if state.config_options().execution.parquet.enable_page_index {
-                Arc::new(MetadataCachingReaderFactory::new(store, cache))
-            } else {
-                Arc::new(CachedParquetFileReaderFactory::new(store, cache))
-            };
+        let remote = store_url != Stores::local_url();
+        let base = if remote {
+            store_url.as_str().trim_end_matches('/').to_string()
+        } else {
+            String::new()
+        };
+        let reader = Arc::new(CatalogReaderFactory::new(
+            store,
+            cache,
+            state.config_options().execution.parquet.enable_page_index,
+            base,
+            state.config().get_extension::<RequestCounter>(),
+        ));
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(
@@ -343,7 +348,6 @@ impl TableProvider for CatalogTable {
         .with_table_parquet_options(options)
         .with_parquet_file_reader_factory(reader);
         let mut parallel = state.config_options().execution.target_partitions;
-        let remote = store_url != Stores::local_url();
         if remote {
             // Remote reads wait on latency, not CPU: keep more files in flight than cores.
             parallel = parallel.max(self.stores.scan_concurrency());

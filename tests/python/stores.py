@@ -68,6 +68,36 @@ def upload_tree(local_dir, put):
             put(path.relative_to(local_dir).as_posix(), path.read_bytes())
 
 
+class Local:
+    """A directory standing in for a bucket, so that the same tests run on local disk."""
+
+    scheme = None
+
+    def __init__(self, log_dir):
+        self.root = pathlib.Path(log_dir) / "local-buckets"
+        self.root.mkdir(exist_ok=True)
+
+    def url(self, bucket, prefix=""):
+        return f"{self.root / bucket}/{prefix}"
+
+    def env(self, endpoint=None):
+        return {}
+
+    def make_bucket(self, bucket):
+        (self.root / bucket).mkdir()
+
+    def put(self, bucket, key, data):
+        path = self.root / bucket / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def delete(self, bucket, key):
+        (self.root / bucket / key).unlink()
+
+    def stop(self):
+        pass
+
+
 class S3:
     scheme = "s3"
 
