@@ -390,10 +390,12 @@ impl Stores {
         Ok(store)
     }
 
-    fn client_options(&self) -> ClientOptions {
+    /// Timeouts, and plain HTTP when a setting allows it or the endpoint is spelled `http://`.
+    fn client_options(&self, allow_http: Option<bool>, http_endpoint: bool) -> ClientOptions {
         ClientOptions::new()
             .with_connect_timeout(self.config.connect_timeout)
             .with_timeout(self.config.request_timeout)
+            .with_allow_http(allow_http.unwrap_or(http_endpoint))
     }
 
     fn retry(&self) -> RetryConfig {
@@ -434,49 +436,39 @@ impl Stores {
             location: key.to_string(),
             reason: format!("cannot set up the {} store: {e}", cloud.name()),
         };
+        let prefix = match cloud {
+            Cloud::S3 => "AWS_",
+            Cloud::Gcs => "GOOGLE_",
+            Cloud::Azure => "AZURE_",
+        };
+        let env = self
+            .env()
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let section = options
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()));
         let store: Arc<dyn ObjectStore> = match cloud {
             Cloud::S3 => {
-                let mut b = AmazonS3Builder::new();
-                let mut endpoint = None;
-                for (k, v) in self.env() {
-                    let lower = k.to_ascii_lowercase();
-                    if let Ok(config_key) = lower.parse::<AmazonS3ConfigKey>() {
-                        if matches!(config_key, AmazonS3ConfigKey::Endpoint) {
-                            endpoint = Some(v.clone());
-                        }
-                        b = b.with_config(config_key, v);
-                    }
-                }
-                for (k, v) in options.into_iter().flatten() {
-                    let config_key = k
-                        .to_ascii_lowercase()
-                        .parse::<AmazonS3ConfigKey>()
-                        .map_err(|_| bad(k))?;
-                    if matches!(config_key, AmazonS3ConfigKey::Endpoint) {
-                        endpoint = Some(v.clone());
-                    }
-                    b = b.with_config(config_key, v);
-                }
-                let mut client = self.client_options();
+                let env = settings::<AmazonS3ConfigKey>(env, None)?;
+                let section = settings::<AmazonS3ConfigKey>(section, Some(&bad))?;
                 // An endpoint spelled `http://` (MinIO, moto, a proxy) asks for plain HTTP.
-                if endpoint.is_some_and(|e| e.starts_with("http://")) {
-                    client = client.with_allow_http(true);
+                let http_endpoint = env
+                    .keys
+                    .iter()
+                    .chain(&section.keys)
+                    .rfind(|(k, _)| matches!(k, AmazonS3ConfigKey::Endpoint))
+                    .is_some_and(|(_, v)| v.starts_with("http://"));
+                let mut b = AmazonS3Builder::new();
+                for (k, v) in env.keys.into_iter().chain(section.keys) {
+                    b = b.with_config(k, v);
                 }
-                let explicit_http = options
-                    .into_iter()
-                    .flatten()
-                    .chain(self.env().iter().map(|(k, v)| (k, v)))
-                    .find(|(k, _)| {
-                        let k = k.to_ascii_lowercase();
-                        k == "allow_http" || k == "aws_allow_http"
-                    })
-                    .map(|(_, v)| v.clone());
-                if let Some(v) = explicit_http {
-                    client = client.with_allow_http(v.eq_ignore_ascii_case("true"));
-                }
+                let allow_http = section.allow_http.or(env.allow_http);
                 Arc::new(
                     b.with_url(key)
-                        .with_client_options(client)
+                        .with_client_options(self.client_options(allow_http, http_endpoint))
                         .with_retry(self.retry())
                         .build()
                         .map_err(failed)?,
@@ -484,64 +476,43 @@ impl Stores {
             }
             Cloud::Gcs => {
                 let mut b = GoogleCloudStorageBuilder::new();
-                let mut client = self.client_options();
-                for (k, v) in self.env() {
-                    // A service-account key file may carry a base URL (an emulator's), which
-                    // object_store reads only from a service account, so pass it as one.
-                    if k == "GOOGLE_APPLICATION_CREDENTIALS"
-                        && let Some(account) = service_account_file(v)
-                    {
-                        if account
-                            .get("gcs_base_url")
-                            .and_then(|u| u.as_str())
-                            .is_some_and(|u| u.starts_with("http://"))
-                        {
-                            client = client.with_allow_http(true);
-                        }
-                        b = b.with_service_account_path(v);
-                        continue;
-                    }
-                    if let Ok(config_key) = k.to_ascii_lowercase().parse::<GoogleConfigKey>() {
-                        b = b.with_config(config_key, v);
-                    }
+                let mut http_endpoint = false;
+                // A service-account key file may carry a base URL (an emulator's), which
+                // object_store reads only from a service account, so pass it as one.
+                let (accounts, env): (Vec<_>, Vec<_>) = env.partition(|(k, v)| {
+                    *k == "GOOGLE_APPLICATION_CREDENTIALS" && service_account_file(v).is_some()
+                });
+                for (_, path) in accounts {
+                    http_endpoint = service_account_file(path)
+                        .and_then(|a| a.get("gcs_base_url")?.as_str().map(str::to_string))
+                        .is_some_and(|u| u.starts_with("http://"));
+                    b = b.with_service_account_path(path);
                 }
-                for (k, v) in options.into_iter().flatten() {
-                    let lower = k.to_ascii_lowercase();
-                    if lower == "allow_http" {
-                        client = client.with_allow_http(v.eq_ignore_ascii_case("true"));
-                        continue;
-                    }
-                    let config_key = lower.parse::<GoogleConfigKey>().map_err(|_| bad(k))?;
-                    b = b.with_config(config_key, v);
+                let env = settings::<GoogleConfigKey>(env.into_iter(), None)?;
+                let section = settings::<GoogleConfigKey>(section, Some(&bad))?;
+                for (k, v) in env.keys.into_iter().chain(section.keys) {
+                    b = b.with_config(k, v);
                 }
+                let allow_http = section.allow_http.or(env.allow_http);
                 Arc::new(
                     b.with_url(key)
-                        .with_client_options(client)
+                        .with_client_options(self.client_options(allow_http, http_endpoint))
                         .with_retry(self.retry())
                         .build()
                         .map_err(failed)?,
                 )
             }
             Cloud::Azure => {
+                let env = settings::<AzureConfigKey>(env, None)?;
+                let section = settings::<AzureConfigKey>(section, Some(&bad))?;
                 let mut b = MicrosoftAzureBuilder::new();
-                for (k, v) in self.env() {
-                    if let Ok(config_key) = k.to_ascii_lowercase().parse::<AzureConfigKey>() {
-                        b = b.with_config(config_key, v);
-                    }
+                for (k, v) in env.keys.into_iter().chain(section.keys) {
+                    b = b.with_config(k, v);
                 }
-                let mut client = self.client_options();
-                for (k, v) in options.into_iter().flatten() {
-                    let lower = k.to_ascii_lowercase();
-                    if lower == "allow_http" {
-                        client = client.with_allow_http(v.eq_ignore_ascii_case("true"));
-                        continue;
-                    }
-                    let config_key = lower.parse::<AzureConfigKey>().map_err(|_| bad(k))?;
-                    b = b.with_config(config_key, v);
-                }
+                let allow_http = section.allow_http.or(env.allow_http);
                 Arc::new(
                     b.with_url(key)
-                        .with_client_options(client)
+                        .with_client_options(self.client_options(allow_http, false))
                         .with_retry(self.retry())
                         .build()
                         .map_err(failed)?,
@@ -661,6 +632,38 @@ fn unsupported_scheme(location: &str, scheme: &str) -> Error {
             "unsupported scheme '{scheme}://'; use s3://, gs://, az://, abfss://, file:// or a local path"
         ),
     }
+}
+
+/// Settings parsed as one cloud's keys, and the `allow_http` setting apart (it belongs to the
+/// HTTP client options, which are set as a whole).
+struct Settings<K> {
+    keys: Vec<(K, String)>,
+    allow_http: Option<bool>,
+}
+
+/// Parse `pairs` as keys of one cloud (`AWS_REGION` and `region` alike). With `unknown`, a key
+/// the cloud does not know is an error; without, it is skipped (environment variables).
+fn settings<'a, K: std::str::FromStr>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    unknown: Option<&dyn Fn(&str) -> Error>,
+) -> Result<Settings<K>> {
+    let mut out = Settings {
+        keys: Vec::new(),
+        allow_http: None,
+    };
+    for (k, v) in pairs {
+        let lower = k.to_ascii_lowercase();
+        if lower.ends_with("allow_http") {
+            out.allow_http = Some(v.eq_ignore_ascii_case("true"));
+            continue;
+        }
+        match (lower.parse::<K>(), unknown) {
+            (Ok(key), _) => out.keys.push((key, v.to_string())),
+            (Err(_), Some(bad)) => return Err(bad(k)),
+            (Err(_), None) => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The parsed key file at `path` when it holds a service account.
