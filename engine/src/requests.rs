@@ -273,7 +273,8 @@ pub fn explain(url: &str, e: object_store::Error) -> object_store::Error {
                 "the store rejected the credentials; check the access key and secret"
             } else if lower.contains("nosuchbucket") || lower.contains("containernotfound") {
                 "the bucket or container does not exist; check the URL"
-            } else if lower.contains("416") || lower.contains("invalidrange") {
+            } else if lower.contains("416 range not satisfiable") || lower.contains("invalidrange")
+            {
                 "the object is shorter than when it was registered (it changed); run `strata table refresh TABLE`"
             } else if lower.contains("error sending request")
                 || lower.contains("(connect)")
@@ -531,6 +532,41 @@ mod tests {
         );
         assert_eq!(c.bytes_read, 100 + 10 + 9);
         assert_eq!(c.bytes_written, 100);
+    }
+
+    #[test]
+    fn classifies_store_failures() {
+        let generic = |text: &str| object_store::Error::Generic {
+            store: "S3",
+            source: text.into(),
+        };
+        let cases = [
+            (
+                "Error performing GET http://127.0.0.1:1/b in 1.41643864s, after 5 retries - HTTP error: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)",
+                "cannot reach the store",
+            ),
+            (
+                "Error performing GET http://h/b/x in 242ms, after 5 retries, max_retries: 5, retry_timeout: 2s - Server returned non-2xx status code: 503 Service Unavailable: <Error><Code>SlowDown</Code></Error>",
+                "kept failing after retries",
+            ),
+            (
+                "Server returned non-2xx status code: 416 Range Not Satisfiable: <Code>InvalidRange</Code>",
+                "shorter than when it was registered",
+            ),
+            (
+                "Server returned non-2xx status code: 400 Bad Request: <Code>ExpiredToken</Code>",
+                "credentials have expired",
+            ),
+            (
+                "Server returned non-2xx status code: 403 Forbidden: <Code>InvalidAccessKeyId</Code>",
+                "rejected the credentials",
+            ),
+        ];
+        for (cause, expected) in cases {
+            let text = explain("s3://b/x", generic(cause)).to_string();
+            assert!(text.contains(expected), "{cause} → {text}");
+            assert!(text.contains("s3://b/x"), "{text}");
+        }
     }
 
     #[tokio::test]
