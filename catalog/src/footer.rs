@@ -87,10 +87,15 @@ pub async fn read_footer(
         ParquetMetaDataReader::decode_metadata(&buf)
     }
     .map_err(|e| corrupt(e.to_string()))?;
-    let mut footer = footer_stats(&metadata, len as i64).map_err(|e| match e {
+    footer_stats(&metadata, len as i64, size).map_err(|e| match e {
         Error::Parquet { reason, .. } => corrupt(reason),
         other => other,
-    })?;
+    })
+}
+
+/// Bytes from the start of the page index (or of the footer, without one) to the end of the
+/// file: the page index lies just before the footer.
+fn metadata_bytes(metadata: &ParquetMetaData, footer_size: i64, size: u64) -> i64 {
     let page_index_start = metadata
         .row_groups()
         .iter()
@@ -99,15 +104,14 @@ pub async fn read_footer(
         .flatten()
         .filter(|&offset| offset >= 0 && (offset as u64) < size)
         .min();
-    footer.metadata_bytes = match page_index_start {
+    match page_index_start {
         Some(start) => size as i64 - start,
-        None => len as i64 + 8,
-    };
-    Ok(footer)
+        None => footer_size + 8,
+    }
 }
 
-/// Statistics of every top-level column of a decoded footer.
-pub fn footer_stats(metadata: &ParquetMetaData, footer_size: i64) -> Result<Footer> {
+/// Statistics of every top-level column of a decoded footer, of a file of `size` bytes.
+pub fn footer_stats(metadata: &ParquetMetaData, footer_size: i64, size: u64) -> Result<Footer> {
     let file = metadata.file_metadata();
     let bad = |reason: String| Error::Parquet {
         path: String::new(),
@@ -165,7 +169,7 @@ pub fn footer_stats(metadata: &ParquetMetaData, footer_size: i64) -> Result<Foot
         schema: Arc::new(schema),
         num_rows,
         footer_size,
-        metadata_bytes: footer_size + 8,
+        metadata_bytes: metadata_bytes(metadata, footer_size, size),
         stats,
     })
 }
@@ -249,6 +253,12 @@ mod tests {
         let s = &f.stats["s"];
         assert_eq!((s.min.as_deref(), s.max.as_deref()), (Some("a"), Some("ü")));
         assert!(f.footer_size > 0);
+        // The writer wrote a page index before the footer; its bytes are counted too.
+        assert!(
+            f.metadata_bytes > f.footer_size + 8 && f.metadata_bytes < size as i64,
+            "{} of {size}",
+            f.metadata_bytes
+        );
     }
 
     #[tokio::test]

@@ -136,7 +136,7 @@ pub async fn run(engine: &Engine, args: &DemoArgs) -> Result<()> {
                 started.elapsed().as_secs_f64(),
                 stats.files_scanned,
                 stats.files_total,
-                crate::tables::bytes(stats.bytes_read as i64)
+                crate::tables::bytes(stats.requests.bytes_read as i64)
             );
         }
     }

@@ -98,7 +98,7 @@ pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
                 "files_pruned": stats.files_pruned,
                 "files_total": stats.files_total,
                 "rows": stats.rows,
-                "bytes_read": stats.bytes_read,
+                "bytes_read": stats.requests.bytes_read,
                 "requests": stats.requests,
                 "elapsed_ms": stats.elapsed_ms as u64,
                 "snapshot": stats.snapshot,

@@ -116,7 +116,8 @@ impl Engine {
         Ok((report, counter.snapshot()))
     }
 
-    /// Pick up new files and forget deleted ones under a registered table's location.
+    /// Pick up new files, forget deleted ones and re-read rewritten ones under a registered
+    /// table's location.
     pub async fn refresh_table(
         &self,
         name: &str,
@@ -172,9 +173,8 @@ pub struct QueryStats {
     pub files_total: usize,
     /// Rows returned.
     pub rows: usize,
-    /// Bytes read from object stores (footers and column chunks).
-    pub bytes_read: u64,
-    /// Object-store requests of this statement, by kind.
+    /// Object-store requests of this statement, by kind, with the bytes they read (footers
+    /// and column chunks).
     pub requests: RequestCounts,
     pub elapsed_ms: u128,
     /// The snapshot the statement read.
@@ -202,7 +202,6 @@ impl RunningStatement {
             requests: self.counter.snapshot(),
             ..Default::default()
         };
-        stats.bytes_read = stats.requests.bytes_read;
         accumulate(&self.plan, &mut stats);
         stats
     }

@@ -33,7 +33,7 @@ use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
-use crate::requests::{RequestCounter, StorageProblem};
+use crate::requests::{CHANGED, RequestCounter, StorageProblem};
 
 /// Creates the readers of a catalog table's files: footers and page indexes cached together,
 /// and every read checked against the size the catalog recorded.
@@ -112,8 +112,7 @@ impl ExpectSize {
     fn changed(&self, location: &Path, what: String) -> object_store::Error {
         let problem = StorageProblem {
             url: self.url.clone(),
-            message: "the object changed since it was registered; run `strata table refresh TABLE`"
-                .into(),
+            message: CHANGED.into(),
             cause: what,
         };
         if let Some(counter) = &self.counter {

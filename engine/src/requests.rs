@@ -203,67 +203,43 @@ impl std::error::Error for StorageProblem {}
 
 /// [`explain`], remembering the explanation in `counter`.
 fn explain_to(url: &str, e: object_store::Error, counter: &RequestCounter) -> object_store::Error {
-    let e = explain(url, e);
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = source {
-        if let Some(problem) = s.downcast_ref::<StorageProblem>() {
-            counter.failed(problem.clone());
-            break;
-        }
-        source = s.source();
+    let (e, problem) = explain(url, e);
+    if let Some(problem) = problem {
+        counter.failed(problem);
     }
     e
 }
 
-/// Rewrite a store error so that it names `url` and says what to check. The variant is kept,
-/// so callers can still tell "not found" from "denied".
-pub fn explain(url: &str, e: object_store::Error) -> object_store::Error {
+/// What to say of an object that is not the one registered.
+pub(crate) const CHANGED: &str =
+    "the object changed since it was registered; run `strata table refresh TABLE`";
+
+/// Rewrite a store error so that it names `url` and says what to check, and return the
+/// explanation too (none for errors left as they are). The variant is kept, so callers can
+/// still tell "not found" from "denied".
+fn explain(url: &str, e: object_store::Error) -> (object_store::Error, Option<StorageProblem>) {
     use object_store::Error as E;
     let cause = full_message(&e);
     let lower = cause.to_ascii_lowercase();
-    let problem = |message: &str| {
-        Box::new(StorageProblem {
-            url: url.to_string(),
-            message: message.to_string(),
-            cause: cause.clone(),
-        })
-    };
-    match e {
-        E::NotFound { path, .. } => {
-            let message = if lower.contains("nosuchbucket")
-                || lower.contains("containernotfound")
-                || lower.contains("bucket does not exist")
-                || lower.contains("the specified bucket does not exist")
-            {
-                "the bucket or container does not exist; check the URL"
-            } else {
-                "not found; if it was registered, it was moved or deleted since: run `strata table refresh TABLE` to pick up the current files"
-            };
-            E::NotFound {
-                path,
-                source: problem(message),
-            }
+    let missing_bucket = lower.contains("nosuchbucket")
+        || lower.contains("containernotfound")
+        || lower.contains("bucket does not exist");
+    let message = match &e {
+        E::NotFound { .. } if missing_bucket => {
+            "the bucket or container does not exist; check the URL"
         }
-        E::PermissionDenied { path, .. } => E::PermissionDenied {
-            path,
-            source: problem(
-                "access denied; check that the credentials may read this bucket (and that they have not expired)",
-            ),
-        },
-        E::Unauthenticated { path, .. } => E::Unauthenticated {
-            path,
-            source: problem(
-                "the store rejected the credentials; check the access key and secret, or renew expired credentials",
-            ),
-        },
-        E::Precondition { path, .. } => E::Precondition {
-            path,
-            source: problem(
-                "the object changed since it was registered; run `strata table refresh TABLE`",
-            ),
-        },
-        E::Generic { store, .. } => {
-            let message = if lower.contains("expiredtoken") || lower.contains("token has expired") {
+        E::NotFound { .. } => {
+            "not found; if it was registered, it was moved or deleted since: run `strata table refresh TABLE` to pick up the current files"
+        }
+        E::PermissionDenied { .. } => {
+            "access denied; check that the credentials may read this bucket (and that they have not expired)"
+        }
+        E::Unauthenticated { .. } => {
+            "the store rejected the credentials; check the access key and secret, or renew expired credentials"
+        }
+        E::Precondition { .. } => CHANGED,
+        E::Generic { .. } => {
+            if lower.contains("expiredtoken") || lower.contains("token has expired") {
                 "the credentials have expired; renew them (AWS_SESSION_TOKEN, the key file)"
             } else if lower.contains("invalidaccesskeyid")
                 || lower.contains("signaturedoesnotmatch")
@@ -271,7 +247,7 @@ pub fn explain(url: &str, e: object_store::Error) -> object_store::Error {
                 || lower.contains("authorizationfailure")
             {
                 "the store rejected the credentials; check the access key and secret"
-            } else if lower.contains("nosuchbucket") || lower.contains("containernotfound") {
+            } else if missing_bucket {
                 "the bucket or container does not exist; check the URL"
             } else if lower.contains("416 range not satisfiable") || lower.contains("invalidrange")
             {
@@ -291,14 +267,25 @@ pub fn explain(url: &str, e: object_store::Error) -> object_store::Error {
                 "the store kept failing after retries; try again later, or raise storage.max_retries / storage.retry_timeout"
             } else {
                 "the request failed"
-            };
-            E::Generic {
-                store,
-                source: problem(message),
             }
         }
+        _ => return (e, None),
+    };
+    let problem = StorageProblem {
+        url: url.to_string(),
+        message: message.to_string(),
+        cause,
+    };
+    let source = Box::new(problem.clone());
+    let e = match e {
+        E::NotFound { path, .. } => E::NotFound { path, source },
+        E::PermissionDenied { path, .. } => E::PermissionDenied { path, source },
+        E::Unauthenticated { path, .. } => E::Unauthenticated { path, source },
+        E::Precondition { path, .. } => E::Precondition { path, source },
+        E::Generic { store, .. } => E::Generic { store, source },
         other => other,
-    }
+    };
+    (e, Some(problem))
 }
 
 /// An error and its sources, joined.
@@ -563,7 +550,7 @@ mod tests {
             ),
         ];
         for (cause, expected) in cases {
-            let text = explain("s3://b/x", generic(cause)).to_string();
+            let text = explain("s3://b/x", generic(cause)).0.to_string();
             assert!(text.contains(expected), "{cause} → {text}");
             assert!(text.contains("s3://b/x"), "{text}");
         }

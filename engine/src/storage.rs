@@ -25,7 +25,7 @@ use strata_catalog::Location;
 
 use crate::error::{Error, Result};
 
-pub use crate::requests::{CountingStore, RequestCounter};
+use crate::requests::{CountingStore, RequestCounter};
 
 /// How Strata reaches object stores. Every field has a documented default.
 #[derive(Clone)]
@@ -313,12 +313,6 @@ impl fmt::Debug for Stores {
     }
 }
 
-impl Default for Stores {
-    fn default() -> Self {
-        Stores::new(StorageConfig::default())
-    }
-}
-
 impl Stores {
     pub fn new(config: StorageConfig) -> Self {
         Stores {
@@ -479,15 +473,23 @@ impl Stores {
                 let mut http_endpoint = false;
                 // A service-account key file may carry a base URL (an emulator's), which
                 // object_store reads only from a service account, so pass it as one.
-                let (accounts, env): (Vec<_>, Vec<_>) = env.partition(|(k, v)| {
-                    *k == "GOOGLE_APPLICATION_CREDENTIALS" && service_account_file(v).is_some()
-                });
-                for (_, path) in accounts {
-                    http_endpoint = service_account_file(path)
-                        .and_then(|a| a.get("gcs_base_url")?.as_str().map(str::to_string))
-                        .is_some_and(|u| u.starts_with("http://"));
-                    b = b.with_service_account_path(path);
+                let mut rest = Vec::new();
+                for (k, v) in env {
+                    let account = (k == "GOOGLE_APPLICATION_CREDENTIALS")
+                        .then(|| service_account_file(v))
+                        .flatten();
+                    match account {
+                        Some(account) => {
+                            http_endpoint = account
+                                .get("gcs_base_url")
+                                .and_then(|u| u.as_str())
+                                .is_some_and(|u| u.starts_with("http://"));
+                            b = b.with_service_account_path(v);
+                        }
+                        _ => rest.push((k, v)),
+                    }
                 }
+                let env = rest;
                 let env = settings::<GoogleConfigKey>(env.into_iter(), None)?;
                 let section = settings::<GoogleConfigKey>(section, Some(&bad))?;
                 for (k, v) in env.keys.into_iter().chain(section.keys) {
@@ -783,6 +785,14 @@ mod tests {
         // Another bucket of the same cloud is still not configured.
         let err = s.resolve("gs://other/x").unwrap_err().to_string();
         assert!(err.contains("no GCS store is configured"), "{err}");
+    }
+
+    #[test]
+    fn environment_can_be_ignored() {
+        let mut s = stores(&[("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")], vec![]);
+        s.config.use_environment = false;
+        let err = s.resolve("s3://logs/x").unwrap_err().to_string();
+        assert!(err.contains("no S3 store is configured"), "{err}");
     }
 
     #[test]

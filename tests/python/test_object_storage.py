@@ -196,6 +196,8 @@ def test_missing_bucket_and_bad_endpoint(s3_lake):
     proc = s3_lake.strata("table", "register", "t", "--location", "s3://no-such-bucket/x/", check=False)
     assert proc.returncode == 1
     assert "s3://no-such-bucket" in proc.stderr and "does not exist" in proc.stderr, proc.stderr
+    # Said once: the CLI does not repeat causes that the message already contains.
+    assert proc.stderr.count("the bucket or container does not exist") == 1, proc.stderr
 
     closed = f"http://127.0.0.1:{free_port()}"
     env = s3_lake.env(AWS_ENDPOINT_URL=closed, STRATA_STORAGE_RETRY_TIMEOUT="1s", AWS_SECRET_ACCESS_KEY="do-not-print-me")
