@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The crate dependency direction holds: catalog ← engine ← cli. No library crate uses clap.
+# The crate dependency direction holds: catalog ← engine ← flight-server ← cli. No library crate uses clap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -11,7 +11,11 @@ check strata-catalog strata-engine
 check strata-catalog strata-cli
 check strata-catalog datafusion
 check strata-engine strata-cli
+check strata-engine strata-flight
+check strata-catalog strata-flight
+check strata-flight strata-cli
+check strata-flight clap
 check strata-catalog clap
 check strata-engine clap
-[ "$fail" = 0 ] && echo "dependency direction ok: catalog <- engine <- cli"
+[ "$fail" = 0 ] && echo "dependency direction ok: catalog <- engine <- flight-server <- cli"
 exit "$fail"

@@ -33,8 +33,71 @@ pub enum Command {
     Shell(ShellArgs),
     /// Generate deterministic sample data (Hive-partitioned Parquet)
     Gen(GenArgs),
-    /// Generate and register a sample lake, then run example analytics queries
+    /// Generate and register a sample lake, run example analytics queries, then serve it
     Demo(DemoArgs),
+    /// Serve the catalog's tables over Arrow Flight SQL
+    Serve(ServeArgs),
+    /// Print a `[[users]]` entry (with an argon2 password hash) for the configuration file
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create a static API token for CI jobs and print its `[[tokens]]` entry
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: STRATA_LISTEN] [default: 127.0.0.1:50051]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Allow listening on a non-loopback address without any configured user or token
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Hash a password (read from stdin, or from --password-env) and print the entry
+    Add {
+        name: String,
+        /// reader, writer or admin
+        #[arg(long)]
+        role: String,
+        /// Read the password from this environment variable instead of stdin
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Generate a random token; only its hash goes into the configuration file
+    Create {
+        name: String,
+        /// reader, writer or admin
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// Where `query` and `shell` send SQL: the local catalog, or a Strata server.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RemoteArgs {
+    /// Run on a Strata server instead of the local catalog: grpc://HOST:PORT or grpc+tls://HOST:PORT
+    #[arg(long)]
+    pub server: Option<String>,
+    /// User name to log in with (the password comes from --password-env)
+    #[arg(long, requires = "server")]
+    pub user: Option<String>,
+    /// Environment variable holding the password
+    #[arg(long, requires = "user")]
+    pub password_env: Option<String>,
+    /// Environment variable holding a bearer or API token
+    #[arg(long, requires = "server", conflicts_with = "user")]
+    pub token_env: Option<String>,
+    /// CA certificate (PEM) to verify a grpc+tls:// server with
+    #[arg(long, requires = "server")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,10 +152,15 @@ pub struct QueryArgs {
     /// Print execution statistics to stderr after the results
     #[arg(long, value_enum)]
     pub stats: Option<StatsFormat>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct ShellArgs {}
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Dataset {
@@ -135,4 +203,7 @@ pub struct DemoArgs {
     /// Rows of trips to generate
     #[arg(long, default_value_t = 1_000_000)]
     pub trips: u64,
+    /// Exit after the example queries instead of serving the lake over Flight SQL
+    #[arg(long)]
+    pub no_serve: bool,
 }

@@ -25,6 +25,71 @@ pub struct FileConfig {
     /// Per-bucket settings: `[stores."s3://bucket"]`.
     #[serde(default)]
     pub stores: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    /// `strata serve`: listening, TLS, limits.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// Token signing.
+    #[serde(default)]
+    pub auth: AuthSection,
+    /// `[[users]]` entries, as `strata user add` prints them.
+    #[serde(default)]
+    pub users: Vec<UserSection>,
+    /// `[[tokens]]` entries, as `strata token create` prints them.
+    #[serde(default)]
+    pub tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<String>,
+    pub allow_insecure: Option<bool>,
+    pub table_type: Option<String>,
+    pub keepalive_interval: Option<toml::Value>,
+    pub shutdown_grace: Option<toml::Value>,
+    pub query_log: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    pub memory: Option<toml::Value>,
+    pub query_memory: Option<toml::Value>,
+    pub spill_dir: Option<PathBuf>,
+    pub spill_max: Option<toml::Value>,
+    pub query_timeout: Option<toml::Value>,
+    pub max_running: Option<usize>,
+    pub max_queued: Option<usize>,
+    pub max_result_bytes: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// Signs bearer tokens and tickets; better set with STRATA_AUTH_SECRET.
+    pub secret: Option<String>,
+    pub token_ttl: Option<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSection {
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSection {
+    pub name: String,
+    pub role: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,6 +136,9 @@ const ENV_SETTINGS: &[&str] = &[
     "STRATA_STORAGE_BACKOFF_INITIAL",
     "STRATA_STORAGE_BACKOFF_MAX",
     "STRATA_STORAGE_SCAN_CONCURRENCY",
+    "STRATA_LISTEN",
+    "STRATA_AUTH_SECRET",
+    "STRATA_QUERY_LOG",
 ];
 
 /// Build the engine configuration from the file at `path` (or `./strata.toml` when present),
@@ -248,6 +316,118 @@ pub fn load(
         config.data_path = Some(d);
     }
     Ok((config, warnings))
+}
+
+fn role(name: &str, what: &str) -> Result<strata_flight::Role> {
+    strata_flight::Role::parse(name).ok_or_else(|| {
+        anyhow::anyhow!("{what}: unknown role '{name}' (use reader, writer or admin)")
+    })
+}
+
+/// The server's configuration from the same file and environment as [`load`].
+pub fn load_server(
+    path: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<strata_flight::ServerConfig> {
+    let file = match path {
+        Some(p) => read_file(p)?,
+        None => {
+            let default = PathBuf::from("strata.toml");
+            if default.is_file() {
+                read_file(&default)?
+            } else {
+                FileConfig::default()
+            }
+        }
+    };
+    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let mut c = strata_flight::ServerConfig::default();
+    let s = file.server;
+    if let Some(v) = s.listen {
+        c.listen = v;
+    }
+    if let Some(v) = s.allow_insecure {
+        c.allow_insecure = v;
+    }
+    if let Some(v) = s.table_type {
+        if v != "TABLE" && v != "BASE TABLE" {
+            bail!("[server] table_type: use \"TABLE\" or \"BASE TABLE\", not \"{v}\"");
+        }
+        c.table_type = v;
+    }
+    if let Some(v) = &s.keepalive_interval {
+        c.keepalive_interval = duration_value(v).context("[server] keepalive_interval")?;
+    }
+    if let Some(v) = &s.shutdown_grace {
+        c.shutdown_grace = duration_value(v).context("[server] shutdown_grace")?;
+    }
+    if let Some(v) = s.query_log {
+        c.query_log = v;
+    }
+    match (s.tls_cert, s.tls_key) {
+        (Some(cert), Some(key)) => {
+            c.tls = Some(strata_flight::TlsConfig {
+                cert,
+                key,
+                client_ca: s.tls_client_ca,
+            })
+        }
+        (None, None) if s.tls_client_ca.is_none() => {}
+        _ => bail!("[server] TLS needs both tls_cert and tls_key (tls_client_ca is optional)"),
+    }
+    let l = s.limits;
+    let lc = &mut c.limits;
+    if let Some(v) = &l.memory {
+        lc.memory = size_value(v).context("[server.limits] memory")?;
+        lc.query_memory = lc.memory / 4;
+    }
+    if let Some(v) = &l.query_memory {
+        lc.query_memory = size_value(v).context("[server.limits] query_memory")?;
+    }
+    lc.spill_dir = l.spill_dir;
+    if let Some(v) = &l.spill_max {
+        lc.spill_max = size_value(v).context("[server.limits] spill_max")? as u64;
+    }
+    if let Some(v) = &l.query_timeout {
+        lc.query_timeout = duration_value(v).context("[server.limits] query_timeout")?;
+    }
+    if let Some(v) = l.max_running {
+        lc.max_running = v;
+    }
+    if let Some(v) = l.max_queued {
+        lc.max_queued = v;
+    }
+    if let Some(v) = &l.max_result_bytes {
+        lc.max_result_bytes = size_value(v).context("[server.limits] max_result_bytes")? as u64;
+    }
+    c.auth.secret = file.auth.secret;
+    if let Some(v) = &file.auth.token_ttl {
+        c.auth.token_ttl = Some(duration_value(v).context("[auth] token_ttl")?);
+    }
+    for u in file.users {
+        c.auth.users.push(strata_flight::UserEntry {
+            role: role(&u.role, &format!("[[users]] {}", u.name))?,
+            name: u.name,
+            password_hash: u.password_hash,
+        });
+    }
+    for t in file.tokens {
+        c.auth.tokens.push(strata_flight::TokenEntry {
+            role: role(&t.role, &format!("[[tokens]] {}", t.name))?,
+            name: t.name,
+            sha256: t.sha256.to_ascii_lowercase(),
+        });
+    }
+    if let Some(v) = get("STRATA_LISTEN") {
+        c.listen = v;
+    }
+    if let Some(v) = get("STRATA_AUTH_SECRET") {
+        c.auth.secret = Some(v);
+    }
+    if let Some(v) = get("STRATA_QUERY_LOG") {
+        c.query_log = v;
+    }
+    Ok(c)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {

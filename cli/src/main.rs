@@ -8,6 +8,8 @@ mod generate;
 mod output;
 mod progress;
 mod query;
+mod remote;
+mod serve;
 mod shell;
 mod tables;
 
@@ -61,10 +63,46 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo(args) => {
             demo::generate_if_absent(&args)?;
-            demo::run(&open(&demo::default_catalog(&args.dir))?, &args).await
+            let engine = open(&demo::default_catalog(&args.dir))?;
+            demo::run(&engine, &args).await?;
+            if args.no_serve {
+                return Ok(());
+            }
+            let server = config::load_server(config.as_deref(), &env)?;
+            println!();
+            serve::serve(
+                engine,
+                server,
+                &args::ServeArgs {
+                    listen: None,
+                    insecure: false,
+                },
+            )
+            .await
         }
+        Command::Serve(args) => {
+            let server = config::load_server(config.as_deref(), &env)?;
+            let (mut engine_config, warnings) = config::load(
+                config.as_deref(),
+                &env,
+                catalog.clone(),
+                data_path.clone(),
+                &default_catalog,
+            )?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            serve::apply_limits(&mut engine_config, &server);
+            serve::serve(Engine::open(&engine_config)?, server, &args).await
+        }
+        Command::User(command) => serve::user(command),
+        Command::Token(command) => serve::token(command),
         Command::Table(command) => tables::run(&open(&default_catalog)?, command).await,
+        Command::Query(args) if args.remote.server.is_some() => query::run_remote(args).await,
         Command::Query(args) => query::run(&open(&default_catalog)?, args).await,
+        Command::Shell(args) if args.remote.server.is_some() => {
+            shell::run_remote(&args.remote).await
+        }
         Command::Shell(_) => shell::run(&open(&default_catalog)?).await,
     }
 }

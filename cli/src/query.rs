@@ -32,6 +32,59 @@ fn read_sql(args: &QueryArgs) -> Result<String> {
     Ok(sql)
 }
 
+/// `strata query --server …`: the same output, computed by a Strata server.
+pub async fn run_remote(args: QueryArgs) -> Result<()> {
+    let sql = read_sql(&args)?;
+    let statements: Vec<String> = datafusion::sql::parser::DFParser::parse_sql(&sql)
+        .map_err(strata_engine::Error::from)?
+        .into_iter()
+        .map(|s| s.to_string())
+        .collect();
+    if statements.is_empty() {
+        bail!("no SQL statement found in the input");
+    }
+    let mut remote = crate::remote::Remote::connect(&args.remote).await?;
+    let count = statements.len();
+    for (i, sql) in statements.iter().enumerate() {
+        let started = std::time::Instant::now();
+        let (schema, batches) = remote.query(sql).await?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let last = i + 1 == count;
+        if last || !matches!(args.format, Format::Parquet | Format::Arrow) {
+            let out: Box<dyn Write + Send> = match &args.output {
+                Some(path) => Box::new(BufWriter::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .write(true)
+                        .truncate(i == 0)
+                        .append(i > 0)
+                        .open(path)
+                        .with_context(|| {
+                            format!("cannot create output file '{}'", path.display())
+                        })?,
+                )),
+                None => Box::new(BufWriter::new(std::io::stdout())),
+            };
+            let schema = plain_schema(&schema);
+            let mut writer = ResultWriter::new(args.format, out, schema.clone())?;
+            for batch in &batches {
+                writer.write(&plain_batch(batch, &schema)?)?;
+            }
+            writer.finish()?;
+        }
+        if let Some(StatsFormat::Json) = args.stats {
+            let json = serde_json::json!({
+                "statement": i + 1,
+                "rows": rows,
+                "elapsed_ms": started.elapsed().as_millis() as u64,
+                "server": args.remote.server,
+            });
+            eprintln!("{json}");
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
     let sql = read_sql(&args)?;
     let session = engine.session();

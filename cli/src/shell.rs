@@ -150,3 +150,59 @@ async fn run_sql(
     }
     Ok(())
 }
+
+/// `strata shell --server …`: the same prompt, with SQL run by a Strata server.
+pub async fn run_remote(args: &crate::args::RemoteArgs) -> Result<()> {
+    let mut remote = crate::remote::Remote::connect(args).await?;
+    let mut editor = DefaultEditor::new()?;
+    println!(
+        "Strata {} — connected to {}; SQL ends with ';', .quit to leave",
+        env!("CARGO_PKG_VERSION"),
+        args.server.as_deref().unwrap_or_default()
+    );
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() {
+            "strata> "
+        } else {
+            "   ...> "
+        };
+        let line = match editor.readline(prompt) {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => {
+                buffer.clear();
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        let trimmed = line.trim();
+        if buffer.is_empty() && (trimmed == ".quit" || trimmed == ".exit") {
+            break;
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if !trimmed.ends_with(';') {
+            continue;
+        }
+        let sql = std::mem::take(&mut buffer);
+        let _ = editor.add_history_entry(sql.trim());
+        let started = Instant::now();
+        match remote.query(sql.trim().trim_end_matches(';')).await {
+            Ok((schema, batches)) => {
+                let schema = plain_schema(&schema);
+                let mut writer =
+                    ResultWriter::new(Format::Table, std::io::stdout(), schema.clone())?;
+                let mut rows = 0;
+                for batch in &batches {
+                    rows += batch.num_rows();
+                    writer.write(&plain_batch(batch, &schema)?)?;
+                }
+                writer.finish()?;
+                println!("{rows} rows in {:.3}s", started.elapsed().as_secs_f64());
+            }
+            Err(e) => eprintln!("error: {}", crate::one_line(&format!("{e:#}"))),
+        }
+    }
+    Ok(())
+}

@@ -24,6 +24,16 @@ pub struct EngineConfig {
     pub datafusion: Vec<(String, String)>,
     /// Object stores: per-bucket settings, timeouts and retries.
     pub storage: StorageConfig,
+    /// Memory all running queries may reserve together; operators that can spill (sorts,
+    /// aggregations, joins) spill to disk at the limit. Default: unbounded (the CLI); the
+    /// server sets one.
+    pub memory_limit: Option<usize>,
+    /// Memory one statement may reserve. Default: no cap beyond `memory_limit`.
+    pub query_memory_limit: Option<usize>,
+    /// Where spill files go. Default: the system's temporary directory.
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Bytes of spill files all queries may keep at once. Default: 100 GiB.
+    pub spill_max_bytes: u64,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +47,10 @@ impl Default for EngineConfig {
             parquet_pushdown_filters: true,
             datafusion: Vec::new(),
             storage: StorageConfig::default(),
+            memory_limit: None,
+            query_memory_limit: None,
+            spill_dir: None,
+            spill_max_bytes: 100 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -4,12 +4,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::cache::cache_manager::{CacheManager, CacheManagerConfig};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::{LogicalPlan, Statement as LogicalStatement};
+use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -18,8 +23,10 @@ use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use futures::TryStreamExt;
 use strata_catalog::{Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary};
 
+use crate::commands::{CatalogCommand, catalog_command, number_placeholders};
 use crate::config::EngineConfig;
 use crate::error::{Error, Result};
+use crate::memory::QueryMemoryPool;
 use crate::provider::{CATALOG_NAME, DEFAULT_SCHEMA, SnapshotCatalog};
 use crate::requests::{RequestCounter, RequestCounts};
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
@@ -30,6 +37,7 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     stores: Arc<Stores>,
     ctx: SessionContext,
+    query_memory_limit: Option<usize>,
 }
 
 /// Split `schema.table` (default schema `main`).
@@ -73,15 +81,30 @@ impl Engine {
         for (key, value) in &config.datafusion {
             session.options_mut().set(key, value)?;
         }
-        let runtime = RuntimeEnvBuilder::new()
+        let mut disk =
+            DiskManagerBuilder::default().with_max_temp_directory_size(config.spill_max_bytes);
+        if let Some(dir) = &config.spill_dir {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Invalid(format!(
+                    "cannot create spill directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+            disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
+        }
+        let mut runtime = RuntimeEnvBuilder::new()
             .with_metadata_cache_limit(config.metadata_cache_bytes)
-            .with_object_store_registry(stores.registry(Arc::new(RequestCounter::default())))
-            .build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(session, runtime);
+            .with_disk_manager_builder(disk)
+            .with_object_store_registry(stores.registry(Arc::new(RequestCounter::default())));
+        if let Some(limit) = config.memory_limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
         Ok(Engine {
             catalog,
             stores,
             ctx,
+            query_memory_limit: config.query_memory_limit,
         })
     }
 
@@ -96,7 +119,17 @@ impl Engine {
             ctx: SessionContext::new_with_state(self.ctx.state()),
             catalog: Arc::clone(&self.catalog),
             stores: Arc::clone(&self.stores),
+            query_memory_limit: self.query_memory_limit,
         }
+    }
+
+    /// Bytes of memory reserved by running queries, and spill bytes on disk.
+    pub fn resources_in_use(&self) -> (usize, u64) {
+        let runtime = self.ctx.runtime_env();
+        (
+            runtime.memory_pool.reserved(),
+            runtime.disk_manager.used_disk_space(),
+        )
     }
 
     /// Register the Parquet files under `location` as table `name` (`[schema.]table`).
@@ -106,14 +139,7 @@ impl Engine {
         location: &str,
         progress: &dyn Progress,
     ) -> Result<(RegisterReport, RequestCounts)> {
-        let (schema, table) = split_table_name(name)?;
-        let counter = Arc::new(RequestCounter::default());
-        let location = self.stores.location(location, &counter)?;
-        let report = self
-            .catalog
-            .register(&schema, &table, &location, progress)
-            .await?;
-        Ok((report, counter.snapshot()))
+        register(&self.catalog, &self.stores, name, location, progress).await
     }
 
     /// Pick up new files, forget deleted ones and re-read rewritten ones under a registered
@@ -149,10 +175,34 @@ impl Engine {
         Ok(self.catalog.require_table(snapshot, &schema, &table)?)
     }
 
+    /// The Arrow schema a table presents to queries.
+    pub fn table_schema(&self, meta: TableMeta) -> SchemaRef {
+        use datafusion::catalog::TableProvider;
+        crate::table::CatalogTable::new(Arc::clone(&self.catalog), Arc::clone(&self.stores), meta)
+            .schema()
+    }
+
     /// Totals of a table.
     pub fn table_summary(&self, meta: &TableMeta) -> Result<TableSummary> {
         Ok(self.catalog.table_summary(meta)?)
     }
+}
+
+/// Register the files under `location` as table `name`.
+async fn register(
+    catalog: &Catalog,
+    stores: &Stores,
+    name: &str,
+    location: &str,
+    progress: &dyn Progress,
+) -> Result<(RegisterReport, RequestCounts)> {
+    let (schema, table) = split_table_name(name)?;
+    let counter = Arc::new(RequestCounter::default());
+    let location = stores.location(location, &counter)?;
+    let report = catalog
+        .register(&schema, &table, &location, progress)
+        .await?;
+    Ok((report, counter.snapshot()))
 }
 
 /// A sequence of statements sharing settings; each statement reads one snapshot.
@@ -160,6 +210,153 @@ pub struct QuerySession {
     ctx: SessionContext,
     catalog: Arc<Catalog>,
     stores: Arc<Stores>,
+    query_memory_limit: Option<usize>,
+}
+
+/// A statement planned at one snapshot, not yet running. Its schema is known, so a server can
+/// describe the result (and the parameters) before running it.
+pub struct PreparedStatement {
+    ctx: SessionContext,
+    work: Work,
+    catalog: Arc<Catalog>,
+    stores: Arc<Stores>,
+    started: Instant,
+    snapshot: SnapshotId,
+    counter: Arc<RequestCounter>,
+}
+
+enum Work {
+    Plan(LogicalPlan),
+    Command(CatalogCommand),
+}
+
+impl PreparedStatement {
+    /// Schema of the result (empty for catalog statements).
+    pub fn schema(&self) -> SchemaRef {
+        match &self.work {
+            Work::Plan(plan) => Arc::new(plan.schema().as_arrow().clone()),
+            Work::Command(_) => Arc::new(arrow::datatypes::Schema::empty()),
+        }
+    }
+
+    /// Types of the parameters `$1, $2, …` in order (`Null` where the plan does not tell).
+    pub fn parameter_schema(&self) -> Result<SchemaRef> {
+        let Work::Plan(plan) = &self.work else {
+            return Ok(Arc::new(arrow::datatypes::Schema::empty()));
+        };
+        let mut params: Vec<(usize, Option<DataType>)> = plan
+            .get_parameter_types()?
+            .into_iter()
+            .filter_map(|(name, t)| Some((name.strip_prefix('$')?.parse().ok()?, t)))
+            .collect();
+        params.sort_by_key(|(i, _)| *i);
+        Ok(Arc::new(arrow::datatypes::Schema::new(
+            params
+                .into_iter()
+                .map(|(i, t)| Field::new(format!("${i}"), t.unwrap_or(DataType::Null), true))
+                .collect::<Vec<_>>(),
+        )))
+    }
+
+    /// Whether the statement changes the catalog (DDL) rather than returning rows.
+    pub fn is_catalog_command(&self) -> bool {
+        matches!(self.work, Work::Command(_))
+    }
+
+    /// Start the statement, with `params` bound to its placeholders.
+    pub async fn execute(self, params: Option<ParamValues>) -> Result<RunningStatement> {
+        let PreparedStatement {
+            ctx,
+            work,
+            catalog,
+            stores,
+            started,
+            snapshot,
+            counter,
+        } = self;
+        let plan = match work {
+            Work::Plan(plan) => plan,
+            Work::Command(command) => {
+                run_command(&catalog, &stores, command).await?;
+                let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::empty());
+                let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
+                return Ok(RunningStatement {
+                    schema: Arc::clone(&schema),
+                    stream: Box::pin(RecordBatchStreamAdapter::new(
+                        schema,
+                        futures::stream::empty(),
+                    )),
+                    plan,
+                    started,
+                    snapshot,
+                    counter,
+                });
+            }
+        };
+        let plan = match params {
+            Some(params) => plan.with_param_values(params)?,
+            None => plan,
+        };
+        let frame = ctx.execute_logical_plan(plan).await?;
+        let physical = frame.create_physical_plan().await?;
+        let stream = execute_stream(Arc::clone(&physical), ctx.task_ctx())?;
+        // A storage failure reaches the stream flattened into text by the Parquet reader;
+        // report the explained failure the statement's stores recorded instead.
+        let stream: SendableRecordBatchStream = {
+            let counter = Arc::clone(&counter);
+            Box::pin(RecordBatchStreamAdapter::new(
+                stream.schema(),
+                stream.map_err(move |e| match counter.problem() {
+                    Some(problem) => DataFusionError::External(Box::new(problem)),
+                    None => e,
+                }),
+            ))
+        };
+        Ok(RunningStatement {
+            schema: physical.schema(),
+            stream,
+            plan: physical,
+            started,
+            snapshot,
+            counter,
+        })
+    }
+}
+
+async fn run_command(
+    catalog: &Arc<Catalog>,
+    stores: &Arc<Stores>,
+    command: CatalogCommand,
+) -> Result<()> {
+    match command {
+        CatalogCommand::Register {
+            name,
+            location,
+            if_not_exists,
+        } => {
+            let (schema, table) = split_table_name(&name)?;
+            if if_not_exists
+                && catalog
+                    .table(catalog.current_snapshot()?, &schema, &table)?
+                    .is_some()
+            {
+                return Ok(());
+            }
+            register(catalog, stores, &name, &location, &()).await?;
+        }
+        CatalogCommand::Drop { names, if_exists } => {
+            for name in names {
+                let (schema, table) = split_table_name(&name)?;
+                match catalog.drop_table(&schema, &table) {
+                    Err(strata_catalog::Error::TableNotFound { .. }) if if_exists => {}
+                    other => {
+                        other?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Statistics of one executed statement.
@@ -192,6 +389,16 @@ pub struct RunningStatement {
 }
 
 impl RunningStatement {
+    /// Take the result stream out, to drive it elsewhere; statistics stay available.
+    pub fn take_stream(mut self) -> (SendableRecordBatchStream, RunningStatement) {
+        let empty: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            futures::stream::empty(),
+        ));
+        let stream = std::mem::replace(&mut self.stream, empty);
+        (stream, self)
+    }
+
     /// Statistics of the statement; call after the stream is drained. `rows` is what the caller
     /// counted.
     pub fn stats(&self, rows: usize) -> QueryStats {
@@ -260,8 +467,30 @@ impl QuerySession {
             .collect())
     }
 
-    /// Plan and start one statement at the current snapshot.
-    pub async fn run(&self, statement: Statement) -> Result<RunningStatement> {
+    /// Make `schema` the schema unqualified table names resolve to.
+    pub fn set_default_schema(&self, schema: &str) {
+        self.ctx
+            .state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
+            .catalog
+            .default_schema = schema.to_string();
+    }
+
+    /// The schema unqualified table names resolve to.
+    pub fn default_schema(&self) -> String {
+        self.ctx
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_schema
+            .clone()
+    }
+
+    /// Plan one statement at the current snapshot without running it.
+    pub async fn prepare(&self, mut statement: Statement) -> Result<PreparedStatement> {
         let started = Instant::now();
         let snapshot = self.catalog.current_snapshot()?;
         self.ctx.register_catalog(
@@ -276,8 +505,12 @@ impl QuerySession {
         // and caches, whose stores count into this statement's request counter.
         let counter = Arc::new(RequestCounter::default());
         let base = self.ctx.runtime_env();
+        let pool: Arc<dyn MemoryPool> = match self.query_memory_limit {
+            Some(limit) => Arc::new(QueryMemoryPool::new(Arc::clone(&base.memory_pool), limit)),
+            None => Arc::clone(&base.memory_pool),
+        };
         let mut runtime = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::clone(&base.memory_pool))
+            .with_memory_pool(pool)
             .with_cache_manager(shared_caches(&base.cache_manager))
             .with_object_store_registry(self.stores.registry(Arc::clone(&counter)));
         runtime.disk_manager = Some(Arc::clone(&base.disk_manager));
@@ -290,31 +523,35 @@ impl QuerySession {
                 .with_runtime_env(runtime.build_arc()?)
                 .build(),
         );
-        let state = ctx.state();
-        let plan = state.statement_to_plan(statement).await?;
-        let frame = ctx.execute_logical_plan(plan).await?;
-        let physical = frame.create_physical_plan().await?;
-        let stream = execute_stream(Arc::clone(&physical), ctx.task_ctx())?;
-        // A storage failure reaches the stream flattened into text by the Parquet reader;
-        // report the explained failure the statement's stores recorded instead.
-        let stream: SendableRecordBatchStream = {
-            let counter = Arc::clone(&counter);
-            Box::pin(RecordBatchStreamAdapter::new(
-                stream.schema(),
-                stream.map_err(move |e| match counter.problem() {
-                    Some(problem) => DataFusionError::External(Box::new(problem)),
-                    None => e,
-                }),
-            ))
+        let work = match catalog_command(&statement)? {
+            Some(command) => Work::Command(command),
+            None => {
+                number_placeholders(&mut statement);
+                let plan = ctx.state().statement_to_plan(statement).await?;
+                // `SET` changes this session's settings for the statements that follow.
+                if let LogicalPlan::Statement(
+                    LogicalStatement::SetVariable(_) | LogicalStatement::ResetVariable(_),
+                ) = &plan
+                {
+                    self.ctx.execute_logical_plan(plan.clone()).await?;
+                }
+                Work::Plan(plan)
+            }
         };
-        Ok(RunningStatement {
-            schema: physical.schema(),
-            stream,
-            plan: physical,
+        Ok(PreparedStatement {
+            ctx,
+            work,
+            catalog: Arc::clone(&self.catalog),
+            stores: Arc::clone(&self.stores),
             started,
             snapshot,
             counter,
         })
+    }
+
+    /// Plan and start one statement at the current snapshot.
+    pub async fn run(&self, statement: Statement) -> Result<RunningStatement> {
+        self.prepare(statement).await?.execute(None).await
     }
 
     /// Run every statement of `sql` in order and collect the results of each.

@@ -7,9 +7,11 @@
 //! — so queries never list directories or re-read footers. It sits between `strata-catalog`
 //! and the server and CLI crates.
 
+mod commands;
 mod config;
 mod engine;
 mod error;
+mod memory;
 mod parquet_reader;
 mod provider;
 mod pruning;
@@ -18,9 +20,11 @@ mod scan_exec;
 mod storage;
 mod table;
 
+pub use commands::{CatalogCommand, catalog_command, table_name};
 pub use config::EngineConfig;
 pub use engine::{
-    Engine, QuerySession, QueryStats, RunningStatement, scan_summaries, split_table_name,
+    Engine, PreparedStatement, QuerySession, QueryStats, RunningStatement, scan_summaries,
+    split_table_name,
 };
 pub use error::{Error, Result};
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};

@@ -1,0 +1,118 @@
+//! `strata serve`, `strata user add`, `strata token create`.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use strata_engine::{Engine, EngineConfig};
+use strata_flight::ServerConfig;
+
+use crate::args::{ServeArgs, TokenCommand, UserCommand};
+
+/// Engine settings that follow from the server's limits.
+pub fn apply_limits(engine: &mut EngineConfig, server: &ServerConfig) {
+    engine.memory_limit = Some(server.limits.memory);
+    engine.query_memory_limit = Some(server.limits.query_memory);
+    engine.spill_dir = server.limits.spill_dir.clone();
+    engine.spill_max_bytes = server.limits.spill_max;
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    eprintln!("strata: shutting down: no new queries; running queries get the grace period");
+}
+
+/// Serve `engine` until a shutdown signal.
+pub async fn serve(engine: Engine, mut server: ServerConfig, args: &ServeArgs) -> Result<()> {
+    if let Some(listen) = &args.listen {
+        server.listen = listen.clone();
+    }
+    server.allow_insecure |= args.insecure;
+    let tls = server.tls.is_some();
+    let auth = server.auth.enabled();
+    let listening = strata_flight::bind(Arc::new(engine), server).await?;
+    let scheme = if tls { "grpc+tls" } else { "grpc" };
+    let url = format!("{scheme}://{}", listening.addr);
+    // Tests and scripts read this line to find the port.
+    println!("strata: serving Flight SQL on {url}");
+    if !auth {
+        println!(
+            "strata: no users or tokens configured: unauthenticated access, loopback only (add users with `strata user add`)"
+        );
+    }
+    println!("  ADBC (Python):  adbc_driver_flightsql.dbapi.connect(\"{url}\")");
+    println!(
+        "  JDBC:           jdbc:arrow-flight-sql://{}/?useEncryption={}",
+        listening.addr, tls
+    );
+    println!("  Strata CLI:     strata query --server {url} 'SELECT 1'");
+    std::io::stdout().flush().ok();
+    listening.serve(shutdown_signal()).await?;
+    Ok(())
+}
+
+pub fn user(command: UserCommand) -> Result<()> {
+    let UserCommand::Add {
+        name,
+        role,
+        password_env,
+    } = command;
+    let role = strata_flight::Role::parse(&role)
+        .with_context(|| format!("unknown role '{role}': use reader, writer or admin"))?;
+    let password = match password_env {
+        Some(var) => {
+            std::env::var(&var).with_context(|| format!("environment variable {var} is not set"))?
+        }
+        None => {
+            eprintln!("password for {name} (one line on stdin):");
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    let hash = strata_flight::hash_password(&password)?;
+    println!(
+        "[[users]]\nname = {name:?}\nrole = \"{}\"\npassword_hash = {hash:?}",
+        role.as_str()
+    );
+    Ok(())
+}
+
+pub fn token(command: TokenCommand) -> Result<()> {
+    let TokenCommand::Create { name, role } = command;
+    let role = strata_flight::Role::parse(&role)
+        .with_context(|| format!("unknown role '{role}': use reader, writer or admin"))?;
+    let (token, sha) = strata_flight::new_api_token();
+    eprintln!("token for {name} (shown once; only its hash is stored): {token}");
+    println!(
+        "[[tokens]]\nname = {name:?}\nrole = \"{}\"\nsha256 = \"{sha}\"",
+        role.as_str()
+    );
+    Ok(())
+}

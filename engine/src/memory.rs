@@ -1,0 +1,116 @@
+//! Per-query memory share: a pool that caps one statement's reservations and passes them on to
+//! the engine's shared pool, so one heavy query spills (or fails) before it starves the others.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::memory_pool::{
+    MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, human_readable_size,
+};
+
+/// The memory pool of one statement: at most `limit` bytes, taken from `shared`.
+#[derive(Debug)]
+pub struct QueryMemoryPool {
+    shared: Arc<dyn MemoryPool>,
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl QueryMemoryPool {
+    pub fn new(shared: Arc<dyn MemoryPool>, limit: usize) -> Self {
+        QueryMemoryPool {
+            shared,
+            limit,
+            used: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl fmt::Display for QueryMemoryPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "query pool ({} of {} used) over {}",
+            human_readable_size(self.used.load(Ordering::Relaxed)),
+            human_readable_size(self.limit),
+            self.shared
+        )
+    }
+}
+
+impl MemoryPool for QueryMemoryPool {
+    fn name(&self) -> &str {
+        "strata-query"
+    }
+
+    fn register(&self, consumer: &MemoryConsumer) {
+        self.shared.register(consumer);
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.shared.unregister(consumer);
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.used.fetch_add(additional, Ordering::Relaxed);
+        self.shared.grow(reservation, additional);
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.used.fetch_sub(shrink, Ordering::Relaxed);
+        self.shared.shrink(reservation, shrink);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                (used + additional <= self.limit).then_some(used + additional)
+            })
+            .map_err(|used| {
+                DataFusionError::ResourcesExhausted(format!(
+                    "the query needs more than its memory limit of {} ({} in use, {} more asked by {}); \
+                     raise `limits.query_memory` or make the query more selective",
+                    human_readable_size(self.limit),
+                    human_readable_size(used),
+                    human_readable_size(additional),
+                    reservation.consumer().name()
+                ))
+            })?;
+        if let Err(e) = self.shared.try_grow(reservation, additional) {
+            self.used.fetch_sub(additional, Ordering::Relaxed);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::execution::memory_pool::GreedyMemoryPool;
+
+    #[test]
+    fn caps_one_query_and_returns_memory_to_the_shared_pool() {
+        let shared: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(1000));
+        let pool: Arc<dyn MemoryPool> = Arc::new(QueryMemoryPool::new(Arc::clone(&shared), 600));
+        let r = MemoryConsumer::new("sort").register(&pool);
+        r.try_grow(500).unwrap();
+        assert_eq!(shared.reserved(), 500);
+        let err = r.try_grow(200).unwrap_err().to_string();
+        assert!(err.contains("memory limit of 600.0 B"), "{err}");
+        assert_eq!(pool.reserved(), 500);
+        drop(r);
+        assert_eq!(shared.reserved(), 0);
+        assert_eq!(pool.reserved(), 0);
+    }
+}

@@ -1,0 +1,112 @@
+//! Listening: address checks, TLS, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_flight::flight_service_server::FlightServiceServer;
+use strata_engine::Engine;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::config::ServerConfig;
+use crate::error::{Error, Result};
+use crate::service::StrataFlightSql;
+
+/// Decoded messages (DoPut parameters) may be this large.
+const MAX_DECODING_MESSAGE: usize = 64 << 20;
+
+/// A bound listener, ready to serve.
+pub struct Listening {
+    incoming: TcpIncoming,
+    /// The address actually bound (port 0 picks a free port).
+    pub addr: SocketAddr,
+    config: ServerConfig,
+    engine: Arc<Engine>,
+}
+
+/// Bind the configured address, refusing an open (unauthenticated) server anywhere but
+/// loopback unless `allow_insecure` is set.
+pub async fn bind(engine: Arc<Engine>, config: ServerConfig) -> Result<Listening> {
+    let addr = tokio::net::lookup_host(&config.listen)
+        .await
+        .map_err(|e| {
+            Error::InvalidArgument(format!(
+                "cannot resolve listen address '{}': {e}",
+                config.listen
+            ))
+        })?
+        .next()
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "listen address '{}' resolves to nothing",
+                config.listen
+            ))
+        })?;
+    if !config.auth.enabled() && !addr.ip().is_loopback() && !config.allow_insecure {
+        return Err(Error::InvalidArgument(format!(
+            "refusing to listen on {addr} without authentication: add users or tokens to the configuration (`strata user add`), listen on 127.0.0.1, or pass --insecure"
+        )));
+    }
+    let incoming = TcpIncoming::bind(addr)
+        .map_err(|e| Error::InvalidArgument(format!("cannot listen on {addr}: {e}")))?
+        .with_nodelay(Some(true));
+    let addr = incoming
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Listening {
+        incoming,
+        addr,
+        config,
+        engine,
+    })
+}
+
+impl Listening {
+    /// Serve until `shutdown` completes; then stop accepting, give running queries the grace
+    /// period to finish, cancel the rest, and return.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let Listening {
+            incoming,
+            config,
+            engine,
+            ..
+        } = self;
+        let grace = config.shutdown_grace;
+        let service = StrataFlightSql::new(engine, config.clone())?;
+        let mut builder = Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)));
+        if let Some(tls) = &config.tls {
+            let read = |p: &std::path::Path| {
+                std::fs::read(p).map_err(|e| {
+                    Error::InvalidArgument(format!("cannot read TLS file {}: {e}", p.display()))
+                })
+            };
+            let mut tls_config = ServerTlsConfig::new()
+                .identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
+            if let Some(ca) = &tls.client_ca {
+                tls_config = tls_config.client_ca_root(Certificate::from_pem(read(ca)?));
+            }
+            builder = builder
+                .tls_config(tls_config)
+                .map_err(|e| Error::InvalidArgument(format!("invalid TLS configuration: {e}")))?;
+        }
+        let canceller = service.clone();
+        let signal = async move {
+            shutdown.await;
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                canceller.cancel_all();
+            });
+        };
+        builder
+            .add_service(
+                FlightServiceServer::new(service).max_decoding_message_size(MAX_DECODING_MESSAGE),
+            )
+            .serve_with_incoming_shutdown(incoming, signal)
+            .await
+            .map_err(|e| Error::Internal(format!("the server failed: {e}")))
+    }
+}

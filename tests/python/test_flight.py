@@ -1,0 +1,398 @@
+"""The Flight SQL server with real clients: ADBC (Go driver) and flightsql-dbapi (SQLAlchemy).
+
+Each server is a real `strata serve` process on a free port; DuckDB over the same files is the
+oracle for answers.
+"""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+
+import adbc_driver_flightsql
+import adbc_driver_flightsql.dbapi as flight
+import adbc_driver_manager
+import pyarrow as pa
+import pytest
+
+from conftest import clean_environment, same_rows, strata, strata_bin
+
+READER_PW = "reader-pass-1"
+WRITER_PW = "writer-pass-2"
+CI_TOKEN_VAR = "STRATA_TEST_CI_TOKEN"
+
+
+class Server:
+    """A `strata serve` process; its query log is collected from stderr."""
+
+    def __init__(self, catalog, config, cwd, extra_args=(), env=None):
+        self.log_lines = []
+        env = {**clean_environment(), "STRATA_CATALOG": catalog, **(env or {})}
+        self.proc = subprocess.Popen(
+            [strata_bin(), "--config", str(config), "serve", "--listen", "127.0.0.1:0", *extra_args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+        line = self.proc.stdout.readline()
+        match = re.search(r"grpc://([\d.]+:\d+)", line)
+        if not match:
+            self.proc.kill()
+            raise AssertionError(f"server did not start: {line} {self.proc.stderr.read()}")
+        self.url = f"grpc://{match.group(1)}"
+        threading.Thread(target=self._drain, daemon=True).start()
+        threading.Thread(target=lambda: self.proc.stdout.read(), daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.log_lines.append(line)
+
+    def log(self):
+        out = []
+        for line in list(self.log_lines):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+def user_entry(name, role, password):
+    proc = strata("user", "add", name, "--role", role, "--password-env", "PW", env={"PW": password})
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("flight")
+    catalog = f"sqlite:{root}/strata.db"
+    strata("gen", "requests", "--rows", "60000", "--days", "3", "--out", str(root / "requests"))
+    strata("gen", "trips", "--rows", "30000", "--days", "3", "--out", str(root / "trips"))
+    for name in ["requests", "trips"]:
+        strata("table", "register", name, "--location", str(root / name), catalog=catalog)
+    token = strata("token", "create", "ci", "--role", "writer")
+    ci_token = re.search(r"strata_[0-9a-f]+", token.stderr).group(0)
+    config = root / "strata.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[auth]",
+                'secret = "test-secret-shared-by-replicas"',
+                "[server]",
+                'keepalive_interval = "1s"',
+                "[server.limits]",
+                'query_timeout = "20s"',
+                "max_running = 2",
+                "max_queued = 1",
+                user_entry("ana", "reader", READER_PW),
+                user_entry("wes", "writer", WRITER_PW),
+                token.stdout,
+            ]
+        )
+    )
+    open_config = root / "open.toml"
+    open_config.write_text("")
+    return root, catalog, config, open_config, ci_token
+
+
+@pytest.fixture(scope="module")
+def server(lake):
+    root, catalog, config, _, _ = lake
+    s = Server(catalog, config, root)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def open_server(lake):
+    root, catalog, _, open_config, _ = lake
+    s = Server(catalog, open_config, root)
+    yield s
+    s.stop()
+
+
+def connect(server, user="ana", password=READER_PW):
+    kwargs = {}
+    if user:
+        kwargs["db_kwargs"] = {"username": user, "password": password}
+    return flight.connect(server.url, **kwargs)
+
+
+def duck_views(duck, root):
+    for name in ["requests", "trips"]:
+        duck.execute(
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{root}/{name}/*/*.parquet', hive_partitioning = true)"
+        )
+
+
+QUERIES = [
+    "SELECT service, count(*), sum(bytes), max(latency_ms) FROM requests GROUP BY service",
+    "SELECT dt, status, count(*) FROM requests WHERE status >= 500 GROUP BY dt, status",
+    "SELECT city, count(*), sum(fare), avg(distance_km) FROM trips WHERE status = 'completed' GROUP BY city",
+    "SELECT * FROM requests WHERE trace_id LIKE 'ab%' ORDER BY ts LIMIT 50",
+]
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_adbc_queries_match_duckdb(sql, lake, server, duck):
+    root = lake[0]
+    duck_views(duck, root)
+    with connect(server) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+    # View types are cast to plain types on the wire.
+    for field in table.schema:
+        assert field.type not in (pa.string_view(), pa.binary_view()), table.schema
+    same_rows([tuple(r.values()) for r in table.to_pylist()], duck.execute(sql).fetchall())
+
+
+def test_adbc_metadata(server):
+    with connect(server) as conn:
+        objects = conn.adbc_get_objects(depth="columns").read_all().to_pylist()
+        assert [c["catalog_name"] for c in objects] == ["strata"]
+        schemas = objects[0]["catalog_db_schemas"]
+        tables = {t["table_name"]: t for s in schemas for t in s["db_schema_tables"]}
+        assert {"requests", "trips"} <= set(tables)
+        columns = [c["column_name"] for c in tables["trips"]["table_columns"]]
+        assert "fare" in columns and "city" in columns
+        schema = conn.adbc_get_table_schema("requests", db_schema_filter="main")
+        assert schema.field("service").type == pa.string()
+        assert pa.types.is_timestamp(schema.field("ts").type)
+        assert conn.adbc_get_table_types() == ["TABLE"]
+        info = conn.adbc_get_info()
+        assert info["vendor_name"] == "Strata"
+
+
+def test_adbc_prepared_statement_with_parameters(lake, server, duck):
+    duck_views(duck, lake[0])
+    sql = "SELECT count(*) FROM requests WHERE service = ? AND status >= ?"
+    with connect(server) as conn, conn.cursor() as cur:
+        for service, status in [("payments", 500), ("search", 200)]:
+            cur.execute(sql, parameters=(service, status))
+            got = cur.fetchall()
+            want = duck.execute(sql, [service, status]).fetchall()
+            assert got == want and got[0][0] > 0, (got, want)
+
+
+def test_reader_may_not_write_or_escape(server, lake):
+    forbidden = [
+        "DROP TABLE trips",
+        f"CREATE EXTERNAL TABLE stolen STORED AS PARQUET LOCATION '{lake[0]}/requests'",
+        "SET datafusion.execution.target_partitions = 1000",
+        "COPY (SELECT 1) TO '/tmp/strata-escape.parquet'",
+        "CREATE VIEW v AS SELECT 1",
+    ]
+    with connect(server) as conn:
+        for sql in forbidden:
+            for how in ("query", "update", "prepared"):
+                with conn.cursor() as cur:
+                    with pytest.raises(adbc_driver_manager.Error) as err:
+                        if how == "query":
+                            cur.execute(sql)
+                            cur.fetchall()
+                        elif how == "update":
+                            cur.adbc_statement.set_sql_query(sql)
+                            cur.adbc_statement.execute_update()
+                        else:
+                            cur.adbc_prepare(sql)
+                    text = str(err.value)
+                    assert "PermissionDenied" in text and ("may not" in text or "not allowed" in text or "local disk" in text), (sql, how, text)
+        # Reading local files through SQL finds nothing to read.
+        with conn.cursor() as cur, pytest.raises(adbc_driver_manager.Error) as err:
+            cur.execute("SELECT * FROM '/etc/passwd'")
+            cur.fetchall()
+        assert "not found" in str(err.value).lower(), err.value
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM trips")
+            assert cur.fetchone()[0] == 30000
+
+
+def test_writer_runs_ddl_but_not_on_local_files(server, lake, tmp_path):
+    root = lake[0]
+    with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.adbc_statement.set_sql_query(
+                f"CREATE EXTERNAL TABLE local_copy STORED AS PARQUET LOCATION '{root}/trips'"
+            )
+            cur.adbc_statement.execute_update()
+        assert "local disk" in str(err.value), err.value
+        # DDL really executes: the table disappears from the catalog.
+        strata("table", "register", "scratch", "--location", str(root / "trips"), catalog=lake[1])
+        cur.adbc_statement.set_sql_query("DROP TABLE scratch")
+        cur.adbc_statement.execute_update()
+        with pytest.raises(adbc_driver_manager.Error):
+            cur.execute("SELECT count(*) FROM scratch")
+            cur.fetchall()
+        cur.execute("SELECT 1 AS one")
+        assert cur.fetchall() == [(1,)]
+
+
+def test_authentication(server, lake):
+    with pytest.raises(adbc_driver_manager.Error) as err:
+        with connect(server, "ana", "wrong") as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+    assert "wrong user name or password" in str(err.value) or "Unauthenticated" in str(err.value), err.value
+    with pytest.raises(adbc_driver_manager.Error):
+        with connect(server, None) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+    # A static API token, as the bearer token and as "password is a token".
+    ci_token = lake[4]
+    with flight.connect(server.url, db_kwargs={adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value: f"Bearer {ci_token}"}) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM requests")
+        assert cur.fetchone()[0] == 60000
+    with connect(server, "ci", ci_token) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+    forged = "st1." + base64.urlsafe_b64encode(b'{"u":"wes","r":"admin","s":"x","exp":99999999999}' + b"\0" * 32).decode().rstrip("=")
+    with pytest.raises(adbc_driver_manager.Error) as err:
+        with flight.connect(server.url, db_kwargs={adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value: f"Bearer {forged}"}) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+    assert "invalid bearer token" in str(err.value), err.value
+    denied = [e for e in server.log() if e.get("outcome") == "denied"]
+    assert denied, "denied requests are logged"
+
+
+def test_query_log_and_cancellation_on_disconnect(server):
+    heavy = "SELECT count(*) FROM requests a JOIN requests b ON a.status = b.status WHERE a.bytes + b.bytes < 0"
+    conn = connect(server)
+    cur = conn.cursor()
+    started = time.time()
+
+    def run():
+        try:
+            cur.execute(heavy)
+            cur.fetchall()
+        except Exception:  # noqa: BLE001 - the connection is closed under it
+            pass
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    time.sleep(1.5)
+    conn.close()
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        ends = [e for e in server.log() if e.get("statement") == heavy and e["request"] == "statement"]
+        if ends:
+            break
+        time.sleep(0.2)
+    assert ends, "the dropped query was logged"
+    assert ends[-1]["outcome"] in ("cancelled", "error"), ends[-1]
+    assert time.time() - started < 15
+    ok = [e for e in server.log() if e.get("outcome") == "ok" and e["request"] == "statement"]
+    assert ok and all(k in ok[0] for k in ("user", "client", "duration_ms", "rows", "bytes", "files_scanned"))
+    assert any(e["files_scanned"] > 0 for e in ok)
+
+
+def test_timeouts_and_queue_overflow(lake):
+    root, catalog, config, _, _ = lake
+    tight = root / "tight.toml"
+    tight.write_text(
+        config.read_text().replace('query_timeout = "20s"', 'query_timeout = "1s"').replace(
+            "max_running = 2", "max_running = 1"
+        ).replace("max_queued = 1", "max_queued = 0")
+    )
+    s = Server(catalog, tight, root)
+    try:
+        slow = "SELECT count(*) FROM requests a JOIN requests b ON a.status = b.status WHERE a.bytes + b.bytes < 0"
+        errors = []
+
+        def run():
+            with connect(s) as conn, conn.cursor() as cur:
+                try:
+                    cur.execute(slow)
+                    cur.fetchall()
+                except adbc_driver_manager.Error as e:
+                    errors.append(str(e))
+
+        t = threading.Thread(target=run)
+        t.start()
+        time.sleep(0.5)
+        with connect(s) as conn, conn.cursor() as cur:
+            with pytest.raises(adbc_driver_manager.Error) as err:
+                cur.execute("SELECT count(*) FROM trips")
+                cur.fetchall()
+            assert "server busy" in str(err.value) and "max_queued" in str(err.value), err.value
+        t.join(30)
+        assert errors and "query_timeout" in errors[0], errors
+    finally:
+        s.stop()
+
+
+def test_open_server_and_keepalive(open_server):
+    # No users configured: loopback only, no credentials needed.
+    with flight.connect(open_server.url) as conn, conn.cursor() as cur:
+        # A query silent for longer than the keep-alive interval still returns its answer.
+        cur.execute(
+            "SELECT count(*) FROM requests a JOIN requests b ON a.status = b.status WHERE a.service = 'payments' AND b.service = 'search' AND a.bytes + b.bytes < 0"
+        )
+        assert cur.fetchall() == [(0,)]
+
+
+def test_refuses_open_server_off_loopback(lake):
+    root, catalog, _, open_config, _ = lake
+    proc = strata("--config", str(open_config), "serve", "--listen", "0.0.0.0:0", catalog=catalog, check=False)
+    assert proc.returncode != 0
+    assert "without authentication" in proc.stderr, proc.stderr
+
+
+def test_sqlalchemy_inspection(server):
+    from sqlalchemy import create_engine, inspect, text
+
+    host, port = server.url.removeprefix("grpc://").split(":")
+    engine = create_engine(
+        f"datafusion://ana:{READER_PW}@{host}:{port}?insecure=True"
+    )
+    inspector = inspect(engine)
+    assert {"requests", "trips"} <= set(inspector.get_table_names())
+    columns = {c["name"] for c in inspector.get_columns("trips")}
+    assert {"trip_id", "city", "fare", "dt"} <= columns
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM trips")).scalar() == 30000
+
+
+def test_cli_remote_query(server, lake):
+    proc = strata(
+        "query",
+        "--server",
+        server.url,
+        "--user",
+        "ana",
+        "--password-env",
+        "PW",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM trips",
+        env={"PW": READER_PW},
+    )
+    assert proc.stdout.strip().splitlines() == ["n", "30000"], proc.stdout
+    proc = strata(
+        "query", "--server", server.url, "--token-env", "TOKEN", "SELECT nope FROM trips",
+        env={"TOKEN": lake[4]}, check=False,
+    )
+    assert proc.returncode != 0 and "nope" in proc.stderr, proc.stderr
+    proc = strata("query", "--server", server.url, "SELECT 1", check=False)
+    assert proc.returncode != 0 and "authentication required" in proc.stderr, proc.stderr
+
+
+def test_graceful_shutdown(lake):
+    root, catalog, config, _, _ = lake
+    s = Server(catalog, config, root)
+    with connect(s) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM trips")
+        assert cur.fetchone()[0] == 30000
+    assert s.stop() == 0
