@@ -151,17 +151,7 @@ pub fn load(
     default_catalog: &str,
 ) -> Result<(EngineConfig, Vec<String>)> {
     let mut warnings = Vec::new();
-    let file = match path {
-        Some(p) => read_file(p)?,
-        None => {
-            let default = PathBuf::from("strata.toml");
-            if default.is_file() {
-                read_file(&default)?
-            } else {
-                FileConfig::default()
-            }
-        }
-    };
+    let file = read_config(path)?;
     let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     for (k, _) in env {
         if k.starts_with("STRATA_")
@@ -329,17 +319,7 @@ pub fn load_server(
     path: Option<&Path>,
     env: &[(String, String)],
 ) -> Result<strata_flight::ServerConfig> {
-    let file = match path {
-        Some(p) => read_file(p)?,
-        None => {
-            let default = PathBuf::from("strata.toml");
-            if default.is_file() {
-                read_file(&default)?
-            } else {
-                FileConfig::default()
-            }
-        }
-    };
+    let file = read_config(path)?;
     let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let mut c = strata_flight::ServerConfig::default();
     let s = file.server;
@@ -428,6 +408,21 @@ pub fn load_server(
         c.query_log = v;
     }
     Ok(c)
+}
+
+/// The file at `path`, else `./strata.toml` when present, else defaults.
+fn read_config(path: Option<&Path>) -> Result<FileConfig> {
+    match path {
+        Some(p) => read_file(p),
+        None => {
+            let default = PathBuf::from("strata.toml");
+            if default.is_file() {
+                read_file(&default)
+            } else {
+                Ok(FileConfig::default())
+            }
+        }
+    }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {
