@@ -63,6 +63,9 @@ pub enum Error {
         found: String,
         expected: String,
     },
+    /// Another writer changed what this commit depends on.
+    #[error("write conflict: {0}")]
+    Conflict(String),
     /// Anything else that names its own cause.
     #[error("{0}")]
     Invalid(String),

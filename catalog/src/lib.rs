@@ -12,6 +12,7 @@
 mod commit;
 mod ddl;
 mod error;
+mod files;
 mod footer;
 mod lake;
 mod maintenance;
@@ -19,12 +20,15 @@ mod model;
 mod read;
 mod register;
 pub mod types;
+mod write;
 
 pub use error::{Error, Result};
+pub use files::NewFile;
 pub use footer::{Footer, footer_stats, read_footer};
 pub use lake::{Catalog, CatalogUrl, DUCKLAKE_VERSION};
 pub use model::{
-    Bound, Column, ColumnRange, ColumnStats, DataFile, FileQuery, FileSet, PartitionField,
-    SchemaEntry, SnapshotId, TableListing, TableMeta, TableSummary, Transform,
+    Bound, Column, ColumnRange, ColumnStats, DataFile, FileQuery, FileSet, HistoryEntry,
+    PartitionField, SchemaEntry, SnapshotId, TableListing, TableMeta, TableSummary, Transform,
 };
 pub use register::{Location, Progress, RegisterReport};
+pub use write::{NewColumn, NewTable};

@@ -83,12 +83,28 @@ pub struct TableMeta {
     pub path: String,
     /// The snapshot the table was read at.
     pub snapshot: SnapshotId,
+    /// Table properties (`sort_by`, `retention`, `target_file_size`), kept as DuckLake tags.
+    pub properties: Vec<(String, String)>,
 }
 
 impl TableMeta {
     /// The column with this id.
     pub fn column(&self, column_id: i64) -> Option<&Column> {
         self.columns.iter().find(|c| c.column_id == column_id)
+    }
+
+    /// The value of a table property.
+    pub fn property(&self, key: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether Strata owns the table's files (it wrote them), as opposed to files registered
+    /// in place, which it never deletes.
+    pub fn owns_files(&self) -> bool {
+        self.location.is_none()
     }
 
     /// The column with this name (case-sensitive first, then case-insensitive).
@@ -184,4 +200,15 @@ pub struct TableListing {
     pub name: String,
     pub location: Option<String>,
     pub summary: TableSummary,
+}
+
+/// One snapshot in a table's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub snapshot: SnapshotId,
+    pub time: String,
+    pub author: Option<String>,
+    pub message: Option<String>,
+    /// DuckLake's change list, e.g. `inserted_into_table:3`.
+    pub changes: String,
 }

@@ -14,7 +14,7 @@ use crate::model::{
 use crate::types::{StatsAffinity, arrow_type, stats_affinity};
 
 /// SQL condition: the row with alias `a` is live at snapshot parameter `?N`.
-fn live(alias: &str, param: usize) -> String {
+pub(crate) fn live(alias: &str, param: usize) -> String {
     format!(
         "{alias}.begin_snapshot <= ?{param} AND ({alias}.end_snapshot IS NULL OR {alias}.end_snapshot > ?{param})"
     )
@@ -230,6 +230,16 @@ impl Catalog {
                 |r| r.get::<_, String>(0),
             )
             .optional()?;
+        let properties = {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT key, value FROM ducklake_tag t WHERE t.object_id = ?2 AND {} ORDER BY key",
+                live("t", 1)
+            ))?;
+            let rows = stmt.query_map(params![snapshot, table_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
         Ok(Some(TableMeta {
             table_id,
             schema,
@@ -239,6 +249,7 @@ impl Catalog {
             location,
             path,
             snapshot,
+            properties,
         }))
     }
 

@@ -13,10 +13,11 @@ use rusqlite::params;
 
 use crate::commit::Commit;
 use crate::error::{Error, Result};
+use crate::files::{NewFile, insert_data_files};
 use crate::footer::{Footer, read_footer};
 use crate::lake::Catalog;
 use crate::model::{ColumnStats, SnapshotId, TableMeta};
-use crate::types::{StatsAffinity, ducklake_type, stats_affinity};
+use crate::types::ducklake_type;
 
 /// Footers read at once during registration.
 const FOOTER_CONCURRENCY: usize = 64;
@@ -642,7 +643,87 @@ fn current_mapping(c: &Commit<'_>, table_id: i64) -> Result<Option<i64>> {
     )?)
 }
 
-/// Insert data files with their statistics and partition values, and update table statistics.
+/// The listed files as catalog rows: statistics of every column (path columns from the Hive
+/// values, columns a file lacks as all NULL) and typed partition values.
+fn new_files(
+    files: &[Listed],
+    columns: &[LayoutColumn],
+    ids: &HashMap<String, i64>,
+    partitioned: bool,
+) -> Vec<NewFile> {
+    files
+        .iter()
+        .map(|f| {
+            let rows = f.footer.num_rows;
+            let stats = columns
+                .iter()
+                .map(|col| {
+                    let column_id = ids[&col.name];
+                    if col.from_path {
+                        let raw = f
+                            .hive
+                            .iter()
+                            .find(|(k, _)| *k == col.name)
+                            .and_then(|(_, v)| v.as_deref());
+                        let value = raw.map(|v| canonical_hive_value(&col.type_name, v));
+                        ColumnStats {
+                            column_id,
+                            min: value.clone(),
+                            max: value.clone(),
+                            null_count: Some(if value.is_some() { 0 } else { rows }),
+                            value_count: Some(if value.is_some() { rows } else { 0 }),
+                            size_bytes: Some(0),
+                        }
+                    } else {
+                        match f.footer.stats.get(&col.name) {
+                            Some(s) => ColumnStats {
+                                column_id,
+                                ..s.clone()
+                            },
+                            // A column this file does not have reads as NULL.
+                            None => ColumnStats {
+                                column_id,
+                                min: None,
+                                max: None,
+                                null_count: Some(rows),
+                                value_count: Some(0),
+                                size_bytes: Some(0),
+                            },
+                        }
+                    }
+                })
+                .collect();
+            let partition_values = if partitioned {
+                f.hive
+                    .iter()
+                    .enumerate()
+                    .map(|(key_index, (key, raw))| {
+                        let type_name = columns
+                            .iter()
+                            .find(|c| c.name == *key)
+                            .map(|c| c.type_name.as_str())
+                            .unwrap_or("varchar");
+                        let value = raw.as_deref().map(|v| canonical_hive_value(type_name, v));
+                        (key_index as i64, value)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            NewFile {
+                path: f.path.clone(),
+                record_count: rows,
+                file_size: f.meta.size as i64,
+                footer_size: f.footer.footer_size,
+                metadata_bytes: f.footer.metadata_bytes,
+                partition_values,
+                stats,
+            }
+        })
+        .collect()
+}
+
+/// Add registered files to a table and report what was added.
 fn insert_files(
     c: &mut Commit<'_>,
     table_id: i64,
@@ -652,252 +733,18 @@ fn insert_files(
     partition_id: Option<i64>,
     mapping_id: i64,
 ) -> Result<RegisterReport> {
-    let (mut next_row_id,): (i64,) = c.tx.query_row(
-        "SELECT coalesce(max(next_row_id), 0) FROM ducklake_table_stats WHERE table_id = ?1",
-        params![table_id],
-        |r| Ok((r.get(0)?,)),
-    )?;
-    let mut rows_added = 0;
-    let mut bytes_added = 0;
-    let snap = c.snapshot_id;
-    let mut table_stats: HashMap<i64, ColumnStats> = HashMap::new();
-    let mut has_nulls: HashMap<i64, bool> = HashMap::new();
-    // Ids first: allocating needs `c` mutably, the prepared statements borrow it.
-    let file_ids: Vec<i64> = files.iter().map(|_| c.file_id()).collect();
-    {
-        let mut insert_file = c.tx.prepare(
-            "INSERT INTO ducklake_data_file VALUES (?1, ?2, ?3, NULL, NULL, ?4, 0, 'parquet', ?5, ?6, ?7, ?8, ?9, NULL, ?10, NULL)",
-        )?;
-        let mut insert_stats = c.tx.prepare(
-            "INSERT INTO ducklake_file_column_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL)",
-        )?;
-        let mut insert_value =
-            c.tx.prepare("INSERT INTO ducklake_file_partition_value VALUES (?1, ?2, ?3, ?4)")?;
-        let mut insert_metadata =
-            c.tx.prepare("INSERT INTO strata_data_file_metadata VALUES (?1, ?2)")?;
-        for (f, file_id) in files.iter().zip(file_ids) {
-            let rows = f.footer.num_rows;
-            insert_file.execute(params![
-                file_id,
-                table_id,
-                snap,
-                f.path,
-                rows,
-                f.meta.size as i64,
-                f.footer.footer_size,
-                next_row_id,
-                partition_id,
-                mapping_id
-            ])?;
-            insert_metadata.execute(params![file_id, f.footer.metadata_bytes])?;
-            next_row_id += rows;
-            rows_added += rows;
-            bytes_added += f.meta.size as i64;
-            for col in columns {
-                let column_id = ids[&col.name];
-                let stats = if col.from_path {
-                    let raw = f
-                        .hive
-                        .iter()
-                        .find(|(k, _)| *k == col.name)
-                        .and_then(|(_, v)| v.as_deref());
-                    let value = raw.map(|v| canonical_hive_value(&col.type_name, v));
-                    ColumnStats {
-                        column_id,
-                        min: value.clone(),
-                        max: value.clone(),
-                        null_count: Some(if value.is_some() { 0 } else { rows }),
-                        value_count: Some(if value.is_some() { rows } else { 0 }),
-                        size_bytes: Some(0),
-                    }
-                } else {
-                    match f.footer.stats.get(&col.name) {
-                        Some(s) => ColumnStats {
-                            column_id,
-                            ..s.clone()
-                        },
-                        // A column this file does not have reads as NULL.
-                        None => ColumnStats {
-                            column_id,
-                            min: None,
-                            max: None,
-                            null_count: Some(rows),
-                            value_count: Some(0),
-                            size_bytes: Some(0),
-                        },
-                    }
-                };
-                insert_stats.execute(params![
-                    file_id,
-                    table_id,
-                    column_id,
-                    stats.size_bytes,
-                    stats.value_count,
-                    stats.null_count,
-                    stats.min,
-                    stats.max
-                ])?;
-                merge_table_stats(
-                    &mut table_stats,
-                    &mut has_nulls,
-                    &col.type_name,
-                    &stats,
-                    rows,
-                );
-            }
-            for (key_index, (key, raw)) in f.hive.iter().enumerate() {
-                if partition_id.is_none() {
-                    break;
-                }
-                let type_name = columns
-                    .iter()
-                    .find(|c| c.name == *key)
-                    .map(|c| c.type_name.as_str())
-                    .unwrap_or("varchar");
-                let value = raw.as_deref().map(|v| canonical_hive_value(type_name, v));
-                insert_value.execute(params![file_id, table_id, key_index as i64, value])?;
-            }
-        }
-    }
-    c.tx.execute(
-        "UPDATE ducklake_table_stats SET record_count = record_count + ?2, next_row_id = ?3, file_size_bytes = file_size_bytes + ?4 WHERE table_id = ?1",
-        params![table_id, rows_added, next_row_id, bytes_added],
-    )?;
-    update_table_column_stats(c, table_id, &table_stats, &has_nulls)?;
+    // Registered files keep their absolute paths: they do not live under the table path.
+    let rows = new_files(files, columns, ids, partition_id.is_some());
+    let added = insert_data_files(c, table_id, "", partition_id, Some(mapping_id), &rows)?;
     Ok(RegisterReport {
         snapshot: None,
         files_added: files.len(),
         files_removed: 0,
-        rows_added,
-        bytes_added,
+        rows_added: added.rows,
+        bytes_added: added.bytes,
         columns_added: Vec::new(),
         partition_keys: Vec::new(),
     })
-}
-
-/// Compare two encoded values of one type; `None` when they cannot be compared.
-fn compare_encoded(type_name: &str, a: &str, b: &str) -> Option<std::cmp::Ordering> {
-    match stats_affinity(type_name) {
-        StatsAffinity::Integer => Some(a.parse::<i128>().ok()?.cmp(&b.parse::<i128>().ok()?)),
-        StatsAffinity::Real => a.parse::<f64>().ok()?.partial_cmp(&b.parse::<f64>().ok()?),
-        StatsAffinity::Text => Some(a.cmp(b)),
-        StatsAffinity::None => None,
-    }
-}
-
-fn merge_table_stats(
-    acc: &mut HashMap<i64, ColumnStats>,
-    has_nulls: &mut HashMap<i64, bool>,
-    type_name: &str,
-    stats: &ColumnStats,
-    rows: i64,
-) {
-    *has_nulls.entry(stats.column_id).or_default() |= stats.null_count.is_none_or(|n| n > 0);
-    let all_null = stats.null_count == Some(rows);
-    let entry = acc.entry(stats.column_id).or_insert_with(|| ColumnStats {
-        column_id: stats.column_id,
-        min: None,
-        max: None,
-        // Marks "no bound seen yet"; cleared once a bound is known to be missing.
-        value_count: Some(0),
-        ..Default::default()
-    });
-    if entry.value_count.is_none() || all_null {
-        return;
-    }
-    let (Some(min), Some(max)) = (&stats.min, &stats.max) else {
-        *entry = ColumnStats {
-            column_id: stats.column_id,
-            value_count: None,
-            ..Default::default()
-        };
-        return;
-    };
-    let pick = |cur: &Option<String>, new: &String, want: std::cmp::Ordering| match cur {
-        None => Some(Some(new.clone())),
-        Some(c) => compare_encoded(type_name, new, c).map(|o| {
-            if o == want {
-                Some(new.clone())
-            } else {
-                Some(c.clone())
-            }
-        }),
-    };
-    match (
-        pick(&entry.min, min, std::cmp::Ordering::Less),
-        pick(&entry.max, max, std::cmp::Ordering::Greater),
-    ) {
-        (Some(mn), Some(mx)) => {
-            entry.min = mn;
-            entry.max = mx;
-        }
-        _ => {
-            *entry = ColumnStats {
-                column_id: stats.column_id,
-                value_count: None,
-                ..Default::default()
-            };
-        }
-    }
-}
-
-/// Fold the new files' bounds into `ducklake_table_column_stats` (bounds only widen).
-fn update_table_column_stats(
-    c: &mut Commit<'_>,
-    table_id: i64,
-    stats: &HashMap<i64, ColumnStats>,
-    has_nulls: &HashMap<i64, bool>,
-) -> Result<()> {
-    for (column_id, s) in stats {
-        let type_name: String = c.tx.query_row(
-            "SELECT column_type FROM ducklake_column WHERE table_id = ?1 AND column_id = ?2 AND end_snapshot IS NULL",
-            params![table_id, column_id],
-            |r| r.get(0),
-        )?;
-        let existing: Option<(Option<i64>, Option<String>, Option<String>)> = c
-            .tx
-            .query_row(
-                "SELECT contains_null, min_value, max_value FROM ducklake_table_column_stats WHERE table_id = ?1 AND column_id = ?2",
-                params![table_id, column_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .ok();
-        let nulls = has_nulls.get(column_id).copied().unwrap_or(true);
-        let unknown = s.value_count.is_none();
-        let (contains_null, min, max) = match existing {
-            None => (
-                nulls,
-                if unknown { None } else { s.min.clone() },
-                if unknown { None } else { s.max.clone() },
-            ),
-            Some((old_null, old_min, old_max)) => {
-                let widen = |old: Option<String>, new: &Option<String>, want| match (old, new) {
-                    (Some(o), Some(n)) if !unknown => match compare_encoded(&type_name, n, &o) {
-                        Some(ord) if ord == want => Some(n.clone()),
-                        Some(_) => Some(o),
-                        None => None,
-                    },
-                    // Existing rows without a bound, or new rows without one: unknown.
-                    (Some(o), None) if !unknown && s.min.is_none() && s.max.is_none() => Some(o),
-                    _ => None,
-                };
-                (
-                    nulls || old_null.unwrap_or(1) != 0,
-                    widen(old_min, &s.min, std::cmp::Ordering::Less),
-                    widen(old_max, &s.max, std::cmp::Ordering::Greater),
-                )
-            }
-        };
-        c.tx.execute(
-            "DELETE FROM ducklake_table_column_stats WHERE table_id = ?1 AND column_id = ?2",
-            params![table_id, column_id],
-        )?;
-        c.tx.execute(
-            "INSERT INTO ducklake_table_column_stats VALUES (?1, ?2, ?3, NULL, ?4, ?5, NULL)",
-            params![table_id, column_id, contains_null as i64, min, max],
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -940,13 +787,5 @@ mod tests {
         ));
         assert!(!is_data_file(&prefix, &Path::from("t/.x.parquet")));
         assert!(!is_data_file(&prefix, &Path::from("t/x.csv")));
-    }
-
-    #[test]
-    fn compares_encoded_values_by_type() {
-        use std::cmp::Ordering::*;
-        assert_eq!(compare_encoded("int64", "10", "9"), Some(Greater));
-        assert_eq!(compare_encoded("varchar", "10", "9"), Some(Less));
-        assert_eq!(compare_encoded("float64", "-1.5", "1"), Some(Less));
     }
 }

@@ -35,6 +35,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Generate and register a sample lake, run example analytics queries, then serve it
     Demo(DemoArgs),
+    /// Load CSV, NDJSON or Parquet files (local or on object storage) into a table
+    Ingest(IngestArgs),
     /// Serve the catalog's tables over Arrow Flight SQL
     Serve(ServeArgs),
     /// Print a `[[users]]` entry (with an argon2 password hash) for the configuration file
@@ -118,6 +120,56 @@ pub enum TableCommand {
     Describe { name: String },
     /// Drop a table (its files are not deleted)
     Drop { name: String },
+    /// List the snapshots that changed a table: time, author, what changed
+    History { name: String },
+}
+
+/// Input formats of `strata ingest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IngestFormat {
+    Csv,
+    Ndjson,
+    Parquet,
+}
+
+/// What `strata ingest` does with a line it cannot read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnErrorArg {
+    /// Load nothing
+    Fail,
+    /// Skip the line and load the rest
+    Skip,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Table to load into: NAME or SCHEMA.NAME
+    pub table: String,
+    /// Files, directories' glob patterns or URLs (`logs/*.ndjson.gz`, `s3://bucket/day=*/*.csv`)
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Input format [default: from each file's extension: .csv/.tsv, .json/.ndjson/.jsonl,
+    /// .parquet, each optionally .gz]
+    #[arg(long, value_enum)]
+    pub format: Option<IngestFormat>,
+    /// What to do with a line that cannot be read or converted
+    #[arg(long, value_enum, default_value_t = OnErrorArg::Fail)]
+    pub on_error: OnErrorArg,
+    /// With --on-error skip: fail (loading nothing) when more lines than this are rejected
+    #[arg(long, default_value_t = 1000)]
+    pub max_errors: u64,
+    /// Create the table if it does not exist, with columns inferred from the first file
+    #[arg(long)]
+    pub create: bool,
+    /// With --create: partition keys, e.g. 'day(ts)' or 'day(ts), region'
+    #[arg(long)]
+    pub partitioned_by: Option<String>,
+    /// With --create: the column files are sorted by (e.g. the event time)
+    #[arg(long)]
+    pub sort_by: Option<String>,
+    /// Write every rejected line as JSON (file, line, reason) to this file
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
 }
 
 /// Output formats of query results.

@@ -5,6 +5,7 @@ mod args;
 mod config;
 mod demo;
 mod generate;
+mod ingest;
 mod output;
 mod progress;
 mod query;
@@ -98,6 +99,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::User(command) => serve::user(command),
         Command::Token(command) => serve::token(command),
         Command::Table(command) => tables::run(&open(&default_catalog)?, command).await,
+        Command::Ingest(args) => ingest::run(&open(&default_catalog)?, args).await,
         Command::Query(args) if args.remote.server.is_some() => query::run_remote(args).await,
         Command::Query(args) => query::run(&open(&default_catalog)?, args).await,
         Command::Shell(args) if args.remote.server.is_some() => {

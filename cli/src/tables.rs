@@ -133,6 +133,9 @@ pub async fn run(engine: &Engine, command: TableCommand) -> Result<()> {
                     partitioning.join(", ")
                 }
             );
+            for (key, value) in &meta.properties {
+                println!("{key:<9} {value}");
+            }
             println!("columns:");
             for c in &meta.columns {
                 println!(
@@ -142,6 +145,23 @@ pub async fn run(engine: &Engine, command: TableCommand) -> Result<()> {
                     c.type_name,
                     if c.nullable { "NULL" } else { "NOT NULL" },
                     if c.from_path { "  (from path)" } else { "" }
+                );
+            }
+        }
+        TableCommand::History { name } => {
+            let meta = engine.table(&name)?;
+            println!(
+                "{:<9} {:<27} {:<10} {:<14} changes",
+                "snapshot", "time (UTC)", "author", "operation"
+            );
+            for entry in engine.catalog().history(&meta)? {
+                println!(
+                    "{:<9} {:<27} {:<10} {:<14} {}",
+                    entry.snapshot,
+                    entry.time.trim_end_matches("+00"),
+                    entry.author.as_deref().unwrap_or("-"),
+                    entry.message.as_deref().unwrap_or("-"),
+                    entry.changes
                 );
             }
         }

@@ -34,6 +34,9 @@ pub struct EngineConfig {
     pub spill_dir: Option<std::path::PathBuf>,
     /// Bytes of spill files all queries may keep at once. Default: 100 GiB.
     pub spill_max_bytes: u64,
+    /// Size at which a written data file is closed and the next begun, unless the table sets
+    /// `target_file_size`. Default: 256 MiB, good for object storage.
+    pub target_file_size: u64,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +54,7 @@ impl Default for EngineConfig {
             query_memory_limit: None,
             spill_dir: None,
             spill_max_bytes: 100 * 1024 * 1024 * 1024,
+            target_file_size: crate::write::DEFAULT_TARGET_FILE_SIZE,
         }
     }
 }

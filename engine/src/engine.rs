@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::common::ParamValues;
+use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::cache::cache_manager::{CacheManager, CacheManagerConfig};
@@ -13,12 +14,14 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::{LogicalPlan, Statement as LogicalStatement};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement as LogicalStatement, WriteOp};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use futures::TryStreamExt;
 use strata_catalog::{Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary};
@@ -31,6 +34,10 @@ use crate::provider::{CATALOG_NAME, DEFAULT_SCHEMA, SnapshotCatalog};
 use crate::requests::{RequestCounter, RequestCounts};
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
 use crate::storage::Stores;
+use crate::writes::{
+    CreateOptions, TableAt, WriteJob, check_writable, count_batch, new_table,
+    rewrite_partitioned_by, run_write, take_create_options,
+};
 
 /// Strata's query engine: the catalog, the object stores and a DataFusion session.
 pub struct Engine {
@@ -38,6 +45,7 @@ pub struct Engine {
     stores: Arc<Stores>,
     ctx: SessionContext,
     query_memory_limit: Option<usize>,
+    target_file_size: u64,
 }
 
 /// Split `schema.table` (default schema `main`).
@@ -105,12 +113,23 @@ impl Engine {
             stores,
             ctx,
             query_memory_limit: config.query_memory_limit,
+            target_file_size: config.target_file_size,
         })
     }
 
     /// The catalog.
     pub fn catalog(&self) -> &Arc<Catalog> {
         &self.catalog
+    }
+
+    /// The object stores.
+    pub(crate) fn stores(&self) -> Arc<Stores> {
+        Arc::clone(&self.stores)
+    }
+
+    /// Size at which written files roll over, unless a table sets its own.
+    pub(crate) fn target_file_size(&self) -> u64 {
+        self.target_file_size
     }
 
     /// A session for a sequence of statements (settings made with `SET` last for the session).
@@ -120,6 +139,7 @@ impl Engine {
             catalog: Arc::clone(&self.catalog),
             stores: Arc::clone(&self.stores),
             query_memory_limit: self.query_memory_limit,
+            target_file_size: self.target_file_size,
         }
     }
 
@@ -211,6 +231,7 @@ pub struct QuerySession {
     catalog: Arc<Catalog>,
     stores: Arc<Stores>,
     query_memory_limit: Option<usize>,
+    target_file_size: u64,
 }
 
 /// A statement planned at one snapshot, not yet running. Its schema is known, so a server can
@@ -223,11 +244,14 @@ pub struct PreparedStatement {
     started: Instant,
     snapshot: SnapshotId,
     counter: Arc<RequestCounter>,
+    target_file_size: u64,
 }
 
 enum Work {
     Plan(LogicalPlan),
     Command(CatalogCommand),
+    /// CREATE TABLE, CREATE TABLE AS, INSERT: returns one row, `count`.
+    Write(Box<WriteJob>),
 }
 
 impl PreparedStatement {
@@ -236,6 +260,7 @@ impl PreparedStatement {
         match &self.work {
             Work::Plan(plan) => Arc::new(plan.schema().as_arrow().clone()),
             Work::Command(_) => Arc::new(arrow::datatypes::Schema::empty()),
+            Work::Write(_) => count_schema(),
         }
     }
 
@@ -273,9 +298,30 @@ impl PreparedStatement {
             started,
             snapshot,
             counter,
+            target_file_size,
         } = self;
         let plan = match work {
             Work::Plan(plan) => plan,
+            Work::Write(job) => {
+                let job = match params {
+                    Some(params) => job.bind(params)?,
+                    None => *job,
+                };
+                let rows = run_write(&ctx, &catalog, &stores, job, Some(target_file_size)).await?;
+                let (schema, batch) = count_batch(rows)?;
+                let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
+                return Ok(RunningStatement {
+                    schema: Arc::clone(&schema),
+                    stream: Box::pin(RecordBatchStreamAdapter::new(
+                        schema,
+                        futures::stream::once(async move { Ok(batch) }),
+                    )),
+                    plan,
+                    started,
+                    snapshot,
+                    counter,
+                });
+            }
             Work::Command(command) => {
                 run_command(&catalog, &stores, command).await?;
                 let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::empty());
@@ -462,9 +508,15 @@ impl QuerySession {
         let dialect_name = state.config().options().sql_parser.dialect;
         let dialect = dialect_from_str(dialect_name)
             .ok_or_else(|| Error::Invalid(format!("unknown SQL dialect '{dialect_name}'")))?;
-        Ok(DFParser::parse_sql_with_dialect(sql, dialect.as_ref())?
+        let sql = rewrite_partitioned_by(sql);
+        Ok(DFParser::parse_sql_with_dialect(&sql, dialect.as_ref())?
             .into_iter()
             .collect())
+    }
+
+    /// The DataFusion session.
+    pub(crate) fn context(&self) -> &SessionContext {
+        &self.ctx
     }
 
     /// Make `schema` the schema unqualified table names resolve to.
@@ -523,11 +575,39 @@ impl QuerySession {
                 .with_runtime_env(runtime.build_arc()?)
                 .build(),
         );
+        ctx.register_udtf(
+            "table_at",
+            Arc::new(TableAt {
+                catalog: Arc::clone(&self.catalog),
+                stores: Arc::clone(&self.stores),
+            }),
+        );
         let work = match catalog_command(&statement)? {
             Some(command) => Work::Command(command),
             None => {
                 number_placeholders(&mut statement);
+                let create_options = match &mut statement {
+                    Statement::Statement(s) => match s.as_mut() {
+                        SqlStatement::CreateTable(create) if !create.external => {
+                            Some(take_create_options(create)?)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                };
                 let plan = ctx.state().statement_to_plan(statement).await?;
+                if let Some(job) = self.write_job(&plan, create_options, snapshot)? {
+                    return Ok(PreparedStatement {
+                        ctx,
+                        work: Work::Write(Box::new(job)),
+                        catalog: Arc::clone(&self.catalog),
+                        stores: Arc::clone(&self.stores),
+                        started,
+                        snapshot,
+                        counter,
+                        target_file_size: self.target_file_size,
+                    });
+                }
                 // `SET` changes this session's settings for the statements that follow.
                 if let LogicalPlan::Statement(
                     LogicalStatement::SetVariable(_) | LogicalStatement::ResetVariable(_),
@@ -546,7 +626,63 @@ impl QuerySession {
             started,
             snapshot,
             counter,
+            target_file_size: self.target_file_size,
         })
+    }
+
+    /// The write a planned statement stands for, if it is one.
+    fn write_job(
+        &self,
+        plan: &LogicalPlan,
+        create_options: Option<CreateOptions>,
+        snapshot: SnapshotId,
+    ) -> Result<Option<WriteJob>> {
+        match plan {
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => {
+                if create.or_replace {
+                    return Err(Error::Invalid(
+                        "CREATE OR REPLACE TABLE is not supported yet: DROP TABLE first".into(),
+                    ));
+                }
+                if create.temporary {
+                    return Err(Error::Invalid("temporary tables are not supported".into()));
+                }
+                let name = reference_name(&create.name)?;
+                let table = new_table(
+                    &name,
+                    create.input.schema().as_arrow(),
+                    create_options.unwrap_or_default(),
+                )?;
+                let input = match create.input.as_ref() {
+                    LogicalPlan::EmptyRelation(e) if !e.produce_one_row => None,
+                    other => Some(other.clone()),
+                };
+                Ok(Some(WriteJob::Create {
+                    table,
+                    if_not_exists: create.if_not_exists,
+                    input,
+                }))
+            }
+            LogicalPlan::Dml(dml) => match &dml.op {
+                WriteOp::Insert(InsertOp::Append) => {
+                    let name = reference_name(&dml.table_name)?;
+                    let (schema, table) = split_table_name(&name)?;
+                    let meta = self.catalog.require_table(snapshot, &schema, &table)?;
+                    check_writable(&meta)?;
+                    Ok(Some(WriteJob::Insert {
+                        meta,
+                        input: dml.input.as_ref().clone(),
+                    }))
+                }
+                WriteOp::Insert(op) => Err(Error::Invalid(format!(
+                    "INSERT {op} is not supported yet; use INSERT INTO"
+                ))),
+                other => Err(Error::Invalid(format!(
+                    "{other} is not supported yet: Strata appends with INSERT INTO and drops old data by partition (retention)"
+                ))),
+            },
+            _ => Ok(None),
+        }
     }
 
     /// Plan and start one statement at the current snapshot.
@@ -569,4 +705,28 @@ impl QuerySession {
         }
         Ok(out)
     }
+}
+
+/// The `count` schema of a write's result.
+fn count_schema() -> SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(vec![Field::new(
+        "count",
+        DataType::UInt64,
+        false,
+    )]))
+}
+
+/// `schema.table` of a table reference in the `strata` catalog.
+fn reference_name(reference: &TableReference) -> Result<String> {
+    if let Some(catalog) = reference.catalog()
+        && catalog != CATALOG_NAME
+    {
+        return Err(Error::Invalid(format!(
+            "catalog '{catalog}' does not exist; tables live in catalog '{CATALOG_NAME}'"
+        )));
+    }
+    Ok(match reference.schema() {
+        Some(schema) => format!("{schema}.{}", reference.table()),
+        None => reference.table().to_string(),
+    })
 }

@@ -9,6 +9,12 @@ pub enum Error {
     /// DataFusion failed: bad SQL, unknown table, execution error.
     #[error("{}", clean_datafusion_message(.0))]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed while converting data.
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// Writing Parquet failed.
+    #[error("writing Parquet failed: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
     /// A location could not be resolved to a configured store.
     #[error("invalid location '{location}': {reason}")]
     Location { location: String, reason: String },

@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod engine;
 mod error;
+mod ingest;
 mod memory;
 mod parquet_reader;
 mod provider;
@@ -19,6 +20,8 @@ mod requests;
 mod scan_exec;
 mod storage;
 mod table;
+mod write;
+mod writes;
 
 pub use commands::{CatalogCommand, catalog_command, table_name};
 pub use config::EngineConfig;
@@ -27,11 +30,16 @@ pub use engine::{
     split_table_name,
 };
 pub use error::{Error, Result};
+pub use ingest::{
+    IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, parse_timestamp,
+};
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
 pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};
 pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use table::CatalogTable;
+pub use write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
+pub use writes::{CreateOptions, TABLE_PROPERTIES, parse_duration, parse_partitioning, parse_size};
 
 /// Re-exported so that callers use the same versions.
 pub use datafusion;

@@ -243,6 +243,7 @@ mod tests {
             location: None,
             path: String::new(),
             snapshot: 1,
+            properties: vec![],
         }
     }
 

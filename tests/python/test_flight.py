@@ -240,6 +240,35 @@ def test_writer_runs_ddl_but_not_on_local_files(server, lake, tmp_path):
         assert cur.fetchall() == [(1,)]
 
 
+def test_writer_creates_and_inserts(server):
+    with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+        cur.adbc_statement.set_sql_query(
+            "CREATE TABLE flight_events (ts TIMESTAMP, kind VARCHAR, n BIGINT) PARTITIONED BY (day(ts))"
+        )
+        cur.adbc_statement.execute_update()
+        cur.adbc_statement.set_sql_query(
+            "INSERT INTO flight_events VALUES (TIMESTAMP '2026-03-04 10:00:00', 'a', 1), (TIMESTAMP '2026-03-05 10:00:00', 'b', 2)"
+        )
+        assert cur.adbc_statement.execute_update() == 2
+        # A prepared INSERT with parameters; through the query path a write runs when its
+        # result (the row count) is fetched.
+        cur.execute("INSERT INTO flight_events VALUES (TIMESTAMP '2026-03-06 10:00:00', ?, ?)", ("c", 3))
+        assert cur.fetchall() == [(1,)]
+        cur.execute(
+            "CREATE TABLE flight_kinds AS SELECT kind, sum(n) AS total FROM flight_events GROUP BY kind"
+        )
+        assert cur.fetchall() == [(3,)]
+        cur.execute("SELECT kind, total FROM flight_kinds ORDER BY kind")
+        assert cur.fetchall() == [("a", 1), ("b", 2), ("c", 3)]
+    with connect(server) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.adbc_statement.set_sql_query("INSERT INTO flight_events VALUES (NULL, 'd', 4)")
+            cur.adbc_statement.execute_update()
+        assert "PermissionDenied" in str(err.value), err.value
+        cur.execute("SELECT count(*) FROM flight_events")
+        assert cur.fetchone()[0] == 3
+
+
 def test_authentication(server, lake):
     with pytest.raises(adbc_driver_manager.Error) as err:
         with connect(server, "ana", "wrong") as conn, conn.cursor() as cur:

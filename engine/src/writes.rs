@@ -1,0 +1,778 @@
+//! SQL that writes catalog tables: `CREATE TABLE … [PARTITIONED BY (…)] [WITH (…)]`,
+//! `CREATE TABLE … AS SELECT` and `INSERT INTO … SELECT/VALUES`, and the `table_at` table
+//! function for reading a table as of a snapshot or a time.
+//!
+//! DataFusion plans the statement (types, casts, column lists); Strata then streams the input
+//! through a [`TableWriter`] and commits the written files in one catalog transaction.
+
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Column, ScalarValue};
+use datafusion::error::DataFusionError;
+use datafusion::functions::datetime::expr_fn::date_trunc;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, lit};
+use datafusion::physical_plan::execute_stream;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{
+    CreateTable, CreateTableOptions, HiveDistributionStyle, SqlOption,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use strata_catalog::types::{arrow_type, ducklake_type};
+use strata_catalog::{Catalog, NewColumn, NewTable, TableMeta, Transform};
+
+use crate::error::{Error, Result};
+use crate::storage::Stores;
+use crate::table::CatalogTable;
+use crate::write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, discard};
+
+/// Table properties a user may set with `WITH (…)`.
+pub const TABLE_PROPERTIES: &[&str] = &["sort_by", "retention", "target_file_size"];
+
+/// What a `CREATE TABLE` asks for beyond its columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateOptions {
+    pub partition: Vec<(String, Transform)>,
+    pub properties: Vec<(String, String)>,
+}
+
+/// A planned write.
+pub(crate) enum WriteJob {
+    Create {
+        table: NewTable,
+        if_not_exists: bool,
+        /// The rows of `CREATE TABLE … AS SELECT`.
+        input: Option<LogicalPlan>,
+    },
+    Insert {
+        meta: TableMeta,
+        input: LogicalPlan,
+    },
+}
+
+impl WriteJob {
+    /// Bind values to the placeholders of the rows to write.
+    pub(crate) fn bind(self, params: datafusion::common::ParamValues) -> Result<Self> {
+        Ok(match self {
+            WriteJob::Create {
+                table,
+                if_not_exists,
+                input,
+            } => WriteJob::Create {
+                table,
+                if_not_exists,
+                input: input.map(|p| p.with_param_values(params)).transpose()?,
+            },
+            WriteJob::Insert { meta, input } => WriteJob::Insert {
+                meta,
+                input: input.with_param_values(params)?,
+            },
+        })
+    }
+}
+
+/// Rewrite `PARTITIONED BY (day(ts), region)` in `CREATE TABLE` statements, which the SQL parser
+/// does not accept with transforms, into the table option `partitioning = 'day(ts), region'`.
+pub fn rewrite_partitioned_by(sql: &str) -> String {
+    if !sql.to_ascii_lowercase().contains("partitioned") {
+        return sql.to_string();
+    }
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        return sql.to_string();
+    };
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.value.eq_ignore_ascii_case(w));
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i], Token::Whitespace(_)))
+        .collect();
+    let mut out: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+    let mut changed = false;
+    let mut statement_start = 0;
+    let mut k = 0;
+    while k < significant.len() {
+        let i = significant[k];
+        if tokens[i] == Token::SemiColon {
+            statement_start = k + 1;
+        }
+        let in_create_table = {
+            let end = k.min(statement_start + 4).max(statement_start);
+            let head: Vec<&Token> = significant[statement_start..end]
+                .iter()
+                .map(|&j| &tokens[j])
+                .collect();
+            head.first().is_some_and(|t| word(t, "create"))
+                && head.iter().any(|t| word(t, "table"))
+                && !head.iter().any(|t| word(t, "external"))
+        };
+        if in_create_table
+            && word(&tokens[i], "partitioned")
+            && k + 2 < significant.len()
+            && word(&tokens[significant[k + 1]], "by")
+            && tokens[significant[k + 2]] == Token::LParen
+        {
+            // Find the matching parenthesis.
+            let open = significant[k + 2];
+            let mut depth = 0;
+            let mut close = None;
+            for (j, t) in tokens.iter().enumerate().skip(open) {
+                match t {
+                    Token::LParen => depth += 1,
+                    Token::RParen => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = Some(j);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let Some(close) = close else {
+                return sql.to_string();
+            };
+            let inner: String = tokens[open + 1..close]
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+            let option = format!("partitioning = '{}'", inner.trim().replace('\'', "''"));
+            // An existing `WITH (` later in the statement takes the option; otherwise add one.
+            let with_paren = significant[k..]
+                .windows(2)
+                .take_while(|w| tokens[w[0]] != Token::SemiColon)
+                .find(|w| word(&tokens[w[0]], "with") && tokens[w[1]] == Token::LParen)
+                .map(|w| w[1]);
+            for slot in out.iter_mut().take(close + 1).skip(i) {
+                slot.clear();
+            }
+            match with_paren {
+                Some(p) => out[p] = format!("({option}, "),
+                None => out[i] = format!("WITH ({option})"),
+            }
+            changed = true;
+            while k < significant.len() && significant[k] <= close {
+                k += 1;
+            }
+            continue;
+        }
+        k += 1;
+    }
+    if changed {
+        out.concat()
+    } else {
+        sql.to_string()
+    }
+}
+
+/// Parse `day(ts), region` into partition keys.
+pub fn parse_partitioning(text: &str) -> Result<Vec<(String, Transform)>> {
+    let mut keys = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let unquote = |s: &str| s.trim().trim_matches('"').to_string();
+        let key = match item.split_once('(') {
+            Some((function, rest)) => {
+                let column = rest
+                    .strip_suffix(')')
+                    .ok_or_else(|| Error::Invalid(format!("cannot read partition key '{item}'")))?;
+                let transform = match function.trim().to_ascii_lowercase().as_str() {
+                    "identity" => Transform::Identity,
+                    "year" | "years" => Transform::Year,
+                    "month" | "months" => Transform::Month,
+                    "day" | "days" => Transform::Day,
+                    "hour" | "hours" => Transform::Hour,
+                    other => {
+                        return Err(Error::Invalid(format!(
+                            "unknown partition transform '{other}' in '{item}': use a column, or year(col), month(col), day(col) or hour(col)"
+                        )));
+                    }
+                };
+                (unquote(column), transform)
+            }
+            None => (unquote(item), Transform::Identity),
+        };
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err(Error::Invalid(
+            "PARTITIONED BY needs at least one key".into(),
+        ));
+    }
+    Ok(keys)
+}
+
+/// Parse a size such as `256MB`, `1 GiB` or `1000000` (bytes).
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| Error::Invalid(format!("invalid size '{text}': use e.g. 256MB")))?;
+    let factor: f64 = match unit.trim() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(Error::Invalid(format!(
+                "invalid size unit '{other}' in '{text}': use B, KB, MB or GB"
+            )));
+        }
+    };
+    Ok((number * factor) as u64)
+}
+
+/// Parse a duration such as `90 days`, `36h`, `7d` or `2 weeks`.
+pub fn parse_duration(text: &str) -> Result<chrono::Duration> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || {
+        Error::Invalid(format!(
+            "invalid duration '{text}': use e.g. '90 days', '7d', '36 hours' or '2 weeks'"
+        ))
+    };
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    Ok(match unit.trim() {
+        "d" | "day" | "days" => chrono::Duration::days(n),
+        "h" | "hour" | "hours" => chrono::Duration::hours(n),
+        "m" | "min" | "minute" | "minutes" => chrono::Duration::minutes(n),
+        "w" | "week" | "weeks" => chrono::Duration::weeks(n),
+        _ => return Err(bad()),
+    })
+}
+
+/// Take Strata's options out of a `CREATE TABLE` (so that DataFusion can plan the rest).
+pub(crate) fn take_create_options(create: &mut CreateTable) -> Result<CreateOptions> {
+    let mut options = CreateOptions::default();
+    let taken = std::mem::replace(&mut create.table_options, CreateTableOptions::None);
+    let list: Vec<SqlOption> = match taken {
+        CreateTableOptions::None => Vec::new(),
+        CreateTableOptions::With(o)
+        | CreateTableOptions::Options(o)
+        | CreateTableOptions::TableProperties(o)
+        | CreateTableOptions::Plain(o) => o,
+    };
+    for option in list {
+        let SqlOption::KeyValue { key, value } = option else {
+            return Err(Error::Invalid(format!(
+                "unsupported table option '{option}': use key = 'value'"
+            )));
+        };
+        let key = key.value.to_ascii_lowercase();
+        let value = match value {
+            datafusion::sql::sqlparser::ast::Expr::Value(v) => match v.value {
+                datafusion::sql::sqlparser::ast::Value::SingleQuotedString(s)
+                | datafusion::sql::sqlparser::ast::Value::DoubleQuotedString(s) => s,
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        };
+        if key == "partitioning" || key == "partitioned_by" {
+            options.partition = parse_partitioning(&value)?;
+            continue;
+        }
+        if !TABLE_PROPERTIES.contains(&key.as_str()) {
+            return Err(Error::Invalid(format!(
+                "unknown table property '{key}'; Strata knows {}",
+                TABLE_PROPERTIES.join(", ")
+            )));
+        }
+        validate_property(&key, &value)?;
+        options.properties.push((key, value));
+    }
+    if let HiveDistributionStyle::PARTITIONED { columns } =
+        std::mem::replace(&mut create.hive_distribution, HiveDistributionStyle::NONE)
+    {
+        options.partition = columns
+            .iter()
+            .map(|c| (c.name.value.clone(), Transform::Identity))
+            .collect();
+    }
+    Ok(options)
+}
+
+fn validate_property(key: &str, value: &str) -> Result<()> {
+    match key {
+        "retention" => parse_duration(value).map(|_| ()),
+        "target_file_size" => match parse_size(value)? {
+            n if n >= 1024 * 1024 => Ok(()),
+            _ => Err(Error::Invalid(format!(
+                "target_file_size '{value}' is too small: use at least 1MB"
+            ))),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The new table for a `CREATE TABLE` whose rows have `schema`.
+pub(crate) fn new_table(name: &str, schema: &Schema, options: CreateOptions) -> Result<NewTable> {
+    let (schema_name, table) = crate::engine::split_table_name(name)?;
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let data_type = match f.data_type() {
+                // An untyped NULL column (`SELECT NULL AS x`) becomes a string column.
+                DataType::Null => DataType::Utf8,
+                // SQL's TIMESTAMP is nanoseconds in DataFusion; store microseconds, as DuckDB
+                // does, so that both engines read the column as TIMESTAMP.
+                DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
+                    DataType::Timestamp(TimeUnit::Microsecond, tz.clone())
+                }
+                other => other.clone(),
+            };
+            Ok(NewColumn {
+                name: f.name().clone(),
+                type_name: ducklake_type(f.name(), &data_type)?,
+                nullable: f.is_nullable(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (column, transform) in &options.partition {
+        let Some(col) = columns.iter().find(|c| &c.name == column) else {
+            return Err(Error::Invalid(format!(
+                "partition column '{column}' is not a column of '{name}'"
+            )));
+        };
+        let temporal = matches!(
+            col.type_name.as_str(),
+            "date" | "timestamp" | "timestamp_s" | "timestamp_ms" | "timestamp_ns" | "timestamptz"
+        );
+        if *transform != Transform::Identity && !temporal {
+            return Err(Error::Invalid(format!(
+                "{}({column}) needs a date or timestamp column, but '{column}' is {}",
+                transform.as_str(),
+                col.type_name
+            )));
+        }
+    }
+    if let Some((_, sort)) = options.properties.iter().find(|(k, _)| k == "sort_by")
+        && !columns.iter().any(|c| &c.name == sort)
+    {
+        return Err(Error::Invalid(format!(
+            "sort_by column '{sort}' is not a column of '{name}'"
+        )));
+    }
+    Ok(NewTable {
+        schema: schema_name,
+        name: table,
+        columns,
+        partition: options.partition,
+        properties: options.properties,
+    })
+}
+
+/// Columns, partitioning, file size and sort order a write into `table` uses.
+struct Target {
+    layout: WriteLayout,
+    sort: Vec<SortExpr>,
+}
+
+fn target(
+    columns: &[(String, i64, String, bool)],
+    partition: &[(String, Transform)],
+    properties: &[(String, String)],
+    table_path: String,
+    default_file_size: u64,
+) -> Result<Target> {
+    let property = |key: &str| {
+        properties
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
+    };
+    let layout_columns = columns
+        .iter()
+        .map(|(name, id, type_name, nullable)| {
+            Ok((name.clone(), *id, arrow_type(name, type_name)?, *nullable))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut layout_partition = Vec::new();
+    let mut sort = Vec::new();
+    let column = |name: &str| Expr::Column(Column::new_unqualified(name));
+    for (name, transform) in partition {
+        let index = columns
+            .iter()
+            .position(|(n, ..)| n == name)
+            .ok_or_else(|| Error::Invalid(format!("partition column '{name}' is missing")))?;
+        layout_partition.push((index, *transform));
+        let key = match transform {
+            Transform::Identity => column(name),
+            t => date_trunc(lit(t.as_str()), column(name)),
+        };
+        sort.push(key.sort(true, true));
+    }
+    if let Some(by) = property("sort_by") {
+        sort.push(column(&by).sort(true, true));
+    }
+    let target_file_size = match property("target_file_size") {
+        Some(v) => parse_size(&v)?,
+        None => default_file_size,
+    };
+    Ok(Target {
+        layout: WriteLayout {
+            columns: layout_columns,
+            partition: layout_partition,
+            table_path,
+            target_file_size,
+        },
+        sort,
+    })
+}
+
+/// Stream `input` (sorted by partition keys and the sort column when there are any) into
+/// files of `target`.
+async fn write_input(
+    ctx: &SessionContext,
+    stores: &Stores,
+    input: LogicalPlan,
+    target: Target,
+) -> Result<crate::write::Written> {
+    let write = async {
+        let plan = if target.sort.is_empty() {
+            input
+        } else {
+            LogicalPlanBuilder::from(input).sort(target.sort)?.build()?
+        };
+        let physical = ctx.state().create_physical_plan(&plan).await?;
+        let stream = execute_stream(physical, ctx.task_ctx())?;
+        TableWriter::new(stores, target.layout)?
+            .write_stream(stream)
+            .await
+    };
+    write.await.map_err(|e| {
+        // A NULL for a NOT NULL column is found while the input is computed, where the column
+        // may carry the input's name (`column1` for VALUES).
+        if e.to_string().contains("declared as non-nullable") {
+            Error::Invalid(format!(
+                "a NOT NULL column would get a NULL value ({e}); nothing was written"
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+/// Run a write; returns the number of rows written.
+pub(crate) async fn run_write(
+    ctx: &SessionContext,
+    catalog: &Catalog,
+    stores: &Stores,
+    job: WriteJob,
+    default_file_size: Option<u64>,
+) -> Result<u64> {
+    let default_file_size = default_file_size.unwrap_or(DEFAULT_TARGET_FILE_SIZE);
+    match job {
+        WriteJob::Create {
+            table,
+            if_not_exists,
+            input,
+        } => {
+            if catalog
+                .table(catalog.current_snapshot()?, &table.schema, &table.name)?
+                .is_some()
+            {
+                if if_not_exists {
+                    return Ok(0);
+                }
+                return Err(strata_catalog::Error::TableExists {
+                    schema: table.schema,
+                    table: table.name,
+                }
+                .into());
+            }
+            let Some(input) = input else {
+                catalog.create_table(&table, &[], "strata")?;
+                return Ok(0);
+            };
+            let columns: Vec<(String, i64, String, bool)> = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        c.name.clone(),
+                        i as i64 + 1,
+                        c.type_name.clone(),
+                        c.nullable,
+                    )
+                })
+                .collect();
+            let path = catalog.new_table_path(&table.schema, &table.name)?;
+            let target = target(
+                &columns,
+                &table.partition,
+                &table.properties,
+                path,
+                default_file_size,
+            )?;
+            let written = write_input(ctx, stores, input, target).await?;
+            if let Err(e) = catalog.create_table(&table, &written.files, "strata") {
+                discard(stores, &written.files).await;
+                return Err(e.into());
+            }
+            Ok(written.rows)
+        }
+        WriteJob::Insert { meta, input } => {
+            let columns: Vec<(String, i64, String, bool)> = meta
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.column_id, c.type_name.clone(), c.nullable))
+                .collect();
+            let partition: Vec<(String, Transform)> = meta
+                .partition
+                .iter()
+                .map(|p| {
+                    let name = meta
+                        .column(p.column_id)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default();
+                    (name, p.transform)
+                })
+                .collect();
+            let target = target(
+                &columns,
+                &partition,
+                &meta.properties,
+                meta.path.clone(),
+                default_file_size,
+            )?;
+            let written = write_input(ctx, stores, input, target).await?;
+            if written.files.is_empty() {
+                return Ok(0);
+            }
+            if let Err(e) = catalog.append(&meta, &written.files, "strata", "insert") {
+                discard(stores, &written.files).await;
+                return Err(e.into());
+            }
+            Ok(written.rows)
+        }
+    }
+}
+
+/// Check that `meta` is a table Strata may write into.
+pub(crate) fn check_writable(meta: &TableMeta) -> Result<()> {
+    if let Some(location) = &meta.location {
+        return Err(Error::Invalid(format!(
+            "table '{}.{}' is registered in place from '{location}'; Strata does not write into registered tables (write the files there and run `strata table refresh {}`)",
+            meta.schema, meta.name, meta.name
+        )));
+    }
+    if meta.columns.iter().any(|c| c.from_path) {
+        return Err(Error::Invalid(format!(
+            "table '{}.{}' takes columns from Hive paths; Strata cannot write into it",
+            meta.schema, meta.name
+        )));
+    }
+    Ok(())
+}
+
+/// The one-row result of a write: `count`, the rows written.
+pub(crate) fn count_batch(rows: u64) -> Result<(SchemaRef, RecordBatch)> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "count",
+        DataType::UInt64,
+        false,
+    )]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![Arc::new(UInt64Array::from(vec![rows]))],
+    )?;
+    Ok((schema, batch))
+}
+
+/// `table_at('name', snapshot)` or `table_at('name', TIMESTAMP '…')`: a table as it was.
+#[derive(Debug)]
+pub(crate) struct TableAt {
+    pub catalog: Arc<Catalog>,
+    pub stores: Arc<Stores>,
+}
+
+impl TableAt {
+    fn resolve(&self, args: &[Expr], default_schema: &str) -> Result<TableMeta> {
+        let usage = || {
+            Error::Invalid(
+                "use table_at('table', SNAPSHOT_ID) or table_at('table', TIMESTAMP 'YYYY-MM-DD HH:MM:SS')".into(),
+            )
+        };
+        let [name, at] = args else {
+            return Err(usage());
+        };
+        let name = match literal(name) {
+            Some(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s))) => s,
+            _ => return Err(usage()),
+        };
+        let (schema, table) = match name.split_once('.') {
+            Some((s, t)) => (s.to_string(), t.to_string()),
+            None => (default_schema.to_string(), name.clone()),
+        };
+        let snapshot = match literal(at).ok_or_else(usage)? {
+            ScalarValue::Int64(Some(n)) => n,
+            ScalarValue::Int32(Some(n)) => n as i64,
+            ScalarValue::UInt64(Some(n)) => n as i64,
+            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+                self.catalog.snapshot_at(&normalize_time(&s)?)?
+            }
+            other => match timestamp_micros(&other) {
+                Some(micros) => {
+                    let time = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(usage)?;
+                    self.catalog
+                        .snapshot_at(&time.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())?
+                }
+                None => return Err(usage()),
+            },
+        };
+        if !self.catalog.has_snapshot(snapshot)? {
+            return Err(Error::Invalid(format!(
+                "snapshot {snapshot} does not exist (it may have been expired); see `strata table history {name}`"
+            )));
+        }
+        Ok(self.catalog.require_table(snapshot, &schema, &table)?)
+    }
+}
+
+impl TableFunctionImpl for TableAt {
+    fn call_with_args(
+        &self,
+        args: TableFunctionArgs,
+    ) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+        let default_schema = args
+            .session()
+            .config()
+            .options()
+            .catalog
+            .default_schema
+            .clone();
+        let meta = self
+            .resolve(args.exprs(), &default_schema)
+            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+        Ok(Arc::new(CatalogTable::new(
+            Arc::clone(&self.catalog),
+            Arc::clone(&self.stores),
+            meta,
+        )))
+    }
+}
+
+/// The literal value of a constant argument, looking through casts (`TIMESTAMP '…'`).
+fn literal(expr: &Expr) -> Option<ScalarValue> {
+    match expr {
+        Expr::Literal(v, _) => Some(v.clone()),
+        Expr::Cast(c) => match literal(&c.expr)? {
+            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s))
+                if matches!(
+                    c.field.data_type(),
+                    DataType::Timestamp(..) | DataType::Date32
+                ) =>
+            {
+                Some(ScalarValue::Utf8(Some(s)))
+            }
+            v => v.cast_to(c.field.data_type()).ok(),
+        },
+        Expr::Negative(_) => None,
+        _ => None,
+    }
+}
+
+fn timestamp_micros(v: &ScalarValue) -> Option<i64> {
+    match v {
+        ScalarValue::TimestampSecond(Some(s), _) => Some(s * 1_000_000),
+        ScalarValue::TimestampMillisecond(Some(s), _) => Some(s * 1_000),
+        ScalarValue::TimestampMicrosecond(Some(s), _) => Some(*s),
+        ScalarValue::TimestampNanosecond(Some(s), _) => Some(s / 1_000),
+        _ => None,
+    }
+}
+
+/// `2026-03-04`, `2026-03-04 10:00[:00[.123]]`, `2026-03-04T10:00:00Z` or with an offset, as
+/// the catalog spells snapshot times (UTC).
+pub(crate) fn normalize_time(text: &str) -> Result<String> {
+    let t = text.trim();
+    let utc = if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        dt.naive_utc()
+    } else if let Ok(dt) = chrono::DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%#z") {
+        dt.naive_utc()
+    } else {
+        let formats = [
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M",
+        ];
+        match formats
+            .iter()
+            .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+        {
+            Some(dt) => dt,
+            None => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "cannot read '{text}' as a time: use 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339"
+                    ))
+                })?,
+        }
+    };
+    Ok(utc.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_partitioned_by() {
+        assert_eq!(
+            rewrite_partitioned_by(
+                "CREATE TABLE t (a INT, ts TIMESTAMP) PARTITIONED BY (day(ts), a)"
+            ),
+            "CREATE TABLE t (a INT, ts TIMESTAMP) WITH (partitioning = 'day(ts), a')"
+        );
+        assert_eq!(
+            rewrite_partitioned_by(
+                "create table t partitioned by (hour(ts)) with (sort_by = 'ts') as select 1; SELECT 'partitioned by (x)'"
+            ),
+            "create table t  with (partitioning = 'hour(ts)', sort_by = 'ts') as select 1; SELECT 'partitioned by (x)'"
+        );
+        let external = "CREATE EXTERNAL TABLE t STORED AS PARQUET PARTITIONED BY (a) LOCATION '/x'";
+        assert_eq!(rewrite_partitioned_by(external), external);
+    }
+
+    #[test]
+    fn parses_partition_keys_and_sizes() {
+        assert_eq!(
+            parse_partitioning("day(ts), region").unwrap(),
+            vec![
+                ("ts".to_string(), Transform::Day),
+                ("region".to_string(), Transform::Identity)
+            ]
+        );
+        assert!(parse_partitioning("bucket(ts)").is_err());
+        assert_eq!(parse_size("256MB").unwrap(), 256 * 1024 * 1024);
+        assert_eq!(parse_size("1 GiB").unwrap(), 1024 * 1024 * 1024);
+        assert!(parse_size("12 parsecs").is_err());
+        assert_eq!(
+            parse_duration("90 days").unwrap(),
+            chrono::Duration::days(90)
+        );
+        assert_eq!(parse_duration("36h").unwrap(), chrono::Duration::hours(36));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn normalizes_times() {
+        assert_eq!(
+            normalize_time("2026-03-04").unwrap(),
+            "2026-03-04 00:00:00.000000+00"
+        );
+        assert_eq!(
+            normalize_time("2026-03-04T10:00:00+01:00").unwrap(),
+            "2026-03-04 09:00:00.000000+00"
+        );
+        assert!(normalize_time("yesterday").is_err());
+    }
+}
