@@ -101,12 +101,6 @@ impl TableMeta {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether Strata owns the table's files (it wrote them), as opposed to files registered
-    /// in place, which it never deletes.
-    pub fn owns_files(&self) -> bool {
-        self.location.is_none()
-    }
-
     /// The column with this name (case-sensitive first, then case-insensitive).
     pub fn column_by_name(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name).or_else(|| {

@@ -18,6 +18,7 @@ use crate::footer::{Footer, read_footer};
 use crate::lake::Catalog;
 use crate::model::{ColumnStats, SnapshotId, TableMeta};
 use crate::types::ducklake_type;
+use crate::write::{insert_table_row, quote};
 
 /// Footers read at once during registration.
 const FOOTER_CONCURRENCY: usize = 64;
@@ -337,31 +338,8 @@ impl Catalog {
         }
         let (columns, keys) = layout(&files, &[])?;
         let (snapshot, report) = self.write("strata", Some("register"), |c| {
-            let schema_id = schema_id(c, schema)?;
-            let dup: i64 = c.tx.query_row(
-                "SELECT count(*) FROM ducklake_table WHERE schema_id = ?1 AND table_name = ?2 AND end_snapshot IS NULL",
-                params![schema_id, name],
-                |r| r.get(0),
-            )?;
-            if dup > 0 {
-                return Err(Error::TableExists {
-                    schema: schema.to_string(),
-                    table: name.to_string(),
-                });
-            }
-            let table_id = c.catalog_id();
+            let table_id = insert_table_row(c, schema, name)?;
             let snap = c.snapshot_id;
-            c.tx.execute(
-                "INSERT INTO ducklake_table VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, 1)",
-                params![
-                    table_id,
-                    uuid::Uuid::new_v4().to_string(),
-                    snap,
-                    schema_id,
-                    name,
-                    format!("{name}/")
-                ],
-            )?;
             c.tx.execute(
                 "INSERT INTO ducklake_metadata (key, value, scope, scope_id) VALUES ('strata.location', ?1, 'table', ?2)",
                 params![location.url, table_id],
@@ -567,24 +545,6 @@ impl Catalog {
             .map(|f| (f.path, (f.data_file_id, f.file_size)))
             .collect())
     }
-}
-
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn schema_id(c: &Commit<'_>, schema: &str) -> Result<i64> {
-    c.tx.query_row(
-        "SELECT schema_id FROM ducklake_schema WHERE schema_name = ?1 AND end_snapshot IS NULL",
-        params![schema],
-        |r| r.get(0),
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::QueryReturnedNoRows => Error::SchemaNotFound {
-            schema: schema.to_string(),
-        },
-        other => other.into(),
-    })
 }
 
 /// Insert columns with ids from `first_id`; returns name → id.

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::files::{NewFile, insert_data_files};
 use crate::lake::Catalog;
 use crate::model::{HistoryEntry, SnapshotId, TableMeta, Transform};
-use crate::read::{join_path, live};
+use crate::read::join_path;
 
 /// A column of a new table.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,22 +45,50 @@ impl NewTable {
     }
 }
 
-fn quote(s: &str) -> String {
+/// A DuckLake identifier in double quotes, as `ducklake_snapshot_changes` spells names.
+pub(crate) fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn schema_row(c: &Commit<'_>, schema: &str) -> Result<(i64, String, i64)> {
-    c.tx.query_row(
-        "SELECT schema_id, coalesce(path, ''), coalesce(path_is_relative, 1) FROM ducklake_schema WHERE schema_name = ?1 AND end_snapshot IS NULL",
-        params![schema],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::QueryReturnedNoRows => Error::SchemaNotFound {
+/// Insert the `ducklake_table` row of a new table `schema.name` (path `name/`), refusing a
+/// name already taken; returns the new table id.
+pub(crate) fn insert_table_row(c: &mut Commit<'_>, schema: &str, name: &str) -> Result<i64> {
+    let schema_id: i64 =
+        c.tx.query_row(
+            "SELECT schema_id FROM ducklake_schema WHERE schema_name = ?1 AND end_snapshot IS NULL",
+            params![schema],
+            |r| r.get(0),
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Error::SchemaNotFound {
+                schema: schema.to_string(),
+            },
+            other => other.into(),
+        })?;
+    let taken: i64 = c.tx.query_row(
+        "SELECT count(*) FROM ducklake_table WHERE schema_id = ?1 AND table_name = ?2 AND end_snapshot IS NULL",
+        params![schema_id, name],
+        |r| r.get(0),
+    )?;
+    if taken > 0 {
+        return Err(Error::TableExists {
             schema: schema.to_string(),
-        },
-        other => other.into(),
-    })
+            table: name.to_string(),
+        });
+    }
+    let table_id = c.catalog_id();
+    c.tx.execute(
+        "INSERT INTO ducklake_table VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, 1)",
+        params![
+            table_id,
+            uuid::Uuid::new_v4().to_string(),
+            c.snapshot_id,
+            schema_id,
+            name,
+            format!("{name}/")
+        ],
+    )?;
+    Ok(table_id)
 }
 
 impl Catalog {
@@ -112,31 +140,8 @@ impl Catalog {
         }
         let table_path = self.new_table_path(&table.schema, &table.name)?;
         let (snapshot, ()) = self.write(author, Some("create table"), |c| {
-            let (schema_id, _, _) = schema_row(c, &table.schema)?;
-            let dup: i64 = c.tx.query_row(
-                "SELECT count(*) FROM ducklake_table WHERE schema_id = ?1 AND table_name = ?2 AND end_snapshot IS NULL",
-                params![schema_id, table.name],
-                |r| r.get(0),
-            )?;
-            if dup > 0 {
-                return Err(Error::TableExists {
-                    schema: table.schema.clone(),
-                    table: table.name.clone(),
-                });
-            }
-            let table_id = c.catalog_id();
+            let table_id = insert_table_row(c, &table.schema, &table.name)?;
             let snap = c.snapshot_id;
-            c.tx.execute(
-                "INSERT INTO ducklake_table VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, 1)",
-                params![
-                    table_id,
-                    uuid::Uuid::new_v4().to_string(),
-                    snap,
-                    schema_id,
-                    table.name,
-                    format!("{}/", table.name)
-                ],
-            )?;
             for (i, col) in table.columns.iter().enumerate() {
                 let id = i as i64 + 1;
                 c.tx.execute(
@@ -302,36 +307,6 @@ impl Catalog {
             if mentions {
                 out.push(entry);
             }
-        }
-        Ok(out)
-    }
-
-    /// Live files of `table` at its snapshot: id, absolute path, rows, bytes.
-    pub fn table_files(&self, table: &TableMeta) -> Result<Vec<(i64, String, i64, i64)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT data_file_id, path, path_is_relative, record_count, file_size_bytes FROM ducklake_data_file f
-             WHERE f.table_id = ?2 AND {} ORDER BY data_file_id",
-            live("f", 1)
-        ))?;
-        let rows = stmt.query_map(params![table.snapshot, table.table_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, path, relative, rows, bytes) = row?;
-            let path = if relative.unwrap_or(1) != 0 {
-                join_path(&table.path, &path)
-            } else {
-                path
-            };
-            out.push((id, path, rows, bytes));
         }
         Ok(out)
     }

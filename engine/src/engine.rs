@@ -35,7 +35,7 @@ use crate::requests::{RequestCounter, RequestCounts};
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
 use crate::storage::Stores;
 use crate::writes::{
-    CreateOptions, TableAt, WriteJob, check_writable, count_batch, new_table,
+    CreateOptions, TableAt, WriteJob, check_writable, count_batch, count_schema, new_table,
     rewrite_partitioned_by, run_write, take_create_options,
 };
 
@@ -307,7 +307,8 @@ impl PreparedStatement {
                     Some(params) => job.bind(params)?,
                     None => *job,
                 };
-                let rows = run_write(&ctx, &catalog, &stores, job, Some(target_file_size)).await?;
+                let (rows, committed) =
+                    run_write(&ctx, &catalog, &stores, job, Some(target_file_size)).await?;
                 let (schema, batch) = count_batch(rows)?;
                 let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
                 return Ok(RunningStatement {
@@ -318,7 +319,8 @@ impl PreparedStatement {
                     )),
                     plan,
                     started,
-                    snapshot,
+                    // The statement reports the snapshot its write committed.
+                    snapshot: committed.unwrap_or(snapshot),
                     counter,
                 });
             }
@@ -596,26 +598,19 @@ impl QuerySession {
                     _ => None,
                 };
                 let plan = ctx.state().statement_to_plan(statement).await?;
-                if let Some(job) = self.write_job(&plan, create_options, snapshot)? {
-                    return Ok(PreparedStatement {
-                        ctx,
-                        work: Work::Write(Box::new(job)),
-                        catalog: Arc::clone(&self.catalog),
-                        stores: Arc::clone(&self.stores),
-                        started,
-                        snapshot,
-                        counter,
-                        target_file_size: self.target_file_size,
-                    });
+                match self.write_job(&plan, create_options, snapshot)? {
+                    Some(job) => Work::Write(Box::new(job)),
+                    None => {
+                        // `SET` changes this session's settings for the statements that follow.
+                        if let LogicalPlan::Statement(
+                            LogicalStatement::SetVariable(_) | LogicalStatement::ResetVariable(_),
+                        ) = &plan
+                        {
+                            self.ctx.execute_logical_plan(plan.clone()).await?;
+                        }
+                        Work::Plan(plan)
+                    }
                 }
-                // `SET` changes this session's settings for the statements that follow.
-                if let LogicalPlan::Statement(
-                    LogicalStatement::SetVariable(_) | LogicalStatement::ResetVariable(_),
-                ) = &plan
-                {
-                    self.ctx.execute_logical_plan(plan.clone()).await?;
-                }
-                Work::Plan(plan)
             }
         };
         Ok(PreparedStatement {
@@ -705,15 +700,6 @@ impl QuerySession {
         }
         Ok(out)
     }
-}
-
-/// The `count` schema of a write's result.
-fn count_schema() -> SchemaRef {
-    Arc::new(arrow::datatypes::Schema::new(vec![Field::new(
-        "count",
-        DataType::UInt64,
-        false,
-    )]))
 }
 
 /// `schema.table` of a table reference in the `strata` catalog.

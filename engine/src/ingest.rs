@@ -871,21 +871,7 @@ impl Engine {
         let (target, meta, new): (SchemaRef, Option<TableMeta>, Option<NewTable>) = match existing {
             Some(meta) => {
                 check_writable(&meta)?;
-                let schema = self.table_schema(meta.clone());
-                let plain = Schema::new(
-                    schema
-                        .fields()
-                        .iter()
-                        .map(|f| {
-                            let c = meta.column_by_name(f.name());
-                            let t = c
-                                .map(|c| c.data_type.clone())
-                                .unwrap_or(f.data_type().clone());
-                            Field::new(f.name(), t, f.is_nullable())
-                        })
-                        .collect::<Vec<_>>(),
-                );
-                (Arc::new(plain), Some(meta), None)
+                (self.table_schema(meta.clone()), Some(meta), None)
             }
             None if options.create => {
                 let inferred = infer_schema(&files[0]).await?;
@@ -970,7 +956,8 @@ impl Engine {
             },
             (None, None) => unreachable!("one of the two is set"),
         };
-        let rows = run_write(ctx, &catalog, &stores, job, Some(self.target_file_size())).await?;
+        let (rows, snapshot) =
+            run_write(ctx, &catalog, &stores, job, Some(self.target_file_size())).await?;
         let (mut rejected, rejected_total) =
             std::mem::take(&mut *tally.rejected.lock().unwrap_or_else(|e| e.into_inner()));
         rejected.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -981,7 +968,7 @@ impl Engine {
             rejected,
             rejected_total,
             created,
-            snapshot: Some(catalog.current_snapshot()?),
+            snapshot,
         })
     }
 }

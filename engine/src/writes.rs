@@ -22,7 +22,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use strata_catalog::types::{arrow_type, ducklake_type};
-use strata_catalog::{Catalog, NewColumn, NewTable, TableMeta, Transform};
+use strata_catalog::{Catalog, NewColumn, NewTable, SnapshotId, TableMeta, Transform};
 
 use crate::error::{Error, Result};
 use crate::storage::Stores;
@@ -457,14 +457,15 @@ async fn write_input(
     })
 }
 
-/// Run a write; returns the number of rows written.
+/// Run a write; returns the number of rows written and the snapshot it committed (`None`
+/// when there was nothing to commit).
 pub(crate) async fn run_write(
     ctx: &SessionContext,
     catalog: &Catalog,
     stores: &Stores,
     job: WriteJob,
     default_file_size: Option<u64>,
-) -> Result<u64> {
+) -> Result<(u64, Option<SnapshotId>)> {
     let default_file_size = default_file_size.unwrap_or(DEFAULT_TARGET_FILE_SIZE);
     match job {
         WriteJob::Create {
@@ -477,7 +478,7 @@ pub(crate) async fn run_write(
                 .is_some()
             {
                 if if_not_exists {
-                    return Ok(0);
+                    return Ok((0, None));
                 }
                 return Err(strata_catalog::Error::TableExists {
                     schema: table.schema,
@@ -486,8 +487,8 @@ pub(crate) async fn run_write(
                 .into());
             }
             let Some(input) = input else {
-                catalog.create_table(&table, &[], "strata")?;
-                return Ok(0);
+                let meta = catalog.create_table(&table, &[], "strata")?;
+                return Ok((0, Some(meta.snapshot)));
             };
             let columns: Vec<(String, i64, String, bool)> = table
                 .columns
@@ -511,11 +512,13 @@ pub(crate) async fn run_write(
                 default_file_size,
             )?;
             let written = write_input(ctx, stores, input, target).await?;
-            if let Err(e) = catalog.create_table(&table, &written.files, "strata") {
-                discard(stores, &written.files).await;
-                return Err(e.into());
+            match catalog.create_table(&table, &written.files, "strata") {
+                Ok(meta) => Ok((written.rows, Some(meta.snapshot))),
+                Err(e) => {
+                    discard(stores, &written.files).await;
+                    Err(e.into())
+                }
             }
-            Ok(written.rows)
         }
         WriteJob::Insert { meta, input } => {
             let columns: Vec<(String, i64, String, bool)> = meta
@@ -543,13 +546,15 @@ pub(crate) async fn run_write(
             )?;
             let written = write_input(ctx, stores, input, target).await?;
             if written.files.is_empty() {
-                return Ok(0);
+                return Ok((0, None));
             }
-            if let Err(e) = catalog.append(&meta, &written.files, "strata", "insert") {
-                discard(stores, &written.files).await;
-                return Err(e.into());
+            match catalog.append(&meta, &written.files, "strata", "insert") {
+                Ok(snapshot) => Ok((written.rows, Some(snapshot))),
+                Err(e) => {
+                    discard(stores, &written.files).await;
+                    Err(e.into())
+                }
             }
-            Ok(written.rows)
         }
     }
 }
@@ -562,22 +567,21 @@ pub(crate) fn check_writable(meta: &TableMeta) -> Result<()> {
             meta.schema, meta.name, meta.name
         )));
     }
-    if meta.columns.iter().any(|c| c.from_path) {
-        return Err(Error::Invalid(format!(
-            "table '{}.{}' takes columns from Hive paths; Strata cannot write into it",
-            meta.schema, meta.name
-        )));
-    }
     Ok(())
+}
+
+/// The schema of a write's result: one column, `count`.
+pub(crate) fn count_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new(
+        "count",
+        DataType::UInt64,
+        false,
+    )]))
 }
 
 /// The one-row result of a write: `count`, the rows written.
 pub(crate) fn count_batch(rows: u64) -> Result<(SchemaRef, RecordBatch)> {
-    let schema = Arc::new(Schema::new(vec![Field::new(
-        "count",
-        DataType::UInt64,
-        false,
-    )]));
+    let schema = count_schema();
     let batch = RecordBatch::try_new(
         Arc::clone(&schema),
         vec![Arc::new(UInt64Array::from(vec![rows]))],
@@ -673,7 +677,6 @@ fn literal(expr: &Expr) -> Option<ScalarValue> {
             }
             v => v.cast_to(c.field.data_type()).ok(),
         },
-        Expr::Negative(_) => None,
         _ => None,
     }
 }

@@ -272,3 +272,19 @@ def test_writes_on_object_storage(servers, kind, tmp_path, duck):  # noqa: F811
         strata_rows("SELECT d, n FROM per_day", lake.catalog, tmp_path, env=lake.env()),
         [(f"2026-03-0{d}", sum(1 for r in rows if r["ts"].startswith(f"2026-03-0{d}"))) for d in range(1, 6)],
     )
+
+
+def test_files_roll_over_at_the_target_size(tmp_path, duck):
+    catalog = f"sqlite:{tmp_path}/strata.db"
+    strata(
+        "query",
+        "CREATE TABLE big WITH (target_file_size = '1MB') AS SELECT value AS n, random() AS r FROM range(400000)",
+        catalog=catalog,
+    )
+    files = list((tmp_path / "strata.db.files" / "main" / "big").glob("*.parquet"))
+    # About 4.7 MiB of incompressible doubles: several files, none much beyond the target.
+    assert len(files) >= 4, files
+    assert all(f.stat().st_size <= 1.25 * 1024 * 1024 for f in files), [f.stat().st_size for f in files]
+    assert strata_rows("SELECT count(*), sum(n) FROM big", catalog, tmp_path) == [(400000, sum(range(400000)))]
+    attach(duck, catalog)
+    assert duck.execute("SELECT count(*), sum(n) FROM lake.big").fetchone() == (400000, sum(range(400000)))
