@@ -35,6 +35,15 @@ pub(crate) struct Added {
     pub bytes: i64,
 }
 
+/// DuckLake type names of the live columns of table `table_id`, by column id.
+fn column_types(c: &Commit<'_>, table_id: i64) -> Result<HashMap<i64, String>> {
+    let mut stmt = c.tx.prepare(
+        "SELECT column_id, column_type FROM ducklake_column WHERE table_id = ?1 AND end_snapshot IS NULL",
+    )?;
+    let rows = stmt.query_map(params![table_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Insert `files` into table `table_id` (whose files live under `table_path`), with their
 /// statistics and partition values, and update the table statistics.
 pub(crate) fn insert_data_files(
@@ -50,13 +59,7 @@ pub(crate) fn insert_data_files(
         params![table_id],
         |r| Ok((r.get(0)?,)),
     )?;
-    let types: HashMap<i64, String> = {
-        let mut stmt = c.tx.prepare(
-            "SELECT column_id, column_type FROM ducklake_column WHERE table_id = ?1 AND end_snapshot IS NULL",
-        )?;
-        let rows = stmt.query_map(params![table_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
+    let types = column_types(c, table_id)?;
     let mut added = Added::default();
     let snap = c.snapshot_id;
     let mut table_stats: HashMap<i64, ColumnStats> = HashMap::new();
@@ -198,6 +201,47 @@ fn merge_table_stats(
             };
         }
     }
+}
+
+/// Recompute `ducklake_table_column_stats` of a table from its live files, after files were
+/// removed (bounds may shrink; DuckDB answers `min`/`max` from these).
+pub(crate) fn recompute_table_column_stats(c: &mut Commit<'_>, table_id: i64) -> Result<()> {
+    let types = column_types(c, table_id)?;
+    let mut table_stats: HashMap<i64, ColumnStats> = HashMap::new();
+    let mut has_nulls: HashMap<i64, bool> = HashMap::new();
+    {
+        let mut stmt = c.tx.prepare(
+            "SELECT s.column_id, s.min_value, s.max_value, s.null_count, s.value_count, f.record_count
+             FROM ducklake_file_column_stats s JOIN ducklake_data_file f USING (data_file_id)
+             WHERE f.table_id = ?1 AND f.end_snapshot IS NULL",
+        )?;
+        let rows = stmt.query_map(params![table_id], |r| {
+            Ok((
+                ColumnStats {
+                    column_id: r.get(0)?,
+                    min: r.get(1)?,
+                    max: r.get(2)?,
+                    null_count: r.get(3)?,
+                    value_count: r.get(4)?,
+                    size_bytes: None,
+                },
+                r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+            ))
+        })?;
+        for row in rows {
+            let (stats, records) = row?;
+            let type_name = types
+                .get(&stats.column_id)
+                .map(String::as_str)
+                .unwrap_or("");
+            merge_table_stats(&mut table_stats, &mut has_nulls, type_name, &stats, records);
+        }
+    }
+    c.tx.execute(
+        "DELETE FROM ducklake_table_column_stats WHERE table_id = ?1",
+        params![table_id],
+    )?;
+    update_table_column_stats(c, table_id, &table_stats, &has_nulls, &types)
 }
 
 /// Fold the new files' bounds into `ducklake_table_column_stats` (bounds only widen).

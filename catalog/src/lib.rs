@@ -26,6 +26,7 @@ pub use error::{Error, Result};
 pub use files::NewFile;
 pub use footer::{Footer, footer_stats, read_footer};
 pub use lake::{Catalog, CatalogUrl, DUCKLAKE_VERSION};
+pub use maintenance::{ExpireReport, KnownFiles, ScheduledFile};
 pub use model::{
     Bound, Column, ColumnRange, ColumnStats, DataFile, FileQuery, FileSet, HistoryEntry,
     PartitionField, SchemaEntry, SnapshotId, TableListing, TableMeta, TableSummary, Transform,

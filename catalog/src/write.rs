@@ -91,6 +91,17 @@ pub(crate) fn insert_table_row(c: &mut Commit<'_>, schema: &str, name: &str) -> 
     Ok(table_id)
 }
 
+/// The current partition spec of table `table_id`, if it is partitioned.
+pub(crate) fn live_partition_id(c: &Commit<'_>, table_id: i64) -> Result<Option<i64>> {
+    Ok(c.tx
+        .query_row(
+            "SELECT partition_id FROM ducklake_partition_info WHERE table_id = ?1 AND end_snapshot IS NULL",
+            params![table_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 impl Catalog {
     /// Where the files of a new table `schema.name` go: `<data path>/<schema>/<name>/`.
     pub fn new_table_path(&self, schema: &str, name: &str) -> Result<String> {
@@ -211,14 +222,7 @@ impl Catalog {
             if files.is_empty() {
                 return Ok(());
             }
-            let partition_id: Option<i64> = c
-                .tx
-                .query_row(
-                    "SELECT partition_id FROM ducklake_partition_info WHERE table_id = ?1 AND end_snapshot IS NULL",
-                    params![table.table_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let partition_id = live_partition_id(c, table.table_id)?;
             insert_data_files(c, table.table_id, &table.path, partition_id, None, files)?;
             c.change(format!("inserted_into_table:{}", table.table_id));
             Ok(())

@@ -37,6 +37,13 @@ pub enum Command {
     Demo(DemoArgs),
     /// Load CSV, NDJSON or Parquet files (local or on object storage) into a table
     Ingest(IngestArgs),
+    /// Merge small files per partition into files of the target size
+    Compact(CompactArgs),
+    /// Expire old snapshots
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
+    /// Delete files no snapshot references (expired or left by failed writes)
+    Gc(GcArgs),
     /// Serve the catalog's tables over Arrow Flight SQL
     Serve(ServeArgs),
     /// Print a `[[users]]` entry (with an argon2 password hash) for the configuration file
@@ -55,6 +62,10 @@ pub struct ServeArgs {
     /// Allow listening on a non-loopback address without any configured user or token
     #[arg(long)]
     pub insecure: bool,
+    /// Apply the retention of every table with a `retention` property at start-up and then
+    /// this often (e.g. 1h, 30m); `off` disables it
+    #[arg(long, default_value = "1h")]
+    pub retention_every: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +133,55 @@ pub enum TableCommand {
     Drop { name: String },
     /// List the snapshots that changed a table: time, author, what changed
     History { name: String },
+    /// Remove whole partitions older than the table's `retention` property (metadata only)
+    Retention {
+        /// Table name; omit with --all
+        #[arg(required_unless_present = "all")]
+        name: Option<String>,
+        /// Every table that has a retention property
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+        /// Say what would be removed, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Table name: NAME or SCHEMA.NAME
+    pub table: String,
+    /// Only files that may hold rows matching this SQL predicate, e.g. "ts >= '2026-03-01'"
+    #[arg(long = "where")]
+    pub filter: Option<String>,
+    /// Say what would be compacted, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsCommand {
+    /// Forget snapshots older than a duration (the newest is always kept); files only they
+    /// reference are scheduled for `strata gc`
+    Expire {
+        /// e.g. 7d, 12h, '30 days'
+        #[arg(long)]
+        older_than: String,
+        /// Say what would be expired, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Keep unreferenced files younger than this (a write may still be uploading them, a
+    /// long query may still read them), e.g. 1h, 0s
+    #[arg(long, default_value = "1h")]
+    pub grace: String,
+    /// List what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Input formats of `strata ingest`.

@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod generate;
 mod ingest;
+mod maintain;
 mod output;
 mod progress;
 mod query;
@@ -77,6 +78,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &args::ServeArgs {
                     listen: None,
                     insecure: false,
+                    retention_every: "1h".into(),
                 },
             )
             .await
@@ -100,6 +102,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Token(command) => serve::token(command),
         Command::Table(command) => tables::run(&open(&default_catalog)?, command).await,
         Command::Ingest(args) => ingest::run(&open(&default_catalog)?, args).await,
+        Command::Compact(args) => maintain::compact(&open(&default_catalog)?, args).await,
+        Command::Snapshots(command) => maintain::snapshots(&open(&default_catalog)?, command),
+        Command::Gc(args) => maintain::gc(&open(&default_catalog)?, args).await,
         Command::Query(args) if args.remote.server.is_some() => query::run_remote(args).await,
         Command::Query(args) => query::run(&open(&default_catalog)?, args).await,
         Command::Shell(args) if args.remote.server.is_some() => {

@@ -42,15 +42,52 @@ async fn shutdown_signal() {
     eprintln!("strata: shutting down: no new queries; running queries get the grace period");
 }
 
+/// Apply table retention now and then every `every`, logging what it removed.
+async fn retention_loop(engine: Arc<Engine>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match engine.apply_all_retention().await {
+            Ok(reports) => {
+                for r in reports.iter().filter(|r| r.files > 0) {
+                    eprintln!(
+                        "strata: retention: {}",
+                        crate::maintain::retention_line(r, "lost")
+                    );
+                }
+            }
+            Err(e) => eprintln!(
+                "strata: retention failed: {}",
+                crate::one_line(&e.to_string())
+            ),
+        }
+    }
+}
+
 /// Serve `engine` until a shutdown signal.
 pub async fn serve(engine: Engine, mut server: ServerConfig, args: &ServeArgs) -> Result<()> {
     if let Some(listen) = &args.listen {
         server.listen = listen.clone();
     }
     server.allow_insecure |= args.insecure;
+    let retention_every = match args.retention_every.trim() {
+        "off" | "never" => None,
+        every => Some(
+            strata_engine::parse_duration(every)?
+                .to_std()
+                .ok()
+                .filter(|d| !d.is_zero())
+                .context("--retention-every must be positive, or off")?,
+        ),
+    };
     let tls = server.tls.is_some();
     let auth = server.auth.enabled();
-    let listening = strata_flight::bind(Arc::new(engine), server).await?;
+    let engine = Arc::new(engine);
+    if let Some(every) = retention_every {
+        tokio::spawn(retention_loop(Arc::clone(&engine), every));
+    }
+    let listening = strata_flight::bind(engine, server).await?;
     let scheme = if tls { "grpc+tls" } else { "grpc" };
     let url = format!("{scheme}://{}", listening.addr);
     // Tests and scripts read this line to find the port.

@@ -165,6 +165,9 @@ pub async fn run(engine: &Engine, command: TableCommand) -> Result<()> {
                 );
             }
         }
+        TableCommand::Retention { name, all, dry_run } => {
+            crate::maintain::retention(engine, name.as_deref(), all, dry_run).await?;
+        }
         TableCommand::Drop { name } => {
             let snapshot = engine.drop_table(&name)?;
             println!("dropped {name} at snapshot {snapshot}; its files were left in place");

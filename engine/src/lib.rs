@@ -12,6 +12,7 @@ mod config;
 mod engine;
 mod error;
 mod ingest;
+mod maintenance;
 mod memory;
 mod parquet_reader;
 mod provider;
@@ -33,10 +34,12 @@ pub use error::{Error, Result};
 pub use ingest::{
     IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, parse_timestamp,
 };
+pub use maintenance::{CompactOptions, CompactReport, GcFile, GcReport, RetentionReport};
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
 pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};
 pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
+pub use strata_catalog::ExpireReport;
 pub use table::CatalogTable;
 pub use write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
 pub use writes::{CreateOptions, TABLE_PROPERTIES, parse_duration, parse_partitioning, parse_size};

@@ -43,6 +43,8 @@ pub struct CatalogTable {
     schema: SchemaRef,
     file_schema: SchemaRef,
     partition_fields: Vec<FieldRef>,
+    /// When set, only these files are read.
+    only_files: Option<Arc<HashSet<i64>>>,
 }
 
 impl CatalogTable {
@@ -76,12 +78,69 @@ impl CatalogTable {
             schema,
             file_schema,
             partition_fields,
+            only_files: None,
         }
     }
 
     /// The catalog's view of the table.
     pub fn meta(&self) -> &TableMeta {
         &self.meta
+    }
+
+    /// Only read the files with these ids (a compaction reads the files it replaces).
+    pub(crate) fn with_files(mut self, ids: HashSet<i64>) -> Self {
+        self.only_files = Some(Arc::new(ids));
+        self
+    }
+
+    /// The files a scan with `filters` reads: candidates from the catalog, pruned with
+    /// DataFusion's `PruningPredicate`. Returns the table's live file count, the number of
+    /// catalog candidates, and the files.
+    pub(crate) async fn select_files(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+    ) -> Result<(usize, usize, Vec<DataFile>)> {
+        let query = FileQuery {
+            ranges: column_ranges(&self.meta, filters),
+            stats_columns: Some(self.used_columns(projection, filters)),
+        };
+        let catalog = Arc::clone(&self.catalog);
+        let meta = self.meta.clone();
+        let file_set = tokio::task::spawn_blocking(move || catalog.candidate_files(&meta, &query))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let mut files = file_set.files;
+        if let Some(only) = &self.only_files {
+            files.retain(|f| only.contains(&f.data_file_id));
+        }
+        let catalog_candidates = files.len();
+
+        if let Some(predicate) = conjunction(filters.iter().cloned())
+            && !files.is_empty()
+        {
+            let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
+            let physical = state.create_physical_expr(predicate, &df_schema)?;
+            let pruning = PruningPredicateBuilder::new()
+                .with_file_schema(Arc::clone(&self.schema))
+                .build(physical);
+            if let Some(pruning) = pruning {
+                let keep = pruning.prune(&FileStatistics {
+                    table: &self.meta,
+                    files: &files,
+                })?;
+                let mut i = 0;
+                files.retain(|_| {
+                    let k = keep[i];
+                    i += 1;
+                    k
+                });
+            }
+        }
+
+        Ok((file_set.total_files, catalog_candidates, files))
     }
 
     /// Value of a path-derived column for one file.
@@ -226,45 +285,12 @@ impl TableProvider for CatalogTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let query = FileQuery {
-            ranges: column_ranges(&self.meta, filters),
-            stats_columns: Some(self.used_columns(projection, filters)),
-        };
-        let catalog = Arc::clone(&self.catalog);
-        let meta = self.meta.clone();
-        let file_set = tokio::task::spawn_blocking(move || catalog.candidate_files(&meta, &query))
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let catalog_candidates = file_set.files.len();
-        let mut files = file_set.files;
-
-        if let Some(predicate) = conjunction(filters.iter().cloned())
-            && !files.is_empty()
-        {
-            let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
-            let physical = state.create_physical_expr(predicate, &df_schema)?;
-            let pruning = PruningPredicateBuilder::new()
-                .with_file_schema(Arc::clone(&self.schema))
-                .build(physical);
-            if let Some(pruning) = pruning {
-                let keep = pruning.prune(&FileStatistics {
-                    table: &self.meta,
-                    files: &files,
-                })?;
-                let mut i = 0;
-                files.retain(|_| {
-                    let k = keep[i];
-                    i += 1;
-                    k
-                });
-            }
-        }
-
+        let (total_files, catalog_candidates, files) =
+            self.select_files(state, projection, filters).await?;
         let summary = ScanSummary {
             table: format!("{}.{}", self.meta.schema, self.meta.name),
             snapshot: self.meta.snapshot,
-            total_files: file_set.total_files,
+            total_files,
             catalog_candidates,
             files: files.len(),
         };

@@ -232,7 +232,7 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration> {
     let (number, unit) = t.split_at(split);
     let bad = || {
         Error::Invalid(format!(
-            "invalid duration '{text}': use e.g. '90 days', '7d', '36 hours' or '2 weeks'"
+            "invalid duration '{text}': use e.g. '90 days', '7d', '36 hours', '2 weeks', '30m' or '0s'"
         ))
     };
     let n: i64 = number.parse().map_err(|_| bad())?;
@@ -240,6 +240,7 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration> {
         "d" | "day" | "days" => chrono::Duration::days(n),
         "h" | "hour" | "hours" => chrono::Duration::hours(n),
         "m" | "min" | "minute" | "minutes" => chrono::Duration::minutes(n),
+        "s" | "sec" | "second" | "seconds" => chrono::Duration::seconds(n),
         "w" | "week" | "weeks" => chrono::Duration::weeks(n),
         _ => return Err(bad()),
     })
@@ -367,8 +368,8 @@ pub(crate) fn new_table(name: &str, schema: &Schema, options: CreateOptions) -> 
 }
 
 /// Columns, partitioning, file size and sort order a write into `table` uses.
-struct Target {
-    layout: WriteLayout,
+pub(crate) struct Target {
+    pub(crate) layout: WriteLayout,
     sort: Vec<SortExpr>,
 }
 
@@ -424,9 +425,36 @@ fn target(
     })
 }
 
+/// How files of the existing table `meta` are written.
+pub(crate) fn table_target(meta: &TableMeta, default_file_size: u64) -> Result<Target> {
+    let columns: Vec<(String, i64, String, bool)> = meta
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.column_id, c.type_name.clone(), c.nullable))
+        .collect();
+    let partition: Vec<(String, Transform)> = meta
+        .partition
+        .iter()
+        .map(|p| {
+            let name = meta
+                .column(p.column_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            (name, p.transform)
+        })
+        .collect();
+    target(
+        &columns,
+        &partition,
+        &meta.properties,
+        meta.path.clone(),
+        default_file_size,
+    )
+}
+
 /// Stream `input` (sorted by partition keys and the sort column when there are any) into
 /// files of `target`.
-async fn write_input(
+pub(crate) async fn write_input(
     ctx: &SessionContext,
     stores: &Stores,
     input: LogicalPlan,
@@ -521,29 +549,7 @@ pub(crate) async fn run_write(
             }
         }
         WriteJob::Insert { meta, input } => {
-            let columns: Vec<(String, i64, String, bool)> = meta
-                .columns
-                .iter()
-                .map(|c| (c.name.clone(), c.column_id, c.type_name.clone(), c.nullable))
-                .collect();
-            let partition: Vec<(String, Transform)> = meta
-                .partition
-                .iter()
-                .map(|p| {
-                    let name = meta
-                        .column(p.column_id)
-                        .map(|c| c.name.clone())
-                        .unwrap_or_default();
-                    (name, p.transform)
-                })
-                .collect();
-            let target = target(
-                &columns,
-                &partition,
-                &meta.properties,
-                meta.path.clone(),
-                default_file_size,
-            )?;
+            let target = table_target(&meta, default_file_size)?;
             let written = write_input(ctx, stores, input, target).await?;
             if written.files.is_empty() {
                 return Ok((0, None));

@@ -272,6 +272,15 @@ def test_writes_on_object_storage(servers, kind, tmp_path, duck):  # noqa: F811
         strata_rows("SELECT d, n FROM per_day", lake.catalog, tmp_path, env=lake.env()),
         [(f"2026-03-0{d}", sum(1 for r in rows if r["ts"].startswith(f"2026-03-0{d}"))) for d in range(1, 6)],
     )
+    # A second load doubles the files; compaction, expiry and gc leave one file per day.
+    lake.strata("ingest", "requests", str(tmp_path / "in" / "x.ndjson"))
+    assert len([k for k in lake.store.keys(lake.bucket) if k.startswith("warehouse/main/requests/")]) == 10
+    assert "merged 10 files" in lake.strata("compact", "requests").stdout
+    lake.strata("snapshots", "expire", "--older-than", "0s")
+    assert "deleted 10 files" in lake.strata("gc", "--grace", "0s").stdout
+    left = [k for k in lake.store.keys(lake.bucket) if k.startswith("warehouse/main/requests/")]
+    assert len(left) == 5 and all(k.split("/")[3].startswith("day=") for k in left), left
+    assert strata_rows("SELECT count(*) FROM requests", lake.catalog, tmp_path, env=lake.env()) == [(2000,)]
 
 
 def test_files_roll_over_at_the_target_size(tmp_path, duck):

@@ -1,0 +1,244 @@
+"""Lake maintenance: compaction while another process appends, retention, snapshot expiry and
+gc (checked by inspecting the files left on disk), concurrent writers, and writers killed with
+SIGKILL — with DuckDB reading the catalog afterwards as the oracle."""
+
+import datetime
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+import uuid
+
+from conftest import strata, strata_bin, strata_rows, clean_environment
+
+CREATE = (
+    "CREATE TABLE events (ts TIMESTAMP NOT NULL, level VARCHAR, n BIGINT) "
+    "PARTITIONED BY (day(ts)) WITH (sort_by = 'ts', retention = '30 days')"
+)
+
+
+def attach(duck, catalog):
+    duck.execute(f"ATTACH 'ducklake:sqlite:{catalog.removeprefix('sqlite:')}' AS lake (READ_ONLY)")
+
+
+def live_files(db, table="events"):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT count(*) FROM ducklake_data_file f JOIN ducklake_table t USING (table_id) "
+            "WHERE t.table_name = ? AND t.end_snapshot IS NULL AND f.end_snapshot IS NULL",
+            (table,),
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def insert_script(path, start, count, day_of):
+    """`count` INSERT statements, each one commit of 20 rows on one day."""
+    lines = []
+    for i in range(start, start + count):
+        day = day_of(i)
+        values = ", ".join(
+            f"(TIMESTAMP '{day} {(i * 7 + k) % 24:02d}:{k:02d}:00', '{['info', 'warn', 'error'][k % 3]}', {i * 100 + k})"
+            for k in range(20)
+        )
+        lines.append(f"INSERT INTO events VALUES {values};")
+    path.write_text("\n".join(lines))
+    return path
+
+
+def spawn(*args, catalog):
+    env = {**clean_environment(), "STRATA_CATALOG": catalog}
+    return subprocess.Popen(
+        [strata_bin(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_compaction_while_another_process_appends(tmp_path, duck):
+    db = tmp_path / "strata.db"
+    catalog = f"sqlite:{db}"
+    strata("query", CREATE.replace(", retention = '30 days'", ""), catalog=catalog)
+    days = ["2026-03-01", "2026-03-02", "2026-03-03"]
+    strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 150, lambda i: days[i % 3])), catalog=catalog)
+    assert live_files(db) == 150
+    # Another writer appends 60 more commits while the compaction runs.
+    appender = spawn("query", "-f", str(insert_script(tmp_path / "b.sql", 150, 60, lambda i: days[i % 3])), catalog=catalog)
+    time.sleep(0.3)
+    dry = strata("compact", "events", "--dry-run", catalog=catalog)
+    assert "would merge" in dry.stdout
+    out = strata("compact", "events", catalog=catalog)
+    assert "merged" in out.stdout and "in 3 partitions" in out.stdout, out.stdout
+    _, err = appender.communicate(timeout=300)
+    assert appender.returncode == 0, err
+
+    total = 210 * 20
+    expected = sum(i * 100 + k for i in range(210) for k in range(20))
+    assert strata_rows("SELECT count(*), sum(n) FROM events", catalog, tmp_path) == [(total, expected)]
+    attach(duck, catalog)
+    assert duck.execute("SELECT count(*), sum(n) FROM lake.events").fetchone() == (total, expected)
+    per_day = duck.execute("SELECT CAST(ts AS DATE)::VARCHAR, count(*) FROM lake.events GROUP BY 1 ORDER BY 1").fetchall()
+    assert per_day == [(d, 70 * 20) for d in days]
+    # Compacting again merges what the appender added meanwhile: one file per day is left.
+    strata("compact", "events", catalog=catalog)
+    assert live_files(db) == 3
+    history = strata("table", "history", "events", catalog=catalog).stdout
+    assert "compact" in history
+    # Compacted files are sorted by time, so a time filter prunes row groups and files.
+    assert strata_rows(
+        "SELECT count(*) FROM events WHERE ts >= TIMESTAMP '2026-03-03 00:00:00'", catalog, tmp_path
+    ) == [(70 * 20,)]
+    # A bad predicate is a clear error and changes nothing.
+    bad = strata("compact", "events", "--where", "nope > 1", catalog=catalog, check=False)
+    assert bad.returncode == 1 and "--where" in bad.stderr and "nope" in bad.stderr
+    assert live_files(db) == 3
+
+
+def test_retention_expiry_and_gc_leave_only_live_files(tmp_path, duck):
+    db = tmp_path / "strata.db"
+    catalog = f"sqlite:{db}"
+    strata("query", CREATE, catalog=catalog)
+    today = datetime.date.today()
+    old = [today - datetime.timedelta(days=d) for d in (60, 45)]
+    recent = [today - datetime.timedelta(days=d) for d in (1, 0)]
+    all_days = [str(d) for d in old + recent]
+    strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 8, lambda i: all_days[i % 4])), catalog=catalog)
+    table_dir = tmp_path / "strata.db.files" / "main" / "events"
+
+    def parquet_files():
+        return sorted(p.relative_to(table_dir).as_posix() for p in table_dir.rglob("*.parquet"))
+
+    before = parquet_files()
+    assert len(before) == 8
+    dry = strata("table", "retention", "events", "--dry-run", catalog=catalog)
+    assert "would remove 2 partitions (4 files, 80 rows)" in dry.stdout, dry.stdout
+    out = strata("table", "retention", "events", catalog=catalog)
+    assert "removed 2 partitions (4 files, 80 rows)" in out.stdout, out.stdout
+    assert strata_rows("SELECT count(*) FROM events", catalog, tmp_path) == [(80,)]
+    attach(duck, catalog)
+    assert duck.execute("SELECT count(*), min(ts)::DATE FROM lake.events").fetchone() == (80, recent[0])
+    duck.execute("DETACH lake")
+    # Metadata only: the files are still there, and time travel still sees the old rows.
+    assert parquet_files() == before
+    history = strata("table", "history", "events", catalog=catalog).stdout
+    retention_snapshot = int([l for l in history.splitlines() if "retention" in l][0].split()[0])
+    assert strata_rows(f"SELECT count(*) FROM table_at('events', {retention_snapshot - 1})", catalog, tmp_path) == [(160,)]
+
+    # A stray file a killed writer left, and a file that is not Strata's.
+    stray = table_dir / f"day={recent[0]}" / f"strata-{uuid.uuid4()}.parquet"
+    stray.write_bytes(b"PAR1 partial upload")
+    foreign = table_dir / "README.parquet"
+    foreign.write_bytes(b"not ours")
+
+    # Nothing is deleted while snapshots still reference the files, and nothing young.
+    held = strata("gc", "--dry-run", catalog=catalog)
+    assert "would delete 0 files" in held.stdout and "1 unreferenced files are younger" in held.stdout, held.stdout
+    expire = strata("snapshots", "expire", "--older-than", "0s", catalog=catalog)
+    assert "4 files scheduled for deletion" in expire.stdout, expire.stdout
+    gone = strata("query", f"SELECT count(*) FROM table_at('events', {retention_snapshot - 1})", catalog=catalog, check=False)
+    assert gone.returncode == 1 and "snapshot" in gone.stderr
+    preview = strata("gc", "--grace", "0s", "--dry-run", catalog=catalog)
+    assert "would delete 5 files" in preview.stdout, preview.stdout
+    assert parquet_files() == sorted(before + [stray.relative_to(table_dir).as_posix(), "README.parquet"])
+    done = strata("gc", "--grace", "0s", catalog=catalog)
+    assert "deleted 5 files" in done.stdout, done.stdout
+    left = parquet_files()
+    assert "README.parquet" in left
+    assert not any(str(d) in f for d in old for f in left)
+    assert len([f for f in left if f.startswith("day=")]) == 4
+    assert strata_rows("SELECT count(*) FROM events", catalog, tmp_path) == [(80,)]
+    attach(duck, catalog)
+    assert duck.execute("SELECT count(*) FROM lake.events").fetchone() == (80,)
+    # A second run finds nothing.
+    assert "deleted 0 files" in strata("gc", "--grace", "0s", catalog=catalog).stdout
+
+
+def test_gc_never_deletes_registered_files(tmp_path):
+    catalog = f"sqlite:{tmp_path}/strata.db"
+    strata("gen", "trips", "--rows", "2000", "--days", "2", "--out", str(tmp_path / "trips"))
+    files = sorted((tmp_path / "trips").rglob("*.parquet"))
+    strata("table", "register", "trips", "--location", str(tmp_path / "trips"), catalog=catalog)
+    strata("table", "drop", "trips", catalog=catalog)
+    expire = strata("snapshots", "expire", "--older-than", "0s", catalog=catalog)
+    assert "0 files scheduled" in expire.stdout and f"{len(files)} registered files forgotten" in expire.stdout
+    strata("gc", "--grace", "0s", catalog=catalog)
+    assert sorted((tmp_path / "trips").rglob("*.parquet")) == files
+    # Registered tables are not Strata's to compact or expire by retention.
+    strata("table", "register", "trips", "--location", str(tmp_path / "trips"), catalog=catalog)
+    refused = strata("compact", "trips", catalog=catalog, check=False)
+    assert refused.returncode == 1 and "registered" in refused.stderr
+
+
+def test_concurrent_writers_lose_nothing(tmp_path, duck):
+    db = tmp_path / "strata.db"
+    catalog = f"sqlite:{db}"
+    strata("query", CREATE, catalog=catalog)
+    today = str(datetime.date.today())
+    writers = [
+        spawn("query", "-f", str(insert_script(tmp_path / f"w{w}.sql", w * 25, 25, lambda i: today)), catalog=catalog)
+        for w in range(4)
+    ]
+    for w in writers:
+        _, err = w.communicate(timeout=300)
+        assert w.returncode == 0, err
+    expected = sum(i * 100 + k for i in range(100) for k in range(20))
+    attach(duck, catalog)
+    assert duck.execute("SELECT count(*), sum(n), count(DISTINCT n) FROM lake.events").fetchone() == (2000, expected, 2000)
+    con = sqlite3.connect(db)
+    ids = [r[0] for r in con.execute("SELECT data_file_id FROM ducklake_data_file")]
+    snapshots = [r[0] for r in con.execute("SELECT snapshot_id FROM ducklake_snapshot ORDER BY 1")]
+    con.close()
+    assert len(ids) == len(set(ids)) == 100
+    assert snapshots == list(range(len(snapshots)))
+
+
+def test_killed_writer_leaves_a_consistent_catalog(tmp_path, duck):
+    db = tmp_path / "strata.db"
+    catalog = f"sqlite:{db}"
+    strata("query", "CREATE TABLE kept AS SELECT value AS n FROM range(1000)", catalog=catalog)
+    rng = random.Random(7)
+    for attempt in range(3):
+        writer = spawn(
+            "query",
+            f"CREATE TABLE big{attempt} WITH (target_file_size = '1MB') AS "
+            "SELECT value AS n, random() AS r FROM range(3000000)",
+            catalog=catalog,
+        )
+        time.sleep(rng.uniform(0.2, 2.0))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        # Whatever point it died at, the table is either absent or complete.
+        tables = strata("table", "list", catalog=catalog).stdout
+        if f"big{attempt}" in tables:
+            assert strata_rows(f"SELECT count(*) FROM big{attempt}", catalog, tmp_path) == [(3000000,)]
+    assert strata_rows("SELECT count(*), sum(n) FROM kept", catalog, tmp_path) == [(1000, sum(range(1000)))]
+    attach(duck, catalog)
+    assert duck.execute("SELECT count(*) FROM lake.kept").fetchone() == (1000,)
+    duck.execute("DETACH lake")
+    # gc removes what the killed writers uploaded and never committed.
+    strata("gc", "--grace", "0s", catalog=catalog)
+    con = sqlite3.connect(db)
+    committed = con.execute("SELECT count(*) FROM ducklake_data_file").fetchone()[0]
+    con.close()
+    on_disk = list((tmp_path / "strata.db.files").rglob("strata-*.parquet"))
+    assert len(on_disk) == committed
+
+
+def test_server_applies_retention_on_its_own(tmp_path):
+    catalog = f"sqlite:{tmp_path}/strata.db"
+    strata("query", CREATE, catalog=catalog)
+    days = [str(datetime.date.today() - datetime.timedelta(days=d)) for d in (90, 0)]
+    strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 2, lambda i: days[i])), catalog=catalog)
+    config = tmp_path / "strata.toml"
+    config.write_text("")
+    server = spawn("--config", str(config), "serve", "--listen", "127.0.0.1:0", catalog=catalog)
+    try:
+        deadline = time.time() + 60
+        line = ""
+        while time.time() < deadline and "retention" not in line:
+            line = server.stderr.readline()
+        assert "strata: retention: main.events: lost 1 partitions (1 files, 20 rows)" in line, line
+    finally:
+        server.kill()
+        server.wait()
+    assert strata_rows("SELECT count(*) FROM events", catalog, tmp_path) == [(20,)]
