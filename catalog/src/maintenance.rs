@@ -104,11 +104,13 @@ impl FilePaths {
         if relative == 0 {
             return Ok(path);
         }
-        if !self.tables.contains_key(&table_id) {
-            let base = catalog.any_table_path(conn, table_id)?;
-            self.tables.insert(table_id, base);
-        }
-        Ok(join_path(&self.tables[&table_id], &path))
+        let base = match self.tables.entry(table_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(catalog.any_table_path(conn, table_id)?)
+            }
+        };
+        Ok(join_path(base, &path))
     }
 }
 
