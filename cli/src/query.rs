@@ -77,6 +77,7 @@ pub async fn run_remote(args: QueryArgs) -> Result<()> {
                 "statement": i + 1,
                 "rows": rows,
                 "elapsed_ms": started.elapsed().as_millis() as u64,
+                "elapsed_us": started.elapsed().as_micros() as u64,
                 "server": args.remote.server,
             });
             eprintln!("{json}");
@@ -154,6 +155,7 @@ pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
                 "bytes_read": stats.requests.bytes_read,
                 "requests": stats.requests,
                 "elapsed_ms": stats.elapsed_ms as u64,
+                "elapsed_us": stats.elapsed_us as u64,
                 "snapshot": stats.snapshot,
             });
             eprintln!("{json}");

@@ -422,6 +422,8 @@ pub struct QueryStats {
     /// and column chunks).
     pub requests: RequestCounts,
     pub elapsed_ms: u128,
+    /// The same, in microseconds.
+    pub elapsed_us: u128,
     /// The snapshot the statement read.
     pub snapshot: SnapshotId,
 }
@@ -453,6 +455,7 @@ impl RunningStatement {
         let mut stats = QueryStats {
             rows,
             elapsed_ms: self.started.elapsed().as_millis(),
+            elapsed_us: self.started.elapsed().as_micros(),
             snapshot: self.snapshot,
             requests: self.counter.snapshot(),
             ..Default::default()

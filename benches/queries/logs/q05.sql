@@ -1,0 +1,2 @@
+-- ClickBench query 4 (DataFusion dialect; EventTime is a real TIMESTAMP here)
+SELECT COUNT(DISTINCT "UserID") FROM hits;

@@ -1,0 +1,237 @@
+//! `strata-bench`: generates the benchmark data sets, runs the query suites on Strata and its
+//! peers (DuckDB, datafusion-cli) over the same files, checks that their answers agree, and
+//! writes Markdown and CSV reports of times and ratios under `benches/results/`.
+//!
+//! Method (ClickBench's): for each query, every engine in turn (engines interleaved query by
+//! query) runs the query in a fresh process (or a freshly started server): the first run is
+//! the cold run, the best of the next `--hot-runs` is the hot time. A result that differs from
+//! the reference engine's is reported as a wrong answer, not a time.
+
+mod columns;
+mod engines;
+mod logs;
+mod report;
+mod results;
+mod rng;
+mod trips;
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "strata-bench", about = "Strata's benchmark runner")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a suite's data (deterministic, in parallel)
+    Gen(GenArgs),
+    /// Run a suite's queries on every engine and write the report
+    Run(RunArgs),
+    /// Tiny data, every suite, every available engine: checks the runner and the answers
+    Smoke(SmokeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Suite {
+    /// ClickBench's 43 queries over a generated 105-column `hits` table
+    Logs,
+    /// The four "1.1 billion taxi rides" queries and trip-dashboard queries
+    Trips,
+}
+
+impl Suite {
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Logs => "logs",
+            Suite::Trips => "trips",
+        }
+    }
+
+    /// Table name and its directory under the suite's data directory.
+    pub fn table(self) -> &'static str {
+        match self {
+            Suite::Logs => "hits",
+            Suite::Trips => "trips",
+        }
+    }
+
+    /// Hive partition key of the generated files.
+    pub fn partition_key(self) -> &'static str {
+        match self {
+            Suite::Logs => "day",
+            Suite::Trips => "month",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct GenArgs {
+    #[arg(value_enum)]
+    suite: Suite,
+    /// 1.0 = 10 M hits or 20 M trips
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Data directory [default: benches/data/<suite>-<scale>]
+    #[arg(long)]
+    data: Option<PathBuf>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[arg(value_enum)]
+    pub suite: Suite,
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Data directory [default: benches/data/<suite>-<scale>]; generated when missing
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Engines to run, in this order: strata, strata-flight, duckdb, datafusion-cli
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "strata,strata-flight,duckdb,datafusion-cli"
+    )]
+    pub engines: Vec<String>,
+    /// Hot runs after the cold one; the best counts
+    #[arg(long, default_value_t = 3)]
+    pub hot_runs: usize,
+    /// Only these queries (file stems, e.g. q01,q29)
+    #[arg(long, value_delimiter = ',')]
+    pub queries: Vec<String>,
+    /// Where reports go
+    #[arg(long, default_value = "benches/results")]
+    pub results: PathBuf,
+    /// The strata binary [default: target/release/strata under $CARGO_TARGET_DIR or ./target]
+    #[arg(long)]
+    pub strata: Option<PathBuf>,
+    /// Python with the duckdb and pyarrow packages [default: .venv/bin/python, else python3]
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// datafusion-cli [default: on PATH]; skipped when absent
+    #[arg(long)]
+    pub datafusion_cli: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SmokeArgs {
+    #[arg(long)]
+    strata: Option<PathBuf>,
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Where the tiny data and reports go [default: a new temporary directory]
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+pub fn default_data(suite: Suite, scale: f64) -> PathBuf {
+    PathBuf::from(format!("benches/data/{}-{scale}", suite.name()))
+}
+
+/// Generate `suite` at `scale` into `data` (the table's files go to `data/<table>/`).
+fn generate(suite: Suite, scale: f64, data: &std::path::Path, seed: u64) -> Result<()> {
+    if scale <= 0.0 {
+        bail!("--scale must be positive");
+    }
+    let out = data.join(suite.table());
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    let started = std::time::Instant::now();
+    let (rows, files) = match suite {
+        Suite::Logs => {
+            let rows = (10_000_000.0 * scale) as u64;
+            // 31 days of July 2013; about 40 k rows per file, at least one file a day.
+            let per_day = ((rows / 31 / 40_000) as u32).clamp(1, 64);
+            (rows, logs::generate(&out, rows, 31, per_day, seed)?)
+        }
+        Suite::Trips => {
+            let rows = (20_000_000.0 * scale) as u64;
+            let per_month = ((rows / 36 / 250_000) as u32).clamp(1, 32);
+            (rows, trips::generate(&out, rows, per_month, seed)?)
+        }
+    };
+    eprintln!(
+        "generated {rows} rows of {} in {files} files under {} ({:.1}s)",
+        suite.table(),
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Gen(args) => {
+            let data = args
+                .data
+                .unwrap_or_else(|| default_data(args.suite, args.scale));
+            generate(args.suite, args.scale, &data, args.seed)
+        }
+        Command::Run(args) => {
+            let data = args
+                .data
+                .clone()
+                .unwrap_or_else(|| default_data(args.suite, args.scale));
+            if !data.join(args.suite.table()).exists() {
+                generate(args.suite, args.scale, &data, 42)?;
+            }
+            let outcome = report::run_suite(&args, &data)?;
+            if outcome.failures > 0 {
+                bail!("{} queries gave wrong answers or failed", outcome.failures);
+            }
+            Ok(())
+        }
+        Command::Smoke(args) => {
+            let dir = match args.dir {
+                Some(d) => d,
+                None => {
+                    std::env::temp_dir().join(format!("strata-bench-smoke-{}", std::process::id()))
+                }
+            };
+            let mut failures = 0;
+            for suite in [Suite::Logs, Suite::Trips] {
+                let data = dir.join("data").join(suite.name());
+                let scale = 0.002;
+                generate(suite, scale, &data, 42)?;
+                let run = RunArgs {
+                    suite,
+                    scale,
+                    data: Some(data.clone()),
+                    engines: vec![
+                        "strata".into(),
+                        "strata-flight".into(),
+                        "duckdb".into(),
+                        "datafusion-cli".into(),
+                    ],
+                    hot_runs: 1,
+                    queries: Vec::new(),
+                    results: dir.join("results"),
+                    strata: args.strata.clone(),
+                    python: args.python.clone(),
+                    datafusion_cli: None,
+                };
+                failures += report::run_suite(&run, &data)?.failures;
+            }
+            if failures > 0 {
+                bail!(
+                    "{failures} queries gave wrong answers or failed (reports under {})",
+                    dir.join("results").display()
+                );
+            }
+            eprintln!(
+                "smoke: every query agreed across engines (reports under {})",
+                dir.join("results").display()
+            );
+            Ok(())
+        }
+    }
+}

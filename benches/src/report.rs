@@ -1,0 +1,372 @@
+//! Running one suite on every engine, query by query, and writing its Markdown and CSV report.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::RunArgs;
+use crate::engines::{Engine, Measure, Tools};
+use crate::results::{Answer, agree, read};
+
+/// What a suite run found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Queries where an engine failed or gave a wrong answer.
+    pub failures: usize,
+}
+
+/// One engine's outcome on one query.
+enum Cell {
+    Ok(Measure),
+    Wrong(Measure),
+    Failed(String),
+}
+
+impl Cell {
+    fn measure(&self) -> Option<&Measure> {
+        match self {
+            Cell::Ok(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+fn cold(m: &Measure) -> Option<f64> {
+    m.times.first().copied()
+}
+
+fn hot(m: &Measure) -> Option<f64> {
+    m.times.iter().skip(1).copied().reduce(f64::min).or(cold(m))
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+fn tools(args: &RunArgs) -> Result<Tools> {
+    let strata = match &args.strata {
+        Some(p) => p.clone(),
+        None => {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target"));
+            target.join("release").join("strata")
+        }
+    };
+    if !strata.is_file() {
+        bail!(
+            "strata binary not found at {}: build it with `cargo build --release -p strata-cli` or pass --strata",
+            strata.display()
+        );
+    }
+    let python = args.python.clone().unwrap_or_else(|| {
+        let venv = PathBuf::from(".venv/bin/python");
+        if venv.is_file() {
+            venv
+        } else {
+            PathBuf::from("python3")
+        }
+    });
+    let datafusion_cli = args
+        .datafusion_cli
+        .clone()
+        .or_else(|| find_on_path("datafusion-cli"));
+    Ok(Tools {
+        strata: std::path::absolute(strata)?,
+        python,
+        duckdb_peer: Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/duckdb_peer.py"),
+        datafusion_cli,
+    })
+}
+
+fn version(cmd: &mut Command) -> String {
+    cmd.output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// CPU, cores, memory and OS of this machine, and the versions of the engines.
+fn machine(tools: &Tools) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("unknown")
+        .trim()
+        .to_string();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<u64>().ok())
+        .map(|k| format!("{:.1} GiB", k as f64 / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let commit = version(Command::new("git").args(["rev-parse", "--short", "HEAD"]));
+    let duckdb = version(
+        Command::new(&tools.python).args(["-c", "import duckdb; print(duckdb.__version__)"]),
+    );
+    let datafusion = tools
+        .datafusion_cli
+        .as_ref()
+        .map(|b| version(Command::new(b).arg("--version")))
+        .unwrap_or_else(|| "not installed".into());
+    format!(
+        "{cpu}, {cores} cores, {mem}, Linux {}; strata {} (commit {commit}), DuckDB {duckdb}, datafusion-cli: {datafusion}",
+        kernel.trim(),
+        version(Command::new(&tools.strata).arg("--version"))
+    )
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into())
+}
+
+fn geomean(xs: &[f64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    Some((xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp())
+}
+
+/// Run `args.suite` over `data` and write its report; returns how many queries failed.
+pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
+    let tools = tools(args)?;
+    let data = std::path::absolute(data)?;
+    let suite = args.suite;
+    let work = std::env::temp_dir().join(format!(
+        "strata-bench-{}-{}",
+        std::process::id(),
+        suite.name()
+    ));
+    std::fs::create_dir_all(&work)?;
+    let mut engines = Vec::new();
+    let mut skipped = Vec::new();
+    for name in &args.engines {
+        match Engine::prepare(name, suite, &data, &work, &tools)? {
+            Some(e) => engines.push(e),
+            None => skipped.push(name.clone()),
+        }
+    }
+    if engines.is_empty() {
+        bail!("no engine to run");
+    }
+    let query_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("queries")
+        .join(suite.name());
+    let mut queries: Vec<(String, String)> = std::fs::read_dir(&query_dir)
+        .with_context(|| format!("cannot read {}", query_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| {
+            let stem = p
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            std::fs::read_to_string(&p).map(|sql| (stem, sql))
+        })
+        .collect::<Result<_, _>>()?;
+    queries.sort();
+    if !args.queries.is_empty() {
+        queries.retain(|(q, _)| args.queries.contains(q));
+    }
+
+    let runs = 1 + args.hot_runs;
+    let mut table: Vec<(String, Vec<Cell>)> = Vec::new();
+    let mut outcome = Outcome::default();
+    for (name, sql) in &queries {
+        let mut measured: Vec<Result<(Measure, Answer)>> = Vec::new();
+        for engine in &engines {
+            let result = work.join(format!("{}-{name}.parquet", engine.name()));
+            let _ = std::fs::remove_file(&result);
+            measured.push(
+                engine
+                    .measure(sql, runs, &work, &result)
+                    .and_then(|m| Ok((m, read(&result)?))),
+            );
+        }
+        // DuckDB's answer is the reference when it has one; else the first engine's.
+        let reference = engines
+            .iter()
+            .position(|e| e.name() == "duckdb")
+            .and_then(|i| measured[i].as_ref().ok())
+            .or_else(|| measured.iter().find_map(|m| m.as_ref().ok()))
+            .map(|(_, a)| a.clone());
+        let cells: Vec<Cell> = measured
+            .into_iter()
+            .map(|m| match m {
+                Err(e) => Cell::Failed(crate_message(&e)),
+                Ok((m, a)) if reference.as_ref().is_none_or(|r| agree(r, &a, sql)) => Cell::Ok(m),
+                Ok((m, _)) => Cell::Wrong(m),
+            })
+            .collect();
+        let bad = cells.iter().any(|c| !matches!(c, Cell::Ok(_)));
+        if bad {
+            outcome.failures += 1;
+        }
+        let line: Vec<String> = engines
+            .iter()
+            .zip(&cells)
+            .map(|(e, c)| match c {
+                Cell::Ok(m) => format!("{} {}/{}", e.name(), secs(cold(m)), secs(hot(m))),
+                Cell::Wrong(_) => format!("{} WRONG ANSWER", e.name()),
+                Cell::Failed(msg) => format!("{} FAILED: {msg}", e.name()),
+            })
+            .collect();
+        eprintln!("{} {name}: {}", suite.name(), line.join(", "));
+        table.push((name.clone(), cells));
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    write_report(args, &tools, &engines, &skipped, &table)?;
+    Ok(outcome)
+}
+
+fn crate_message(e: &anyhow::Error) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or("").chars().take(200).collect()
+}
+
+fn write_report(
+    args: &RunArgs,
+    tools: &Tools,
+    engines: &[Engine],
+    skipped: &[String],
+    table: &[(String, Vec<Cell>)],
+) -> Result<()> {
+    let suite = args.suite.name();
+    std::fs::create_dir_all(&args.results)?;
+    let strata = engines.iter().position(|e| e.name() == "strata");
+    let peers: Vec<usize> = (0..engines.len()).filter(|&i| Some(i) != strata).collect();
+    let mut md = String::new();
+    writeln!(md, "# {suite} suite, local disk, scale {}", args.scale)?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "Produced by `cargo run --release -p strata-benches -- run {suite} --scale {} --hot-runs {}` on {}.",
+        args.scale,
+        args.hot_runs,
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    )?;
+    writeln!(md)?;
+    writeln!(md, "Machine: {}.", machine(tools))?;
+    if !skipped.is_empty() {
+        writeln!(md)?;
+        writeln!(md, "Not run (not installed): {}.", skipped.join(", "))?;
+    }
+    writeln!(md)?;
+    writeln!(
+        md,
+        "Times in seconds: cold (first run in a fresh process, or a freshly started server) / hot (best of the next {}). Ratios are Strata's hot time over the peer's (below 1: Strata is faster). Peak memory is the engine process's peak RSS.",
+        args.hot_runs
+    )?;
+    writeln!(md)?;
+    let mut header = String::from("| query |");
+    for e in engines {
+        write!(header, " {} |", e.name())?;
+    }
+    for &p in &peers {
+        if strata.is_some() {
+            write!(header, " strata / {} |", engines[p].name())?;
+        }
+    }
+    header.push_str(" strata requests | strata peak MiB |");
+    writeln!(md, "{header}")?;
+    writeln!(md, "|{}", "---|".repeat(header.matches('|').count() - 1))?;
+    let mut csv = String::from("suite,query,engine,cold_s,hot_s,peak_rss_mib,requests,status\n");
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
+    for (query, cells) in table {
+        let mut row = format!("| {query} |");
+        for (e, c) in engines.iter().zip(cells) {
+            let (text, status, m) = match c {
+                Cell::Ok(m) => (
+                    format!("{} / {}", secs(cold(m)), secs(hot(m))),
+                    "ok".to_string(),
+                    Some(m),
+                ),
+                Cell::Wrong(m) => (
+                    "**wrong answer**".to_string(),
+                    "wrong answer".to_string(),
+                    Some(m),
+                ),
+                Cell::Failed(msg) => (
+                    "**failed**".to_string(),
+                    format!("failed: {}", msg.replace(',', ";")),
+                    None,
+                ),
+            };
+            write!(row, " {text} |")?;
+            writeln!(
+                csv,
+                "{suite},{query},{},{},{},{},{},{status}",
+                e.name(),
+                m.and_then(cold)
+                    .map(|x| format!("{x:.4}"))
+                    .unwrap_or_default(),
+                m.and_then(hot)
+                    .map(|x| format!("{x:.4}"))
+                    .unwrap_or_default(),
+                m.and_then(|m| m.peak_rss)
+                    .map(|b| format!("{:.1}", b as f64 / 1048576.0))
+                    .unwrap_or_default(),
+                m.and_then(|m| m.requests)
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
+            )?;
+        }
+        let s = strata.and_then(|i| cells[i].measure());
+        for &p in &peers {
+            if strata.is_none() {
+                continue;
+            }
+            match (s.and_then(hot), cells[p].measure().and_then(hot)) {
+                (Some(a), Some(b)) if b > 0.0 => {
+                    ratios[p].push(a / b);
+                    write!(row, " {:.2} |", a / b)?;
+                }
+                _ => write!(row, " - |")?,
+            }
+        }
+        write!(
+            row,
+            " {} | {} |",
+            s.and_then(|m| m.requests)
+                .map(|r| r.to_string())
+                .unwrap_or("-".into()),
+            s.and_then(|m| m.peak_rss)
+                .map(|b| format!("{:.0}", b as f64 / 1048576.0))
+                .unwrap_or("-".into())
+        )?;
+        writeln!(md, "{row}")?;
+    }
+    writeln!(md)?;
+    for &p in &peers {
+        if let (Some(_), Some(g)) = (strata, geomean(&ratios[p])) {
+            writeln!(
+                md,
+                "Geometric mean of strata / {} (hot, {} queries): **{g:.2}**",
+                engines[p].name(),
+                ratios[p].len()
+            )?;
+            writeln!(md)?;
+        }
+    }
+    let base = args.results.join(format!("{suite}-local"));
+    std::fs::write(base.with_extension("md"), md)?;
+    std::fs::write(base.with_extension("csv"), csv)?;
+    eprintln!("report: {}.md and .csv", base.display());
+    Ok(())
+}
