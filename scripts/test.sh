@@ -33,3 +33,6 @@ cargo test --workspace
 echo "== python tests (DuckDB as the oracle)"
 export STRATA_TEST_BIN="$CARGO_TARGET_DIR/debug/strata"
 "$VENV/bin/python" -m pytest -q tests/python
+
+echo "== benchmark runner smoke run (tiny data, every suite; fails on any disagreement between engines)"
+"$CARGO_TARGET_DIR/debug/strata-bench" smoke --strata "$CARGO_TARGET_DIR/debug/strata" --python "$VENV/bin/python"

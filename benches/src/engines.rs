@@ -126,6 +126,8 @@ pub enum Engine {
     DataFusionCli {
         bin: PathBuf,
         setup: String,
+        /// Statements in `setup`.
+        statements: usize,
     },
 }
 
@@ -147,17 +149,19 @@ impl Engine {
         work: &Path,
         tools: &Tools,
     ) -> Result<Option<Engine>> {
-        let table = suite.table();
-        let files = data.join(table);
+        let tables = suite.tables();
         match name {
             "strata" | "strata-flight" => {
                 let catalog = format!("sqlite:{}", work.join("strata.db").display());
                 if name == "strata" {
                     let _ = std::fs::remove_file(work.join("strata.db"));
-                    let mut cmd = Command::new(&tools.strata);
-                    cmd.args(["--catalog", &catalog, "table", "register", table, "--location"])
-                        .arg(&files);
-                    run_measured(cmd).context("registering the table in Strata")?;
+                    for table in tables {
+                        let mut cmd = Command::new(&tools.strata);
+                        cmd.args(["--catalog", &catalog, "table", "register", table, "--location"])
+                            .arg(data.join(table));
+                        run_measured(cmd)
+                            .with_context(|| format!("registering {table} in Strata"))?;
+                    }
                 }
                 Ok(Some(if name == "strata" {
                     Engine::Strata {
@@ -173,13 +177,17 @@ impl Engine {
             }
             "duckdb" => {
                 let setup = work.join("duckdb-setup.sql");
-                std::fs::write(
-                    &setup,
-                    format!(
-                        "CREATE VIEW {table} AS SELECT * FROM read_parquet('{}/**/*.parquet', hive_partitioning = true);\n",
-                        files.display()
-                    ),
-                )?;
+                let hive = suite.partition_key().is_some();
+                let sql: String = tables
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "CREATE VIEW {t} AS SELECT * FROM read_parquet('{}/**/*.parquet', hive_partitioning = {hive});\n",
+                            data.join(t).display()
+                        )
+                    })
+                    .collect();
+                std::fs::write(&setup, sql)?;
                 Ok(Some(Engine::DuckDb {
                     python: tools.python.clone(),
                     peer: tools.duckdb_peer.clone(),
@@ -188,11 +196,20 @@ impl Engine {
             }
             "datafusion-cli" => Ok(tools.datafusion_cli.clone().map(|bin| Engine::DataFusionCli {
                 bin,
-                setup: format!(
-                    "CREATE EXTERNAL TABLE {table} STORED AS PARQUET PARTITIONED BY ({}) LOCATION '{}/';\n",
-                    suite.partition_key(),
-                    files.display()
-                ),
+                statements: tables.len(),
+                setup: tables
+                    .iter()
+                    .map(|t| {
+                        let partitioned = suite
+                            .partition_key()
+                            .map(|k| format!("PARTITIONED BY ({k}) "))
+                            .unwrap_or_default();
+                        format!(
+                            "CREATE EXTERNAL TABLE {t} STORED AS PARQUET {partitioned}LOCATION '{}/';\n",
+                            data.join(t).display()
+                        )
+                    })
+                    .collect(),
             })),
             other => bail!("unknown engine '{other}': use strata, strata-flight, duckdb or datafusion-cli"),
         }
@@ -305,19 +322,23 @@ impl Engine {
                     requests: None,
                 })
             }
-            Engine::DataFusionCli { bin, setup } => {
+            Engine::DataFusionCli {
+                bin,
+                setup,
+                statements,
+            } => {
                 let timed = work.join("datafusion.sql");
                 std::fs::write(&timed, format!("{setup}{}", repeated(sql, runs)))?;
                 let mut cmd = Command::new(bin);
                 cmd.args(["--format", "csv", "-f"]).arg(&timed);
                 let (stdout, _, peak) = run_measured(cmd)?;
-                // "N row(s) fetched. Elapsed 0.012 seconds." after each statement; the first
-                // is the setup's.
+                // "N row(s) fetched. Elapsed 0.012 seconds." after each statement, the
+                // setup's first.
                 let times: Vec<f64> = stdout
                     .lines()
                     .filter_map(|l| l.split("Elapsed ").nth(1))
                     .filter_map(|t| t.trim_end_matches(" seconds.").trim().parse().ok())
-                    .skip(1)
+                    .skip(*statements)
                     .collect();
                 let copy = work.join("datafusion-copy.sql");
                 std::fs::write(

@@ -43,6 +43,8 @@ pub enum Suite {
     Logs,
     /// The four "1.1 billion taxi rides" queries and trip-dashboard queries
     Trips,
+    /// The 22 TPC-H queries over `tpchgen-cli` Parquet
+    Tpch,
 }
 
 impl Suite {
@@ -50,22 +52,29 @@ impl Suite {
         match self {
             Suite::Logs => "logs",
             Suite::Trips => "trips",
+            Suite::Tpch => "tpch",
         }
     }
 
-    /// Table name and its directory under the suite's data directory.
-    pub fn table(self) -> &'static str {
+    /// Table names; each table's files are in the directory of that name under the data
+    /// directory.
+    pub fn tables(self) -> &'static [&'static str] {
         match self {
-            Suite::Logs => "hits",
-            Suite::Trips => "trips",
+            Suite::Logs => &["hits"],
+            Suite::Trips => &["trips"],
+            Suite::Tpch => &[
+                "customer", "lineitem", "nation", "orders", "part", "partsupp", "region",
+                "supplier",
+            ],
         }
     }
 
-    /// Hive partition key of the generated files.
-    pub fn partition_key(self) -> &'static str {
+    /// Hive partition key of the generated files, if partitioned.
+    pub fn partition_key(self) -> Option<&'static str> {
         match self {
-            Suite::Logs => "day",
-            Suite::Trips => "month",
+            Suite::Logs => Some("day"),
+            Suite::Trips => Some("month"),
+            Suite::Tpch => None,
         }
     }
 }
@@ -74,7 +83,7 @@ impl Suite {
 struct GenArgs {
     #[arg(value_enum)]
     suite: Suite,
-    /// 1.0 = 10 M hits or 20 M trips
+    /// 1.0 = 10 M hits, 20 M trips, or TPC-H scale factor 1
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
     /// Data directory [default: benches/data/<suite>-<scale>]
@@ -82,6 +91,9 @@ struct GenArgs {
     data: Option<PathBuf>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Python environment whose bin/ holds tpchgen-cli (for tpch)
+    #[arg(long)]
+    python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -135,15 +147,33 @@ pub fn default_data(suite: Suite, scale: f64) -> PathBuf {
     PathBuf::from(format!("benches/data/{}-{scale}", suite.name()))
 }
 
-/// Generate `suite` at `scale` into `data` (the table's files go to `data/<table>/`).
-fn generate(suite: Suite, scale: f64, data: &std::path::Path, seed: u64) -> Result<()> {
+/// `tpchgen-cli` beside `python` (a virtual environment's), else on PATH.
+pub fn tpchgen(python: Option<&std::path::Path>) -> PathBuf {
+    python
+        .and_then(|p| p.parent())
+        .map(|bin| bin.join("tpchgen-cli"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("tpchgen-cli"))
+}
+
+/// Generate `suite` at `scale` into `data` (each table's files go to `data/<table>/`).
+fn generate(
+    suite: Suite,
+    scale: f64,
+    data: &std::path::Path,
+    seed: u64,
+    python: Option<&std::path::Path>,
+) -> Result<()> {
     if scale <= 0.0 {
         bail!("--scale must be positive");
     }
-    let out = data.join(suite.table());
-    if out.exists() {
-        std::fs::remove_dir_all(&out)?;
+    for table in suite.tables() {
+        let dir = data.join(table);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
     }
+    let out = data.join(suite.tables()[0]);
     let started = std::time::Instant::now();
     let (rows, files) = match suite {
         Suite::Logs => {
@@ -157,11 +187,29 @@ fn generate(suite: Suite, scale: f64, data: &std::path::Path, seed: u64) -> Resu
             let per_month = ((rows / 36 / 250_000) as u32).clamp(1, 32);
             (rows, trips::generate(&out, rows, per_month, seed)?)
         }
+        Suite::Tpch => {
+            // tpchgen-cli is deterministic; its data does not depend on a seed.
+            let parts = (scale * 4.0).ceil().max(1.0) as u32;
+            let program = tpchgen(python);
+            let status = std::process::Command::new(&program)
+                .args(["parquet", "--scale-factor", &scale.to_string(), "--parts", &parts.to_string(), "--output-dir"])
+                .arg(data)
+                .status()
+                .map_err(|e| anyhow::anyhow!("cannot run {} ({e}); install it with `pip install tpchgen-cli` (scripts/test.sh puts it in .venv)", program.display()))?;
+            if !status.success() {
+                bail!("tpchgen-cli failed ({status})");
+            }
+            (0, parts as usize * suite.tables().len())
+        }
+    };
+    let what = if suite == Suite::Tpch {
+        format!("TPC-H at scale factor {scale}")
+    } else {
+        format!("{rows} rows of {}", suite.tables()[0])
     };
     eprintln!(
-        "generated {rows} rows of {} in {files} files under {} ({:.1}s)",
-        suite.table(),
-        out.display(),
+        "generated {what} in {files} files under {} ({:.1}s)",
+        data.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -174,15 +222,21 @@ fn main() -> Result<()> {
             let data = args
                 .data
                 .unwrap_or_else(|| default_data(args.suite, args.scale));
-            generate(args.suite, args.scale, &data, args.seed)
+            generate(
+                args.suite,
+                args.scale,
+                &data,
+                args.seed,
+                args.python.as_deref(),
+            )
         }
         Command::Run(args) => {
             let data = args
                 .data
                 .clone()
                 .unwrap_or_else(|| default_data(args.suite, args.scale));
-            if !data.join(args.suite.table()).exists() {
-                generate(args.suite, args.scale, &data, 42)?;
+            if !args.suite.tables().iter().all(|t| data.join(t).exists()) {
+                generate(args.suite, args.scale, &data, 42, args.python.as_deref())?;
             }
             let outcome = report::run_suite(&args, &data)?;
             if outcome.failures > 0 {
@@ -198,10 +252,10 @@ fn main() -> Result<()> {
                 }
             };
             let mut failures = 0;
-            for suite in [Suite::Logs, Suite::Trips] {
+            for suite in [Suite::Logs, Suite::Trips, Suite::Tpch] {
                 let data = dir.join("data").join(suite.name());
-                let scale = 0.002;
-                generate(suite, scale, &data, 42)?;
+                let scale = if suite == Suite::Tpch { 0.01 } else { 0.002 };
+                generate(suite, scale, &data, 42, args.python.as_deref())?;
                 let run = RunArgs {
                     suite,
                     scale,

@@ -186,7 +186,7 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
     }
 
     let runs = 1 + args.hot_runs;
-    let mut table: Vec<(String, Vec<Cell>)> = Vec::new();
+    let mut table: Vec<(String, Option<usize>, Vec<Cell>)> = Vec::new();
     let mut outcome = Outcome::default();
     for (name, sql) in &queries {
         let mut measured: Vec<Result<(Measure, Answer)>> = Vec::new();
@@ -228,7 +228,11 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
             })
             .collect();
         eprintln!("{} {name}: {}", suite.name(), line.join(", "));
-        table.push((name.clone(), cells));
+        table.push((
+            name.clone(),
+            reference.as_ref().map(|r| r.rows.len()),
+            cells,
+        ));
     }
     let _ = std::fs::remove_dir_all(&work);
     write_report(args, &tools, &engines, &skipped, &table)?;
@@ -245,7 +249,7 @@ fn write_report(
     tools: &Tools,
     engines: &[Engine],
     skipped: &[String],
-    table: &[(String, Vec<Cell>)],
+    table: &[(String, Option<usize>, Vec<Cell>)],
 ) -> Result<()> {
     let suite = args.suite.name();
     std::fs::create_dir_all(&args.results)?;
@@ -270,11 +274,11 @@ fn write_report(
     writeln!(md)?;
     writeln!(
         md,
-        "Times in seconds: cold (first run in a fresh process, or a freshly started server) / hot (best of the next {}). Ratios are Strata's hot time over the peer's (below 1: Strata is faster). Peak memory is the engine process's peak RSS.",
+        "Times in seconds: cold (first run in a fresh process, or a freshly started server) / hot (best of the next {}). Ratios are Strata's hot time over the peer's (below 1: Strata is faster). Rows: rows in the reference answer (DuckDB's), which every engine's answer matched unless marked. Peak memory is the engine process's peak RSS; requests are Strata's object-store requests in the cold run.",
         args.hot_runs
     )?;
     writeln!(md)?;
-    let mut header = String::from("| query |");
+    let mut header = String::from("| query | rows |");
     for e in engines {
         write!(header, " {} |", e.name())?;
     }
@@ -286,10 +290,12 @@ fn write_report(
     header.push_str(" strata requests | strata peak MiB |");
     writeln!(md, "{header}")?;
     writeln!(md, "|{}", "---|".repeat(header.matches('|').count() - 1))?;
-    let mut csv = String::from("suite,query,engine,cold_s,hot_s,peak_rss_mib,requests,status\n");
+    let mut csv =
+        String::from("suite,query,engine,cold_s,hot_s,peak_rss_mib,requests,rows,status\n");
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
-    for (query, cells) in table {
-        let mut row = format!("| {query} |");
+    for (query, rows, cells) in table {
+        let rows = rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
+        let mut row = format!("| {query} | {rows} |");
         for (e, c) in engines.iter().zip(cells) {
             let (text, status, m) = match c {
                 Cell::Ok(m) => (
@@ -311,7 +317,7 @@ fn write_report(
             write!(row, " {text} |")?;
             writeln!(
                 csv,
-                "{suite},{query},{},{},{},{},{},{status}",
+                "{suite},{query},{},{},{},{},{},{rows},{status}",
                 e.name(),
                 m.and_then(cold)
                     .map(|x| format!("{x:.4}"))
