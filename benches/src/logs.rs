@@ -255,7 +255,8 @@ fn hit(rng: &mut Rng, b: &mut Batch, day: i64, users: u64, urls: u64, phrases: u
     let seconds = FIRST_DAY_SECONDS + day * 86_400 + rng.below(86_400) as i64;
     let micros = seconds * 1_000_000;
     let user = rng.skewed(users);
-    let user_id = if user == 0 {
+    // Mid-ranked entries carry the looked-up values, so lookups find a handful of rows.
+    let user_id = if user == 200 {
         LOOKED_UP_USER
     } else {
         (mix(user) >> 1) as i64
@@ -273,7 +274,7 @@ fn hit(rng: &mut Rng, b: &mut Batch, day: i64, users: u64, urls: u64, phrases: u
     } else {
         url(referer_k + 1)
     };
-    let referer_hash = if referer_k == 0 {
+    let referer_hash = if referer_k == 5 {
         LOOKED_UP_REFERER_HASH
     } else {
         hash(&referer)

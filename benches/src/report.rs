@@ -59,7 +59,7 @@ fn tools(args: &RunArgs) -> Result<Tools> {
             target.join("release").join("strata")
         }
     };
-    if !strata.is_file() {
+    if !strata.is_file() && args.engines.iter().any(|e| e.starts_with("strata")) {
         bail!(
             "strata binary not found at {}: build it with `cargo build --release -p strata-cli` or pass --strata",
             strata.display()
@@ -78,7 +78,7 @@ fn tools(args: &RunArgs) -> Result<Tools> {
         .clone()
         .or_else(|| find_on_path("datafusion-cli"));
     Ok(Tools {
-        strata: std::path::absolute(strata)?,
+        strata: std::path::absolute(&strata).unwrap_or(strata),
         python,
         duckdb_peer: Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/duckdb_peer.py"),
         datafusion_cli,

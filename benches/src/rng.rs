@@ -31,10 +31,11 @@ impl Rng {
         self.unit() < p
     }
 
-    /// A skewed index in `0..n`: small indexes are much more frequent (roughly Zipf-like).
+    /// A skewed index in `0..n`, Zipf-like: index k comes with probability about
+    /// ln((k+2)/(k+1)) / ln(n+1), so the first is about 1/log2(n+1) of all.
     pub fn skewed(&mut self, n: u64) -> u64 {
         let u = self.unit();
-        ((n as f64).powf(u * u) - 1.0).max(0.0) as u64 % n.max(1)
+        (((n + 1) as f64).powf(u) - 1.0).max(0.0) as u64 % n.max(1)
     }
 
     /// Pick from `(item, weight)` pairs.
