@@ -258,11 +258,11 @@ fn write_report(
     let mut md = String::new();
     writeln!(md, "# {suite} suite, local disk, scale {}", args.scale)?;
     writeln!(md)?;
+    let command: Vec<String> = std::env::args().collect();
     writeln!(
         md,
-        "Produced by `cargo run --release -p strata-benches -- run {suite} --scale {} --hot-runs {}` on {}.",
-        args.scale,
-        args.hot_runs,
+        "Produced by `{}` on {}.",
+        command.join(" "),
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     )?;
     writeln!(md)?;
