@@ -108,6 +108,50 @@ fn strata_stats(stderr: &str) -> Result<(Vec<f64>, Option<u64>)> {
     Ok((times, requests))
 }
 
+/// Run `strata query <target>` on `script` (timed, from `--stats json`) and on `once` (its
+/// result to `result`). The peak memory is the server's (`server_pid`) or the CLI's.
+fn strata_measure(
+    bin: &Path,
+    target: &[&str],
+    server_pid: Option<u32>,
+    script: &Path,
+    once: &Path,
+    result: &Path,
+) -> Result<Measure> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("query")
+        .args(target)
+        .args([
+            "--format",
+            "csv",
+            "--output",
+            "/dev/null",
+            "--stats",
+            "json",
+            "-f",
+        ])
+        .arg(script);
+    let (_, stderr, peak) = run_measured(cmd)?;
+    let (times, requests) = strata_stats(&stderr)?;
+    let mut cmd = Command::new(bin);
+    cmd.arg("query")
+        .args(target)
+        .args(["--format", "parquet", "--output"])
+        .arg(result)
+        .arg("-f")
+        .arg(once);
+    run_measured(cmd)?;
+    Ok(Measure {
+        times,
+        peak_rss: match server_pid {
+            Some(pid) => peak_rss(pid),
+            None => peak,
+        },
+        // Remote statements report no request counts.
+        requests: requests.filter(|_| server_pid.is_none()),
+    })
+}
+
 /// An engine ready to run a suite's queries.
 pub enum Engine {
     Strata {
@@ -224,77 +268,18 @@ impl Engine {
         std::fs::write(&once, repeated(sql, 1))?;
         match self {
             Engine::Strata { bin, catalog } => {
-                let mut cmd = Command::new(bin);
-                cmd.args([
-                    "--catalog",
-                    catalog,
-                    "query",
-                    "--format",
-                    "csv",
-                    "--output",
-                    "/dev/null",
-                    "--stats",
-                    "json",
-                    "-f",
-                ])
-                .arg(&script);
-                let (_, stderr, peak) = run_measured(cmd)?;
-                let (times, requests) = strata_stats(&stderr)?;
-                let mut cmd = Command::new(bin);
-                cmd.args([
-                    "--catalog",
-                    catalog,
-                    "query",
-                    "--format",
-                    "parquet",
-                    "--output",
-                ])
-                .arg(result)
-                .arg("-f")
-                .arg(&once);
-                run_measured(cmd)?;
-                Ok(Measure {
-                    times,
-                    peak_rss: peak,
-                    requests,
-                })
+                strata_measure(bin, &["--catalog", catalog], None, &script, &once, result)
             }
             Engine::StrataFlight { bin, catalog } => {
                 let server = Server::start(bin, catalog)?;
-                let mut cmd = Command::new(bin);
-                cmd.args([
-                    "query",
-                    "--server",
-                    &server.url,
-                    "--format",
-                    "csv",
-                    "--output",
-                    "/dev/null",
-                    "--stats",
-                    "json",
-                    "-f",
-                ])
-                .arg(&script);
-                let (_, stderr, _) = run_measured(cmd)?;
-                let (times, _) = strata_stats(&stderr)?;
-                let mut cmd = Command::new(bin);
-                cmd.args([
-                    "query",
-                    "--server",
-                    &server.url,
-                    "--format",
-                    "parquet",
-                    "--output",
-                ])
-                .arg(result)
-                .arg("-f")
-                .arg(&once);
-                run_measured(cmd)?;
-                Ok(Measure {
-                    times,
-                    peak_rss: peak_rss(server.child.id()),
-                    requests: None,
-                })
+                strata_measure(
+                    bin,
+                    &["--server", &server.url],
+                    Some(server.child.id()),
+                    &script,
+                    &once,
+                    result,
+                )
             }
             Engine::DuckDb {
                 python,

@@ -199,7 +199,7 @@ impl Catalog {
     ) -> Result<(SnapshotId, i64)> {
         let (snapshot, rows) = self.write(author, Some(message), |c| {
             self.check_unchanged(c, table)?;
-            let ended = end_files(c, table.table_id, ids, message)?;
+            let ended = end_files(c, table.table_id, ids, "remove")?;
             recompute_table_column_stats(c, table.table_id)?;
             c.change(format!("deleted_from_table:{}", table.table_id));
             Ok(ended)
@@ -239,39 +239,51 @@ impl Catalog {
         if report.snapshots.is_empty() {
             return Ok(report);
         }
-        // Data files no kept snapshot sees: ended at or before the first kept snapshot.
-        let ended: Vec<(i64, String, i64, bool)> = {
+        // Data files no kept snapshot sees (ended at or before the first kept snapshot), with
+        // their absolute paths and whether Strata owns them; then DuckDB's delete files, owned
+        // when written into the lake.
+        let mut paths = FilePaths::default();
+        let ended: Vec<(i64, String, bool)> = {
             let mut stmt = tx.prepare(
                 "SELECT f.data_file_id, f.path, coalesce(f.path_is_relative, 1), f.table_id,
                         EXISTS (SELECT 1 FROM ducklake_metadata m WHERE m.key = 'strata.location' AND m.scope = 'table' AND m.scope_id = f.table_id)
                  FROM ducklake_data_file f WHERE f.end_snapshot IS NOT NULL AND f.end_snapshot <= ?1",
             )?;
-            let rows = stmt.query_map(params![first_kept], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, bool>(4)?,
-                ))
-            })?;
+            let rows: Vec<(i64, String, i64, i64, bool)> = stmt
+                .query_map(params![first_kept], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<Result<_, _>>()?;
             let mut out = Vec::new();
-            let mut paths = FilePaths::default();
-            for row in rows {
-                let (id, path, relative, table_id, registered) = row?;
+            for (id, path, relative, table_id, registered) in rows {
                 let owned = relative != 0 && !registered;
-                let path = paths.absolute(self, &tx, table_id, path, relative)?;
-                out.push((id, path, table_id, owned));
+                out.push((
+                    id,
+                    paths.absolute(self, &tx, table_id, path, relative)?,
+                    owned,
+                ));
             }
             out
         };
-        for (_, _, _, owned) in &ended {
-            if *owned {
-                report.files_scheduled += 1;
-            } else {
-                report.files_forgotten += 1;
+        let ended_deletes: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT delete_file_id, path, coalesce(path_is_relative, 1), table_id FROM ducklake_delete_file
+                 WHERE end_snapshot IS NOT NULL AND end_snapshot <= ?1",
+            )?;
+            let rows: Vec<(i64, String, i64, i64)> = stmt
+                .query_map(params![first_kept], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for (id, path, relative, table_id) in rows.into_iter().filter(|r| r.2 != 0) {
+                out.push((id, paths.absolute(self, &tx, table_id, path, relative)?));
             }
-        }
+            out
+        };
+        let owned = ended.iter().filter(|(_, _, owned)| *owned).count();
+        report.files_scheduled = owned + ended_deletes.len();
+        report.files_forgotten = ended.len() - owned;
         if dry_run {
             return Ok(report);
         }
@@ -280,10 +292,12 @@ impl Catalog {
             let mut schedule = tx.prepare(
                 "INSERT INTO ducklake_files_scheduled_for_deletion VALUES (?1, ?2, 0, ?3)",
             )?;
-            for (id, path, _, owned) in &ended {
-                if *owned {
-                    schedule.execute(params![id, path, now])?;
-                }
+            let owned_data = ended
+                .iter()
+                .filter(|(_, _, owned)| *owned)
+                .map(|(id, path, _)| (id, path));
+            for (id, path) in owned_data.chain(ended_deletes.iter().map(|(id, path)| (id, path))) {
+                schedule.execute(params![id, path, now])?;
             }
         }
         let ids_json = format!(
@@ -308,32 +322,10 @@ impl Catalog {
                 params![ids_json],
             )?;
         }
-        // Delete files of DuckDB deletes, owned like data files.
-        {
-            let mut stmt = tx.prepare(
-                "SELECT delete_file_id, path, coalesce(path_is_relative, 1), table_id FROM ducklake_delete_file
-                 WHERE end_snapshot IS NOT NULL AND end_snapshot <= ?1",
-            )?;
-            let rows: Vec<(i64, String, i64, i64)> = stmt
-                .query_map(params![first_kept], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<Result<_, _>>()?;
-            for (id, path, relative, table_id) in rows {
-                if relative != 0 {
-                    let base = self.any_table_path(&tx, table_id)?;
-                    tx.execute(
-                        "INSERT INTO ducklake_files_scheduled_for_deletion VALUES (?1, ?2, 0, ?3)",
-                        params![id, join_path(&base, &path), now],
-                    )?;
-                    report.files_scheduled += 1;
-                }
-            }
-            tx.execute(
-                "DELETE FROM ducklake_delete_file WHERE end_snapshot IS NOT NULL AND end_snapshot <= ?1",
-                params![first_kept],
-            )?;
-        }
+        tx.execute(
+            "DELETE FROM ducklake_delete_file WHERE end_snapshot IS NOT NULL AND end_snapshot <= ?1",
+            params![first_kept],
+        )?;
         // Catalog rows no kept snapshot sees.
         tx.execute(
             "DELETE FROM ducklake_partition_column WHERE partition_id IN

@@ -88,10 +88,19 @@ def test_compaction_while_another_process_appends(tmp_path, duck):
     assert strata_rows(
         "SELECT count(*) FROM events WHERE ts >= TIMESTAMP '2026-03-03 00:00:00'", catalog, tmp_path
     ) == [(70 * 20,)]
+    # --where limits compaction to the files that may match: only the third day's are merged.
+    strata("query", "-f", str(insert_script(tmp_path / "c.sql", 210, 6, lambda i: days[i % 3])), catalog=catalog)
+    assert live_files(db) == 9
+    out = strata("compact", "events", "--where", "ts >= TIMESTAMP '2026-03-03 00:00:00'", catalog=catalog)
+    assert "merged 3 files" in out.stdout and "in 1 partitions" in out.stdout, out.stdout
+    assert live_files(db) == 7
+    total += 6 * 20
+    expected += sum(i * 100 + k for i in range(210, 216) for k in range(20))
+    assert strata_rows("SELECT count(*), sum(n) FROM events", catalog, tmp_path) == [(total, expected)]
     # A bad predicate is a clear error and changes nothing.
     bad = strata("compact", "events", "--where", "nope > 1", catalog=catalog, check=False)
     assert bad.returncode == 1 and "--where" in bad.stderr and "nope" in bad.stderr
-    assert live_files(db) == 3
+    assert live_files(db) == 7
 
 
 def test_retention_expiry_and_gc_leave_only_live_files(tmp_path, duck):
