@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::Suite;
+use crate::s3::{Counters, Emulator, Traffic};
 
 /// One query's measurement on one engine.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +22,10 @@ pub struct Measure {
     pub peak_rss: Option<u64>,
     /// Object-store requests of the cold run (Strata only).
     pub requests: Option<u64>,
+    /// Bytes Strata read from the store in the cold run.
+    pub bytes: Option<u64>,
+    /// Requests and bytes the S3 emulator's proxy carried during the timed runs (S3 mode).
+    pub traffic: Option<Traffic>,
 }
 
 /// Peak resident set size (VmHWM) of a live process.
@@ -85,10 +90,12 @@ fn repeated(sql: &str, runs: usize) -> String {
     (0..runs).map(|_| format!("{one};\n")).collect()
 }
 
-/// Per-statement times (seconds) and the cold run's request count from `--stats json` lines.
-fn strata_stats(stderr: &str) -> Result<(Vec<f64>, Option<u64>)> {
+/// Per-statement times (seconds), and the cold run's request count and bytes read, from
+/// `--stats json` lines.
+fn strata_stats(stderr: &str) -> Result<(Vec<f64>, Option<u64>, Option<u64>)> {
     let mut times = Vec::new();
     let mut requests = None;
+    let mut bytes = None;
     for line in stderr.lines().filter(|l| l.starts_with('{')) {
         let v: serde_json::Value = serde_json::from_str(line)?;
         let us = v["elapsed_us"]
@@ -103,22 +110,29 @@ fn strata_stats(stderr: &str) -> Result<(Vec<f64>, Option<u64>)> {
                 .filter_map(|k| r[k].as_u64())
                 .sum();
             requests = Some(total);
+            bytes = v["bytes_read"].as_u64();
         }
     }
-    Ok((times, requests))
+    Ok((times, requests, bytes))
 }
 
-/// Run `strata query <target>` on `script` (timed, from `--stats json`) and on `once` (its
-/// result to `result`). The peak memory is the server's (`server_pid`) or the CLI's.
-fn strata_measure(
+/// `strata` with the storage environment.
+fn strata_command(bin: &Path, env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+/// Run `strata query <target>` on `script` (timed, from `--stats json`). The peak memory is
+/// the server's (`server_pid`) or the CLI's.
+fn strata_timed(
     bin: &Path,
+    env: &[(String, String)],
     target: &[&str],
     server_pid: Option<u32>,
     script: &Path,
-    once: &Path,
-    result: &Path,
 ) -> Result<Measure> {
-    let mut cmd = Command::new(bin);
+    let mut cmd = strata_command(bin, env);
     cmd.arg("query")
         .args(target)
         .args([
@@ -132,15 +146,7 @@ fn strata_measure(
         ])
         .arg(script);
     let (_, stderr, peak) = run_measured(cmd)?;
-    let (times, requests) = strata_stats(&stderr)?;
-    let mut cmd = Command::new(bin);
-    cmd.arg("query")
-        .args(target)
-        .args(["--format", "parquet", "--output"])
-        .arg(result)
-        .arg("-f")
-        .arg(once);
-    run_measured(cmd)?;
+    let (times, requests, bytes) = strata_stats(&stderr)?;
     Ok(Measure {
         times,
         peak_rss: match server_pid {
@@ -149,7 +155,28 @@ fn strata_measure(
         },
         // Remote statements report no request counts.
         requests: requests.filter(|_| server_pid.is_none()),
+        bytes: bytes.filter(|_| server_pid.is_none()),
+        traffic: None,
     })
+}
+
+/// Run `strata query <target>` on `once`, its result to `result`.
+fn strata_answer(
+    bin: &Path,
+    env: &[(String, String)],
+    target: &[&str],
+    once: &Path,
+    result: &Path,
+) -> Result<()> {
+    let mut cmd = strata_command(bin, env);
+    cmd.arg("query")
+        .args(target)
+        .args(["--format", "parquet", "--output"])
+        .arg(result)
+        .arg("-f")
+        .arg(once);
+    run_measured(cmd)?;
+    Ok(())
 }
 
 /// An engine ready to run a suite's queries.
@@ -157,10 +184,12 @@ pub enum Engine {
     Strata {
         bin: PathBuf,
         catalog: String,
+        env: Vec<(String, String)>,
     },
     StrataFlight {
         bin: PathBuf,
         catalog: String,
+        env: Vec<(String, String)>,
     },
     DuckDb {
         python: PathBuf,
@@ -185,24 +214,31 @@ impl Engine {
         }
     }
 
-    /// Set `name` up for `suite` over `data` (absolute); `None` when it is not installed.
+    /// Set `name` up for `suite` over `data` (absolute), or over the emulator's copy of it
+    /// when `store` is given; `None` when it is not installed.
     pub fn prepare(
         name: &str,
         suite: Suite,
         data: &Path,
+        store: Option<&Emulator>,
         work: &Path,
         tools: &Tools,
     ) -> Result<Option<Engine>> {
         let tables = suite.tables();
+        let location = |t: &str| match store {
+            Some(_) => Emulator::url(t),
+            None => format!("{}/", data.join(t).display()),
+        };
+        let env = store.map(Emulator::env).unwrap_or_default();
         match name {
             "strata" | "strata-flight" => {
                 let catalog = format!("sqlite:{}", work.join("strata.db").display());
                 if name == "strata" {
                     let _ = std::fs::remove_file(work.join("strata.db"));
                     for table in tables {
-                        let mut cmd = Command::new(&tools.strata);
+                        let mut cmd = strata_command(&tools.strata, &env);
                         cmd.args(["--catalog", &catalog, "table", "register", table, "--location"])
-                            .arg(data.join(table));
+                            .arg(location(table));
                         run_measured(cmd)
                             .with_context(|| format!("registering {table} in Strata"))?;
                     }
@@ -211,26 +247,34 @@ impl Engine {
                     Engine::Strata {
                         bin: tools.strata.clone(),
                         catalog,
+                        env,
                     }
                 } else {
                     Engine::StrataFlight {
                         bin: tools.strata.clone(),
                         catalog,
+                        env,
                     }
                 }))
             }
             "duckdb" => {
                 let setup = work.join("duckdb-setup.sql");
                 let hive = suite.partition_key().is_some();
-                let sql: String = tables
-                    .iter()
-                    .map(|t| {
+                // The peer loads the httpfs extension when the set-up names s3:// URLs.
+                let mut sql = store
+                    .map(|s| {
                         format!(
-                            "CREATE VIEW {t} AS SELECT * FROM read_parquet('{}/**/*.parquet', hive_partitioning = {hive});\n",
-                            data.join(t).display()
+                            "CREATE SECRET bench (TYPE s3, KEY_ID 'bench', SECRET 'bench', REGION 'us-east-1', ENDPOINT '{}', URL_STYLE 'path', USE_SSL false);\n",
+                            s.endpoint.trim_start_matches("http://")
                         )
                     })
-                    .collect();
+                    .unwrap_or_default();
+                for t in tables {
+                    sql.push_str(&format!(
+                        "CREATE VIEW {t} AS SELECT * FROM read_parquet('{}**/*.parquet', hive_partitioning = {hive});\n",
+                        location(t)
+                    ));
+                }
                 std::fs::write(&setup, sql)?;
                 Ok(Some(Engine::DuckDb {
                     python: tools.python.clone(),
@@ -248,9 +292,17 @@ impl Engine {
                             .partition_key()
                             .map(|k| format!("PARTITIONED BY ({k}) "))
                             .unwrap_or_default();
+                        let options = store
+                            .map(|s| {
+                                format!(
+                                    " OPTIONS ('aws.endpoint' '{}', 'aws.allow_http' 'true', 'aws.access_key_id' 'bench', 'aws.secret_access_key' 'bench', 'aws.region' 'us-east-1')",
+                                    s.endpoint
+                                )
+                            })
+                            .unwrap_or_default();
                         format!(
-                            "CREATE EXTERNAL TABLE {t} STORED AS PARQUET {partitioned}LOCATION '{}/';\n",
-                            data.join(t).display()
+                            "CREATE EXTERNAL TABLE {t} STORED AS PARQUET {partitioned}LOCATION '{}'{options};\n",
+                            location(t)
                         )
                     })
                     .collect(),
@@ -260,25 +312,60 @@ impl Engine {
     }
 
     /// Run `sql` `runs` times in a fresh process (a freshly started server for
-    /// strata-flight) and write its result to `result` (Parquet).
-    pub fn measure(&self, sql: &str, runs: usize, work: &Path, result: &Path) -> Result<Measure> {
+    /// strata-flight) and write its result to `result` (Parquet). With `counters`, the
+    /// emulator traffic of the timed runs is recorded.
+    pub fn measure(
+        &self,
+        sql: &str,
+        runs: usize,
+        work: &Path,
+        result: &Path,
+        counters: Option<&Counters>,
+    ) -> Result<Measure> {
         let script = work.join("query.sql");
         std::fs::write(&script, repeated(sql, runs))?;
         let once = work.join("once.sql");
         std::fs::write(&once, repeated(sql, 1))?;
+        let server = match self {
+            Engine::StrataFlight { bin, catalog, env } => Some(Server::start(bin, catalog, env)?),
+            _ => None,
+        };
+        let before = counters.map(Counters::read);
+        let paths = Paths {
+            work,
+            script: &script,
+            once: &once,
+            result,
+        };
+        let mut measure = self.timed(sql, runs, &paths, server.as_ref())?;
+        if let (Some(c), Some(before)) = (counters, before) {
+            measure.traffic = Some(c.read() - before);
+        }
+        self.answer(sql, &paths, server.as_ref())?;
+        Ok(measure)
+    }
+
+    /// The timed runs of `sql` (`runs` times). DuckDB's peer also writes its answer then.
+    fn timed(
+        &self,
+        sql: &str,
+        runs: usize,
+        paths: &Paths,
+        server: Option<&Server>,
+    ) -> Result<Measure> {
+        let script = paths.script;
         match self {
-            Engine::Strata { bin, catalog } => {
-                strata_measure(bin, &["--catalog", catalog], None, &script, &once, result)
+            Engine::Strata { bin, catalog, env } => {
+                strata_timed(bin, env, &["--catalog", catalog], None, script)
             }
-            Engine::StrataFlight { bin, catalog } => {
-                let server = Server::start(bin, catalog)?;
-                strata_measure(
+            Engine::StrataFlight { bin, env, .. } => {
+                let server = server.expect("started by measure");
+                strata_timed(
                     bin,
+                    env,
                     &["--server", &server.url],
                     Some(server.child.id()),
-                    &script,
-                    &once,
-                    result,
+                    script,
                 )
             }
             Engine::DuckDb {
@@ -289,9 +376,9 @@ impl Engine {
                 let mut cmd = Command::new(python);
                 cmd.arg(peer)
                     .arg(setup)
-                    .arg(&once)
+                    .arg(paths.once)
                     .arg(runs.to_string())
-                    .arg(result);
+                    .arg(paths.result);
                 let (stdout, _, peak) = run_measured(cmd)?;
                 let v: serde_json::Value = serde_json::from_str(stdout.trim())
                     .with_context(|| format!("unexpected DuckDB peer output: {stdout}"))?;
@@ -304,7 +391,7 @@ impl Engine {
                 Ok(Measure {
                     times,
                     peak_rss: peak,
-                    requests: None,
+                    ..Measure::default()
                 })
             }
             Engine::DataFusionCli {
@@ -312,7 +399,7 @@ impl Engine {
                 setup,
                 statements,
             } => {
-                let timed = work.join("datafusion.sql");
+                let timed = paths.work.join("datafusion.sql");
                 std::fs::write(&timed, format!("{setup}{}", repeated(sql, runs)))?;
                 let mut cmd = Command::new(bin);
                 cmd.args(["--format", "csv", "-f"]).arg(&timed);
@@ -325,7 +412,30 @@ impl Engine {
                     .filter_map(|t| t.trim_end_matches(" seconds.").trim().parse().ok())
                     .skip(*statements)
                     .collect();
-                let copy = work.join("datafusion-copy.sql");
+                Ok(Measure {
+                    times,
+                    peak_rss: peak,
+                    ..Measure::default()
+                })
+            }
+        }
+    }
+
+    /// Run the query once more and write its answer to `paths.result`.
+    fn answer(&self, sql: &str, paths: &Paths, server: Option<&Server>) -> Result<()> {
+        let (once, result) = (paths.once, paths.result);
+        match self {
+            Engine::Strata { bin, catalog, env } => {
+                strata_answer(bin, env, &["--catalog", catalog], once, result)
+            }
+            Engine::StrataFlight { bin, env, .. } => {
+                let server = server.expect("started by measure");
+                strata_answer(bin, env, &["--server", &server.url], once, result)
+            }
+            // Written by the timed runs' process.
+            Engine::DuckDb { .. } => Ok(()),
+            Engine::DataFusionCli { bin, setup, .. } => {
+                let copy = paths.work.join("datafusion-copy.sql");
                 std::fs::write(
                     &copy,
                     format!(
@@ -336,15 +446,21 @@ impl Engine {
                 )?;
                 let mut cmd = Command::new(bin);
                 cmd.args(["-q", "-f"]).arg(&copy);
-                run_measured(cmd)?;
-                Ok(Measure {
-                    times,
-                    peak_rss: peak,
-                    requests: None,
-                })
+                run_measured(cmd).map(|_| ())
             }
         }
     }
+}
+
+/// Files of one measurement.
+struct Paths<'a> {
+    work: &'a Path,
+    /// The query `runs` times.
+    script: &'a Path,
+    /// The query once.
+    once: &'a Path,
+    /// Where the answer goes (Parquet).
+    result: &'a Path,
 }
 
 /// Programs the engines need.
@@ -363,8 +479,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path, catalog: &str) -> Result<Server> {
-        let mut child = Command::new(bin)
+    fn start(bin: &Path, catalog: &str, env: &[(String, String)]) -> Result<Server> {
+        let mut child = strata_command(bin, env)
             .args([
                 "--catalog",
                 catalog,

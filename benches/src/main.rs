@@ -13,6 +13,7 @@ mod logs;
 mod report;
 mod results;
 mod rng;
+mod s3;
 mod trips;
 
 use std::path::PathBuf;
@@ -79,6 +80,24 @@ impl Suite {
     }
 }
 
+/// Where the engines read the files from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Storage {
+    /// The data directory on local disk
+    Local,
+    /// A moto S3 emulator, through a proxy adding `--latency-ms` to every request
+    S3,
+}
+
+impl Storage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::Local => "local",
+            Storage::S3 => "s3",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct GenArgs {
     #[arg(value_enum)]
@@ -115,6 +134,13 @@ pub struct RunArgs {
     /// Hot runs after the cold one; the best counts
     #[arg(long, default_value_t = 3)]
     pub hot_runs: usize,
+    /// Where the files are read from: local disk, or an S3 emulator they are uploaded to
+    #[arg(long, value_enum, default_value = "local")]
+    pub storage: Storage,
+    /// With `--storage s3`: delay added to every request, in milliseconds (models the
+    /// first-byte latency of cloud object storage)
+    #[arg(long, default_value_t = 30)]
+    pub latency_ms: u64,
     /// Only these queries (file stems, e.g. q01,q29)
     #[arg(long, value_delimiter = ',')]
     pub queries: Vec<String>,
@@ -252,10 +278,19 @@ fn main() -> Result<()> {
                 }
             };
             let mut failures = 0;
-            for suite in [Suite::Logs, Suite::Trips, Suite::Tpch] {
+            // Every suite on local disk, and the trips suite on the S3 emulator too.
+            let runs = [
+                (Suite::Logs, Storage::Local),
+                (Suite::Trips, Storage::Local),
+                (Suite::Trips, Storage::S3),
+                (Suite::Tpch, Storage::Local),
+            ];
+            for (suite, storage) in runs {
                 let data = dir.join("data").join(suite.name());
                 let scale = if suite == Suite::Tpch { 0.01 } else { 0.002 };
-                generate(suite, scale, &data, 42, args.python.as_deref())?;
+                if !suite.tables().iter().all(|t| data.join(t).exists()) {
+                    generate(suite, scale, &data, 42, args.python.as_deref())?;
+                }
                 let run = RunArgs {
                     suite,
                     scale,
@@ -267,6 +302,8 @@ fn main() -> Result<()> {
                         "datafusion-cli".into(),
                     ],
                     hot_runs: 1,
+                    storage,
+                    latency_ms: 5,
                     queries: Vec::new(),
                     results: dir.join("results"),
                     strata: args.strata.clone(),

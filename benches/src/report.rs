@@ -6,9 +6,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::RunArgs;
 use crate::engines::{Engine, Measure, Tools};
 use crate::results::{Answer, agree, read};
+use crate::s3::Emulator;
+use crate::{RunArgs, Storage};
 
 /// What a suite run found.
 #[derive(Debug, Default)]
@@ -125,7 +126,7 @@ fn machine(tools: &Tools) -> String {
         .map(|b| version(Command::new(b).arg("--version")))
         .unwrap_or_else(|| "not installed".into());
     format!(
-        "{cpu}, {cores} cores, {mem}, Linux {}; strata {} (commit {commit}), DuckDB {duckdb}, datafusion-cli: {datafusion}",
+        "{cpu}, {cores} cores, {mem}, Linux {}; {}, runner at commit {commit}; DuckDB {duckdb}; datafusion-cli: {datafusion}",
         kernel.trim(),
         version(Command::new(&tools.strata).arg("--version"))
     )
@@ -153,10 +154,19 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
         suite.name()
     ));
     std::fs::create_dir_all(&work)?;
+    let store = match args.storage {
+        Storage::Local => None,
+        Storage::S3 => Some(Emulator::start(
+            &tools.python,
+            &data,
+            suite.tables(),
+            std::time::Duration::from_millis(args.latency_ms),
+        )?),
+    };
     let mut engines = Vec::new();
     let mut skipped = Vec::new();
     for name in &args.engines {
-        match Engine::prepare(name, suite, &data, &work, &tools)? {
+        match Engine::prepare(name, suite, &data, store.as_ref(), &work, &tools)? {
             Some(e) => engines.push(e),
             None => skipped.push(name.clone()),
         }
@@ -195,7 +205,13 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
             let _ = std::fs::remove_file(&result);
             measured.push(
                 engine
-                    .measure(sql, runs, &work, &result)
+                    .measure(
+                        sql,
+                        runs,
+                        &work,
+                        &result,
+                        store.as_ref().map(|s| s.counters.as_ref()),
+                    )
                     .and_then(|m| Ok((m, read(&result)?))),
             );
         }
@@ -256,7 +272,16 @@ fn write_report(
     let strata = engines.iter().position(|e| e.name() == "strata");
     let peers: Vec<usize> = (0..engines.len()).filter(|&i| Some(i) != strata).collect();
     let mut md = String::new();
-    writeln!(md, "# {suite} suite, local disk, scale {}", args.scale)?;
+    let s3 = args.storage == Storage::S3;
+    let storage = if s3 {
+        format!(
+            "S3 emulator (moto) with {} ms added to every request",
+            args.latency_ms
+        )
+    } else {
+        "local disk".to_string()
+    };
+    writeln!(md, "# {suite} suite, {storage}, scale {}", args.scale)?;
     writeln!(md)?;
     let command: Vec<String> = std::env::args().collect();
     writeln!(
@@ -274,9 +299,17 @@ fn write_report(
     writeln!(md)?;
     writeln!(
         md,
-        "Times in seconds: cold (first run in a fresh process, or a freshly started server) / hot (best of the next {}). Ratios are Strata's hot time over the peer's (below 1: Strata is faster). Rows: rows in the reference answer (DuckDB's), which every engine's answer matched unless marked. Peak memory is the engine process's peak RSS; requests are Strata's object-store requests in the cold run.",
+        "Times in seconds: cold (first run in a fresh process, or a freshly started server) / hot (best of the next {}). Ratios are Strata's hot time over the peer's (below 1: Strata is faster). Rows: rows in the reference answer (DuckDB's), which every engine's answer matched unless marked. Peak memory is the engine process's peak RSS; requests and MiB read are Strata's own accounting of its object-store requests in the cold run.",
         args.hot_runs
     )?;
+    if s3 {
+        writeln!(md)?;
+        writeln!(
+            md,
+            "Requests at the proxy: HTTP requests the proxy in front of the emulator counted during that engine's {} timed runs (cold and hot together) of the query.",
+            args.hot_runs + 1
+        )?;
+    }
     writeln!(md)?;
     let mut header = String::from("| query | rows |");
     for e in engines {
@@ -287,11 +320,17 @@ fn write_report(
             write!(header, " strata / {} |", engines[p].name())?;
         }
     }
-    header.push_str(" strata requests | strata peak MiB |");
+    header.push_str(" strata requests (cold) | strata MiB read (cold) | strata peak MiB |");
+    if s3 {
+        for e in engines {
+            write!(header, " {} requests at the proxy |", e.name())?;
+        }
+    }
     writeln!(md, "{header}")?;
     writeln!(md, "|{}", "---|".repeat(header.matches('|').count() - 1))?;
-    let mut csv =
-        String::from("suite,query,engine,cold_s,hot_s,peak_rss_mib,requests,rows,status\n");
+    let mut csv = String::from(
+        "suite,storage,query,engine,cold_s,hot_s,peak_rss_mib,requests,bytes_read,emulator_requests,emulator_bytes,rows,status\n",
+    );
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
     for (query, rows, cells) in table {
         let rows = rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
@@ -315,9 +354,11 @@ fn write_report(
                 ),
             };
             write!(row, " {text} |")?;
+            let opt = |x: Option<u64>| x.map(|r| r.to_string()).unwrap_or_default();
             writeln!(
                 csv,
-                "{suite},{query},{},{},{},{},{},{rows},{status}",
+                "{suite},{},{query},{},{},{},{},{},{},{},{},{rows},{status}",
+                args.storage.name(),
                 e.name(),
                 m.and_then(cold)
                     .map(|x| format!("{x:.4}"))
@@ -328,9 +369,10 @@ fn write_report(
                 m.and_then(|m| m.peak_rss)
                     .map(|b| format!("{:.1}", b as f64 / 1048576.0))
                     .unwrap_or_default(),
-                m.and_then(|m| m.requests)
-                    .map(|r| r.to_string())
-                    .unwrap_or_default(),
+                opt(m.and_then(|m| m.requests)),
+                opt(m.and_then(|m| m.bytes)),
+                opt(m.and_then(|m| m.traffic).map(|t| t.requests)),
+                opt(m.and_then(|m| m.traffic).map(|t| t.bytes)),
             )?;
         }
         let s = strata.and_then(|i| cells[i].measure());
@@ -346,16 +388,28 @@ fn write_report(
                 _ => write!(row, " - |")?,
             }
         }
+        let mib = |b: u64| format!("{:.1}", b as f64 / 1048576.0);
         write!(
             row,
-            " {} | {} |",
+            " {} | {} | {} |",
             s.and_then(|m| m.requests)
                 .map(|r| r.to_string())
                 .unwrap_or("-".into()),
+            s.and_then(|m| m.bytes).map(mib).unwrap_or("-".into()),
             s.and_then(|m| m.peak_rss)
                 .map(|b| format!("{:.0}", b as f64 / 1048576.0))
                 .unwrap_or("-".into())
         )?;
+        if s3 {
+            for c in cells {
+                let t = c.measure().and_then(|m| m.traffic);
+                write!(
+                    row,
+                    " {} |",
+                    t.map(|t| t.requests.to_string()).unwrap_or("-".into())
+                )?;
+            }
+        }
         writeln!(md, "{row}")?;
     }
     writeln!(md)?;
@@ -370,7 +424,9 @@ fn write_report(
             writeln!(md)?;
         }
     }
-    let base = args.results.join(format!("{suite}-local"));
+    let base = args
+        .results
+        .join(format!("{suite}-{}", args.storage.name()));
     std::fs::write(base.with_extension("md"), md)?;
     std::fs::write(base.with_extension("csv"), csv)?;
     eprintln!("report: {}.md and .csv", base.display());

@@ -10,6 +10,17 @@ use crate::error::Result;
 use crate::lake::Catalog;
 use crate::model::SnapshotId;
 
+/// Crash-test hook: when the environment variable `STRATA_CRASH_AT` names `point`, abort the
+/// process there (no destructors run, as with `kill -9`). Points: `before_upload`,
+/// `mid_upload` (a file partly uploaded, not completed), `before_commit` (every file uploaded,
+/// no transaction yet) and `during_commit` (rows inserted, transaction not committed).
+pub fn crash_point(point: &str) {
+    if std::env::var_os("STRATA_CRASH_AT").is_some_and(|v| v == point) {
+        eprintln!("strata: STRATA_CRASH_AT={point}: aborting the process here");
+        std::process::abort();
+    }
+}
+
 /// The current time as DuckLake stores snapshot times.
 pub(crate) fn now() -> String {
     chrono::Utc::now()
@@ -68,6 +79,7 @@ impl Catalog {
         message: Option<&str>,
         f: impl FnOnce(&mut Commit<'_>) -> Result<T>,
     ) -> Result<(SnapshotId, T)> {
+        crash_point("before_commit");
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (last, schema_version, next_catalog_id, next_file_id): (i64, i64, i64, i64) = tx
@@ -116,6 +128,7 @@ impl Catalog {
             )?;
         }
         let snapshot_id = commit.snapshot_id;
+        crash_point("during_commit");
         commit.tx.commit()?;
         Ok((snapshot_id, value))
     }

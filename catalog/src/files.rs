@@ -209,6 +209,7 @@ pub(crate) fn recompute_table_column_stats(c: &mut Commit<'_>, table_id: i64) ->
     let types = column_types(c, table_id)?;
     let mut table_stats: HashMap<i64, ColumnStats> = HashMap::new();
     let mut has_nulls: HashMap<i64, bool> = HashMap::new();
+    let mut files_with_stats: HashMap<i64, i64> = HashMap::new();
     {
         let mut stmt = c.tx.prepare(
             "SELECT s.column_id, s.min_value, s.max_value, s.null_count, s.value_count, f.record_count
@@ -234,7 +235,29 @@ pub(crate) fn recompute_table_column_stats(c: &mut Commit<'_>, table_id: i64) ->
                 .get(&stats.column_id)
                 .map(String::as_str)
                 .unwrap_or("");
+            *files_with_stats.entry(stats.column_id).or_default() += 1;
             merge_table_stats(&mut table_stats, &mut has_nulls, type_name, &stats, records);
+        }
+    }
+    // Files written before a column was added have no statistics for it: their rows are NULL.
+    let live_files: i64 = c.tx.query_row(
+        "SELECT count(*) FROM ducklake_data_file WHERE table_id = ?1 AND end_snapshot IS NULL",
+        params![table_id],
+        |r| r.get(0),
+    )?;
+    if live_files > 0 {
+        for column_id in types.keys() {
+            if files_with_stats.get(column_id).copied().unwrap_or(0) < live_files {
+                has_nulls.insert(*column_id, true);
+                table_stats
+                    .entry(*column_id)
+                    .or_insert_with(|| ColumnStats {
+                        column_id: *column_id,
+                        // No bound seen (the rows are NULL), as merge_table_stats starts.
+                        value_count: Some(0),
+                        ..Default::default()
+                    });
+            }
         }
     }
     c.tx.execute(

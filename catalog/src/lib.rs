@@ -9,6 +9,7 @@
 //! Main types: [`Catalog`] (open, read at a snapshot, commit), [`TableMeta`], [`DataFile`],
 //! [`FileQuery`] (what a scan asks for), and [`Location`] (where registered files live).
 
+mod alter;
 mod commit;
 mod ddl;
 mod error;
@@ -22,14 +23,17 @@ mod register;
 pub mod types;
 mod write;
 
+pub use alter::Alteration;
+pub use commit::crash_point;
 pub use error::{Error, Result};
 pub use files::NewFile;
 pub use footer::{Footer, footer_stats, read_footer};
 pub use lake::{Catalog, CatalogUrl, DUCKLAKE_VERSION};
 pub use maintenance::{ExpireReport, KnownFiles, ScheduledFile};
 pub use model::{
-    Bound, Column, ColumnRange, ColumnStats, DataFile, FileQuery, FileSet, HistoryEntry,
-    PartitionField, SchemaEntry, SnapshotId, TableListing, TableMeta, TableSummary, Transform,
+    Bound, Column, ColumnRange, ColumnStats, DataFile, DeleteFile, FileQuery, FileSet,
+    HistoryEntry, PartitionField, SchemaEntry, SnapshotId, TableListing, TableMeta, TableSummary,
+    Transform,
 };
 pub use register::{Location, Progress, RegisterReport};
 pub use write::{NewColumn, NewTable};

@@ -114,8 +114,8 @@ impl FilePaths {
     }
 }
 
-/// End the live files `ids` of `table_id` at this commit (every one must still be live) and
-/// return the rows they held.
+/// End the live files `ids` of `table_id` and their delete files at this commit (every one
+/// must still be live) and return the rows they held (deleted rows not counted).
 fn end_files(c: &mut Commit<'_>, table_id: i64, ids: &[i64], what: &str) -> Result<i64> {
     let ids_json = format!(
         "[{}]",
@@ -135,17 +135,19 @@ fn end_files(c: &mut Commit<'_>, table_id: i64, ids: &[i64], what: &str) -> Resu
             ids.len()
         )));
     }
-    let deletes: i64 = c.tx.query_row(
-        "SELECT count(*) FROM ducklake_delete_file WHERE table_id = ?1 AND end_snapshot IS NULL
+    // Rows DuckDB deleted from these files are not rows they hold; their delete files end
+    // with them (and are scheduled for deletion when the snapshots that see them expire).
+    let deleted: i64 = c.tx.query_row(
+        "SELECT coalesce(sum(delete_count), 0) FROM ducklake_delete_file WHERE table_id = ?1 AND end_snapshot IS NULL
            AND data_file_id IN (SELECT value FROM json_each(?2))",
         params![table_id, ids_json],
         |r| r.get(0),
     )?;
-    if deletes > 0 {
-        return Err(Error::Invalid(format!(
-            "{deletes} of the files to {what} have rows deleted by DuckDB (delete files), which Strata cannot rewrite yet"
-        )));
-    }
+    c.tx.execute(
+        "UPDATE ducklake_delete_file SET end_snapshot = ?1 WHERE table_id = ?2 AND end_snapshot IS NULL
+           AND data_file_id IN (SELECT value FROM json_each(?3))",
+        params![c.snapshot_id, table_id, ids_json],
+    )?;
     c.tx.execute(
         "UPDATE ducklake_data_file SET end_snapshot = ?1 WHERE table_id = ?2 AND end_snapshot IS NULL
            AND data_file_id IN (SELECT value FROM json_each(?3))",
@@ -155,7 +157,7 @@ fn end_files(c: &mut Commit<'_>, table_id: i64, ids: &[i64], what: &str) -> Resu
         "UPDATE ducklake_table_stats SET record_count = record_count - ?2, file_size_bytes = file_size_bytes - ?3 WHERE table_id = ?1",
         params![table_id, rows, bytes],
     )?;
-    Ok(rows)
+    Ok(rows - deleted)
 }
 
 impl Catalog {

@@ -138,6 +138,24 @@ pub struct DataFile {
     pub partition_values: Vec<(i64, Option<String>)>,
     /// Statistics of the requested columns.
     pub stats: Vec<ColumnStats>,
+    /// The file's live delete file (written by DuckDB's `DELETE`), if rows of it were deleted.
+    pub deletes: Option<DeleteFile>,
+}
+
+/// A DuckLake delete file: a Parquet file whose `pos` column lists the positions (from 0) of
+/// the deleted rows of one data file, all deletions up to its snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteFile {
+    /// Absolute path or URL.
+    pub path: String,
+    pub file_size: i64,
+    /// Rows it deletes at the snapshot read (`None` when not known without reading it).
+    pub delete_count: Option<i64>,
+    /// A file of deletions from several snapshots, each row tagged in the column
+    /// `_ducklake_internal_snapshot_id`: only rows tagged at or before `snapshot` apply.
+    pub partial: bool,
+    /// The snapshot the table is read at.
+    pub snapshot: SnapshotId,
 }
 
 impl DataFile {

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use crate::error::{Error, Result};
 use crate::lake::Catalog;
 use crate::model::{
-    Bound, Column, ColumnStats, DataFile, FileQuery, FileSet, PartitionField, SchemaEntry,
-    SnapshotId, TableListing, TableMeta, TableSummary, Transform,
+    Bound, Column, ColumnStats, DataFile, DeleteFile, FileQuery, FileSet, PartitionField,
+    SchemaEntry, SnapshotId, TableListing, TableMeta, TableSummary, Transform,
 };
 use crate::types::{StatsAffinity, arrow_type, stats_affinity};
 
@@ -379,6 +379,7 @@ impl Catalog {
                     metadata_bytes,
                     partition_values: Vec::new(),
                     stats: Vec::new(),
+                    deletes: None,
                 });
             }
         }
@@ -471,6 +472,49 @@ impl Catalog {
                 }
             }
         }
+        {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT d.data_file_id, d.path, d.path_is_relative, d.file_size_bytes, d.delete_count, d.partial_max, d.format
+                 FROM ducklake_delete_file d WHERE d.table_id = ?2 AND {}",
+                live("d", 1)
+            ))?;
+            let rows = stmt.query_map(params![snapshot, table.table_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, path, rel, size, count, partial_max, format) = row?;
+                let Some(&i) = index.get(&id) else {
+                    continue;
+                };
+                if format.as_deref().is_some_and(|f| f != "parquet") {
+                    return Err(Error::UnsupportedFeature {
+                        table: format!("{}.{}", table.schema, table.name),
+                        feature: format!(
+                            "a delete file of format '{}'",
+                            format.unwrap_or_default()
+                        ),
+                    });
+                }
+                // A partial file holds deletions up to snapshot `partial_max`; read before
+                // that, only some of its rows apply.
+                let complete = partial_max.is_none_or(|max| snapshot >= max);
+                files[i].deletes = Some(DeleteFile {
+                    path: resolve(&table.path, &path, rel),
+                    file_size: size.unwrap_or(0),
+                    delete_count: count.filter(|_| complete),
+                    partial: partial_max.is_some(),
+                    snapshot,
+                });
+            }
+        }
         Ok(FileSet {
             total_files: total_files as usize,
             files,
@@ -480,20 +524,6 @@ impl Catalog {
     /// Refuse tables that need features Strata cannot read yet, rather than return wrong rows.
     fn check_readable(&self, conn: &Connection, table: &TableMeta) -> Result<()> {
         let name = format!("{}.{}", table.schema, table.name);
-        let deletes: i64 = conn.query_row(
-            &format!(
-                "SELECT count(*) FROM ducklake_delete_file d WHERE d.table_id = ?2 AND {}",
-                live("d", 1)
-            ),
-            params![table.snapshot, table.table_id],
-            |r| r.get(0),
-        )?;
-        if deletes > 0 {
-            return Err(Error::UnsupportedFeature {
-                table: name,
-                feature: "delete files (rows deleted by DuckDB)".into(),
-            });
-        }
         let inlined: Vec<String> = {
             let mut stmt = conn.prepare(
                 "SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1",

@@ -7,8 +7,8 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
-    Expr, ObjectName, ObjectNamePart, ObjectType, Statement as SqlStatement, Value,
-    visit_expressions_mut,
+    AlterColumnOperation, AlterTableOperation, Expr, ObjectName, ObjectNamePart, ObjectType,
+    Statement as SqlStatement, Value, visit_expressions_mut,
 };
 
 use crate::error::{Error, Result};
@@ -25,6 +25,93 @@ pub enum CatalogCommand {
     },
     /// Drop tables; their files stay where they are.
     Drop { names: Vec<String>, if_exists: bool },
+    /// Change a table's columns (`ALTER TABLE`), in one snapshot.
+    Alter {
+        name: String,
+        if_exists: bool,
+        changes: Vec<AlterChange>,
+    },
+}
+
+/// One change of an `ALTER TABLE`, with types still as SQL text (the engine resolves them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterChange {
+    AddColumn {
+        name: String,
+        sql_type: String,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        name: String,
+        if_exists: bool,
+    },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
+    SetType {
+        name: String,
+        sql_type: String,
+    },
+}
+
+/// The changes of an `ALTER TABLE`, refusing the ones Strata does not carry out.
+fn alter_changes(operations: &[AlterTableOperation]) -> Result<Vec<AlterChange>> {
+    let unsupported = |what: &dyn std::fmt::Display| {
+        Error::Invalid(format!(
+            "ALTER TABLE {what} is not supported: Strata supports ADD COLUMN, DROP COLUMN, RENAME COLUMN and ALTER COLUMN … TYPE (widening)"
+        ))
+    };
+    let mut changes = Vec::new();
+    for op in operations {
+        match op {
+            AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def,
+                column_position,
+                ..
+            } => {
+                if column_position.is_some() || !column_def.options.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "ADD COLUMN {}: column options and positions are not supported; new columns are nullable and go last",
+                        column_def.name
+                    )));
+                }
+                changes.push(AlterChange::AddColumn {
+                    name: column_def.name.value.clone(),
+                    sql_type: column_def.data_type.to_string(),
+                    if_not_exists: *if_not_exists,
+                });
+            }
+            AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => changes.extend(column_names.iter().map(|c| AlterChange::DropColumn {
+                name: c.value.clone(),
+                if_exists: *if_exists,
+            })),
+            AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => changes.push(AlterChange::RenameColumn {
+                from: old_column_name.value.clone(),
+                to: new_column_name.value.clone(),
+            }),
+            AlterTableOperation::AlterColumn {
+                column_name,
+                op:
+                    AlterColumnOperation::SetDataType {
+                        data_type, using, ..
+                    },
+            } if using.is_none() => changes.push(AlterChange::SetType {
+                name: column_name.value.clone(),
+                sql_type: data_type.to_string(),
+            }),
+            other => return Err(unsupported(other)),
+        }
+    }
+    Ok(changes)
 }
 
 /// `schema.table` from an object name (`strata.` in front is accepted).
@@ -91,6 +178,11 @@ pub fn catalog_command(statement: &Statement) -> Result<Option<CatalogCommand>> 
                 names: names.iter().map(table_name).collect::<Result<_>>()?,
                 if_exists: *if_exists,
             })),
+            SqlStatement::AlterTable(alter) => Ok(Some(CatalogCommand::Alter {
+                name: table_name(&alter.name)?,
+                if_exists: alter.if_exists,
+                changes: alter_changes(&alter.operations)?,
+            })),
             _ => Ok(None),
         },
         _ => Ok(None),
@@ -145,6 +237,37 @@ mod tests {
             })
         );
         assert_eq!(catalog_command(&parse("SELECT 1")).unwrap(), None);
+        assert_eq!(
+            catalog_command(&parse(
+                "ALTER TABLE logs ADD COLUMN region VARCHAR, RENAME COLUMN a TO b, DROP COLUMN c, ALTER COLUMN n TYPE BIGINT"
+            ))
+            .unwrap(),
+            Some(CatalogCommand::Alter {
+                name: "logs".into(),
+                if_exists: false,
+                changes: vec![
+                    AlterChange::AddColumn {
+                        name: "region".into(),
+                        sql_type: "VARCHAR".into(),
+                        if_not_exists: false
+                    },
+                    AlterChange::RenameColumn {
+                        from: "a".into(),
+                        to: "b".into()
+                    },
+                    AlterChange::DropColumn {
+                        name: "c".into(),
+                        if_exists: false
+                    },
+                    AlterChange::SetType {
+                        name: "n".into(),
+                        sql_type: "BIGINT".into()
+                    },
+                ]
+            })
+        );
+        let err = catalog_command(&parse("ALTER TABLE logs RENAME TO other")).unwrap_err();
+        assert!(err.to_string().contains("not supported"), "{err}");
         let err = catalog_command(&parse(
             "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/tmp/x.csv'",
         ))

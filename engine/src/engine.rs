@@ -24,9 +24,11 @@ use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use futures::TryStreamExt;
-use strata_catalog::{Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary};
+use strata_catalog::{
+    Alteration, Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary,
+};
 
-use crate::commands::{CatalogCommand, catalog_command, number_placeholders};
+use crate::commands::{AlterChange, CatalogCommand, catalog_command, number_placeholders};
 use crate::config::EngineConfig;
 use crate::error::{Error, Result};
 use crate::memory::QueryMemoryPool;
@@ -325,7 +327,7 @@ impl PreparedStatement {
                 });
             }
             Work::Command(command) => {
-                run_command(&catalog, &stores, command).await?;
+                run_command(&ctx, &catalog, &stores, command).await?;
                 let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::empty());
                 let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
                 return Ok(RunningStatement {
@@ -372,6 +374,7 @@ impl PreparedStatement {
 }
 
 async fn run_command(
+    ctx: &SessionContext,
     catalog: &Arc<Catalog>,
     stores: &Arc<Stores>,
     command: CatalogCommand,
@@ -403,8 +406,67 @@ async fn run_command(
                 }
             }
         }
+        CatalogCommand::Alter {
+            name,
+            if_exists,
+            changes,
+        } => {
+            let (schema, table) = split_table_name(&name)?;
+            let changes = resolve_alter_types(ctx, changes).await?;
+            match catalog.alter_table(&schema, &table, &changes, "strata") {
+                Err(strata_catalog::Error::TableNotFound { .. }) if if_exists => {}
+                other => {
+                    other?;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// `ALTER TABLE` changes with their SQL types turned into DuckLake type names, as DataFusion
+/// maps SQL types (so `VARCHAR`, `BIGINT`, `DOUBLE`, `TIMESTAMP`, `DECIMAL(p, s)` mean what
+/// they mean in `CREATE TABLE`).
+async fn resolve_alter_types(
+    ctx: &SessionContext,
+    changes: Vec<AlterChange>,
+) -> Result<Vec<Alteration>> {
+    let mut out = Vec::with_capacity(changes.len());
+    for change in changes {
+        let ducklake = async |column: &str, sql_type: &str| -> Result<String> {
+            let plan = ctx
+                .state()
+                .create_logical_plan(&format!("SELECT CAST(NULL AS {sql_type}) AS v"))
+                .await
+                .map_err(|e| {
+                    Error::Invalid(format!(
+                        "column '{column}': unknown type '{sql_type}' ({e})"
+                    ))
+                })?;
+            let data_type = plan.schema().field(0).data_type().clone();
+            Ok(strata_catalog::types::ducklake_type(column, &data_type)?)
+        };
+        out.push(match change {
+            AlterChange::AddColumn {
+                name,
+                sql_type,
+                if_not_exists,
+            } => Alteration::AddColumn {
+                type_name: ducklake(&name, &sql_type).await?,
+                name,
+                if_not_exists,
+            },
+            AlterChange::SetType { name, sql_type } => Alteration::SetType {
+                type_name: ducklake(&name, &sql_type).await?,
+                name,
+            },
+            AlterChange::DropColumn { name, if_exists } => {
+                Alteration::DropColumn { name, if_exists }
+            }
+            AlterChange::RenameColumn { from, to } => Alteration::RenameColumn { from, to },
+        });
+    }
+    Ok(out)
 }
 
 /// Statistics of one executed statement.

@@ -9,8 +9,10 @@
 
 mod commands;
 mod config;
+mod deletes;
 mod engine;
 mod error;
+mod field_ids;
 mod ingest;
 mod maintenance;
 mod memory;
@@ -20,6 +22,7 @@ mod pruning;
 mod requests;
 mod scan_exec;
 mod storage;
+mod stream_ingest;
 mod table;
 mod write;
 mod writes;
@@ -40,6 +43,7 @@ pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};
 pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use strata_catalog::ExpireReport;
+pub use stream_ingest::StreamTarget;
 pub use table::CatalogTable;
 pub use write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
 pub use writes::{CreateOptions, TABLE_PROPERTIES, parse_duration, parse_partitioning, parse_size};

@@ -168,7 +168,7 @@ impl Engine {
         let mut report = CompactReport {
             partitions: groups.len(),
             files_removed: chosen.len(),
-            rows: chosen.iter().map(|f| f.record_count as u64).sum(),
+            rows: chosen.iter().map(|f| live_rows(f) as u64).sum(),
             bytes_removed: chosen.iter().map(|f| f.file_size).sum(),
             ..CompactReport::default()
         };
@@ -274,7 +274,7 @@ impl Engine {
             cutoff,
             partitions: groups.len(),
             files: ids.len(),
-            rows: groups.values().flatten().map(|f| f.record_count).sum(),
+            rows: groups.values().flatten().map(|f| live_rows(f)).sum(),
             snapshot: None,
         };
         if ids.is_empty() || dry_run {
@@ -389,8 +389,78 @@ impl Engine {
                 reason: "orphan",
             });
         }
+        // On local disk, an upload a killed writer never completed stays behind as a staged
+        // `<name>#<n>` file, which object stores do not list. (On S3 it is an incomplete
+        // multipart upload, which a bucket lifecycle rule aborts.)
+        if resolved.url == crate::storage::Stores::local_url() {
+            let dir = std::path::Path::new("/").join(resolved.path.as_ref());
+            for (path, modified) in unfinished_uploads(&dir) {
+                let text = path.display().to_string();
+                if known
+                    .registered
+                    .iter()
+                    .any(|r| text.starts_with(r.as_str()))
+                {
+                    continue;
+                }
+                if chrono::DateTime::<chrono::Utc>::from(modified) > cutoff {
+                    report.held += 1;
+                    continue;
+                }
+                if !dry_run && let Err(e) = std::fs::remove_file(&path) {
+                    report.failed.push((text, e.to_string()));
+                    continue;
+                }
+                report.deleted.push(GcFile {
+                    path: text,
+                    reason: "unfinished upload",
+                });
+            }
+        }
         Ok(report)
     }
+}
+
+/// Staged files of unfinished uploads of Strata's or DuckDB's data files under `dir`
+/// (`strata-….parquet#3`), with their modification times.
+fn unfinished_uploads(dir: &std::path::Path) -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                pending.push(entry.path());
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            let staged = name.split_once('#').is_some_and(|(base, n)| {
+                (base.starts_with("strata-") || base.starts_with("ducklake-"))
+                    && base.ends_with(".parquet")
+                    && !n.is_empty()
+                    && n.chars().all(|c| c.is_ascii_digit())
+            });
+            if staged && let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                out.push((entry.path(), modified));
+            }
+        }
+    }
+    out
+}
+
+/// Rows of `file` not deleted by a delete file.
+fn live_rows(file: &DataFile) -> i64 {
+    file.record_count
+        - file
+            .deletes
+            .as_ref()
+            .and_then(|d| d.delete_count)
+            .unwrap_or(0)
 }
 
 /// Delete one file; a file already gone counts as deleted.

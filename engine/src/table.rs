@@ -22,11 +22,13 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr_adapter::PhysicalExprAdapterFactory;
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
 
+use crate::field_ids::FieldIdAdapterFactory;
 use crate::parquet_reader::CatalogReaderFactory;
 use crate::pruning::{FileStatistics, column_ranges, decode_scalar};
 use crate::requests::RequestCounter;
@@ -180,7 +182,10 @@ impl CatalogTable {
                 let Some(s) = file.column_stats(column.column_id) else {
                     return stats;
                 };
-                if let Some(n) = s.null_count {
+                // Deleted rows may have held some of the NULLs: the count is no longer known.
+                if let Some(n) = s.null_count
+                    && file.deletes.is_none()
+                {
                     stats.null_count = Precision::Exact(n as usize);
                 }
                 // Parquet bounds may be truncated or widened, so min/max are only estimates,
@@ -209,8 +214,15 @@ impl CatalogTable {
                 stats
             })
             .collect();
+        let num_rows = match &file.deletes {
+            None => Precision::Exact(file.record_count as usize),
+            Some(d) => match d.delete_count {
+                Some(n) => Precision::Exact((file.record_count - n).max(0) as usize),
+                None => Precision::Inexact(file.record_count as usize),
+            },
+        };
         Statistics {
-            num_rows: Precision::Exact(file.record_count as usize),
+            num_rows,
             total_byte_size: Precision::Inexact(file.file_size as usize),
             column_statistics: columns,
         }
@@ -342,6 +354,12 @@ impl TableProvider for CatalogTable {
             if let Some(bytes) = metadata {
                 pf = pf.with_metadata_size_hint(bytes as usize);
             }
+            // Rows DuckDB deleted are skipped by a row selection.
+            if let Some(delete) = &file.deletes {
+                pf = crate::deletes::apply(&self.stores, pf, file.record_count, delete)
+                    .await
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            }
             partitioned.push(pf);
         }
         let store_url = store_url.unwrap_or_else(Stores::local_url);
@@ -383,7 +401,21 @@ impl TableProvider for CatalogTable {
         // files to one group per core (and from splitting a file across groups, which would
         // read its footer twice).
         let declared = remote.then(|| Partitioning::UnknownPartitioning(groups.len()));
+        // Files of tables Strata or DuckDB wrote carry column ids as field ids: read them by id,
+        // so files from before a schema change stay correct. Registered files are read by
+        // name (their field ids, if any, are some other writer's).
+        let by_id: Option<Arc<dyn PhysicalExprAdapterFactory>> =
+            self.meta.location.is_none().then(|| {
+                Arc::new(FieldIdAdapterFactory::new(
+                    self.meta
+                        .columns
+                        .iter()
+                        .map(|c| (c.column_id, c.name.clone()))
+                        .collect(),
+                )) as _
+            });
         let config = FileScanConfigBuilder::new(store_url, Arc::new(source))
+            .with_expr_adapter(by_id)
             .with_file_groups(groups)
             .with_statistics(table_stats)
             .with_projection_indices(projection.cloned())?

@@ -148,7 +148,11 @@ impl TableWriter {
     /// On failure the files written so far are deleted.
     pub async fn write_stream(mut self, mut stream: SendableRecordBatchStream) -> Result<Written> {
         let mut failure = None;
+        let mut first = true;
         while let Some(batch) = stream.next().await {
+            if std::mem::take(&mut first) {
+                strata_catalog::crash_point("before_upload");
+            }
             if let Err(e) = async { self.write(&batch?).await }.await {
                 failure = Some(e);
                 break;
@@ -387,6 +391,7 @@ impl TableWriter {
 
     async fn close(&mut self, mut file: OpenFile) -> Result<()> {
         file.writer.flush().await?;
+        strata_catalog::crash_point("mid_upload");
         let data_end = file.writer.bytes_written() as u64;
         let metadata = file.writer.finish().await?;
         let sink = file.writer.into_inner();

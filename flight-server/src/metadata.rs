@@ -32,7 +32,7 @@ pub fn sql_info(read_only: bool) -> Result<SqlInfoData> {
         SqlSupportedTransaction::None as i32,
     );
     b.append(SqlInfo::FlightSqlServerCancel, true);
-    b.append(SqlInfo::FlightSqlServerBulkIngestion, false);
+    b.append(SqlInfo::FlightSqlServerBulkIngestion, true);
     b.append(SqlInfo::FlightSqlServerIngestTransactionsSupported, false);
     b.append(SqlInfo::FlightSqlServerStatementTimeout, 0i32);
     b.append(SqlInfo::FlightSqlServerTransactionTimeout, 0i32);

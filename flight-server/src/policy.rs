@@ -27,6 +27,15 @@ pub fn authorize(principal: &Principal, statement: &Statement) -> Result<()> {
         Access::Write => Role::Writer,
         Access::Admin => Role::Admin,
     };
+    require(principal, needed)
+}
+
+/// Bulk ingest (`CommandStatementIngest`) writes a catalog table: writers and admins.
+pub fn authorize_ingest(principal: &Principal) -> Result<()> {
+    require(principal, Role::Writer)
+}
+
+fn require(principal: &Principal, needed: Role) -> Result<()> {
     if principal.role >= needed {
         Ok(())
     } else {

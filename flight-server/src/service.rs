@@ -19,8 +19,9 @@ use arrow_flight::sql::{
     CommandGetCatalogs, CommandGetCrossReference, CommandGetDbSchemas, CommandGetExportedKeys,
     CommandGetImportedKeys, CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes,
     CommandGetTables, CommandGetXdbcTypeInfo, CommandPreparedStatementQuery,
-    CommandPreparedStatementUpdate, CommandStatementQuery, CommandStatementUpdate,
-    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandPreparedStatementUpdate, CommandStatementIngest, CommandStatementQuery,
+    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
+    TicketStatementQuery,
 };
 use arrow_flight::{
     Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightData,
@@ -42,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::handles::Handle;
 use crate::limits::Admission;
 use crate::metadata::{self, to_wire, wire_schema, with_column_metadata};
-use crate::policy::authorize;
+use crate::policy::{authorize, authorize_ingest};
 use crate::querylog::{Entry, QueryLog};
 use crate::session::{
     CloseSessionResult, GetSessionOptionsResult, OptionValue, SessionOptionValue, SessionOptions,
@@ -345,6 +346,95 @@ impl StrataFlightSql {
     }
 
     /// Run a statement to its end and return the number of rows it changed (DDL: 0).
+    /// ADBC bulk ingest: the stream goes through the table writer (bounded memory) and
+    /// commits once; nothing is visible if it fails.
+    async fn ingest(
+        &self,
+        caller: &Caller,
+        command: CommandStatementIngest,
+        data: PeekableFlightDataStream,
+    ) -> Result<i64> {
+        use arrow_flight::sql::{TableExistsOption as Exists, TableNotExistOption as NotExist};
+        use strata_engine::StreamTarget;
+        let started = Instant::now();
+        authorize_ingest(&caller.principal)?;
+        let invalid = Error::InvalidArgument;
+        if command.temporary {
+            return Err(Error::Unimplemented(
+                "bulk ingest into temporary tables is not supported".into(),
+            ));
+        }
+        if command.transaction_id.is_some() {
+            return Err(Error::Unimplemented(
+                "transactions are not supported: each ingest commits on its own".into(),
+            ));
+        }
+        if let Some(catalog) = &command.catalog
+            && !catalog.is_empty()
+            && catalog != CATALOG_NAME
+        {
+            return Err(invalid(format!(
+                "unknown catalog '{catalog}': the catalog is '{CATALOG_NAME}'"
+            )));
+        }
+        let options = command.table_definition_options.unwrap_or_default();
+        let not_exist = NotExist::try_from(options.if_not_exist).unwrap_or(NotExist::Unspecified);
+        let exists = Exists::try_from(options.if_exists).unwrap_or(Exists::Unspecified);
+        let target = match (not_exist, exists) {
+            (_, Exists::Replace) => {
+                return Err(Error::Unimplemented(
+                    "bulk ingest with replace is not supported: drop the table first, or append"
+                        .into(),
+                ));
+            }
+            (NotExist::Create, Exists::Append) => StreamTarget::CreateOrAppend,
+            (NotExist::Create, _) => StreamTarget::Create,
+            (_, Exists::Fail) => {
+                return Err(invalid(
+                    "bulk ingest must be allowed to create the table or append to it".into(),
+                ));
+            }
+            _ => StreamTarget::Append,
+        };
+        let name = match command.schema.as_deref().filter(|s| !s.is_empty()) {
+            Some(schema) => format!("{schema}.{}", command.table),
+            None => format!("{}.{}", self.default_schema(caller), command.table),
+        };
+        let _permit = self.inner.admission.admit().await?;
+        let mut batches =
+            FlightRecordBatchStream::new_from_flight_data(data.map_err(FlightError::from));
+        let first = batches
+            .next()
+            .await
+            .transpose()
+            .map_err(|e| invalid(format!("cannot read the ingested data: {e}")))?;
+        let schema = batches
+            .schema()
+            .cloned()
+            .or_else(|| first.as_ref().map(|b| b.schema()))
+            .ok_or_else(|| invalid("the ingest stream carried no schema".into()))?;
+        let rest = batches.map_err(|e| {
+            datafusion::error::DataFusionError::External(
+                format!("cannot read the ingested data: {e}").into(),
+            )
+        });
+        let stream = futures::stream::iter(first.map(Ok)).chain(rest);
+        let stream = Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, stream),
+        );
+        let rows = self
+            .inner
+            .engine
+            .ingest_stream(&name, target, stream)
+            .await?;
+        let mut entry = Entry::new(&caller.principal.user, &caller.client, "ingest")
+            .statement(&format!("bulk ingest into {name}"));
+        entry.duration_ms = started.elapsed().as_millis();
+        entry.rows = rows;
+        self.inner.log.record(&entry);
+        Ok(rows as i64)
+    }
+
     async fn update(&self, caller: &Caller, handle: &Handle) -> Result<i64> {
         let started = Instant::now();
         let limits = &self.inner.config.limits;
@@ -1119,6 +1209,20 @@ impl FlightSqlService for StrataFlightSql {
             .update(&caller, &handle)
             .await
             .inspect_err(|e| self.record_failure(&caller, "update", Some(&command.query), e));
+        status!(result)
+    }
+
+    async fn do_put_statement_ingest(
+        &self,
+        command: CommandStatementIngest,
+        request: Request<PeekableFlightDataStream>,
+    ) -> std::result::Result<i64, Status> {
+        let caller = status!(self.caller(&request))?;
+        let what = format!("bulk ingest into {}", command.table);
+        let result = self
+            .ingest(&caller, command, request.into_inner())
+            .await
+            .inspect_err(|e| self.record_failure(&caller, "ingest", Some(&what), e));
         status!(result)
     }
 

@@ -269,6 +269,87 @@ def test_writer_creates_and_inserts(server):
         assert cur.fetchone()[0] == 3
 
 
+def test_writer_alters_table(server):
+    with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+        cur.adbc_statement.set_sql_query(
+            "CREATE TABLE flight_alter (ts TIMESTAMP, kind VARCHAR, n INT) PARTITIONED BY (day(ts))"
+        )
+        cur.adbc_statement.execute_update()
+        cur.adbc_statement.set_sql_query(
+            "INSERT INTO flight_alter VALUES (TIMESTAMP '2026-03-04 10:00:00', 'a', 1)"
+        )
+        cur.adbc_statement.execute_update()
+        for sql in [
+            "ALTER TABLE flight_alter ADD COLUMN region VARCHAR",
+            "ALTER TABLE flight_alter RENAME COLUMN n TO amount",
+            "ALTER TABLE flight_alter ALTER COLUMN amount TYPE BIGINT",
+        ]:
+            cur.adbc_statement.set_sql_query(sql)
+            cur.adbc_statement.execute_update()
+        cur.adbc_statement.set_sql_query(
+            "INSERT INTO flight_alter VALUES (TIMESTAMP '2026-03-05 10:00:00', 'b', 9000000000, 'eu')"
+        )
+        cur.adbc_statement.execute_update()
+        cur.execute("SELECT kind, amount, region FROM flight_alter ORDER BY kind")
+        assert cur.fetchall() == [("a", 1, None), ("b", 9000000000, "eu")]
+        # The schema clients see follows the change.
+        schema = conn.adbc_get_table_schema("flight_alter", db_schema_filter="main")
+        assert schema.names == ["ts", "kind", "amount", "region"]
+        assert schema.field("amount").type == pa.int64()
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.adbc_statement.set_sql_query("ALTER TABLE flight_alter ALTER COLUMN amount TYPE INT")
+            cur.adbc_statement.execute_update()
+        assert "only widening" in str(err.value), err.value
+    with connect(server) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.adbc_statement.set_sql_query("ALTER TABLE flight_alter DROP COLUMN region")
+            cur.adbc_statement.execute_update()
+        assert "PermissionDenied" in str(err.value), err.value
+
+
+def test_adbc_bulk_ingest(server, lake, tmp_path, duck):
+    n = 50_000
+    data = pa.table(
+        {
+            "ts": pa.array([1_772_600_000_000_000 + i * 1_000_000 for i in range(n)], pa.timestamp("us")),
+            "host": pa.array([f"h{i % 7}" for i in range(n)]),
+            "bytes": pa.array(range(n), pa.int64()),
+        }
+    )
+    with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+        # Create from the data's schema, then append (columns matched by name, in any order).
+        assert cur.adbc_ingest("ingested", data, mode="create") == n
+        assert cur.adbc_ingest("ingested", data.select(["bytes", "host", "ts"]).slice(0, 1000), mode="append") == 1000
+        assert cur.adbc_ingest("ingested", data.slice(0, 10), mode="create_append") == 10
+        cur.execute("SELECT count(*), sum(bytes), count(DISTINCT host) FROM ingested")
+        assert cur.fetchone() == (n + 1010, sum(range(n)) + sum(range(1000)) + sum(range(10)), 7)
+        # Bad input fails with the reason and commits nothing.
+        for table, payload, mode, message in [
+            ("ingested", data.slice(0, 5), "create", "already exists"),
+            ("missing", data.slice(0, 5), "append", "does not exist"),
+            ("ingested", data.slice(0, 5).append_column("extra", pa.array([1] * 5)), "append", "extra"),
+            ("ingested", data.slice(0, 5), "replace", "replace"),
+            ("requests", data.slice(0, 5), "append", "registered in place"),
+        ]:
+            with pytest.raises(adbc_driver_manager.Error) as err:
+                cur.adbc_ingest(table, payload, mode=mode)
+            assert message in str(err.value), (table, mode, err.value)
+        cur.execute("SELECT count(*) FROM ingested")
+        assert cur.fetchone() == (n + 1010,)
+    # Readers may not ingest.
+    with connect(server) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.adbc_ingest("ingested", data.slice(0, 5), mode="append")
+        assert "PermissionDenied" in str(err.value) or "may not" in str(err.value), err.value
+    # DuckDB reads the ingested table from the catalog.
+    root, catalog, _, _, _ = lake
+    duck.execute(f"ATTACH 'ducklake:sqlite:{catalog.removeprefix('sqlite:')}' AS lake (READ_ONLY)")
+    assert duck.execute("SELECT count(*), sum(bytes) FROM lake.ingested").fetchone() == (
+        n + 1010,
+        sum(range(n)) + sum(range(1000)) + sum(range(10)),
+    )
+
+
 def test_authentication(server, lake):
     with pytest.raises(adbc_driver_manager.Error) as err:
         with connect(server, "ana", "wrong") as conn, conn.cursor() as cur:

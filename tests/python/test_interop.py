@@ -1,6 +1,8 @@
 """DuckDB as the oracle: Strata's answers equal DuckDB's over the same files, DuckDB reads
 Strata's catalog, and Strata reads a DuckLake catalog that DuckDB wrote."""
 
+import sqlite3
+
 import pytest
 
 from conftest import FIXTURES, same_rows, strata, strata_rows
@@ -107,3 +109,66 @@ def test_duckdb_inlined_data_is_refused_not_ignored(duck, tmp_path):
     proc = strata("query", "SELECT count(*) FROM small", catalog=f"sqlite:{db}", check=False)
     assert proc.returncode != 0
     assert "inlined" in proc.stderr, proc.stderr
+
+
+def test_strata_applies_duckdb_delete_files(duck, tmp_path):
+    """Rows DuckDB deleted (delete files) are skipped: answers equal DuckDB's after one and after
+    two deletes on the same files, on a partitioned table, in counts answered from statistics,
+    and as of a snapshot before the deletes."""
+    db = tmp_path / "duck.db"
+    data = tmp_path / "data"
+    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
+    duck.execute("CREATE TABLE lake.orders (id BIGINT, day DATE, region VARCHAR, amount DOUBLE, note VARCHAR)")
+    duck.execute("ALTER TABLE lake.orders SET PARTITIONED BY (region)")
+    duck.execute(
+        """INSERT INTO lake.orders SELECT i, DATE '2026-03-01' + (i % 20)::INTEGER, ['eu', 'us', 'apac'][1 + i % 3],
+           i * 0.5, CASE WHEN i % 11 = 0 THEN NULL ELSE 'n' || i END FROM range(30000) t(i)"""
+    )
+    duck.execute("INSERT INTO lake.orders SELECT i, DATE '2026-04-01', 'eu', 1.0, NULL FROM range(30000, 31000) t(i)")
+    before = duck.execute("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')").fetchone()[0]
+    duck.execute("DELETE FROM lake.orders WHERE id % 7 = 0 OR note IS NULL AND region = 'us'")
+    after_first = duck.execute("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')").fetchone()[0]
+    first_count = duck.execute("SELECT count(*) FROM lake.orders").fetchone()[0]
+    duck.execute("DETACH lake")
+    catalog = f"sqlite:{db}"
+    queries = [
+        "SELECT count(*) FROM {p}orders",
+        "SELECT count(note), count(*), sum(amount), min(id), max(id) FROM {p}orders",
+        "SELECT region, day, count(*), sum(amount) FROM {p}orders GROUP BY region, day",
+        "SELECT id, region, note FROM {p}orders WHERE id BETWEEN 13990 AND 14030",
+        "SELECT count(*) FROM {p}orders WHERE region = 'eu' AND day = DATE '2026-04-01'",
+    ]
+
+    def check():
+        duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (READ_ONLY)")
+        for sql in queries:
+            same_rows(
+                strata_rows(sql.format(p=""), catalog, tmp_path),
+                duck.execute(sql.format(p="lake.")).fetchall(),
+            )
+        duck.execute("DETACH lake")
+
+    check()
+    # A second delete on the same files replaces their delete files with cumulative ones.
+    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
+    duck.execute("DELETE FROM lake.orders WHERE id % 5 = 0")
+    expected = duck.execute("SELECT count(*) FROM lake.orders").fetchone()[0]
+    duck.execute("DETACH lake")
+    assert expected == len([i for i in range(31000) if i % 7 and i % 5 and not (i < 30000 and i % 11 == 0 and i % 3 == 1)])
+    check()
+    # As of the snapshot before the deletes, every row is there; between the two deletes, the
+    # second one's rows (in the same, now partial, delete files) are not yet deleted.
+    assert strata_rows(f"SELECT count(*) FROM table_at('orders', {before})", catalog, tmp_path) == [(31000,)]
+    assert first_count > expected
+    for sql in ["SELECT count(*) FROM table_at('orders', {s})", "SELECT count(*) FROM table_at('orders', {s}) WHERE id >= 0"]:
+        assert strata_rows(sql.format(s=after_first), catalog, tmp_path) == [(first_count,)]
+    # Strata compacts DuckDB's table: the merged file leaves the deleted rows out, the delete
+    # files end with the files they belonged to, and both engines still agree.
+    out = strata("compact", "orders", catalog=catalog)
+    assert "eu" in out.stdout or "1 partition" in out.stdout, out.stdout
+    check()
+    con = sqlite3.connect(db)
+    live_deletes = con.execute("SELECT count(*) FROM ducklake_delete_file WHERE end_snapshot IS NULL").fetchone()[0]
+    con.close()
+    assert live_deletes == 2, live_deletes  # us and apac; both eu files were merged
+    assert strata_rows("SELECT count(*) FROM orders", catalog, tmp_path) == [(expected,)]

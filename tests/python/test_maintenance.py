@@ -233,6 +233,54 @@ def test_killed_writer_leaves_a_consistent_catalog(tmp_path, duck):
     assert len(on_disk) == committed
 
 
+CRASH_POINTS = ["before_upload", "mid_upload", "before_commit", "during_commit"]
+
+
+def test_writer_crashes_at_named_points(tmp_path, duck):
+    """A writer aborted at each named point of a write (STRATA_CRASH_AT; no destructors run,
+    as with kill -9) leaves the table as it was, a catalog DuckDB reads, and only files that gc
+    removes — the staged part of an unfinished upload included."""
+    db = tmp_path / "strata.db"
+    catalog = f"sqlite:{db}"
+    files = tmp_path / "strata.db.files"
+    strata("query", "CREATE TABLE t (n BIGINT, r DOUBLE)", catalog=catalog)
+    strata("query", "INSERT INTO t SELECT value, random() FROM range(1000)", catalog=catalog)
+    big = "SELECT value AS n, random() AS r FROM range(2000000)"
+    runs = [(p, f"INSERT INTO t {big}") for p in CRASH_POINTS]
+    runs += [(p, f"CREATE TABLE c_{p} AS {big}") for p in ("before_commit", "during_commit")]
+    for point, sql in runs:
+        before = set(files.rglob("*"))
+        proc = strata("query", sql, catalog=catalog, check=False, env={"STRATA_CRASH_AT": point})
+        assert proc.returncode == -signal.SIGABRT, (point, proc.returncode, proc.stderr)
+        assert f"STRATA_CRASH_AT={point}" in proc.stderr
+        left = {f for f in set(files.rglob("*")) - before if f.is_file()}
+        staged = [f for f in left if "#" in f.name]
+        complete = [f for f in left if f.name.endswith(".parquet")]
+        # Each point is a different moment of the write, seen in what it left behind.
+        if point == "before_upload":
+            assert not left, left
+        elif point == "mid_upload":
+            assert staged and not complete, left
+        else:
+            assert complete and not staged, left
+        # Nothing of the write is visible; the catalog still takes writes.
+        assert strata_rows("SELECT count(*) FROM t", catalog, tmp_path) == [(1000,)], point
+        assert f"c_{point}" not in strata("table", "list", catalog=catalog).stdout
+    strata("query", "INSERT INTO t SELECT value, 1.0 FROM range(5)", catalog=catalog)
+    attach(duck, catalog)
+    assert duck.execute("SELECT count(*) FROM lake.t").fetchone() == (1005,)
+    assert not [r for r in duck.execute("SHOW ALL TABLES").fetchall() if r[2].startswith("c_")]
+    duck.execute("DETACH lake")
+    out = strata("gc", "--grace", "0s", catalog=catalog).stdout
+    assert "unfinished upload" in out, out
+    con = sqlite3.connect(db)
+    committed = con.execute("SELECT count(*) FROM ducklake_data_file").fetchone()[0]
+    con.close()
+    remaining = [f for f in files.rglob("*") if f.is_file()]
+    assert len(remaining) == committed == 2, remaining
+    assert strata_rows("SELECT count(*) FROM t", catalog, tmp_path) == [(1005,)]
+
+
 def test_server_applies_retention_on_its_own(tmp_path):
     catalog = f"sqlite:{tmp_path}/strata.db"
     strata("query", CREATE, catalog=catalog)
