@@ -141,6 +141,9 @@ pub struct RunArgs {
     /// first-byte latency of cloud object storage)
     #[arg(long, default_value_t = 30)]
     pub latency_ms: u64,
+    /// Drop the OS page cache before every cold run (needs root), so cold runs read from disk
+    #[arg(long)]
+    pub drop_caches: bool,
     /// Only these queries (file stems, e.g. q01,q29)
     #[arg(long, value_delimiter = ',')]
     pub queries: Vec<String>,
@@ -304,6 +307,7 @@ fn main() -> Result<()> {
                     hot_runs: 1,
                     storage,
                     latency_ms: 5,
+                    drop_caches: false,
                     queries: Vec::new(),
                     results: dir.join("results"),
                     strata: args.strata.clone(),

@@ -203,6 +203,11 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
         for engine in &engines {
             let result = work.join(format!("{}-{name}.parquet", engine.name()));
             let _ = std::fs::remove_file(&result);
+            if args.drop_caches && !drop_page_cache() {
+                bail!(
+                    "--drop-caches: cannot write /proc/sys/vm/drop_caches (run as root, or leave the option out)"
+                );
+            }
             measured.push(
                 engine
                     .measure(
@@ -255,6 +260,13 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// Flush dirty pages and drop the OS page cache, so that a cold run reads from disk. Needs
+/// root (and a /proc/sys that is writable, as on a VM but not in every container).
+fn drop_page_cache() -> bool {
+    let synced = Command::new("sync").status().is_ok_and(|s| s.success());
+    synced && std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
+}
+
 fn crate_message(e: &anyhow::Error) -> String {
     let s = e.to_string();
     s.lines().next().unwrap_or("").chars().take(200).collect()
@@ -299,8 +311,13 @@ fn write_report(
     writeln!(md)?;
     writeln!(
         md,
-        "Times in seconds: cold (first run in a fresh process, or a freshly started server) / hot (best of the next {}). Ratios are Strata's hot time over the peer's (below 1: Strata is faster). Rows: rows in the reference answer (DuckDB's), which every engine's answer matched unless marked. Peak memory is the engine process's peak RSS; requests and MiB read are Strata's own accounting of its object-store requests in the cold run.",
-        args.hot_runs
+        "Times in seconds: cold (first run in a fresh process, or a freshly started server) / hot (best of the next {}). Ratios are Strata's hot time over the peer's (below 1: Strata is faster). Rows: rows in the reference answer (DuckDB's), which every engine's answer matched unless marked. Peak memory is the engine process's peak RSS; requests and MiB read are Strata's own accounting of its object-store requests in the cold run. {}",
+        args.hot_runs,
+        if args.drop_caches {
+            "The OS page cache was dropped before every cold run."
+        } else {
+            "The OS page cache was not dropped (run with --drop-caches as root for that)."
+        }
     )?;
     if s3 {
         writeln!(md)?;

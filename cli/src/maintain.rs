@@ -1,10 +1,13 @@
-//! `strata compact`, `strata table retention`, `strata snapshots expire` and `strata gc`.
+//! `strata compact`, `strata table retention`, `strata snapshots expire` and `strata gc`. The
+//! same procedures run over SQL as `CALL compact(…)` etc.; both print the engine's lines.
 
 use anyhow::Result;
-use strata_engine::{CompactOptions, Engine, RetentionReport, parse_duration};
+use strata_engine::{
+    CompactOptions, Engine, RetentionReport, compact_lines, expire_line, gc_lines, parse_duration,
+    retention_line,
+};
 
 use crate::args::{CompactArgs, GcArgs, SnapshotsCommand};
-use crate::tables::bytes;
 
 pub async fn compact(engine: &Engine, args: CompactArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -13,58 +16,10 @@ pub async fn compact(engine: &Engine, args: CompactArgs) -> Result<()> {
         dry_run: args.dry_run,
     };
     let r = engine.compact(&args.table, &options).await?;
-    if r.files_removed == 0 {
-        println!(
-            "{}: nothing to compact (no partition has two or more small files)",
-            args.table
-        );
-        return Ok(());
+    for line in compact_lines(&args.table, &r, args.dry_run, started.elapsed()) {
+        println!("{line}");
     }
-    if args.dry_run {
-        println!(
-            "{}: would merge {} files ({} rows, {}) in {} partitions",
-            args.table,
-            r.files_removed,
-            r.rows,
-            bytes(r.bytes_removed),
-            r.partitions
-        );
-        return Ok(());
-    }
-    println!(
-        "{}: merged {} files ({}) into {} ({}) in {} partitions, {} rows, snapshot {}, {:.2}s",
-        args.table,
-        r.files_removed,
-        bytes(r.bytes_removed),
-        r.files_added,
-        bytes(r.bytes_added),
-        r.partitions,
-        r.rows,
-        r.snapshot.unwrap_or_default(),
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "the replaced files stay readable by time travel until `strata snapshots expire` and `strata gc` remove them"
-    );
     Ok(())
-}
-
-/// One line saying what retention removed (`verb`: removed, would remove, lost).
-pub fn retention_line(r: &RetentionReport, verb: &str) -> String {
-    if r.files == 0 {
-        return format!(
-            "{}: nothing expired ({} before {})",
-            r.table, r.column, r.cutoff
-        );
-    }
-    let snapshot = r
-        .snapshot
-        .map(|s| format!(", snapshot {s}"))
-        .unwrap_or_default();
-    format!(
-        "{}: {verb} {} partitions ({} files, {} rows) with {} before {}{snapshot}",
-        r.table, r.partitions, r.files, r.rows, r.column, r.cutoff
-    )
 }
 
 fn print_retention(r: &RetentionReport, dry_run: bool) {
@@ -109,21 +64,7 @@ pub fn snapshots(engine: &Engine, command: SnapshotsCommand) -> Result<()> {
         } => {
             let period = parse_duration(&older_than)?;
             let r = engine.expire_snapshots(period, dry_run)?;
-            let verb = if dry_run { "would expire" } else { "expired" };
-            match (r.snapshots.first(), r.snapshots.last()) {
-                (Some(first), Some(last)) => println!(
-                    "{verb} {} snapshots ({first}..={last}); {} files {} for deletion by `strata gc`, {} registered files forgotten (never deleted)",
-                    r.snapshots.len(),
-                    r.files_scheduled,
-                    if dry_run {
-                        "would be scheduled"
-                    } else {
-                        "scheduled"
-                    },
-                    r.files_forgotten
-                ),
-                _ => println!("no snapshot is older than {older_than}"),
-            }
+            println!("{}", expire_line(&r, dry_run, &older_than));
         }
     }
     Ok(())
@@ -132,23 +73,15 @@ pub fn snapshots(engine: &Engine, command: SnapshotsCommand) -> Result<()> {
 pub async fn gc(engine: &Engine, args: GcArgs) -> Result<()> {
     let grace = parse_duration(&args.grace)?;
     let r = engine.gc(grace, args.dry_run).await?;
-    let verb = if args.dry_run {
-        "would delete"
-    } else {
-        "deleted"
-    };
-    for f in &r.deleted {
-        println!("{verb} {} ({})", f.path, f.reason);
+    let lines = gc_lines(&r, args.dry_run, &args.grace);
+    let (summary, files) = lines.split_last().expect("gc_lines ends with a summary");
+    for line in files {
+        println!("{line}");
     }
     for (path, reason) in &r.failed {
         eprintln!("could not delete {path}: {reason}");
     }
-    println!(
-        "{verb} {} files; {} unreferenced files are younger than the grace period ({}) and were kept",
-        r.deleted.len(),
-        r.held,
-        args.grace
-    );
+    println!("{summary}");
     if !r.failed.is_empty() {
         anyhow::bail!("{} files could not be deleted", r.failed.len());
     }

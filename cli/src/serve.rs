@@ -53,7 +53,7 @@ async fn retention_loop(engine: Arc<Engine>, every: std::time::Duration) {
                 for r in reports.iter().filter(|r| r.files > 0) {
                     eprintln!(
                         "strata: retention: {}",
-                        crate::maintain::retention_line(r, "lost")
+                        strata_engine::retention_line(r, "lost")
                     );
                 }
             }

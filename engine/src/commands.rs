@@ -25,12 +25,133 @@ pub enum CatalogCommand {
     },
     /// Drop tables; their files stay where they are.
     Drop { names: Vec<String>, if_exists: bool },
+    /// A maintenance procedure (`CALL compact('t')`, …).
+    Maintain(Maintenance),
     /// Change a table's columns (`ALTER TABLE`), in one snapshot.
     Alter {
         name: String,
         if_exists: bool,
         changes: Vec<AlterChange>,
     },
+}
+
+/// A maintenance procedure, run with `CALL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Maintenance {
+    /// `CALL compact('table' [, 'predicate'] [, dry_run => true])`
+    Compact {
+        table: String,
+        filter: Option<String>,
+        dry_run: bool,
+    },
+    /// `CALL retention(['table'] [, dry_run => true])`: one table, or every table with a
+    /// retention property.
+    Retention {
+        table: Option<String>,
+        dry_run: bool,
+    },
+    /// `CALL expire_snapshots('7d' [, dry_run => true])`
+    ExpireSnapshots { older_than: String, dry_run: bool },
+    /// `CALL gc(['1h'] [, dry_run => true])`
+    Gc { grace: String, dry_run: bool },
+}
+
+impl Maintenance {
+    /// Whether it can destroy history or files (snapshot expiry, gc), rather than only
+    /// rewrite or drop table data (compaction, retention).
+    pub fn destroys_history(&self) -> bool {
+        matches!(
+            self,
+            Maintenance::ExpireSnapshots { .. } | Maintenance::Gc { .. }
+        )
+    }
+}
+
+const PROCEDURES: &str = "compact('table' [, 'predicate']), retention(['table']), expire_snapshots('7d'), gc(['1h']), each with an optional dry_run => true";
+
+/// The maintenance procedure a `CALL` names.
+fn procedure(call: &datafusion::sql::sqlparser::ast::Function) -> Result<Maintenance> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    let name = call
+        .name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.to_ascii_lowercase())
+        .unwrap_or_default();
+    let usage = |why: String| Error::Invalid(format!("{why}; the procedures are {PROCEDURES}"));
+    let args: Vec<&FunctionArg> = match &call.args {
+        FunctionArguments::List(list) => list.args.iter().collect(),
+        FunctionArguments::None => Vec::new(),
+        FunctionArguments::Subquery(_) => return Err(usage(format!("CALL {name} takes values"))),
+    };
+    let mut texts = Vec::new();
+    let mut dry_run = false;
+    for arg in args {
+        match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
+                Value::SingleQuotedString(s) => texts.push(s.clone()),
+                other => return Err(usage(format!("CALL {name}: '{other}' is not a string"))),
+            },
+            FunctionArg::Named {
+                name: arg_name,
+                arg: FunctionArgExpr::Expr(Expr::Value(v)),
+                ..
+            } if arg_name.value.eq_ignore_ascii_case("dry_run") => match v.value {
+                Value::Boolean(b) => dry_run = b,
+                _ => return Err(usage(format!("CALL {name}: dry_run takes true or false"))),
+            },
+            other => return Err(usage(format!("CALL {name}: unexpected argument {other}"))),
+        }
+    }
+    let at_most = |n: usize| {
+        if texts.len() > n {
+            Err(usage(format!(
+                "CALL {name} takes at most {n} string arguments"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match name.as_str() {
+        "compact" => {
+            at_most(2)?;
+            let table = texts
+                .first()
+                .cloned()
+                .ok_or_else(|| usage("CALL compact needs a table name".into()))?;
+            Maintenance::Compact {
+                table,
+                filter: texts.get(1).cloned(),
+                dry_run,
+            }
+        }
+        "retention" => {
+            at_most(1)?;
+            Maintenance::Retention {
+                table: texts.first().cloned(),
+                dry_run,
+            }
+        }
+        "expire_snapshots" => {
+            at_most(1)?;
+            Maintenance::ExpireSnapshots {
+                older_than: texts
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| usage("CALL expire_snapshots needs an age, e.g. '7d'".into()))?,
+                dry_run,
+            }
+        }
+        "gc" => {
+            at_most(1)?;
+            Maintenance::Gc {
+                grace: texts.first().cloned().unwrap_or_else(|| "1h".into()),
+                dry_run,
+            }
+        }
+        other => return Err(usage(format!("unknown procedure '{other}'"))),
+    })
 }
 
 /// One change of an `ALTER TABLE`, with types still as SQL text (the engine resolves them).
@@ -178,6 +299,7 @@ pub fn catalog_command(statement: &Statement) -> Result<Option<CatalogCommand>> 
                 names: names.iter().map(table_name).collect::<Result<_>>()?,
                 if_exists: *if_exists,
             })),
+            SqlStatement::Call(call) => Ok(Some(CatalogCommand::Maintain(procedure(call)?))),
             SqlStatement::AlterTable(alter) => Ok(Some(CatalogCommand::Alter {
                 name: table_name(&alter.name)?,
                 if_exists: alter.if_exists,
@@ -265,6 +387,26 @@ mod tests {
                     },
                 ]
             })
+        );
+        assert_eq!(
+            catalog_command(&parse("CALL compact('logs', 'day = 3', dry_run => true)")).unwrap(),
+            Some(CatalogCommand::Maintain(Maintenance::Compact {
+                table: "logs".into(),
+                filter: Some("day = 3".into()),
+                dry_run: true
+            }))
+        );
+        assert_eq!(
+            catalog_command(&parse("CALL gc()")).unwrap(),
+            Some(CatalogCommand::Maintain(Maintenance::Gc {
+                grace: "1h".into(),
+                dry_run: false
+            }))
+        );
+        let err = catalog_command(&parse("CALL vacuum('logs')")).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown procedure 'vacuum'"),
+            "{err}"
         );
         let err = catalog_command(&parse("ALTER TABLE logs RENAME TO other")).unwrap_err();
         assert!(err.to_string().contains("not supported"), "{err}");

@@ -261,6 +261,7 @@ impl PreparedStatement {
     pub fn schema(&self) -> SchemaRef {
         match &self.work {
             Work::Plan(plan) => Arc::new(plan.schema().as_arrow().clone()),
+            Work::Command(CatalogCommand::Maintain(_)) => crate::procedures::procedure_schema(),
             Work::Command(_) => Arc::new(arrow::datatypes::Schema::empty()),
             Work::Write(_) => count_schema(),
         }
@@ -327,14 +328,27 @@ impl PreparedStatement {
                 });
             }
             Work::Command(command) => {
-                run_command(&ctx, &catalog, &stores, command).await?;
-                let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::empty());
+                let engine = Engine {
+                    catalog: Arc::clone(&catalog),
+                    stores: Arc::clone(&stores),
+                    ctx: ctx.clone(),
+                    query_memory_limit: None,
+                    target_file_size,
+                };
+                let (schema, batches) = match run_command(&engine, &ctx, command).await? {
+                    // A procedure says what it did, a line a row.
+                    Some(lines) => (
+                        crate::procedures::procedure_schema(),
+                        vec![crate::procedures::procedure_batch(lines)?],
+                    ),
+                    None => (Arc::new(arrow::datatypes::Schema::empty()), Vec::new()),
+                };
                 let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
                 return Ok(RunningStatement {
                     schema: Arc::clone(&schema),
                     stream: Box::pin(RecordBatchStreamAdapter::new(
                         schema,
-                        futures::stream::empty(),
+                        futures::stream::iter(batches.into_iter().map(Ok)),
                     )),
                     plan,
                     started,
@@ -373,13 +387,16 @@ impl PreparedStatement {
     }
 }
 
+/// Carry out a catalog statement; a procedure returns the lines saying what it did.
 async fn run_command(
+    engine: &Engine,
     ctx: &SessionContext,
-    catalog: &Arc<Catalog>,
-    stores: &Arc<Stores>,
     command: CatalogCommand,
-) -> Result<()> {
+) -> Result<Option<Vec<String>>> {
+    let catalog = &engine.catalog;
+    let stores = &engine.stores;
     match command {
+        CatalogCommand::Maintain(call) => return Ok(Some(engine.run_procedure(&call).await?)),
         CatalogCommand::Register {
             name,
             location,
@@ -391,7 +408,7 @@ async fn run_command(
                     .table(catalog.current_snapshot()?, &schema, &table)?
                     .is_some()
             {
-                return Ok(());
+                return Ok(None);
             }
             register(catalog, stores, &name, &location, &()).await?;
         }
@@ -421,7 +438,7 @@ async fn run_command(
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// `ALTER TABLE` changes with their SQL types turned into DuckLake type names, as DataFusion

@@ -17,6 +17,7 @@ mod ingest;
 mod maintenance;
 mod memory;
 mod parquet_reader;
+mod procedures;
 mod provider;
 mod pruning;
 mod requests;
@@ -27,7 +28,7 @@ mod table;
 mod write;
 mod writes;
 
-pub use commands::{CatalogCommand, catalog_command, table_name};
+pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
 pub use config::EngineConfig;
 pub use engine::{
     Engine, PreparedStatement, QuerySession, QueryStats, RunningStatement, scan_summaries,
@@ -38,6 +39,9 @@ pub use ingest::{
     IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, parse_timestamp,
 };
 pub use maintenance::{CompactOptions, CompactReport, GcFile, GcReport, RetentionReport};
+pub use procedures::{
+    compact_lines, expire_line, gc_lines, human_bytes, procedure_schema, retention_line,
+};
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
 pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};

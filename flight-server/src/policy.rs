@@ -53,6 +53,13 @@ fn classify(statement: &Statement) -> Result<Access> {
         if let CatalogCommand::Register { location, .. } = &command {
             check_remote_location(location)?;
         }
+        // Snapshot expiry and gc destroy history and files: admins only. Compaction and
+        // retention rewrite or drop table data, like other writes.
+        if let CatalogCommand::Maintain(call) = &command
+            && call.destroys_history()
+        {
+            return Ok(Access::Admin);
+        }
         return Ok(Access::Write);
     }
     match statement {

@@ -350,6 +350,48 @@ def test_adbc_bulk_ingest(server, lake, tmp_path, duck):
     )
 
 
+def test_maintenance_procedures_over_flight(server):
+    with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+        cur.adbc_statement.set_sql_query(
+            "CREATE TABLE flight_small (ts TIMESTAMP, n BIGINT) PARTITIONED BY (day(ts))"
+        )
+        cur.adbc_statement.execute_update()
+        for i in range(3):
+            cur.adbc_statement.set_sql_query(
+                f"INSERT INTO flight_small VALUES (TIMESTAMP '2026-03-04 10:00:0{i}', {i})"
+            )
+            cur.adbc_statement.execute_update()
+        cur.execute("CALL compact('flight_small', dry_run => true)")
+        (line,) = cur.fetchone()
+        assert line.startswith("flight_small: would merge 3 files (3 rows"), line
+        cur.execute("CALL compact('flight_small')")
+        lines = [r[0] for r in cur.fetchall()]
+        assert lines[0].startswith("flight_small: merged 3 files"), lines
+        cur.execute("SELECT count(*), sum(n) FROM flight_small")
+        assert cur.fetchone() == (3, 3)
+        cur.execute("CALL compact('flight_small')")
+        assert cur.fetchall() == [("flight_small: nothing to compact (no partition has two or more small files)",)]
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.execute("CALL retention('flight_small')")
+            cur.fetchall()
+        assert "no retention property" in str(err.value), err.value
+        # Expiry and gc destroy history and files: admins only.
+        for sql in ["CALL gc('0s')", "CALL expire_snapshots('0s')"]:
+            with pytest.raises(adbc_driver_manager.Error) as err:
+                cur.execute(sql)
+                cur.fetchall()
+            assert "PermissionDenied" in str(err.value), (sql, err.value)
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.execute("CALL vacuum('flight_small')")
+            cur.fetchall()
+        assert "unknown procedure 'vacuum'" in str(err.value), err.value
+    with connect(server) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.execute("CALL compact('flight_small')")
+            cur.fetchall()
+        assert "PermissionDenied" in str(err.value), err.value
+
+
 def test_authentication(server, lake):
     with pytest.raises(adbc_driver_manager.Error) as err:
         with connect(server, "ana", "wrong") as conn, conn.cursor() as cur:

@@ -2,7 +2,9 @@
 gc (checked by inspecting the files left on disk), concurrent writers, and writers killed with
 SIGKILL — with DuckDB reading the catalog afterwards as the oracle."""
 
+import csv
 import datetime
+import io
 import random
 import signal
 import sqlite3
@@ -231,6 +233,38 @@ def test_killed_writer_leaves_a_consistent_catalog(tmp_path, duck):
     con.close()
     on_disk = list((tmp_path / "strata.db.files").rglob("strata-*.parquet"))
     assert len(on_disk) == committed
+
+
+def test_procedures_in_sql_match_the_cli(tmp_path):
+    """`CALL retention/expire_snapshots/gc/compact(…)` do what the CLI commands do, and say so
+    in the same words (one `result` row a line)."""
+    db = tmp_path / "strata.db"
+    catalog = f"sqlite:{db}"
+    strata("query", CREATE, catalog=catalog)
+    old, today = str(datetime.date.today() - datetime.timedelta(days=90)), str(datetime.date.today())
+    strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 4, lambda i: [old, today][i % 2])), catalog=catalog)
+
+    def call(sql):
+        out = strata("query", sql, "--format", "csv", catalog=catalog).stdout
+        return [row[0] for row in csv.reader(io.StringIO(out))]
+
+    preview = call("CALL retention('events', dry_run => true)")
+    assert preview[0] == "result" and "would remove 1 partitions (2 files, 40 rows)" in preview[1], preview
+    done = call("CALL retention('events')")
+    assert "removed 1 partitions (2 files, 40 rows)" in done[1], done
+    assert strata_rows("SELECT count(*) FROM events", catalog, tmp_path) == [(40,)]
+    compacted = call("CALL compact('events')")
+    assert "merged 2 files" in compacted[1], compacted
+    expired = call("CALL expire_snapshots('0s')")
+    assert expired[1].startswith("expired ") and "scheduled for deletion" in expired[1], expired
+    dry = call("CALL gc('0s', dry_run => true)")
+    assert dry[-1].startswith("would delete 4 files"), dry
+    assert strata("gc", "--grace", "0s", "--dry-run", catalog=catalog).stdout.strip().splitlines() == dry[1:]
+    gone = call("CALL gc('0s')")
+    assert gone[-1].startswith("deleted 4 files"), gone
+    assert len(list((tmp_path / "strata.db.files").rglob("*.parquet"))) == live_files(db) == 1
+    bad = strata("query", "CALL compact()", catalog=catalog, check=False)
+    assert bad.returncode != 0 and "needs a table name" in bad.stderr, bad.stderr
 
 
 CRASH_POINTS = ["before_upload", "mid_upload", "before_commit", "during_commit"]
