@@ -140,6 +140,9 @@ pub struct DataFile {
     pub stats: Vec<ColumnStats>,
     /// The file's live delete file (written by DuckDB's `DELETE`), if rows of it were deleted.
     pub deletes: Option<DeleteFile>,
+    /// Positions of rows DuckDB deleted without a delete file (kept inline in the catalog
+    /// database, `ducklake_inlined_delete_<table id>`), at the snapshot read.
+    pub inlined_deletes: Vec<i64>,
 }
 
 /// A DuckLake delete file: a Parquet file whose `pos` column lists the positions (from 0) of

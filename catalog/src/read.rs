@@ -291,7 +291,6 @@ impl Catalog {
     /// and partition values, and the number of live files the table has in all.
     pub fn candidate_files(&self, table: &TableMeta, query: &FileQuery) -> Result<FileSet> {
         let conn = self.conn();
-        self.check_readable(&conn, table)?;
         let snapshot = table.snapshot;
         let total_files: i64 = conn.query_row(
             &format!(
@@ -380,6 +379,7 @@ impl Catalog {
                     partition_values: Vec::new(),
                     stats: Vec::new(),
                     deletes: None,
+                    inlined_deletes: Vec::new(),
                 });
             }
         }
@@ -515,41 +515,84 @@ impl Catalog {
                 });
             }
         }
+        // Small deletes DuckDB kept in the catalog database: (data file, position) rows.
+        let inlined_deletes = format!("ducklake_inlined_delete_{}", table.table_id);
+        let exists: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                params![inlined_deletes],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_some() {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT file_id, row_id FROM \"{inlined_deletes}\" WHERE begin_snapshot <= ?1 ORDER BY file_id, row_id"
+            ))?;
+            let rows = stmt.query_map(params![snapshot], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (id, position) = row?;
+                if let Some(&i) = index.get(&id) {
+                    files[i].inlined_deletes.push(position);
+                }
+            }
+        }
         Ok(FileSet {
             total_files: total_files as usize,
             files,
         })
     }
 
-    /// Refuse tables that need features Strata cannot read yet, rather than return wrong rows.
-    fn check_readable(&self, conn: &Connection, table: &TableMeta) -> Result<()> {
-        let name = format!("{}.{}", table.schema, table.name);
+    /// Rows DuckDB inlined into the catalog database for `table` (its small inserts), live at
+    /// the table's snapshot: one entry a row, each value as text (`None`: NULL) in the order of
+    /// `table.columns`. Inlined tables are kept per schema version; their columns are matched
+    /// to the table's by name, and a column an older version lacks is NULL.
+    pub fn inlined_rows(&self, table: &TableMeta) -> Result<Vec<Vec<Option<String>>>> {
+        let conn = self.conn();
         let inlined: Vec<String> = {
             let mut stmt = conn.prepare(
-                "SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1",
+                "SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1 ORDER BY schema_version",
             )?;
             let rows = stmt.query_map(params![table.table_id], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
+        let mut out = Vec::new();
         for inlined_table in inlined {
             let quoted = inlined_table.replace('"', "\"\"");
-            let rows: Option<i64> = conn
-                .query_row(
-                    &format!(
-                        "SELECT 1 FROM \"{quoted}\" i WHERE {} LIMIT 1",
-                        live("i", 1)
-                    ),
-                    params![table.snapshot],
-                    |r| r.get(0),
+            let present: Vec<String> = {
+                let mut stmt = conn.prepare(&format!("PRAGMA table_info(\"{quoted}\")"))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(1))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            if present.is_empty() {
+                continue;
+            }
+            let select: Vec<String> = table
+                .columns
+                .iter()
+                .map(
+                    |c| match present.iter().find(|p| p.eq_ignore_ascii_case(&c.name)) {
+                        Some(p) => format!("CAST(i.\"{}\" AS TEXT)", p.replace('"', "\"\"")),
+                        None => "NULL".to_string(),
+                    },
                 )
-                .optional()?;
-            if rows.is_some() {
-                return Err(Error::UnsupportedFeature {
-                    table: name,
-                    feature: "data inlined in the catalog database (flush it in DuckDB with CALL ducklake_flush_inlined_data(...), or attach with DATA_INLINING_ROW_LIMIT 0)".into(),
-                });
+                .collect();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {} FROM \"{quoted}\" i WHERE {} ORDER BY i.row_id",
+                select.join(", "),
+                live("i", 1)
+            ))?;
+            let n = table.columns.len();
+            let rows = stmt.query_map(params![table.snapshot], |r| {
+                (0..n)
+                    .map(|k| r.get::<_, Option<String>>(k))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            for row in rows {
+                out.push(row?);
             }
         }
-        Ok(())
+        Ok(out)
     }
 }

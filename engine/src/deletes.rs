@@ -8,7 +8,7 @@ use arrow::array::{Array, Int64Array};
 use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
 use object_store::ObjectStoreExt;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
-use strata_catalog::DeleteFile;
+use strata_catalog::{DataFile, DeleteFile};
 
 use crate::error::{Error, Result};
 use crate::storage::Stores;
@@ -91,15 +91,26 @@ pub(crate) fn without(rows: u64, deleted: &[u64]) -> ParquetRowSelection {
     ParquetRowSelection::new(RowSelection::from(selectors))
 }
 
-/// Attach to `file` the selection skipping its deleted rows.
+/// Attach to `scan` the selection skipping the rows deleted from `file`, by its delete file
+/// and by deletes DuckDB kept inline in the catalog.
 pub(crate) async fn apply(
     stores: &Arc<Stores>,
-    file: datafusion::datasource::listing::PartitionedFile,
-    rows: i64,
-    delete: &DeleteFile,
+    scan: datafusion::datasource::listing::PartitionedFile,
+    file: &DataFile,
 ) -> Result<datafusion::datasource::listing::PartitionedFile> {
-    let deleted = deleted_positions(stores, delete).await?;
-    Ok(file.with_extension(without(rows.max(0) as u64, &deleted)))
+    let mut deleted = match &file.deletes {
+        Some(delete) => deleted_positions(stores, delete).await?,
+        None => Vec::new(),
+    };
+    deleted.extend(
+        file.inlined_deletes
+            .iter()
+            .filter(|&&p| p >= 0)
+            .map(|&p| p as u64),
+    );
+    deleted.sort_unstable();
+    deleted.dedup();
+    Ok(scan.with_extension(without(file.record_count.max(0) as u64, &deleted)))
 }
 
 #[cfg(test)]

@@ -455,12 +455,8 @@ fn unfinished_uploads(dir: &std::path::Path) -> Vec<(std::path::PathBuf, std::ti
 
 /// Rows of `file` not deleted by a delete file.
 fn live_rows(file: &DataFile) -> i64 {
-    file.record_count
-        - file
-            .deletes
-            .as_ref()
-            .and_then(|d| d.delete_count)
-            .unwrap_or(0)
+    let deleted = file.deletes.as_ref().and_then(|d| d.delete_count);
+    file.record_count - deleted.unwrap_or(0) - file.inlined_deletes.len() as i64
 }
 
 /// Delete one file; a file already gone counts as deleted.

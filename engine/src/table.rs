@@ -8,6 +8,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use arrow::array::{RecordBatch, StringArray};
+use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{Field, FieldRef, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
@@ -15,6 +17,7 @@ use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, DFSchema, ScalarValue, Statistics};
 use datafusion::config::TableParquetOptions;
 use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
@@ -25,6 +28,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr_adapter::PhysicalExprAdapterFactory;
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
 
@@ -185,6 +189,7 @@ impl CatalogTable {
                 // Deleted rows may have held some of the NULLs: the count is no longer known.
                 if let Some(n) = s.null_count
                     && file.deletes.is_none()
+                    && file.inlined_deletes.is_empty()
                 {
                     stats.null_count = Precision::Exact(n as usize);
                 }
@@ -214,9 +219,12 @@ impl CatalogTable {
                 stats
             })
             .collect();
-        let num_rows = match &file.deletes {
-            None => Precision::Exact(file.record_count as usize),
-            Some(d) => match d.delete_count {
+        let inlined = file.inlined_deletes.len() as i64;
+        let num_rows = match (&file.deletes, inlined) {
+            (None, n) => Precision::Exact((file.record_count - n).max(0) as usize),
+            // Both kinds at once might overlap: only an estimate.
+            (Some(_), n) if n > 0 => Precision::Inexact(file.record_count as usize),
+            (Some(d), _) => match d.delete_count {
                 Some(n) => Precision::Exact((file.record_count - n).max(0) as usize),
                 None => Precision::Inexact(file.record_count as usize),
             },
@@ -297,6 +305,80 @@ impl TableProvider for CatalogTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let files = self.scan_files(state, projection, filters, limit).await?;
+        // Rows DuckDB inlined into the catalog database join the files' rows; filters stay
+        // above the scan (they are pushed down inexactly), so they apply to both.
+        let inlined = if self.meta.location.is_none() {
+            self.inlined_batch()?
+        } else {
+            None
+        };
+        match inlined {
+            None => Ok(files),
+            Some(batch) => {
+                let rows = MemorySourceConfig::try_new_exec(
+                    &[vec![batch]],
+                    Arc::clone(&self.schema),
+                    projection.cloned(),
+                )?;
+                UnionExec::try_new(vec![files, rows])
+            }
+        }
+    }
+}
+
+impl CatalogTable {
+    /// The rows DuckDB inlined into the catalog for this table, live at its snapshot, as one
+    /// batch of the table's schema (`None` when there are none).
+    fn inlined_batch(&self) -> Result<Option<RecordBatch>> {
+        let rows = self
+            .catalog
+            .inlined_rows(&self.meta)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let columns = self
+            .schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let k = self
+                    .meta
+                    .columns
+                    .iter()
+                    .position(|c| c.name == *field.name());
+                let text = StringArray::from_iter(
+                    rows.iter().map(|r| k.and_then(|k| r[k].as_deref())),
+                );
+                let options = CastOptions {
+                    safe: false,
+                    ..Default::default()
+                };
+                cast_with_options(&text, field.data_type(), &options).map_err(|e| {
+                    DataFusionError::Execution(format!(
+                        "cannot read the rows DuckDB inlined into the catalog for column '{}' of table '{}.{}': {e}",
+                        field.name(),
+                        self.meta.schema,
+                        self.meta.name
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.schema),
+            columns,
+        )?))
+    }
+
+    /// The scan of the table's Parquet files.
+    async fn scan_files(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         let (total_files, catalog_candidates, files) =
             self.select_files(state, projection, filters).await?;
         let summary = ScanSummary {
@@ -355,8 +437,8 @@ impl TableProvider for CatalogTable {
                 pf = pf.with_metadata_size_hint(bytes as usize);
             }
             // Rows DuckDB deleted are skipped by a row selection.
-            if let Some(delete) = &file.deletes {
-                pf = crate::deletes::apply(&self.stores, pf, file.record_count, delete)
+            if file.deletes.is_some() || !file.inlined_deletes.is_empty() {
+                pf = crate::deletes::apply(&self.stores, pf, file)
                     .await
                     .map_err(|e| DataFusionError::External(Box::new(e)))?;
             }

@@ -100,15 +100,56 @@ def test_strata_reads_duckdb_catalog(duck, tmp_path):
     assert '"files_scanned":1' in proc.stderr, proc.stderr
 
 
-def test_duckdb_inlined_data_is_refused_not_ignored(duck, tmp_path):
+def test_strata_reads_rows_duckdb_inlined(duck, tmp_path):
+    """DuckDB keeps small inserts in the catalog database (data inlining, on by default).
+    Strata reads them with the Parquet files: every type, deletes of inlined rows, an older
+    schema version after ALTER TABLE, and time travel, all compared with DuckDB."""
     db = tmp_path / "inline.db"
     duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (DATA_PATH '{tmp_path}/d/')")
-    duck.execute("CREATE TABLE lake.small (x INTEGER)")
-    duck.execute("INSERT INTO lake.small VALUES (1), (2)")
+    duck.execute(
+        "CREATE TABLE lake.small (id INTEGER, name VARCHAR, ts TIMESTAMP, d DATE, x DOUBLE, ok BOOLEAN, amount DECIMAL(10,2), big BIGINT)"
+    )
+    duck.execute(
+        "INSERT INTO lake.small VALUES (1, 'a', TIMESTAMP '2026-03-01 10:00:00.123456', DATE '2026-03-01', 1.5, true, 1.25, 9000000000),"
+        " (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL), (3, 'c''s', TIMESTAMP '2026-03-02 00:00:00', DATE '2026-03-02', -0.25, false, -2.50, -1)"
+    )
+    before_delete = duck.execute("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')").fetchone()[0]
+    duck.execute("DELETE FROM lake.small WHERE id = 2")
+    # A large insert goes to a Parquet file; the table then has both.
+    duck.execute(
+        "INSERT INTO lake.small SELECT i, 'p' || i, TIMESTAMP '2026-03-05' + INTERVAL (i) SECOND, DATE '2026-03-05', i / 4, i % 2 = 0, i, i FROM range(100, 5100) t(i)"
+    )
+    # A small delete from the Parquet file is kept inline too (no delete file).
+    duck.execute("DELETE FROM lake.small WHERE id IN (100, 101, 4099)")
+    duck.execute("ALTER TABLE lake.small ADD COLUMN note VARCHAR")
+    duck.execute("INSERT INTO lake.small (id, name, note) VALUES (4, 'after alter', 'noted')")
+    inlined = duck.execute("SELECT count(*) FROM lake.small WHERE id < 100").fetchone()[0]
     duck.execute("DETACH lake")
-    proc = strata("query", "SELECT count(*) FROM small", catalog=f"sqlite:{db}", check=False)
-    assert proc.returncode != 0
-    assert "inlined" in proc.stderr, proc.stderr
+    # The small inserts really are inlined: in two schema versions, one row since deleted.
+    con = sqlite3.connect(db)
+    names = [r[0] for r in con.execute("SELECT table_name FROM ducklake_inlined_data_tables")]
+    stored = sum(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names)
+    inline_deletes = con.execute("SELECT count(*) FROM ducklake_inlined_delete_1").fetchone()[0]
+    delete_files = con.execute("SELECT count(*) FROM ducklake_delete_file").fetchone()[0]
+    con.close()
+    assert len(names) == 2 and stored == 4 and inlined == 3, (names, stored, inlined)
+    assert inline_deletes == 3 and delete_files == 0, (inline_deletes, delete_files)
+    catalog = f"sqlite:{db}"
+    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (READ_ONLY)")
+    for sql in [
+        "SELECT count(*) FROM {p}small",
+        "SELECT * FROM {p}small WHERE id < 100 OR id IN (99, 100, 101, 102, 4098, 4099, 4100)",
+        "SELECT count(*), count(name), count(note), sum(amount), sum(big), min(ts), max(d) FROM {p}small",
+        "SELECT ok, count(*), sum(x) FROM {p}small GROUP BY ok",
+        "SELECT id, name FROM {p}small WHERE name LIKE '%s' OR note IS NOT NULL",
+    ]:
+        same_rows(
+            strata_rows(sql.format(p=""), catalog, tmp_path),
+            duck.execute(sql.format(p="lake.")).fetchall(),
+        )
+    assert strata_rows(
+        f"SELECT count(*) FROM table_at('small', {before_delete}) WHERE id < 100", catalog, tmp_path
+    ) == [(3,)]
 
 
 def test_strata_applies_duckdb_delete_files(duck, tmp_path):
