@@ -162,8 +162,42 @@ impl Catalog {
     }
 }
 
+/// Whether DuckDB keeps rows of table `table_id` inlined in the catalog database.
+fn has_inlined_rows(c: &Commit<'_>, table_id: i64) -> Result<bool> {
+    let names: Vec<String> = {
+        let mut stmt = c
+            .tx
+            .prepare("SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1")?;
+        let rows = stmt.query_map(params![table_id], |r| r.get(0))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    for name in names {
+        let quoted = name.replace('"', "\"\"");
+        let any: bool = c.tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM \"{quoted}\" WHERE end_snapshot IS NULL)"),
+            [],
+            |r| r.get(0),
+        )?;
+        if any {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()> {
     let table = format!("{}.{}", meta.schema, meta.name);
+    // Inlined rows are matched to columns by name: a rename, or a drop and re-add, would
+    // misplace them. DuckDB can move them into files first.
+    if matches!(
+        change,
+        Alteration::RenameColumn { .. } | Alteration::DropColumn { .. }
+    ) && has_inlined_rows(c, meta.table_id)?
+    {
+        return Err(Error::Invalid(format!(
+            "table '{table}' has rows DuckDB inlined into the catalog; move them into files first (in DuckDB: CALL ducklake_flush_inlined_data(...)), then rename or drop columns"
+        )));
+    }
     let find = |name: &str| {
         meta.columns
             .iter()

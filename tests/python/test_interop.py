@@ -150,6 +150,13 @@ def test_strata_reads_rows_duckdb_inlined(duck, tmp_path):
     assert strata_rows(
         f"SELECT count(*) FROM table_at('small', {before_delete}) WHERE id < 100", catalog, tmp_path
     ) == [(3,)]
+    duck.execute("DETACH lake")
+    # Inlined rows are matched to columns by name, so Strata will not rename or drop columns
+    # under them (it would misplace them); adding one is fine.
+    proc = strata("query", "ALTER TABLE small RENAME COLUMN name TO label", catalog=catalog, check=False)
+    assert proc.returncode != 0 and "ducklake_flush_inlined_data" in proc.stderr, proc.stderr
+    strata("query", "ALTER TABLE small ADD COLUMN extra INT", catalog=catalog)
+    assert strata_rows("SELECT count(*), count(extra) FROM small", catalog, tmp_path) == [(5000 - 3 + 3, 0)]
 
 
 def test_strata_applies_duckdb_delete_files(duck, tmp_path):
