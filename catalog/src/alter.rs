@@ -164,14 +164,7 @@ impl Catalog {
 
 /// Whether DuckDB keeps rows of table `table_id` inlined in the catalog database.
 fn has_inlined_rows(c: &Commit<'_>, table_id: i64) -> Result<bool> {
-    let names: Vec<String> = {
-        let mut stmt = c
-            .tx
-            .prepare("SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1")?;
-        let rows = stmt.query_map(params![table_id], |r| r.get(0))?;
-        rows.collect::<std::result::Result<_, _>>()?
-    };
-    for name in names {
+    for name in crate::read::inlined_data_tables(&c.tx, table_id)? {
         let quoted = name.replace('"', "\"\"");
         let any: bool = c.tx.query_row(
             &format!("SELECT EXISTS (SELECT 1 FROM \"{quoted}\" WHERE end_snapshot IS NULL)"),

@@ -149,23 +149,18 @@ fn end_files(c: &mut Commit<'_>, table_id: i64, ids: &[i64], what: &str) -> Resu
         params![c.snapshot_id, table_id, ids_json],
     )?;
     // Deletes DuckDB kept inline in the catalog count too (they stay; their files end).
-    let inlined = format!("ducklake_inlined_delete_{table_id}");
-    let has_inlined: bool = c.tx.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-        params![inlined],
-        |r| r.get(0),
-    )?;
-    let deleted = if has_inlined {
-        let inline: i64 = c.tx.query_row(
-            &format!(
-                "SELECT count(*) FROM \"{inlined}\" WHERE file_id IN (SELECT value FROM json_each(?1))"
-            ),
-            params![ids_json],
-            |r| r.get(0),
-        )?;
-        deleted + inline
-    } else {
-        deleted
+    let deleted = match crate::read::inlined_delete_table(&c.tx, table_id)? {
+        Some(inlined) => {
+            let inline: i64 = c.tx.query_row(
+                &format!(
+                    "SELECT count(*) FROM \"{inlined}\" WHERE file_id IN (SELECT value FROM json_each(?1))"
+                ),
+                params![ids_json],
+                |r| r.get(0),
+            )?;
+            deleted + inline
+        }
+        None => deleted,
     };
     c.tx.execute(
         "UPDATE ducklake_data_file SET end_snapshot = ?1 WHERE table_id = ?2 AND end_snapshot IS NULL

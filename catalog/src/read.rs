@@ -516,15 +516,7 @@ impl Catalog {
             }
         }
         // Small deletes DuckDB kept in the catalog database: (data file, position) rows.
-        let inlined_deletes = format!("ducklake_inlined_delete_{}", table.table_id);
-        let exists: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                params![inlined_deletes],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if exists.is_some() {
+        if let Some(inlined_deletes) = inlined_delete_table(&conn, table.table_id)? {
             let mut stmt = conn.prepare(&format!(
                 "SELECT file_id, row_id FROM \"{inlined_deletes}\" WHERE begin_snapshot <= ?1 ORDER BY file_id, row_id"
             ))?;
@@ -550,15 +542,8 @@ impl Catalog {
     /// to the table's by name, and a column an older version lacks is NULL.
     pub fn inlined_rows(&self, table: &TableMeta) -> Result<Vec<Vec<Option<String>>>> {
         let conn = self.conn();
-        let inlined: Vec<String> = {
-            let mut stmt = conn.prepare(
-                "SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1 ORDER BY schema_version",
-            )?;
-            let rows = stmt.query_map(params![table.table_id], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
         let mut out = Vec::new();
-        for inlined_table in inlined {
+        for inlined_table in inlined_data_tables(&conn, table.table_id)? {
             let quoted = inlined_table.replace('"', "\"\"");
             let present: Vec<String> = {
                 let mut stmt = conn.prepare(&format!("PRAGMA table_info(\"{quoted}\")"))?;
@@ -595,4 +580,28 @@ impl Catalog {
         }
         Ok(out)
     }
+}
+
+/// The tables (one per schema version, oldest first) in which DuckDB inlined rows of table
+/// `table_id` into the catalog database.
+pub(crate) fn inlined_data_tables(conn: &Connection, table_id: i64) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1 ORDER BY schema_version",
+    )?;
+    let rows = stmt.query_map(params![table_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The table in which DuckDB keeps small deletes from files of table `table_id`
+/// (`file_id`, `row_id` = position, `begin_snapshot`), if it made one.
+pub(crate) fn inlined_delete_table(conn: &Connection, table_id: i64) -> Result<Option<String>> {
+    let name = format!("ducklake_inlined_delete_{table_id}");
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(exists.map(|_| name))
 }

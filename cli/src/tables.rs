@@ -7,10 +7,7 @@ use strata_engine::{Engine, RequestCounts};
 use crate::args::TableCommand;
 use crate::progress::FooterProgress;
 
-/// Human-readable byte count.
-pub fn bytes(n: i64) -> String {
-    strata_engine::human_bytes(n)
-}
+pub use strata_engine::human_bytes as bytes;
 
 fn print_report(
     name: &str,
