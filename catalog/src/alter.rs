@@ -9,9 +9,8 @@
 //! so two writers altering the same table at once either both apply (say, two different
 //! added columns) or the second fails with a message naming the real conflict.
 
-use rusqlite::params;
-
 use crate::commit::Commit;
+use crate::db::params;
 use crate::error::{Error, Result};
 use crate::lake::Catalog;
 use crate::model::{SnapshotId, TableMeta};
@@ -63,8 +62,8 @@ struct ColumnRow {
 }
 
 fn column_row(c: &Commit<'_>, table_id: i64, column_id: i64) -> Result<ColumnRow> {
-    Ok(c.tx.query_row(
-        "SELECT column_order, column_name, column_type, coalesce(nulls_allowed, 1)
+    c.tx.query_row(
+        "SELECT column_order, column_name, column_type, coalesce(nulls_allowed, TRUE)
          FROM ducklake_column WHERE table_id = ?1 AND column_id = ?2 AND end_snapshot IS NULL",
         params![table_id, column_id],
         |r| {
@@ -75,7 +74,7 @@ fn column_row(c: &Commit<'_>, table_id: i64, column_id: i64) -> Result<ColumnRow
                 nullable: r.get(3)?,
             })
         },
-    )?)
+    )
 }
 
 fn end_column(c: &Commit<'_>, table_id: i64, column_id: i64) -> Result<()> {
@@ -96,7 +95,7 @@ fn insert_column(c: &Commit<'_>, table_id: i64, column_id: i64, row: &ColumnRow)
             row.order,
             row.name,
             row.type_name,
-            row.nullable
+            row.nullable != 0
         ],
     )?;
     Ok(())
@@ -168,7 +167,7 @@ fn has_inlined_rows(c: &Commit<'_>, table_id: i64) -> Result<bool> {
         let quoted = name.replace('"', "\"\"");
         let any: bool = c.tx.query_row(
             &format!("SELECT EXISTS (SELECT 1 FROM \"{quoted}\" WHERE end_snapshot IS NULL)"),
-            [],
+            params![],
             |r| r.get(0),
         )?;
         if any {
@@ -249,7 +248,7 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
             )?;
             if rows > 0 {
                 c.tx.execute(
-                    "INSERT INTO ducklake_table_column_stats VALUES (?1, ?2, 1, NULL, NULL, NULL, NULL)",
+                    "INSERT INTO ducklake_table_column_stats VALUES (?1, ?2, TRUE, NULL, NULL, NULL, NULL)",
                     params![meta.table_id, next_id],
                 )?;
             }

@@ -1,10 +1,12 @@
-//! Write transactions: every change is one SQLite transaction that creates one snapshot.
+//! Write transactions: every change is one database transaction that creates one snapshot.
 //!
-//! The transaction starts with `BEGIN IMMEDIATE`, which takes SQLite's write lock before reading
-//! the latest snapshot; ids come from that snapshot's `next_catalog_id` / `next_file_id`
-//! counters, so two writers can never allocate the same id.
+//! The transaction takes the catalog's write lock before reading the latest snapshot (SQLite:
+//! `BEGIN IMMEDIATE`; PostgreSQL: a lock on `ducklake_snapshot` that only writers take); ids
+//! come from that snapshot's `next_catalog_id` / `next_file_id` counters, so two writers can
+//! never allocate the same id. A writer that does not take the lock (DuckDB) fails on the
+//! snapshot's primary key instead of committing a duplicate.
 
-use rusqlite::{Transaction, TransactionBehavior, params};
+use crate::db::{Tx, params};
 
 use crate::error::Result;
 use crate::lake::Catalog;
@@ -30,7 +32,7 @@ pub(crate) fn now() -> String {
 
 /// An open write transaction that will become snapshot `snapshot_id`.
 pub(crate) struct Commit<'c> {
-    pub tx: Transaction<'c>,
+    pub tx: Tx<'c>,
     pub snapshot_id: SnapshotId,
     next_catalog_id: i64,
     next_file_id: i64,
@@ -80,13 +82,13 @@ impl Catalog {
         f: impl FnOnce(&mut Commit<'_>) -> Result<T>,
     ) -> Result<(SnapshotId, T)> {
         crash_point("before_commit");
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let conn = self.conn();
+        let tx = conn.transaction(true)?;
         let (last, schema_version, next_catalog_id, next_file_id): (i64, i64, i64, i64) = tx
             .query_row(
                 "SELECT snapshot_id, schema_version, next_catalog_id, next_file_id
                  FROM ducklake_snapshot ORDER BY snapshot_id DESC LIMIT 1",
-                [],
+                params![],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
         let mut commit = Commit {

@@ -4,11 +4,19 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The catalog URL could not be understood.
-    #[error("invalid catalog URL '{url}': {reason} (expected sqlite:PATH)")]
+    #[error(
+        "invalid catalog URL '{url}': {reason} (expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE)"
+    )]
     InvalidUrl { url: String, reason: String },
     /// The metadata database failed.
     #[error("catalog database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// A catalog query that must return a row returned none.
+    #[error("the catalog query returned no row: {0}")]
+    NoRow(String),
+    /// The PostgreSQL metadata database failed, or could not be reached.
+    #[error("catalog database error (PostgreSQL): {0}")]
+    Postgres(String),
     /// The database is not a DuckLake catalog, or one of an unsupported version.
     #[error("'{path}' is not a DuckLake 1.0 catalog: {reason}")]
     NotACatalog { path: String, reason: String },

@@ -4,9 +4,8 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params;
-
 use crate::commit::Commit;
+use crate::db::params;
 use crate::error::Result;
 use crate::model::ColumnStats;
 use crate::types::{StatsAffinity, stats_affinity};
@@ -41,7 +40,7 @@ fn column_types(c: &Commit<'_>, table_id: i64) -> Result<HashMap<i64, String>> {
         "SELECT column_id, column_type FROM ducklake_column WHERE table_id = ?1 AND end_snapshot IS NULL",
     )?;
     let rows = stmt.query_map(params![table_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Insert `files` into table `table_id` (whose files live under `table_path`), with their
@@ -79,8 +78,8 @@ pub(crate) fn insert_data_files(
             c.tx.prepare("INSERT INTO strata_data_file_metadata VALUES (?1, ?2)")?;
         for (f, file_id) in files.iter().zip(file_ids) {
             let (path, relative) = match f.path.strip_prefix(table_path) {
-                Some(rel) if !table_path.is_empty() && !rel.is_empty() => (rel, 1),
-                _ => (f.path.as_str(), 0),
+                Some(rel) if !table_path.is_empty() && !rel.is_empty() => (rel, true),
+                _ => (f.path.as_str(), false),
             };
             insert_file.execute(params![
                 file_id,
@@ -226,7 +225,7 @@ pub(crate) fn recompute_table_column_stats(c: &mut Commit<'_>, table_id: i64) ->
                     value_count: r.get(4)?,
                     size_bytes: None,
                 },
-                r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                r.get::<Option<i64>>(5)?.unwrap_or(0),
             ))
         })?;
         for row in rows {
@@ -317,7 +316,7 @@ fn update_table_column_stats(
         )?;
         c.tx.execute(
             "INSERT INTO ducklake_table_column_stats VALUES (?1, ?2, ?3, NULL, ?4, ?5, NULL)",
-            params![table_id, column_id, contains_null as i64, min, max],
+            params![table_id, column_id, contains_null, min, max],
         )?;
     }
     Ok(())

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use crate::db::{Conn, Postgres, params};
 use crate::ddl;
 use crate::error::{Error, Result};
 
@@ -17,10 +16,13 @@ pub const DUCKLAKE_VERSION: &str = "1.0";
 pub enum CatalogUrl {
     /// A SQLite database file: `sqlite:PATH`.
     Sqlite(PathBuf),
+    /// A PostgreSQL database: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?…]`, or the
+    /// same as key-value pairs after `postgres:` (`postgres:host=… dbname=…`, DuckDB's form).
+    Postgres(String),
 }
 
 impl CatalogUrl {
-    /// Parse `sqlite:PATH` (also `sqlite://PATH`).
+    /// Parse `sqlite:PATH` (also `sqlite://PATH`), `postgres://…` or `postgres:KEY=VALUE …`.
     pub fn parse(url: &str) -> Result<Self> {
         let invalid = |reason: &str| Error::InvalidUrl {
             url: url.to_string(),
@@ -34,16 +36,54 @@ impl CatalogUrl {
             return Ok(CatalogUrl::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(invalid("PostgreSQL catalogs are not supported yet"));
+            return Ok(CatalogUrl::Postgres(url.to_string()));
+        }
+        if let Some(rest) = url
+            .strip_prefix("postgres:")
+            .or_else(|| url.strip_prefix("postgresql:"))
+        {
+            if !rest.contains('=') {
+                return Err(invalid(
+                    "expected postgres://USER@HOST/DATABASE or postgres:host=… dbname=…",
+                ));
+            }
+            return Ok(CatalogUrl::Postgres(rest.to_string()));
         }
         Err(invalid("unknown catalog kind"))
     }
+
+    /// The connection target without any password, for messages.
+    fn redacted(&self) -> String {
+        match self {
+            CatalogUrl::Sqlite(p) => p.display().to_string(),
+            CatalogUrl::Postgres(conn) => redact_password(conn),
+        }
+    }
+}
+
+/// `conn` with its password (in a URL's user info or a `password=` pair) replaced by `***`.
+fn redact_password(conn: &str) -> String {
+    if let Ok(mut url) = url::Url::parse(conn)
+        && url.password().is_some()
+    {
+        let _ = url.set_password(Some("***"));
+        return url.to_string();
+    }
+    conn.split_whitespace()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl std::fmt::Display for CatalogUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CatalogUrl::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            CatalogUrl::Postgres(c) if c.contains("://") => f.write_str(&redact_password(c)),
+            CatalogUrl::Postgres(c) => write!(f, "postgres:{}", redact_password(c)),
         }
     }
 }
@@ -53,7 +93,7 @@ impl std::fmt::Display for CatalogUrl {
 /// All methods are synchronous and short; the connection is guarded by a mutex.
 #[derive(Debug)]
 pub struct Catalog {
-    conn: Mutex<Connection>,
+    conn: Mutex<Conn>,
     url: CatalogUrl,
     data_path: String,
 }
@@ -62,58 +102,70 @@ impl Catalog {
     /// Open the catalog at `url`, creating it if it does not exist.
     ///
     /// `data_path` (a directory or URL) is recorded when the catalog is created; the default
-    /// is `<catalog file>.files/` beside the database. Opening an existing catalog with a
-    /// different data path is an error.
+    /// for SQLite is `<catalog file>.files/` beside the database, and a PostgreSQL catalog
+    /// needs one. Opening an existing catalog with a different data path is an error.
     pub fn open(url: &str, data_path: Option<&str>) -> Result<Self> {
         let url = CatalogUrl::parse(url)?;
-        let CatalogUrl::Sqlite(path) = &url;
-        let exists = path.exists();
-        if !exists && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                Error::Invalid(format!(
-                    "cannot create directory '{}' for the catalog: {e}",
-                    parent.display()
-                ))
-            })?;
-        }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let has_metadata: bool = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ducklake_metadata'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)?;
+        let (conn, default_data_path) = match &url {
+            CatalogUrl::Sqlite(path) => {
+                if !path.exists()
+                    && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        Error::Invalid(format!(
+                            "cannot create directory '{}' for the catalog: {e}",
+                            parent.display()
+                        ))
+                    })?;
+                }
+                let conn = rusqlite::Connection::open(path)?;
+                conn.busy_timeout(Duration::from_secs(30))?;
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+                (
+                    Conn::Sqlite(conn),
+                    Some(format!("{}.files", path.display())),
+                )
+            }
+            CatalogUrl::Postgres(target) => {
+                let pg = Postgres::connect(target).map_err(|e| match e {
+                    Error::Postgres(reason) => {
+                        Error::Postgres(format!("cannot open catalog {}: {reason}", url.redacted()))
+                    }
+                    other => other,
+                })?;
+                (Conn::Postgres(pg), None)
+            }
+        };
+        let name = url.redacted();
+        let has_metadata = conn.table_exists("ducklake_metadata")?;
         let recorded = if has_metadata {
-            Self::check_version(&conn, path)?;
-            conn.query_row(
+            Self::check_version(&conn, &name)?;
+            conn.query_opt(
                 "SELECT value FROM ducklake_metadata WHERE key = 'data_path' AND scope IS NULL",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
+                params![],
+                |r| r.get::<String>(0),
+            )?
             .ok_or_else(|| Error::NotACatalog {
-                path: path.display().to_string(),
+                path: name.clone(),
                 reason: "no data_path is recorded".into(),
             })?
         } else {
-            let is_empty: i64 =
-                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-            if is_empty > 0 {
+            if conn.table_count()? > 0 {
                 return Err(Error::NotACatalog {
-                    path: path.display().to_string(),
+                    path: name,
                     reason: "the database has other tables and no ducklake_metadata".into(),
                 });
             }
-            let data_path = normalize_data_path(
-                data_path
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{}.files", path.display()))
-                    .as_str(),
-            )?;
+            let data_path = data_path
+                .map(str::to_string)
+                .or(default_data_path)
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "catalog {url} is empty: creating a PostgreSQL catalog needs a data path (--data-path DIR or URL)"
+                    ))
+                })?;
+            let data_path = normalize_data_path(&data_path)?;
             Self::initialize(&conn, &data_path)?;
             data_path
         };
@@ -127,7 +179,16 @@ impl Catalog {
                 )));
             }
         }
-        conn.execute_batch(ddl::CREATE_INDEXES)?;
+        if conn.is_postgres() {
+            // Several servers may open the catalog at once; the advisory lock keeps their
+            // `CREATE … IF NOT EXISTS` from racing (the batch is one implicit transaction).
+            conn.execute_batch(&format!(
+                "SELECT pg_advisory_xact_lock(7355608); {}",
+                ddl::CREATE_INDEXES
+            ))?;
+        } else {
+            conn.execute_batch(ddl::CREATE_INDEXES)?;
+        }
         Ok(Catalog {
             conn: Mutex::new(conn),
             url,
@@ -135,32 +196,37 @@ impl Catalog {
         })
     }
 
-    fn check_version(conn: &Connection, path: &Path) -> Result<()> {
-        let version: Option<String> = conn
-            .query_row(
-                "SELECT value FROM ducklake_metadata WHERE key = 'version' AND scope IS NULL",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
+    fn check_version(conn: &Conn, name: &str) -> Result<()> {
+        let version: Option<String> = conn.query_opt(
+            "SELECT value FROM ducklake_metadata WHERE key = 'version' AND scope IS NULL",
+            params![],
+            |r| r.get(0),
+        )?;
         match version.as_deref() {
             Some(DUCKLAKE_VERSION) => Ok(()),
             Some(other) => Err(Error::NotACatalog {
-                path: path.display().to_string(),
+                path: name.to_string(),
                 reason: format!(
                     "it is DuckLake version {other}; Strata reads version {DUCKLAKE_VERSION} (migrate it with DuckDB 1.5 first)"
                 ),
             }),
             None => Err(Error::NotACatalog {
-                path: path.display().to_string(),
+                path: name.to_string(),
                 reason: "no version is recorded".into(),
             }),
         }
     }
 
-    fn initialize(conn: &Connection, data_path: &str) -> Result<()> {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(ddl::CREATE_TABLES)?;
+    fn initialize(conn: &Conn, data_path: &str) -> Result<()> {
+        let tx = conn.transaction(false)?;
+        if tx.is_postgres() {
+            // Two processes creating the same catalog: the second waits, then finds the
+            // tables and fails on them instead of interleaving.
+            tx.execute_batch("SELECT pg_advisory_xact_lock(7355608)")?;
+            tx.execute_batch(ddl::CREATE_TABLES_POSTGRES)?;
+        } else {
+            tx.execute_batch(ddl::CREATE_TABLES)?;
+        }
         for (key, value) in [
             ("version", DUCKLAKE_VERSION),
             ("created_by", concat!("Strata ", env!("CARGO_PKG_VERSION"))),
@@ -178,14 +244,13 @@ impl Catalog {
         )?;
         tx.execute(
             "INSERT INTO ducklake_snapshot_changes VALUES (0, 'created_schema:\"main\"', 'strata', NULL, NULL)",
-            [],
+            params![],
         )?;
         tx.execute(
-            "INSERT INTO ducklake_schema VALUES (0, ?1, 0, NULL, 'main', 'main/', 1)",
+            "INSERT INTO ducklake_schema VALUES (0, ?1, 0, NULL, 'main', 'main/', TRUE)",
             params![uuid::Uuid::new_v4().to_string()],
         )?;
-        tx.commit()?;
-        Ok(())
+        tx.commit()
     }
 
     /// Where the catalog lives.
@@ -198,9 +263,9 @@ impl Catalog {
         &self.data_path
     }
 
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A poisoned lock only means another thread panicked mid-call; SQLite rolled back
-        // whatever it had open, so the connection is still usable.
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Conn> {
+        // A poisoned lock only means another thread panicked mid-call; the transaction it had
+        // open was rolled back when its guard dropped, so the connection is still usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -242,6 +307,23 @@ mod tests {
         );
         assert!(CatalogUrl::parse("mysql://x").is_err());
         assert!(CatalogUrl::parse("sqlite:").is_err());
+        assert_eq!(
+            CatalogUrl::parse("postgres://u:secret@h:5432/db").unwrap(),
+            CatalogUrl::Postgres("postgres://u:secret@h:5432/db".into())
+        );
+        assert_eq!(
+            CatalogUrl::parse("postgres:host=/tmp dbname=lake password=pw")
+                .unwrap()
+                .to_string(),
+            "postgres:host=/tmp dbname=lake password=***"
+        );
+        assert!(
+            !CatalogUrl::parse("postgres://u:secret@h/db")
+                .unwrap()
+                .to_string()
+                .contains("secret")
+        );
+        assert!(CatalogUrl::parse("postgres:lake").is_err());
     }
 
     #[test]
@@ -263,7 +345,7 @@ mod tests {
     fn refuses_foreign_databases() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("other.db");
-        Connection::open(&p)
+        rusqlite::Connection::open(&p)
             .unwrap()
             .execute_batch("CREATE TABLE x(a)")
             .unwrap();

@@ -11,6 +11,7 @@
 
 mod alter;
 mod commit;
+mod db;
 mod ddl;
 mod error;
 mod files;

@@ -3,9 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, TransactionBehavior, params};
-
 use crate::commit::Commit;
+use crate::db::{Conn, params};
 use crate::error::{Error, Result};
 use crate::files::{NewFile, insert_data_files, recompute_table_column_stats};
 use crate::lake::Catalog;
@@ -27,11 +26,11 @@ impl Catalog {
                     |r| r.get(0),
                 )
                 .map_err(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Error::TableNotFound {
+                    Error::NoRow(_) => Error::TableNotFound {
                         schema: schema.to_string(),
                         table: name.to_string(),
                     },
-                    other => other.into(),
+                    other => other,
                 })?;
             let snap = c.snapshot_id;
             for table in [
@@ -96,7 +95,7 @@ impl FilePaths {
     fn absolute(
         &mut self,
         catalog: &Catalog,
-        conn: &Connection,
+        conn: &Conn,
         table_id: i64,
         path: String,
         relative: i64,
@@ -228,17 +227,18 @@ impl Catalog {
     /// that Strata owns are scheduled for deletion by `strata gc`, the others (registered in
     /// place) are only forgotten. With `dry_run`, nothing changes.
     pub fn expire_snapshots(&self, cutoff: &str, dry_run: bool) -> Result<ExpireReport> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let newest: i64 =
-            tx.query_row("SELECT max(snapshot_id) FROM ducklake_snapshot", [], |r| {
-                r.get(0)
-            })?;
+        let conn = self.conn();
+        let tx = conn.transaction(true)?;
+        let newest: i64 = tx.query_row(
+            "SELECT max(snapshot_id) FROM ducklake_snapshot",
+            params![],
+            |r| r.get(0),
+        )?;
         let first_kept: i64 = tx
             .query_row(
                 "SELECT min(snapshot_id) FROM ducklake_snapshot WHERE snapshot_time >= ?1",
                 params![cutoff],
-                |r| r.get::<_, Option<i64>>(0),
+                |r| r.get::<Option<i64>>(0),
             )?
             .unwrap_or(newest)
             .min(newest);
@@ -261,7 +261,7 @@ impl Catalog {
         let mut paths = FilePaths::default();
         let ended: Vec<(i64, String, bool)> = {
             let mut stmt = tx.prepare(
-                "SELECT f.data_file_id, f.path, coalesce(f.path_is_relative, 1), f.table_id,
+                "SELECT f.data_file_id, f.path, coalesce(f.path_is_relative, TRUE), f.table_id,
                         EXISTS (SELECT 1 FROM ducklake_metadata m WHERE m.key = 'strata.location' AND m.scope = 'table' AND m.scope_id = f.table_id)
                  FROM ducklake_data_file f WHERE f.end_snapshot IS NOT NULL AND f.end_snapshot <= ?1",
             )?;
@@ -283,7 +283,7 @@ impl Catalog {
         };
         let ended_deletes: Vec<(i64, String)> = {
             let mut stmt = tx.prepare(
-                "SELECT delete_file_id, path, coalesce(path_is_relative, 1), table_id FROM ducklake_delete_file
+                "SELECT delete_file_id, path, coalesce(path_is_relative, TRUE), table_id FROM ducklake_delete_file
                  WHERE end_snapshot IS NOT NULL AND end_snapshot <= ?1",
             )?;
             let rows: Vec<(i64, String, i64, i64)> = stmt
@@ -306,7 +306,7 @@ impl Catalog {
         let now = crate::commit::now();
         {
             let mut schedule = tx.prepare(
-                "INSERT INTO ducklake_files_scheduled_for_deletion VALUES (?1, ?2, 0, ?3)",
+                "INSERT INTO ducklake_files_scheduled_for_deletion VALUES (?1, ?2, FALSE, ?3)",
             )?;
             let owned_data = ended
                 .iter()
@@ -375,7 +375,7 @@ impl Catalog {
     }
 
     /// The path of table `table_id` (live or not), resolved against the data path.
-    fn any_table_path(&self, conn: &Connection, table_id: i64) -> Result<String> {
+    fn any_table_path(&self, conn: &Conn, table_id: i64) -> Result<String> {
         let (tpath, trel, spath, srel): (Option<String>, Option<i64>, Option<String>, Option<i64>) =
             conn.query_row(
                 "SELECT t.path, t.path_is_relative, s.path, s.path_is_relative
@@ -410,7 +410,7 @@ impl Catalog {
                 scheduled_at: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Forget scheduled files once they are deleted.
@@ -435,10 +435,10 @@ impl Catalog {
         let mut paths = FilePaths::default();
         for table in ["ducklake_data_file", "ducklake_delete_file"] {
             let mut stmt = conn.prepare(&format!(
-                "SELECT table_id, path, coalesce(path_is_relative, 1) FROM {table}"
+                "SELECT table_id, path, coalesce(path_is_relative, TRUE) FROM {table}"
             ))?;
             let rows: Vec<(i64, String, i64)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
             for (table_id, path, relative) in rows {
                 known
@@ -447,13 +447,13 @@ impl Catalog {
             }
         }
         let mut stmt = conn.prepare("SELECT path FROM ducklake_files_scheduled_for_deletion")?;
-        for path in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        for path in stmt.query_map(params![], |r| r.get::<String>(0))? {
             known.paths.insert(path?);
         }
         let mut stmt = conn.prepare(
             "SELECT value FROM ducklake_metadata WHERE key = 'strata.location' AND scope = 'table'",
         )?;
-        for location in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        for location in stmt.query_map(params![], |r| r.get::<String>(0))? {
             known.registered.push(location?);
         }
         Ok(known)

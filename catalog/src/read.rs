@@ -2,9 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-
+use crate::db::{Conn, OptionalExtension, Param, Value, params};
 use crate::error::{Error, Result};
 use crate::lake::Catalog;
 use crate::model::{
@@ -43,11 +41,11 @@ fn resolve(base: &str, path: &str, is_relative: Option<i64>) -> String {
 impl Catalog {
     /// The newest snapshot.
     pub fn current_snapshot(&self) -> Result<SnapshotId> {
-        Ok(self
-            .conn()
-            .query_row("SELECT max(snapshot_id) FROM ducklake_snapshot", [], |r| {
-                r.get(0)
-            })?)
+        self.conn().query_row(
+            "SELECT max(snapshot_id) FROM ducklake_snapshot",
+            params![],
+            |r| r.get(0),
+        )
     }
 
     /// Schemas live at `snapshot`.
@@ -63,7 +61,7 @@ impl Catalog {
                 name: r.get(1)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Names of the tables in `schema` live at `snapshot`.
@@ -76,7 +74,7 @@ impl Catalog {
             live("s", 1)
         ))?;
         let rows = stmt.query_map(params![snapshot, schema], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Every table live at `snapshot`, with its totals.
@@ -106,7 +104,7 @@ impl Catalog {
                 },
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// The table `schema.name` at `snapshot`, or `None` if it does not exist.
@@ -122,7 +120,7 @@ impl Catalog {
 
     pub(crate) fn table_in(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         snapshot: SnapshotId,
         schema: &str,
         name: &str,
@@ -139,13 +137,13 @@ impl Catalog {
                 params![snapshot, schema, name],
                 |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
+                        r.get::<i64>(0)?,
+                        r.get::<Option<String>>(1)?,
+                        r.get::<Option<i64>>(2)?,
+                        r.get::<Option<String>>(3)?,
+                        r.get::<Option<i64>>(4)?,
+                        r.get::<String>(5)?,
+                        r.get::<String>(6)?,
                     ))
                 },
             )
@@ -160,9 +158,9 @@ impl Catalog {
             let mut stmt = conn.prepare(
                 "SELECT DISTINCT n.target_field_id FROM ducklake_name_mapping n
                  JOIN ducklake_column_mapping m ON m.mapping_id = n.mapping_id
-                 WHERE m.table_id = ?1 AND n.is_partition = 1 AND n.parent_column IS NULL",
+                 WHERE m.table_id = ?1 AND n.is_partition AND n.parent_column IS NULL",
             )?;
-            let rows = stmt.query_map(params![table_id], |r| r.get::<_, i64>(0))?;
+            let rows = stmt.query_map(params![table_id], |r| r.get::<i64>(0))?;
             rows.collect::<Result<_, _>>()?
         };
         let mut columns = Vec::new();
@@ -174,10 +172,10 @@ impl Catalog {
             ))?;
             let rows = stmt.query_map(params![snapshot, table_id], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<Option<i64>>(3)?,
                 ))
             })?;
             for row in rows {
@@ -203,11 +201,7 @@ impl Catalog {
                 live("pi", 1)
             ))?;
             let rows = stmt.query_map(params![snapshot, table_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
+                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?))
             })?;
             for row in rows {
                 let (key_index, column_id, transform) = row?;
@@ -227,7 +221,7 @@ impl Catalog {
             .query_row(
                 "SELECT value FROM ducklake_metadata WHERE key = 'strata.location' AND scope = 'table' AND scope_id = ?1",
                 params![table_id],
-                |r| r.get::<_, String>(0),
+                |r| r.get::<String>(0),
             )
             .optional()?;
         let properties = {
@@ -236,7 +230,7 @@ impl Catalog {
                 live("t", 1)
             ))?;
             let rows = stmt.query_map(params![snapshot, table_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                Ok((r.get::<String>(0)?, r.get::<String>(1)?))
             })?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
@@ -270,7 +264,7 @@ impl Catalog {
     /// Totals of a table at its snapshot.
     pub fn table_summary(&self, table: &TableMeta) -> Result<TableSummary> {
         let conn = self.conn();
-        Ok(conn.query_row(
+        conn.query_row(
             &format!(
                 "SELECT count(*), coalesce(sum(record_count), 0), coalesce(sum(file_size_bytes), 0)
                  FROM ducklake_data_file f WHERE f.table_id = ?2 AND {}",
@@ -284,7 +278,7 @@ impl Catalog {
                     bytes: r.get(2)?,
                 })
             },
-        )?)
+        )
     }
 
     /// The files of `table` whose statistics may satisfy `query.ranges`, with their statistics
@@ -307,15 +301,15 @@ impl Catalog {
              WHERE f.table_id = ?2 AND {}",
             live("f", 1)
         );
-        let mut values: Vec<Value> = vec![Value::Integer(snapshot), Value::Integer(table.table_id)];
+        let mut values: Vec<Value> = vec![Value::Int(snapshot), Value::Int(table.table_id)];
         for range in &query.ranges {
             let Some(column) = table.column(range.column_id) else {
                 continue;
             };
             let affinity = stats_affinity(&column.type_name);
             let cast = |placeholder: String| match affinity {
-                StatsAffinity::Integer => format!("CAST({placeholder} AS INTEGER)"),
-                StatsAffinity::Real => format!("CAST({placeholder} AS REAL)"),
+                StatsAffinity::Integer => format!("CAST({placeholder} AS {})", conn.integer_type()),
+                StatsAffinity::Real => format!("CAST({placeholder} AS {})", conn.real_type()),
                 _ => placeholder,
             };
             if affinity == StatsAffinity::None {
@@ -341,7 +335,7 @@ impl Catalog {
             if violations.is_empty() {
                 continue;
             }
-            values.push(Value::Integer(range.column_id));
+            values.push(Value::Int(range.column_id));
             sql.push_str(&format!(
                 " AND NOT EXISTS (SELECT 1 FROM ducklake_file_column_stats s
                    WHERE s.data_file_id = f.data_file_id AND s.column_id = ?{} AND ({}))",
@@ -355,17 +349,20 @@ impl Catalog {
         let mut index: HashMap<i64, usize> = HashMap::new();
         {
             let mut stmt = conn.prepare(&sql)?;
-            let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                ))
-            })?;
+            let rows = stmt.query_map(
+                &values.iter().map(|v| v as &dyn Param).collect::<Vec<_>>(),
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<Option<i64>>(2)?,
+                        r.get::<Option<i64>>(3)?,
+                        r.get::<Option<i64>>(4)?,
+                        r.get::<Option<i64>>(5)?,
+                        r.get::<Option<i64>>(6)?,
+                    ))
+                },
+            )?;
             for row in rows {
                 let (id, path, rel, records, size, footer, metadata_bytes) = row?;
                 index.insert(id, files.len());
@@ -435,7 +432,7 @@ impl Catalog {
             ))?;
             let rows = stmt.query_map(params![table.table_id, second], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
+                    r.get::<i64>(0)?,
                     ColumnStats {
                         column_id: r.get(1)?,
                         min: r.get(2)?,
@@ -460,9 +457,9 @@ impl Catalog {
             ))?;
             let rows = stmt.query_map(params![table.table_id, second], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<String>>(2)?,
+                    r.get::<i64>(0)?,
+                    r.get::<i64>(1)?,
+                    r.get::<Option<String>>(2)?,
                 ))
             })?;
             for row in rows {
@@ -480,13 +477,13 @@ impl Catalog {
             ))?;
             let rows = stmt.query_map(params![snapshot, table.table_id], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<Option<i64>>(2)?,
+                    r.get::<Option<i64>>(3)?,
+                    r.get::<Option<i64>>(4)?,
+                    r.get::<Option<i64>>(5)?,
+                    r.get::<Option<String>>(6)?,
                 ))
             })?;
             for row in rows {
@@ -521,7 +518,7 @@ impl Catalog {
                 "SELECT file_id, row_id FROM \"{inlined_deletes}\" WHERE begin_snapshot <= ?1 ORDER BY file_id, row_id"
             ))?;
             let rows = stmt.query_map(params![snapshot], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?))
             })?;
             for row in rows {
                 let (id, position) = row?;
@@ -545,23 +542,26 @@ impl Catalog {
         let mut out = Vec::new();
         for inlined_table in inlined_data_tables(&conn, table.table_id)? {
             let quoted = inlined_table.replace('"', "\"\"");
-            let present: Vec<String> = {
-                let mut stmt = conn.prepare(&format!("PRAGMA table_info(\"{quoted}\")"))?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(1))?;
-                rows.collect::<Result<_, _>>()?
-            };
+            // (name, SQL type); on PostgreSQL DuckDB inlines strings as `bytea`.
+            let present = conn.table_columns(&inlined_table)?;
             if present.is_empty() {
                 continue;
             }
             let select: Vec<String> = table
                 .columns
                 .iter()
-                .map(
-                    |c| match present.iter().find(|p| p.eq_ignore_ascii_case(&c.name)) {
-                        Some(p) => format!("CAST(i.\"{}\" AS TEXT)", p.replace('"', "\"\"")),
+                .map(|c| {
+                    match present
+                        .iter()
+                        .find(|(p, _)| p.eq_ignore_ascii_case(&c.name))
+                    {
+                        Some((p, ty)) if ty == "bytea" => {
+                            format!("convert_from(i.\"{}\", 'UTF8')", p.replace('"', "\"\""))
+                        }
+                        Some((p, _)) => format!("CAST(i.\"{}\" AS TEXT)", p.replace('"', "\"\"")),
                         None => "NULL".to_string(),
-                    },
-                )
+                    }
+                })
                 .collect();
             let mut stmt = conn.prepare(&format!(
                 "SELECT {} FROM \"{quoted}\" i WHERE {} ORDER BY i.row_id",
@@ -571,7 +571,7 @@ impl Catalog {
             let n = table.columns.len();
             let rows = stmt.query_map(params![table.snapshot], |r| {
                 (0..n)
-                    .map(|k| r.get::<_, Option<String>>(k))
+                    .map(|k| r.get::<Option<String>>(k))
                     .collect::<Result<Vec<_>, _>>()
             })?;
             for row in rows {
@@ -584,24 +584,17 @@ impl Catalog {
 
 /// The tables (one per schema version, oldest first) in which DuckDB inlined rows of table
 /// `table_id` into the catalog database.
-pub(crate) fn inlined_data_tables(conn: &Connection, table_id: i64) -> Result<Vec<String>> {
+pub(crate) fn inlined_data_tables(conn: &Conn, table_id: i64) -> Result<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id = ?1 ORDER BY schema_version",
     )?;
     let rows = stmt.query_map(params![table_id], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// The table in which DuckDB keeps small deletes from files of table `table_id`
 /// (`file_id`, `row_id` = position, `begin_snapshot`), if it made one.
-pub(crate) fn inlined_delete_table(conn: &Connection, table_id: i64) -> Result<Option<String>> {
+pub(crate) fn inlined_delete_table(conn: &Conn, table_id: i64) -> Result<Option<String>> {
     let name = format!("ducklake_inlined_delete_{table_id}");
-    let exists: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            params![name],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(exists.map(|_| name))
+    Ok(conn.table_exists(&name)?.then_some(name))
 }

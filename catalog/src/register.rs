@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore};
-use rusqlite::params;
 
 use crate::commit::Commit;
+use crate::db::params;
 use crate::error::{Error, Result};
 use crate::files::{NewFile, insert_data_files};
 use crate::footer::{Footer, read_footer};
@@ -471,8 +471,7 @@ impl Catalog {
                     &format!(
                         "SELECT coalesce(sum(record_count), 0), coalesce(sum(file_size_bytes), 0) FROM ducklake_data_file WHERE data_file_id IN ({})",
                         removed.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-                    ),
-                    [],
+                    ), params![],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
                 c.tx.execute(
@@ -558,7 +557,7 @@ fn insert_columns(
     for (i, col) in columns.iter().enumerate() {
         let id = first_id + i as i64;
         c.tx.execute(
-            "INSERT INTO ducklake_column VALUES (?1, ?2, NULL, ?3, ?1, ?4, ?5, NULL, 'NULL', 1, NULL, 'literal', 'duckdb')",
+            "INSERT INTO ducklake_column VALUES (?1, ?2, NULL, ?3, ?1, ?4, ?5, NULL, 'NULL', TRUE, NULL, 'literal', 'duckdb')",
             params![id, c.snapshot_id, table_id, col.name, col.type_name],
         )?;
         ids.insert(col.name.clone(), id);
@@ -587,7 +586,7 @@ fn insert_mapping(
                 i as i64,
                 col.name,
                 ids[&col.name],
-                col.from_path as i64
+                col.from_path
             ],
         )?;
     }
@@ -596,11 +595,11 @@ fn insert_mapping(
 
 /// The newest name mapping of a table, if any.
 fn current_mapping(c: &Commit<'_>, table_id: i64) -> Result<Option<i64>> {
-    Ok(c.tx.query_row(
+    c.tx.query_row(
         "SELECT max(mapping_id) FROM ducklake_column_mapping WHERE table_id = ?1",
         params![table_id],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The listed files as catalog rows: statistics of every column (path columns from the Hive

@@ -4,9 +4,8 @@
 //! never see a partial write; files of a write that fails or is killed are never referenced
 //! and `strata gc` removes them.
 
-use rusqlite::{OptionalExtension, params};
-
 use crate::commit::Commit;
+use crate::db::{OptionalExtension, params};
 use crate::error::{Error, Result};
 use crate::files::{NewFile, insert_data_files};
 use crate::lake::Catalog;
@@ -60,10 +59,10 @@ pub(crate) fn insert_table_row(c: &mut Commit<'_>, schema: &str, name: &str) -> 
             |r| r.get(0),
         )
         .map_err(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Error::SchemaNotFound {
+            Error::NoRow(_) => Error::SchemaNotFound {
                 schema: schema.to_string(),
             },
-            other => other.into(),
+            other => other,
         })?;
     let taken: i64 = c.tx.query_row(
         "SELECT count(*) FROM ducklake_table WHERE schema_id = ?1 AND table_name = ?2 AND end_snapshot IS NULL",
@@ -78,7 +77,7 @@ pub(crate) fn insert_table_row(c: &mut Commit<'_>, schema: &str, name: &str) -> 
     }
     let table_id = c.catalog_id();
     c.tx.execute(
-        "INSERT INTO ducklake_table VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, 1)",
+        "INSERT INTO ducklake_table VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, TRUE)",
         params![
             table_id,
             uuid::Uuid::new_v4().to_string(),
@@ -93,13 +92,13 @@ pub(crate) fn insert_table_row(c: &mut Commit<'_>, schema: &str, name: &str) -> 
 
 /// The current partition spec of table `table_id`, if it is partitioned.
 pub(crate) fn live_partition_id(c: &Commit<'_>, table_id: i64) -> Result<Option<i64>> {
-    Ok(c.tx
+    c.tx
         .query_row(
             "SELECT partition_id FROM ducklake_partition_info WHERE table_id = ?1 AND end_snapshot IS NULL",
             params![table_id],
             |r| r.get(0),
         )
-        .optional()?)
+        .optional()
 }
 
 impl Catalog {
@@ -108,7 +107,7 @@ impl Catalog {
         let conn = self.conn();
         let (path, relative): (String, i64) = conn
             .query_row(
-                "SELECT coalesce(path, ''), coalesce(path_is_relative, 1) FROM ducklake_schema WHERE schema_name = ?1 AND end_snapshot IS NULL",
+                "SELECT coalesce(path, ''), coalesce(path_is_relative, TRUE) FROM ducklake_schema WHERE schema_name = ?1 AND end_snapshot IS NULL",
                 params![schema],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -157,7 +156,7 @@ impl Catalog {
                 let id = i as i64 + 1;
                 c.tx.execute(
                     "INSERT INTO ducklake_column VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, NULL, 'NULL', ?7, NULL, 'literal', 'duckdb')",
-                    params![id, snap, table_id, i as i64, col.name, col.type_name, col.nullable as i64],
+                    params![id, snap, table_id, i as i64, col.name, col.type_name, col.nullable],
                 )?;
             }
             let partition_id = if table.partition.is_empty() {
@@ -269,7 +268,7 @@ impl Catalog {
             .query_row(
                 "SELECT 1 FROM ducklake_snapshot WHERE snapshot_id = ?1",
                 params![id],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<i64>(0),
             )
             .optional()?
             .is_some())
@@ -290,7 +289,7 @@ impl Catalog {
              FROM ducklake_snapshot s LEFT JOIN ducklake_snapshot_changes ch USING (snapshot_id)
              ORDER BY s.snapshot_id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![], |r| {
             Ok(HistoryEntry {
                 snapshot: r.get(0)?,
                 time: r.get(1)?,

@@ -2,10 +2,16 @@
 
 import datetime
 import decimal
+import glob
+import itertools
 import math
 import os
 import pathlib
+import shutil
+import socket
+import sqlite3
 import subprocess
+import tempfile
 
 import duckdb
 import pyarrow.parquet as pq
@@ -66,6 +72,7 @@ def duck():
     # No network here: load the extensions from their pip packages. sqlite_scanner first.
     con.execute(f"LOAD '{_extension('sqlite_scanner')}'")
     con.execute(f"LOAD '{_extension('ducklake')}'")
+    con.execute(f"LOAD '{_extension('postgres_scanner')}'")
     yield con
     con.close()
 
@@ -99,3 +106,135 @@ def same_rows(left, right, ordered=False):
                 assert math.isclose(u, v, rel_tol=1e-6, abs_tol=1e-9), f"{x} != {y}"
             else:
                 assert u == v, f"{x} != {y}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog backends: every catalog test runs on SQLite and on a real PostgreSQL server.
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    bindir = os.environ.get("STRATA_TEST_PG_BIN") or (os.path.dirname(found[-1]) if found else None)
+    if not bindir or not os.path.exists(os.path.join(bindir, "initdb")):
+        raise RuntimeError("PostgreSQL is not installed (scripts/test.sh installs it); set STRATA_TEST_PG_BIN")
+    return bindir
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a free loopback port, one database per test."""
+
+    def __init__(self):
+        self.bindir = _pg_bin()
+        self.base = tempfile.mkdtemp(prefix="strata-pg-")
+        os.chmod(self.base, 0o755)
+        self.port = _free_port()
+        self.user = None
+        if os.geteuid() == 0:
+            # initdb refuses to run as root: run the server as the `postgres` account.
+            shutil.chown(self.base, "postgres")
+            self.user = "postgres"
+        self._run("initdb", "-D", f"{self.base}/data", "-A", "trust", "-U", "postgres", "--no-sync")
+        self._run(
+            "pg_ctl", "-D", f"{self.base}/data", "-l", f"{self.base}/log", "-w", "start", "-o",
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+        )
+        self._names = itertools.count()
+
+    def _run(self, tool, *args):
+        cmd = [os.path.join(self.bindir, tool), *args]
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def sql(self, statement, db="postgres"):
+        return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
+                         "-v", "ON_ERROR_STOP=1", "-Atc", statement)
+
+    def create_database(self):
+        name = f"lake_{os.getpid()}_{next(self._names)}"
+        self.sql(f"CREATE DATABASE {name}")
+        return name
+
+    def stop(self):
+        try:
+            self._run("pg_ctl", "-D", f"{self.base}/data", "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+class CatalogUrl(str):
+    """A catalog URL (what `--catalog` takes) with what a test needs to reach it otherwise:
+    `kind` ('sqlite' or 'postgres'), `data` (the data path every engine must use) and
+    `duck_target` (the part after `ducklake:` in DuckDB's ATTACH)."""
+
+    kind: str
+    data: pathlib.Path
+    duck_target: str
+    database: str
+    files: pathlib.Path
+
+
+def make_catalog(kind, tmp_path, monkeypatch, request, name="strata"):
+    data = tmp_path / f"{name}-data"
+    if kind == "sqlite":
+        url = CatalogUrl(f"sqlite:{tmp_path}/{name}.db")
+        url.duck_target = f"sqlite:{tmp_path}/{name}.db"
+        url.database = f"{tmp_path}/{name}.db"
+        url.files = pathlib.Path(f"{tmp_path}/{name}.db.files")
+        url.server = None
+    else:
+        server = request.getfixturevalue("postgres_server")
+        db = server.create_database()
+        url = CatalogUrl(f"postgres://postgres@127.0.0.1:{server.port}/{db}")
+        url.duck_target = f"postgres:host=127.0.0.1 port={server.port} user=postgres dbname={db}"
+        url.database = db
+        url.server = server
+        url.files = data
+        # A PostgreSQL catalog has no file to keep its data beside: every process of the test
+        # (and DuckDB, through `data`) uses this one.
+        monkeypatch.setenv("STRATA_DATA_PATH", str(data))
+    url.kind = kind
+    url.data = data
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def catalog(request, tmp_path, monkeypatch):
+    """A fresh, not yet created catalog on each backend."""
+    return make_catalog(request.param, tmp_path, monkeypatch, request)
+
+
+def duck_attach(duck, catalog, options="READ_ONLY", alias="lake"):
+    """Attach `catalog` in DuckDB as `alias`."""
+    duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS {alias} ({options})")
+
+
+def catalog_query(catalog, sql):
+    """Rows of `sql` run on the catalog's own database (SQLite file or PostgreSQL database)."""
+    if catalog.kind == "sqlite":
+        con = sqlite3.connect(catalog.database)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+    out = catalog.server.sql(sql, db=catalog.database)
+    return [
+        tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("|"))
+        for line in out.splitlines()
+    ]

@@ -18,7 +18,7 @@ import adbc_driver_manager
 import pyarrow as pa
 import pytest
 
-from conftest import clean_environment, same_rows, strata, strata_bin
+from conftest import clean_environment, duck_attach, make_catalog, same_rows, strata, strata_bin
 
 READER_PW = "reader-pass-1"
 WRITER_PW = "writer-pass-2"
@@ -548,3 +548,44 @@ def test_graceful_shutdown(lake):
         cur.execute("SELECT count(*) FROM trips")
         assert cur.fetchone()[0] == 30000
     assert s.stop() == 0
+
+
+def test_servers_share_a_postgresql_catalog(tmp_path, duck, monkeypatch, request):
+    """Two `strata serve` processes on one PostgreSQL catalog: what a writer commits through
+    one is read through the other, their concurrent inserts all land, and DuckDB reads the
+    catalog they share."""
+    catalog = make_catalog("postgres", tmp_path, monkeypatch, request)
+    config = tmp_path / "strata.toml"
+    config.write_text(
+        "\n".join(["[auth]", 'secret = "shared-by-both-servers"', user_entry("wes", "writer", WRITER_PW)])
+    )
+    first, second = Server(catalog, config, tmp_path), Server(catalog, config, tmp_path)
+    try:
+        with connect(first, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+            cur.adbc_statement.set_sql_query(
+                "CREATE TABLE shared (ts TIMESTAMP, server VARCHAR, n BIGINT) PARTITIONED BY (day(ts))"
+            )
+            cur.adbc_statement.execute_update()
+
+        def insert(server, name):
+            with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+                for i in range(10):
+                    cur.adbc_statement.set_sql_query(
+                        f"INSERT INTO shared VALUES (TIMESTAMP '2026-03-0{1 + i % 3} 10:00:00', '{name}', {i})"
+                    )
+                    assert cur.adbc_statement.execute_update() == 1
+
+        threads = [threading.Thread(target=insert, args=(s, n)) for s, n in ((first, "a"), (second, "b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for server in (first, second):
+            with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+                cur.execute("SELECT server, count(*), sum(n) FROM shared GROUP BY server ORDER BY server")
+                assert cur.fetchall() == [("a", 10, 45), ("b", 10, 45)]
+    finally:
+        first.stop()
+        second.stop()
+    duck_attach(duck, catalog)
+    assert duck.execute("SELECT count(*), count(DISTINCT server) FROM lake.shared").fetchone() == (20, 2)

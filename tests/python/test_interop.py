@@ -1,11 +1,9 @@
 """DuckDB as the oracle: Strata's answers equal DuckDB's over the same files, DuckDB reads
 Strata's catalog, and Strata reads a DuckLake catalog that DuckDB wrote."""
 
-import sqlite3
-
 import pytest
 
-from conftest import FIXTURES, same_rows, strata, strata_rows
+from conftest import FIXTURES, catalog_query, duck_attach, same_rows, strata, strata_rows
 
 QUERIES = [
     "SELECT dt, service, count(*), count(latency_ms), sum(bytes) FROM applogs GROUP BY dt, service",
@@ -39,11 +37,10 @@ def test_strata_matches_duckdb_on_fixtures(sql, duck, tmp_path):
     same_rows(strata_rows(sql, catalog, tmp_path), duck.execute(sql).fetchall())
 
 
-def test_duckdb_reads_strata_catalog(duck, tmp_path):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_duckdb_reads_strata_catalog(duck, tmp_path, catalog):
     register_fixtures(catalog)
     duck_views(duck)
-    duck.execute(f"ATTACH 'ducklake:sqlite:{tmp_path}/strata.db' AS lake (READ_ONLY)")
+    duck_attach(duck, catalog)
     for table in ["applogs", "rides"]:
         via_catalog = duck.execute(f"SELECT * FROM lake.{table}").fetchall()
         direct = duck.execute(f"SELECT * FROM {table}").fetchall()
@@ -54,10 +51,9 @@ def test_duckdb_reads_strata_catalog(duck, tmp_path):
     assert cols == ["trip_id", "city", "fare", "rating", "pickup_at", "month", "year"]
 
 
-def test_strata_reads_duckdb_catalog(duck, tmp_path):
-    db = tmp_path / "duck.db"
-    data = tmp_path / "data"
-    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
+def test_strata_reads_duckdb_catalog(duck, tmp_path, catalog):
+    data = catalog.data
+    duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
     duck.execute(
         "CREATE TABLE lake.events (id INTEGER, name VARCHAR, ts TIMESTAMP, d DATE, amount DECIMAL(10,2), score DOUBLE, ok BOOLEAN)"
     )
@@ -74,11 +70,10 @@ def test_strata_reads_duckdb_catalog(duck, tmp_path):
            FROM range(3000) t(i)"""
     )
     duck.execute("DETACH lake")
-    catalog = f"sqlite:{db}"
     listing = strata("table", "list", catalog=catalog).stdout
     assert "main.events" in listing and "main.sales" in listing
 
-    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (READ_ONLY)")
+    duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS lake (READ_ONLY)")
     for sql in [
         "SELECT * FROM {p}events",
         "SELECT d, count(*), sum(amount), avg(score), count(name) FROM {p}events GROUP BY d",
@@ -100,12 +95,11 @@ def test_strata_reads_duckdb_catalog(duck, tmp_path):
     assert '"files_scanned":1' in proc.stderr, proc.stderr
 
 
-def test_strata_reads_rows_duckdb_inlined(duck, tmp_path):
+def test_strata_reads_rows_duckdb_inlined(duck, tmp_path, catalog):
     """DuckDB keeps small inserts in the catalog database (data inlining, on by default).
     Strata reads them with the Parquet files: every type, deletes of inlined rows, an older
     schema version after ALTER TABLE, and time travel, all compared with DuckDB."""
-    db = tmp_path / "inline.db"
-    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (DATA_PATH '{tmp_path}/d/')")
+    duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS lake (DATA_PATH '{catalog.data}/')")
     duck.execute(
         "CREATE TABLE lake.small (id INTEGER, name VARCHAR, ts TIMESTAMP, d DATE, x DOUBLE, ok BOOLEAN, amount DECIMAL(10,2), big BIGINT)"
     )
@@ -126,16 +120,13 @@ def test_strata_reads_rows_duckdb_inlined(duck, tmp_path):
     inlined = duck.execute("SELECT count(*) FROM lake.small WHERE id < 100").fetchone()[0]
     duck.execute("DETACH lake")
     # The small inserts really are inlined: in two schema versions, one row since deleted.
-    con = sqlite3.connect(db)
-    names = [r[0] for r in con.execute("SELECT table_name FROM ducklake_inlined_data_tables")]
-    stored = sum(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names)
-    inline_deletes = con.execute("SELECT count(*) FROM ducklake_inlined_delete_1").fetchone()[0]
-    delete_files = con.execute("SELECT count(*) FROM ducklake_delete_file").fetchone()[0]
-    con.close()
+    names = [r[0] for r in catalog_query(catalog, "SELECT table_name FROM ducklake_inlined_data_tables")]
+    stored = sum(catalog_query(catalog, f'SELECT count(*) FROM "{n}"')[0][0] for n in names)
+    inline_deletes = catalog_query(catalog, "SELECT count(*) FROM ducklake_inlined_delete_1")[0][0]
+    delete_files = catalog_query(catalog, "SELECT count(*) FROM ducklake_delete_file")[0][0]
     assert len(names) == 2 and stored == 4 and inlined == 3, (names, stored, inlined)
     assert inline_deletes == 3 and delete_files == 0, (inline_deletes, delete_files)
-    catalog = f"sqlite:{db}"
-    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (READ_ONLY)")
+    duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS lake (READ_ONLY)")
     for sql in [
         "SELECT count(*) FROM {p}small",
         "SELECT * FROM {p}small WHERE id < 100 OR id IN (99, 100, 101, 102, 4098, 4099, 4100)",
@@ -159,13 +150,12 @@ def test_strata_reads_rows_duckdb_inlined(duck, tmp_path):
     assert strata_rows("SELECT count(*), count(extra) FROM small", catalog, tmp_path) == [(5000 - 3 + 3, 0)]
 
 
-def test_strata_applies_duckdb_delete_files(duck, tmp_path):
+def test_strata_applies_duckdb_delete_files(duck, tmp_path, catalog):
     """Rows DuckDB deleted (delete files) are skipped: answers equal DuckDB's after one and after
     two deletes on the same files, on a partitioned table, in counts answered from statistics,
     and as of a snapshot before the deletes."""
-    db = tmp_path / "duck.db"
-    data = tmp_path / "data"
-    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
+    data = catalog.data
+    duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
     duck.execute("CREATE TABLE lake.orders (id BIGINT, day DATE, region VARCHAR, amount DOUBLE, note VARCHAR)")
     duck.execute("ALTER TABLE lake.orders SET PARTITIONED BY (region)")
     duck.execute(
@@ -178,7 +168,6 @@ def test_strata_applies_duckdb_delete_files(duck, tmp_path):
     after_first = duck.execute("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')").fetchone()[0]
     first_count = duck.execute("SELECT count(*) FROM lake.orders").fetchone()[0]
     duck.execute("DETACH lake")
-    catalog = f"sqlite:{db}"
     queries = [
         "SELECT count(*) FROM {p}orders",
         "SELECT count(note), count(*), sum(amount), min(id), max(id) FROM {p}orders",
@@ -188,7 +177,7 @@ def test_strata_applies_duckdb_delete_files(duck, tmp_path):
     ]
 
     def check():
-        duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (READ_ONLY)")
+        duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS lake (READ_ONLY)")
         for sql in queries:
             same_rows(
                 strata_rows(sql.format(p=""), catalog, tmp_path),
@@ -198,7 +187,7 @@ def test_strata_applies_duckdb_delete_files(duck, tmp_path):
 
     check()
     # A second delete on the same files replaces their delete files with cumulative ones.
-    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
+    duck.execute(f"ATTACH 'ducklake:{catalog.duck_target}' AS lake (DATA_PATH '{data}/', DATA_INLINING_ROW_LIMIT 0)")
     duck.execute("DELETE FROM lake.orders WHERE id % 5 = 0")
     expected = duck.execute("SELECT count(*) FROM lake.orders").fetchone()[0]
     duck.execute("DETACH lake")
@@ -215,8 +204,6 @@ def test_strata_applies_duckdb_delete_files(duck, tmp_path):
     out = strata("compact", "orders", catalog=catalog)
     assert "eu" in out.stdout or "1 partition" in out.stdout, out.stdout
     check()
-    con = sqlite3.connect(db)
-    live_deletes = con.execute("SELECT count(*) FROM ducklake_delete_file WHERE end_snapshot IS NULL").fetchone()[0]
-    con.close()
+    live_deletes = catalog_query(catalog, "SELECT count(*) FROM ducklake_delete_file WHERE end_snapshot IS NULL")[0][0]
     assert live_deletes == 2, live_deletes  # us and apac; both eu files were merged
     assert strata_rows("SELECT count(*) FROM orders", catalog, tmp_path) == [(expected,)]

@@ -7,12 +7,11 @@ import datetime
 import io
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 import uuid
 
-from conftest import strata, strata_bin, strata_rows, clean_environment
+from conftest import catalog_query, clean_environment, duck_attach, strata, strata_bin, strata_rows
 
 CREATE = (
     "CREATE TABLE events (ts TIMESTAMP NOT NULL, level VARCHAR, n BIGINT) "
@@ -21,19 +20,15 @@ CREATE = (
 
 
 def attach(duck, catalog):
-    duck.execute(f"ATTACH 'ducklake:sqlite:{catalog.removeprefix('sqlite:')}' AS lake (READ_ONLY)")
+    duck_attach(duck, catalog)
 
 
-def live_files(db, table="events"):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(
-            "SELECT count(*) FROM ducklake_data_file f JOIN ducklake_table t USING (table_id) "
-            "WHERE t.table_name = ? AND t.end_snapshot IS NULL AND f.end_snapshot IS NULL",
-            (table,),
-        ).fetchone()[0]
-    finally:
-        con.close()
+def live_files(catalog, table="events"):
+    return catalog_query(
+        catalog,
+        "SELECT count(*) FROM ducklake_data_file f JOIN ducklake_table t USING (table_id) "
+        f"WHERE t.table_name = '{table}' AND t.end_snapshot IS NULL AND f.end_snapshot IS NULL",
+    )[0][0]
 
 
 def insert_script(path, start, count, day_of):
@@ -50,20 +45,18 @@ def insert_script(path, start, count, day_of):
     return path
 
 
-def spawn(*args, catalog):
-    env = {**clean_environment(), "STRATA_CATALOG": catalog}
+def spawn(*args, catalog, env=None):
+    env = {**clean_environment(), "STRATA_CATALOG": catalog, **(env or {})}
     return subprocess.Popen(
         [strata_bin(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
-def test_compaction_while_another_process_appends(tmp_path, duck):
-    db = tmp_path / "strata.db"
-    catalog = f"sqlite:{db}"
+def test_compaction_while_another_process_appends(tmp_path, duck, catalog):
     strata("query", CREATE.replace(", retention = '30 days'", ""), catalog=catalog)
     days = ["2026-03-01", "2026-03-02", "2026-03-03"]
     strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 150, lambda i: days[i % 3])), catalog=catalog)
-    assert live_files(db) == 150
+    assert live_files(catalog) == 150
     # Another writer appends 60 more commits while the compaction runs.
     appender = spawn("query", "-f", str(insert_script(tmp_path / "b.sql", 150, 60, lambda i: days[i % 3])), catalog=catalog)
     time.sleep(0.3)
@@ -83,7 +76,7 @@ def test_compaction_while_another_process_appends(tmp_path, duck):
     assert per_day == [(d, 70 * 20) for d in days]
     # Compacting again merges what the appender added meanwhile: one file per day is left.
     strata("compact", "events", catalog=catalog)
-    assert live_files(db) == 3
+    assert live_files(catalog) == 3
     history = strata("table", "history", "events", catalog=catalog).stdout
     assert "compact" in history
     # Compacted files are sorted by time, so a time filter prunes row groups and files.
@@ -92,29 +85,27 @@ def test_compaction_while_another_process_appends(tmp_path, duck):
     ) == [(70 * 20,)]
     # --where limits compaction to the files that may match: only the third day's are merged.
     strata("query", "-f", str(insert_script(tmp_path / "c.sql", 210, 6, lambda i: days[i % 3])), catalog=catalog)
-    assert live_files(db) == 9
+    assert live_files(catalog) == 9
     out = strata("compact", "events", "--where", "ts >= TIMESTAMP '2026-03-03 00:00:00'", catalog=catalog)
     assert "merged 3 files" in out.stdout and "in 1 partitions" in out.stdout, out.stdout
-    assert live_files(db) == 7
+    assert live_files(catalog) == 7
     total += 6 * 20
     expected += sum(i * 100 + k for i in range(210, 216) for k in range(20))
     assert strata_rows("SELECT count(*), sum(n) FROM events", catalog, tmp_path) == [(total, expected)]
     # A bad predicate is a clear error and changes nothing.
     bad = strata("compact", "events", "--where", "nope > 1", catalog=catalog, check=False)
     assert bad.returncode == 1 and "--where" in bad.stderr and "nope" in bad.stderr
-    assert live_files(db) == 7
+    assert live_files(catalog) == 7
 
 
-def test_retention_expiry_and_gc_leave_only_live_files(tmp_path, duck):
-    db = tmp_path / "strata.db"
-    catalog = f"sqlite:{db}"
+def test_retention_expiry_and_gc_leave_only_live_files(tmp_path, duck, catalog):
     strata("query", CREATE, catalog=catalog)
     today = datetime.date.today()
     old = [today - datetime.timedelta(days=d) for d in (60, 45)]
     recent = [today - datetime.timedelta(days=d) for d in (1, 0)]
     all_days = [str(d) for d in old + recent]
     strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 8, lambda i: all_days[i % 4])), catalog=catalog)
-    table_dir = tmp_path / "strata.db.files" / "main" / "events"
+    table_dir = catalog.files / "main" / "events"
 
     def parquet_files():
         return sorted(p.relative_to(table_dir).as_posix() for p in table_dir.rglob("*.parquet"))
@@ -164,8 +155,7 @@ def test_retention_expiry_and_gc_leave_only_live_files(tmp_path, duck):
     assert "deleted 0 files" in strata("gc", "--grace", "0s", catalog=catalog).stdout
 
 
-def test_gc_never_deletes_registered_files(tmp_path):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_gc_never_deletes_registered_files(tmp_path, catalog):
     strata("gen", "trips", "--rows", "2000", "--days", "2", "--out", str(tmp_path / "trips"))
     files = sorted((tmp_path / "trips").rglob("*.parquet"))
     strata("table", "register", "trips", "--location", str(tmp_path / "trips"), catalog=catalog)
@@ -180,32 +170,39 @@ def test_gc_never_deletes_registered_files(tmp_path):
     assert refused.returncode == 1 and "registered" in refused.stderr
 
 
-def test_concurrent_writers_lose_nothing(tmp_path, duck):
-    db = tmp_path / "strata.db"
-    catalog = f"sqlite:{db}"
+def test_concurrent_writers_lose_nothing(tmp_path, duck, catalog):
+    """Four writer processes append at once while a fifth is killed in the middle of its
+    commit (rows inserted, transaction open): nothing of the killed one is seen, nothing of the
+    others is lost, ids stay unique and snapshots gapless, and DuckDB reads the result."""
     strata("query", CREATE, catalog=catalog)
     today = str(datetime.date.today())
     writers = [
         spawn("query", "-f", str(insert_script(tmp_path / f"w{w}.sql", w * 25, 25, lambda i: today)), catalog=catalog)
         for w in range(4)
     ]
+    killed = spawn(
+        "query", "-f", str(insert_script(tmp_path / "killed.sql", 1000, 5, lambda i: today)),
+        catalog=catalog, env={"STRATA_CRASH_AT": "during_commit"},
+    )
+    _, err = killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGABRT and "during_commit" in err, (killed.returncode, err)
     for w in writers:
         _, err = w.communicate(timeout=300)
         assert w.returncode == 0, err
     expected = sum(i * 100 + k for i in range(100) for k in range(20))
     attach(duck, catalog)
     assert duck.execute("SELECT count(*), sum(n), count(DISTINCT n) FROM lake.events").fetchone() == (2000, expected, 2000)
-    con = sqlite3.connect(db)
-    ids = [r[0] for r in con.execute("SELECT data_file_id FROM ducklake_data_file")]
-    snapshots = [r[0] for r in con.execute("SELECT snapshot_id FROM ducklake_snapshot ORDER BY 1")]
-    con.close()
+    assert strata_rows("SELECT count(*), sum(n) FROM events", catalog, tmp_path) == [(2000, expected)]
+    ids = [r[0] for r in catalog_query(catalog, "SELECT data_file_id FROM ducklake_data_file")]
+    snapshots = [r[0] for r in catalog_query(catalog, "SELECT snapshot_id FROM ducklake_snapshot ORDER BY 1")]
     assert len(ids) == len(set(ids)) == 100
     assert snapshots == list(range(len(snapshots)))
+    # The catalog still takes writes after the kill (no lock left behind).
+    strata("query", "-f", str(insert_script(tmp_path / "after.sql", 2000, 1, lambda i: today)), catalog=catalog)
+    assert live_files(catalog) == 101
 
 
-def test_killed_writer_leaves_a_consistent_catalog(tmp_path, duck):
-    db = tmp_path / "strata.db"
-    catalog = f"sqlite:{db}"
+def test_killed_writer_leaves_a_consistent_catalog(tmp_path, duck, catalog):
     strata("query", "CREATE TABLE kept AS SELECT value AS n FROM range(1000)", catalog=catalog)
     rng = random.Random(7)
     for attempt in range(3):
@@ -228,18 +225,14 @@ def test_killed_writer_leaves_a_consistent_catalog(tmp_path, duck):
     duck.execute("DETACH lake")
     # gc removes what the killed writers uploaded and never committed.
     strata("gc", "--grace", "0s", catalog=catalog)
-    con = sqlite3.connect(db)
-    committed = con.execute("SELECT count(*) FROM ducklake_data_file").fetchone()[0]
-    con.close()
-    on_disk = list((tmp_path / "strata.db.files").rglob("strata-*.parquet"))
+    committed = catalog_query(catalog, "SELECT count(*) FROM ducklake_data_file")[0][0]
+    on_disk = list((catalog.files).rglob("strata-*.parquet"))
     assert len(on_disk) == committed
 
 
-def test_procedures_in_sql_match_the_cli(tmp_path):
+def test_procedures_in_sql_match_the_cli(tmp_path, catalog):
     """`CALL retention/expire_snapshots/gc/compact(…)` do what the CLI commands do, and say so
     in the same words (one `result` row a line)."""
-    db = tmp_path / "strata.db"
-    catalog = f"sqlite:{db}"
     strata("query", CREATE, catalog=catalog)
     old, today = str(datetime.date.today() - datetime.timedelta(days=90)), str(datetime.date.today())
     strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 4, lambda i: [old, today][i % 2])), catalog=catalog)
@@ -262,7 +255,7 @@ def test_procedures_in_sql_match_the_cli(tmp_path):
     assert strata("gc", "--grace", "0s", "--dry-run", catalog=catalog).stdout.strip().splitlines() == dry[1:]
     gone = call("CALL gc('0s')")
     assert gone[-1].startswith("deleted 4 files"), gone
-    assert len(list((tmp_path / "strata.db.files").rglob("*.parquet"))) == live_files(db) == 1
+    assert len(list((catalog.files).rglob("*.parquet"))) == live_files(catalog) == 1
     bad = strata("query", "CALL compact()", catalog=catalog, check=False)
     assert bad.returncode != 0 and "needs a table name" in bad.stderr, bad.stderr
 
@@ -270,13 +263,11 @@ def test_procedures_in_sql_match_the_cli(tmp_path):
 CRASH_POINTS = ["before_upload", "mid_upload", "before_commit", "during_commit"]
 
 
-def test_writer_crashes_at_named_points(tmp_path, duck):
+def test_writer_crashes_at_named_points(tmp_path, duck, catalog):
     """A writer aborted at each named point of a write (STRATA_CRASH_AT; no destructors run,
     as with kill -9) leaves the table as it was, a catalog DuckDB reads, and only files that gc
     removes — the staged part of an unfinished upload included."""
-    db = tmp_path / "strata.db"
-    catalog = f"sqlite:{db}"
-    files = tmp_path / "strata.db.files"
+    files = catalog.files
     strata("query", "CREATE TABLE t (n BIGINT, r DOUBLE)", catalog=catalog)
     strata("query", "INSERT INTO t SELECT value, random() FROM range(1000)", catalog=catalog)
     big = "SELECT value AS n, random() AS r FROM range(2000000)"
@@ -307,16 +298,13 @@ def test_writer_crashes_at_named_points(tmp_path, duck):
     duck.execute("DETACH lake")
     out = strata("gc", "--grace", "0s", catalog=catalog).stdout
     assert "unfinished upload" in out, out
-    con = sqlite3.connect(db)
-    committed = con.execute("SELECT count(*) FROM ducklake_data_file").fetchone()[0]
-    con.close()
+    committed = catalog_query(catalog, "SELECT count(*) FROM ducklake_data_file")[0][0]
     remaining = [f for f in files.rglob("*") if f.is_file()]
     assert len(remaining) == committed == 2, remaining
     assert strata_rows("SELECT count(*) FROM t", catalog, tmp_path) == [(1005,)]
 
 
-def test_server_applies_retention_on_its_own(tmp_path):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_server_applies_retention_on_its_own(tmp_path, catalog):
     strata("query", CREATE, catalog=catalog)
     days = [str(datetime.date.today() - datetime.timedelta(days=d)) for d in (90, 0)]
     strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 2, lambda i: days[i])), catalog=catalog)

@@ -41,8 +41,7 @@ def both(duck, catalog, tmp_path, sql):
     return ours
 
 
-def test_add_rename_drop_and_widen_read_old_files_by_id(tmp_path, duck):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_add_rename_drop_and_widen_read_old_files_by_id(tmp_path, duck, catalog):
     make_events(catalog)
 
     # ADD COLUMN: old files read NULL, new rows carry values.
@@ -105,8 +104,7 @@ def test_add_rename_drop_and_widen_read_old_files_by_id(tmp_path, duck):
     assert first == [("a", 200, 10), ("b", 404, 20), ("c", 500, 30)]
 
 
-def test_bad_alterations_fail_clearly_and_change_nothing(tmp_path):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_bad_alterations_fail_clearly_and_change_nothing(tmp_path, catalog):
     make_events(catalog)
     before = history_len(catalog)
     cases = [
@@ -147,8 +145,7 @@ def run_alter(catalog, sql):
     )
 
 
-def test_concurrent_alterations(tmp_path):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_concurrent_alterations(tmp_path, catalog):
     make_events(catalog)
     # Different columns added at once by separate processes: every one applies.
     results = [None] * 6

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from conftest import same_rows, strata, strata_rows
+from conftest import duck_attach, same_rows, strata, strata_rows
 from test_object_storage import Lake, servers  # noqa: F401  (the emulator fixture)
 
 LEVELS = ["debug", "info", "warn", "error"]
@@ -16,8 +16,7 @@ PATHS = ["/", "/api/orders", "/api/users", "/login", "/static/app.js"]
 
 
 def attach(duck, catalog):
-    db = catalog.removeprefix("sqlite:")
-    duck.execute(f"ATTACH 'ducklake:sqlite:{db}' AS lake (READ_ONLY)")
+    duck_attach(duck, catalog)
 
 
 def make_logs(n, seed):
@@ -52,8 +51,7 @@ ORACLE_QUERIES = [
 ]
 
 
-def test_sql_writes_are_read_back_and_by_duckdb(tmp_path, duck):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_sql_writes_are_read_back_and_by_duckdb(tmp_path, duck, catalog):
     strata("query", CREATE_REQUESTS, catalog=catalog)
     rows = make_logs(3000, seed=1)
     values = ", ".join(
@@ -73,7 +71,7 @@ def test_sql_writes_are_read_back_and_by_duckdb(tmp_path, duck):
     strata("query", "INSERT INTO slow SELECT 'total', count(*), max(latency_ms) FROM requests", catalog=catalog)
 
     # Files are Hive-style under the data path, one directory per day, sorted by time.
-    files = sorted((tmp_path / "strata.db.files" / "main" / "requests").rglob("*.parquet"))
+    files = sorted((catalog.files / "main" / "requests").rglob("*.parquet"))
     assert {f.parent.name for f in files} == {f"day=2026-03-0{d}" for d in range(1, 6)}
     import pyarrow.parquet as pq
 
@@ -104,8 +102,7 @@ def test_sql_writes_are_read_back_and_by_duckdb(tmp_path, duck):
     assert json.loads(stats.stderr.strip().splitlines()[-1])["files_scanned"] == 1
 
 
-def test_time_travel_and_history(tmp_path):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_time_travel_and_history(tmp_path, catalog):
     strata("query", "CREATE TABLE t (n BIGINT, s VARCHAR)", catalog=catalog)
     strata("query", "INSERT INTO t VALUES (1, 'a'), (2, 'b')", catalog=catalog)
     strata("query", "INSERT INTO t SELECT n + 10, s FROM t", catalog=catalog)
@@ -123,8 +120,7 @@ def test_time_travel_and_history(tmp_path):
     assert bad.returncode == 1 and "snapshot 999 does not exist" in bad.stderr
 
 
-def test_bad_writes_are_refused_and_change_nothing(tmp_path):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_bad_writes_are_refused_and_change_nothing(tmp_path, catalog):
     strata("query", "CREATE TABLE t (n INT NOT NULL, d DATE) PARTITIONED BY (month(d))", catalog=catalog)
     strata("query", "INSERT INTO t VALUES (1, DATE '2026-01-05')", catalog=catalog)
     cases = {
@@ -142,7 +138,7 @@ def test_bad_writes_are_refused_and_change_nothing(tmp_path):
         assert proc.returncode == 1, sql
         assert proc.stderr.startswith("error: ") and message in proc.stderr, (sql, proc.stderr)
     assert strata_rows("SELECT count(*) FROM t", catalog, tmp_path) == [(1,)]
-    assert len(list((tmp_path / "strata.db.files").rglob("*.parquet"))) == 1
+    assert len(list((catalog.files).rglob("*.parquet"))) == 1
     # IF NOT EXISTS is quiet.
     strata("query", "CREATE TABLE IF NOT EXISTS t (x INT)", catalog=catalog)
 
@@ -189,10 +185,9 @@ def write_inputs(tmp_path):
     return good, bad
 
 
-def test_ingest_with_malformed_lines(tmp_path, duck):
+def test_ingest_with_malformed_lines(tmp_path, duck, catalog):
     (tmp_path / "in").mkdir()
     good, bad = write_inputs(tmp_path)
-    catalog = f"sqlite:{tmp_path}/strata.db"
     strata("query", CREATE_REQUESTS, catalog=catalog)
 
     # By default a bad line fails the whole ingest, naming the line, and loads nothing.
@@ -234,11 +229,10 @@ def test_ingest_with_malformed_lines(tmp_path, duck):
         same_rows(duck.execute(q.format(t="lake.requests")).fetchall(), duck.execute(q.format(t="good")).fetchall())
 
 
-def test_ingest_creates_a_table_from_ndjson(tmp_path):
+def test_ingest_creates_a_table_from_ndjson(tmp_path, catalog):
     (tmp_path / "in").mkdir()
     rows = make_logs(500, seed=11)
     (tmp_path / "in" / "x.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    catalog = f"sqlite:{tmp_path}/strata.db"
     strata(
         "ingest", "events", str(tmp_path / "in" / "x.jsonl"), "--create", "--partitioned-by", "day(ts)",
         catalog=catalog,
@@ -283,14 +277,13 @@ def test_writes_on_object_storage(servers, kind, tmp_path, duck):  # noqa: F811
     assert strata_rows("SELECT count(*) FROM requests", lake.catalog, tmp_path, env=lake.env()) == [(2000,)]
 
 
-def test_files_roll_over_at_the_target_size(tmp_path, duck):
-    catalog = f"sqlite:{tmp_path}/strata.db"
+def test_files_roll_over_at_the_target_size(tmp_path, duck, catalog):
     strata(
         "query",
         "CREATE TABLE big WITH (target_file_size = '1MB') AS SELECT value AS n, random() AS r FROM range(400000)",
         catalog=catalog,
     )
-    files = list((tmp_path / "strata.db.files" / "main" / "big").glob("*.parquet"))
+    files = list((catalog.files / "main" / "big").glob("*.parquet"))
     # About 4.7 MiB of incompressible doubles: several files, none much beyond the target.
     assert len(files) >= 4, files
     assert all(f.stat().st_size <= 1.25 * 1024 * 1024 for f in files), [f.stat().st_size for f in files]
