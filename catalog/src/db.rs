@@ -366,6 +366,7 @@ impl Conn {
             })?,
             Conn::Postgres(pg) => {
                 pg.run("BEGIN".to_string())?;
+                pg.in_transaction.set(true);
             }
         }
         let tx = Tx {
@@ -389,6 +390,17 @@ pub(crate) struct Stmt<'c> {
 impl Stmt<'_> {
     pub fn execute(&mut self, params: &[&dyn Param]) -> Result<usize> {
         self.conn.execute(&self.sql, params)
+    }
+
+    /// Run an INSERT whose row count is not needed. On PostgreSQL it is queued and sent with
+    /// the next statement (in the same transaction), so committing thousands of files and
+    /// their statistics costs a few round trips instead of one a row; an error in it is
+    /// reported by that next statement.
+    pub fn insert(&mut self, params: &[&dyn Param]) -> Result<()> {
+        match self.conn {
+            Conn::Sqlite(_) => self.execute(params).map(|_| ()),
+            Conn::Postgres(pg) => pg.queue(inline(&self.sql, params)?),
+        }
     }
 
     /// Every row, each turned into a `T` by `f`.
@@ -426,7 +438,24 @@ pub(crate) struct Tx<'c> {
 impl Tx<'_> {
     pub fn commit(self) -> Result<()> {
         self.open.set(false);
-        self.conn.execute_batch("COMMIT")
+        let committed = self.conn.execute_batch("COMMIT");
+        if let Conn::Postgres(pg) = self.conn {
+            pg.in_transaction.set(false);
+        }
+        if committed.is_err() {
+            // A queued statement failed, or the COMMIT did: the transaction must not stay
+            // open (and aborted) on the connection.
+            self.rollback();
+        }
+        committed
+    }
+
+    fn rollback(&self) {
+        if let Conn::Postgres(pg) = self.conn {
+            pg.pending.borrow_mut().clear();
+            pg.in_transaction.set(false);
+        }
+        let _ = self.conn.execute_batch("ROLLBACK");
     }
 }
 
@@ -440,7 +469,7 @@ impl std::ops::Deref for Tx<'_> {
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open.get() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            self.rollback();
         }
     }
 }
@@ -530,12 +559,21 @@ pub(crate) struct PgResult {
     affected: u64,
 }
 
-type Job = (String, mpsc::SyncSender<Result<PgResult>>);
+/// A batch of SQL, whether it may be retried on a new connection, and where to answer.
+type Job = (String, bool, mpsc::SyncSender<Result<PgResult>>);
 
 /// A PostgreSQL connection on a thread of its own.
 pub(crate) struct Postgres {
     jobs: mpsc::Sender<Job>,
+    /// Statements queued by [`Stmt::insert`], sent before the next one.
+    pending: std::cell::RefCell<String>,
+    /// Whether a transaction is open: outside one, a statement that meets a dropped
+    /// connection is run again on a new one; inside, it fails (the transaction is gone).
+    in_transaction: Cell<bool>,
 }
+
+/// Queued statements are sent once they reach this size.
+const PENDING_LIMIT: usize = 1 << 20;
 
 impl Postgres {
     /// Connect to `url` (`postgres://user@host:port/db?…` or `host=… dbname=…`).
@@ -552,13 +590,47 @@ impl Postgres {
         ready_rx
             .recv()
             .map_err(|_| Error::Postgres("the connection thread ended".into()))??;
-        Ok(Postgres { jobs })
+        Ok(Postgres {
+            jobs,
+            pending: Default::default(),
+            in_transaction: Cell::new(false),
+        })
+    }
+
+    fn queue(&self, statement: String) -> Result<()> {
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            pending.push_str(&statement);
+            pending.push_str(";\n");
+            pending.len() >= PENDING_LIMIT
+        };
+        if full {
+            self.run(String::new())?;
+        }
+        Ok(())
     }
 
     fn run(&self, sql: String) -> Result<PgResult> {
+        // Queued statements go first, in the same batch; results count the last statement's.
+        let sql = {
+            let mut pending = self.pending.borrow_mut();
+            if pending.is_empty() {
+                sql
+            } else {
+                let mut batch = std::mem::take(&mut *pending);
+                batch.push_str(&sql);
+                batch
+            }
+        };
+        if sql.is_empty() {
+            return Ok(PgResult {
+                rows: Vec::new(),
+                affected: 0,
+            });
+        }
         let (reply, answer) = mpsc::sync_channel(1);
         self.jobs
-            .send((sql, reply))
+            .send((sql, !self.in_transaction.get(), reply))
             .map_err(|_| Error::Postgres("the connection thread ended".into()))?;
         answer
             .recv()
@@ -591,7 +663,7 @@ fn serve(
             return;
         }
     };
-    for (sql, reply) in jobs {
+    for (sql, retry, reply) in jobs {
         if client.is_closed() {
             // The server dropped us (restart, idle timeout): whatever transaction was open is
             // gone, so a fresh connection is as good as the old one.
@@ -603,7 +675,16 @@ fn serve(
                 }
             }
         }
-        let result = client.simple_query(&sql).map_err(pg_error).map(|messages| {
+        let mut result = client.simple_query(&sql);
+        if result.is_err() && client.is_closed() && retry {
+            // The connection died under a statement outside any transaction (a server restart
+            // or failover): run it again once on a fresh connection.
+            if let Ok(c) = connect(&config) {
+                client = c;
+                result = client.simple_query(&sql);
+            }
+        }
+        let result = result.map_err(pg_error).map(|messages| {
             let mut out = PgResult {
                 rows: Vec::new(),
                 affected: 0,
@@ -615,7 +696,7 @@ fn serve(
                             .map(|i| row.get(i).map(str::to_string))
                             .collect(),
                     ),
-                    postgres::SimpleQueryMessage::CommandComplete(n) => out.affected += n,
+                    postgres::SimpleQueryMessage::CommandComplete(n) => out.affected = n,
                     _ => {}
                 }
             }

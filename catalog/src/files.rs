@@ -81,7 +81,7 @@ pub(crate) fn insert_data_files(
                 Some(rel) if !table_path.is_empty() && !rel.is_empty() => (rel, true),
                 _ => (f.path.as_str(), false),
             };
-            insert_file.execute(params![
+            insert_file.insert(params![
                 file_id,
                 table_id,
                 snap,
@@ -94,12 +94,12 @@ pub(crate) fn insert_data_files(
                 partition_id,
                 mapping_id
             ])?;
-            insert_metadata.execute(params![file_id, f.metadata_bytes])?;
+            insert_metadata.insert(params![file_id, f.metadata_bytes])?;
             next_row_id += f.record_count;
             added.rows += f.record_count;
             added.bytes += f.file_size;
             for stats in &f.stats {
-                insert_stats.execute(params![
+                insert_stats.insert(params![
                     file_id,
                     table_id,
                     stats.column_id,
@@ -123,7 +123,7 @@ pub(crate) fn insert_data_files(
             }
             if partition_id.is_some() {
                 for (key_index, value) in &f.partition_values {
-                    insert_value.execute(params![file_id, table_id, key_index, value])?;
+                    insert_value.insert(params![file_id, table_id, key_index, value])?;
                 }
             }
         }

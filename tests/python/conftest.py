@@ -164,6 +164,10 @@ class PostgresServer:
         self.sql(f"CREATE DATABASE {name}")
         return name
 
+    def restart(self):
+        """Restart the cluster: every client connection is dropped."""
+        self._run("pg_ctl", "-D", f"{self.base}/data", "-l", f"{self.base}/log", "-m", "fast", "-w", "restart")
+
     def stop(self):
         try:
             self._run("pg_ctl", "-D", f"{self.base}/data", "-m", "immediate", "stop")

@@ -6,12 +6,15 @@ import csv
 import datetime
 import io
 import random
+import re
 import signal
 import subprocess
 import time
 import uuid
 
-from conftest import catalog_query, clean_environment, duck_attach, strata, strata_bin, strata_rows
+import adbc_driver_flightsql.dbapi as flight_sql
+
+from conftest import catalog_query, clean_environment, duck_attach, make_catalog, strata, strata_bin, strata_rows
 
 CREATE = (
     "CREATE TABLE events (ts TIMESTAMP NOT NULL, level VARCHAR, n BIGINT) "
@@ -321,3 +324,49 @@ def test_server_applies_retention_on_its_own(tmp_path, catalog):
         server.kill()
         server.wait()
     assert strata_rows("SELECT count(*) FROM events", catalog, tmp_path) == [(20,)]
+
+
+def test_postgresql_catalog_bad_input_and_a_restart(tmp_path, postgres_server, monkeypatch, request):
+    """A PostgreSQL catalog that cannot be used says why (without echoing a password); a server
+    keeps working across a PostgreSQL restart."""
+    port = postgres_server.port
+    closed = strata("table", "list", catalog="postgres://strata:hunter2@127.0.0.1:1/lake", check=False)
+    assert closed.returncode == 1 and "Connection refused" in closed.stderr, closed.stderr
+    assert "hunter2" not in closed.stderr and "***" in closed.stderr
+    missing = strata("table", "list", catalog=f"postgres://postgres@127.0.0.1:{port}/nosuch", check=False)
+    assert missing.returncode == 1 and 'database "nosuch" does not exist' in missing.stderr, missing.stderr
+    bad = strata("table", "list", catalog="postgres:nonsense", check=False)
+    assert bad.returncode == 1 and "invalid catalog URL" in bad.stderr, bad.stderr
+    empty = postgres_server.create_database()
+    no_data = strata("table", "list", catalog=f"postgres://postgres@127.0.0.1:{port}/{empty}", check=False)
+    assert no_data.returncode == 1 and "needs a data path" in no_data.stderr, no_data.stderr
+    postgres_server.sql("CREATE TABLE accounts (id INT)", db=empty)
+    foreign = strata(
+        "table", "list", "--data-path", str(tmp_path / "d"),
+        catalog=f"postgres://postgres@127.0.0.1:{port}/{empty}", check=False,
+    )
+    assert foreign.returncode == 1 and "no ducklake_metadata" in foreign.stderr, foreign.stderr
+    assert postgres_server.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", db=empty).strip() == "1"
+
+    catalog = make_catalog("postgres", tmp_path, monkeypatch, request)
+    strata("query", CREATE, catalog=catalog)
+    config = tmp_path / "open.toml"
+    config.write_text("")
+    server = spawn("--config", str(config), "serve", "--listen", "127.0.0.1:0", catalog=catalog)
+    try:
+        url = "grpc://" + re.search(r"grpc://([\d.]+:\d+)", server.stdout.readline()).group(1)
+
+        def count():
+            with flight_sql.connect(url) as conn, conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM events")
+                return cur.fetchone()[0]
+
+        assert count() == 0
+        postgres_server.restart()
+        # The server's catalog connection died with the restart; the next statement reconnects.
+        assert count() == 0
+        strata("query", "-f", str(insert_script(tmp_path / "a.sql", 0, 2, lambda i: str(datetime.date.today()))), catalog=catalog)
+        assert count() == 40
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
