@@ -37,8 +37,21 @@ fi
 echo "== build"
 cargo build --workspace --all-targets
 
-echo "== rust tests"
-cargo test --workspace
+echo "== rust tests (the .slt files run on SQLite and on a PostgreSQL cluster started here)"
+PG_BIN="${STRATA_TEST_PG_BIN:-$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")}"
+PG_DIR="$(mktemp -d /tmp/strata-pg-rust-XXXXXX)"
+chmod 755 "$PG_DIR"
+PG_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+as_postgres() {
+  # initdb refuses to run as root: run the cluster as the `postgres` account then.
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR"; fi
+as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync >/dev/null
+as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w start \
+  -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" >/dev/null
+trap 'as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PG_DIR"' EXIT
+STRATA_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PG_PORT" cargo test --workspace
 
 echo "== python tests (DuckDB as the oracle)"
 export STRATA_TEST_BIN="$CARGO_TARGET_DIR/debug/strata"

@@ -78,11 +78,39 @@ impl sqllogictest::AsyncDB for StrataDb {
     async fn shutdown(&mut self) {}
 }
 
-async fn run_file(path: &Path) {
+/// A fresh PostgreSQL database on the server `STRATA_TEST_POSTGRES` names
+/// (`postgres://USER@HOST:PORT`, set by `scripts/test.sh`), as a catalog URL.
+async fn postgres_catalog(base: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "slt_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let admin = format!("{base}/postgres");
+    let statement = format!("CREATE DATABASE {name}");
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("STRATA_TEST_POSTGRES={admin}: {e}"));
+        client.batch_execute(&statement).expect("create database");
+    })
+    .await
+    .expect("create database task");
+    format!("{base}/{name}")
+}
+
+async fn run_file(path: &Path, postgres: Option<&str>) {
     let lake = Lake::new();
-    let catalog = lake.catalog();
+    let (catalog, data_path) = match postgres {
+        None => (lake.catalog(), None),
+        Some(base) => (
+            postgres_catalog(base).await,
+            Some(lake.path().join("data").display().to_string()),
+        ),
+    };
     let engine = Engine::open(&EngineConfig {
         catalog: catalog.clone(),
+        data_path: data_path.clone(),
         ..EngineConfig::default()
     })
     .expect("open engine");
@@ -95,9 +123,11 @@ async fn run_file(path: &Path) {
     drop(engine);
     let mut runner = sqllogictest::Runner::new(move || {
         let catalog = catalog.clone();
+        let data_path = data_path.clone();
         async move {
             let engine = Engine::open(&EngineConfig {
                 catalog,
+                data_path,
                 target_partitions: Some(2),
                 ..EngineConfig::default()
             })
@@ -109,10 +139,13 @@ async fn run_file(path: &Path) {
         }
     });
     runner.with_column_validator(|_, _| true);
-    runner
-        .run_file_async(path)
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    runner.run_file_async(path).await.unwrap_or_else(|e| {
+        panic!(
+            "{} on {}: {e}",
+            path.display(),
+            postgres.map_or("SQLite", |_| "PostgreSQL")
+        )
+    });
     drop(lake);
 }
 
@@ -126,7 +159,16 @@ async fn sqllogictest_files() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no .slt files in {}", dir.display());
+    // Every file runs on a SQLite catalog and, when the test script started a PostgreSQL
+    // server, on a PostgreSQL catalog too.
+    let postgres = std::env::var("STRATA_TEST_POSTGRES").ok();
+    if postgres.is_none() {
+        eprintln!("STRATA_TEST_POSTGRES is not set: .slt files run on SQLite only");
+    }
     for file in files {
-        run_file(&file).await;
+        run_file(&file, None).await;
+        if let Some(base) = &postgres {
+            run_file(&file, Some(base)).await;
+        }
     }
 }
