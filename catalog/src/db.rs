@@ -342,13 +342,9 @@ impl Conn {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
         } else {
-            let quoted = name.replace('"', "\"\"");
             self.query_map(
-                &format!(
-                    "SELECT name, type FROM pragma_table_info('{}')",
-                    quoted.replace('\'', "''")
-                ),
-                params![],
+                "SELECT name, type FROM pragma_table_info(?1)",
+                params![name],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
         }
@@ -381,6 +377,9 @@ impl Conn {
     }
 }
 
+/// The rows of [`Stmt::query_map`], each already read (so each is `Ok`).
+pub(crate) type Rows<T> = std::iter::Map<std::vec::IntoIter<T>, fn(T) -> Result<T>>;
+
 /// A statement of [`Conn::prepare`].
 pub(crate) struct Stmt<'c> {
     conn: &'c Conn,
@@ -408,9 +407,9 @@ impl Stmt<'_> {
         &mut self,
         params: &[&dyn Param],
         f: impl FnMut(&Row<'_>) -> Result<T>,
-    ) -> Result<std::vec::IntoIter<Result<T>>> {
+    ) -> Result<Rows<T>> {
         let rows = self.conn.query_map(&self.sql, params, f)?;
-        Ok(rows.into_iter().map(Ok).collect::<Vec<_>>().into_iter())
+        Ok(rows.into_iter().map(Ok as fn(T) -> Result<T>))
     }
 }
 

@@ -192,6 +192,7 @@ class CatalogUrl(str):
     duck_target: str
     database: str
     files: pathlib.Path
+    server: "PostgresServer | None"
 
 
 def make_catalog(kind, tmp_path, monkeypatch, request, name="strata"):
