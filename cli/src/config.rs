@@ -22,6 +22,9 @@ pub struct FileConfig {
     pub engine: EngineSection,
     #[serde(default)]
     pub storage: StorageSection,
+    /// Limits of every statement, embedded or served: memory, spill, statement shape.
+    #[serde(default)]
+    pub limits: EngineLimitsSection,
     /// Per-bucket settings: `[stores."s3://bucket"]`.
     #[serde(default)]
     pub stores: BTreeMap<String, BTreeMap<String, toml::Value>>,
@@ -55,6 +58,22 @@ pub struct ServerSection {
     pub limits: LimitsSection,
 }
 
+/// `[limits]`: what any statement may use, from the CLI or the server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineLimitsSection {
+    pub memory: Option<toml::Value>,
+    pub query_memory: Option<toml::Value>,
+    pub spill_dir: Option<PathBuf>,
+    pub spill_max: Option<toml::Value>,
+    pub max_statement_bytes: Option<toml::Value>,
+    pub max_statements: Option<usize>,
+    pub max_expression_depth: Option<usize>,
+    pub max_value_bytes: Option<toml::Value>,
+}
+
+/// `[server.limits]`. `memory`, `query_memory`, `spill_dir` and `spill_max` moved to `[limits]`;
+/// here they are still read (for `strata serve`) so that existing files keep working.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
@@ -200,6 +219,8 @@ pub fn load(
         config.datafusion.push((k.clone(), text));
     }
 
+    apply_engine_limits(&mut config, &file.limits, "[limits]")?;
+
     let s = &file.storage;
     let st = &mut config.storage;
     if let Some(b) = s.use_environment {
@@ -308,6 +329,81 @@ pub fn load(
     Ok((config, warnings))
 }
 
+/// Memory, spill and statement limits from a `[limits]` section.
+fn apply_engine_limits(
+    config: &mut EngineConfig,
+    l: &EngineLimitsSection,
+    section: &str,
+) -> Result<()> {
+    if let Some(v) = &l.memory {
+        config.memory_limit = Some(size_value(v).with_context(|| format!("{section} memory"))?);
+    }
+    if let Some(v) = &l.query_memory {
+        config.query_memory_limit =
+            Some(size_value(v).with_context(|| format!("{section} query_memory"))?);
+    }
+    if let Some(dir) = &l.spill_dir {
+        config.spill_dir = Some(dir.clone());
+    }
+    if let Some(v) = &l.spill_max {
+        config.spill_max_bytes =
+            size_value(v).with_context(|| format!("{section} spill_max"))? as u64;
+    }
+    let limits = &mut config.limits;
+    if let Some(v) = &l.max_statement_bytes {
+        limits.max_statement_bytes =
+            size_value(v).with_context(|| format!("{section} max_statement_bytes"))?;
+    }
+    if let Some(n) = l.max_statements {
+        limits.max_statements = n;
+    }
+    if let Some(n) = l.max_expression_depth {
+        limits.max_expression_depth = n;
+    }
+    if let Some(v) = &l.max_value_bytes {
+        limits.max_value_bytes =
+            size_value(v).with_context(|| format!("{section} max_value_bytes"))?;
+    }
+    Ok(())
+}
+
+/// The engine and server configurations of `strata serve`: the server runs many queries at
+/// once, so unless configured a query gets a quarter of the memory limit; the memory keys
+/// that older files keep under `[server.limits]` still apply.
+pub fn load_serve(
+    path: Option<&Path>,
+    env: &[(String, String)],
+    catalog: Option<String>,
+    data_path: Option<String>,
+    default_catalog: &str,
+) -> Result<(EngineConfig, strata_flight::ServerConfig, Vec<String>)> {
+    let (mut engine, mut warnings) = load(path, env, catalog, data_path, default_catalog)?;
+    let server = load_server(path, env)?;
+    let file = read_config(path)?;
+    let legacy = &file.server.limits;
+    if legacy.memory.is_some()
+        || legacy.query_memory.is_some()
+        || legacy.spill_dir.is_some()
+        || legacy.spill_max.is_some()
+    {
+        warnings.push(
+            "[server.limits] memory, query_memory, spill_dir and spill_max moved to [limits]; they still apply here".into(),
+        );
+        let moved = EngineLimitsSection {
+            memory: legacy.memory.clone(),
+            query_memory: legacy.query_memory.clone(),
+            spill_dir: legacy.spill_dir.clone(),
+            spill_max: legacy.spill_max.clone(),
+            ..EngineLimitsSection::default()
+        };
+        apply_engine_limits(&mut engine, &moved, "[server.limits]")?;
+    }
+    if engine.query_memory_limit.is_none() {
+        engine.query_memory_limit = engine.memory_limit.map(|m| m / 4);
+    }
+    Ok((engine, server, warnings))
+}
+
 fn role(name: &str, what: &str) -> Result<strata_flight::Role> {
     strata_flight::Role::parse(name).ok_or_else(|| {
         anyhow::anyhow!("{what}: unknown role '{name}' (use reader, writer or admin)")
@@ -357,17 +453,6 @@ pub fn load_server(
     }
     let l = s.limits;
     let lc = &mut c.limits;
-    if let Some(v) = &l.memory {
-        lc.memory = size_value(v).context("[server.limits] memory")?;
-        lc.query_memory = lc.memory / 4;
-    }
-    if let Some(v) = &l.query_memory {
-        lc.query_memory = size_value(v).context("[server.limits] query_memory")?;
-    }
-    lc.spill_dir = l.spill_dir;
-    if let Some(v) = &l.spill_max {
-        lc.spill_max = size_value(v).context("[server.limits] spill_max")? as u64;
-    }
     if let Some(v) = &l.query_timeout {
         lc.query_timeout = duration_value(v).context("[server.limits] query_timeout")?;
     }

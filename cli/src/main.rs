@@ -84,8 +84,7 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::Serve(args) => {
-            let server = config::load_server(config.as_deref(), &env)?;
-            let (mut engine_config, warnings) = config::load(
+            let (engine_config, server, warnings) = config::load_serve(
                 config.as_deref(),
                 &env,
                 catalog.clone(),
@@ -95,7 +94,6 @@ async fn run(cli: Cli) -> Result<()> {
             for w in warnings {
                 eprintln!("warning: {w}");
             }
-            serve::apply_limits(&mut engine_config, &server);
             serve::serve(Engine::open(&engine_config)?, server, &args).await
         }
         Command::User(command) => serve::user(command),
@@ -136,8 +134,12 @@ fn error_message(e: &anyhow::Error) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Query work (parsing, planning, running) happens on the runtime's threads, whose stacks
+    // are sized for the deepest expression the engine accepts (`limits.max_expression_depth`);
+    // the main thread only waits.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(strata_engine::QUERY_THREAD_STACK)
         .build()
     {
         Ok(r) => r,
@@ -146,7 +148,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = match runtime.block_on(runtime.spawn(run(cli))) {
+        Ok(outcome) => outcome,
+        // A panic is a bug, but it still ends as one line and an exit code, not an abort.
+        Err(e) => Err(anyhow::anyhow!(
+            "internal error: {} (this is a bug in Strata)",
+            match e.try_into_panic() {
+                Ok(payload) => strata_flight::panic_message(payload.as_ref()),
+                Err(e) => e.to_string(),
+            }
+        )),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A closed stdout (e.g. `| head`) is not an error worth reporting.

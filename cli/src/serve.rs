@@ -4,18 +4,10 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use strata_engine::{Engine, EngineConfig};
+use strata_engine::Engine;
 use strata_flight::ServerConfig;
 
 use crate::args::{ServeArgs, TokenCommand, UserCommand};
-
-/// Engine settings that follow from the server's limits.
-pub fn apply_limits(engine: &mut EngineConfig, server: &ServerConfig) {
-    engine.memory_limit = Some(server.limits.memory);
-    engine.query_memory_limit = Some(server.limits.query_memory);
-    engine.spill_dir = server.limits.spill_dir.clone();
-    engine.spill_max_bytes = server.limits.spill_max;
-}
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {

@@ -24,19 +24,22 @@ pub struct EngineConfig {
     pub datafusion: Vec<(String, String)>,
     /// Object stores: per-bucket settings, timeouts and retries.
     pub storage: StorageConfig,
-    /// Memory all running queries may reserve together; operators that can spill (sorts,
-    /// aggregations, joins) spill to disk at the limit. Default: unbounded (the CLI); the
-    /// server sets one.
+    /// Memory all running queries may reserve together (`limits.memory`); operators that can
+    /// spill (sorts, aggregations, joins) spill to disk at the limit. Default: half the
+    /// machine's memory.
     pub memory_limit: Option<usize>,
-    /// Memory one statement may reserve. Default: no cap beyond `memory_limit`.
+    /// Memory one statement may reserve (`limits.query_memory`). Default: all of
+    /// `memory_limit` (the server defaults to a quarter of it).
     pub query_memory_limit: Option<usize>,
-    /// Where spill files go. Default: the system's temporary directory.
+    /// Where spill files go (`limits.spill_dir`). Default: the system's temporary directory.
     pub spill_dir: Option<std::path::PathBuf>,
-    /// Bytes of spill files all queries may keep at once. Default: 100 GiB.
+    /// Bytes of spill files all queries may keep at once (`limits.spill_max`). Default: 20 GiB.
     pub spill_max_bytes: u64,
     /// Size at which a written data file is closed and the next begun, unless the table sets
     /// `target_file_size`. Default: 256 MiB, good for object storage.
     pub target_file_size: u64,
+    /// Limits on statements (text, count, depth) and on values functions build.
+    pub limits: crate::limits::StatementLimits,
 }
 
 impl Default for EngineConfig {
@@ -50,11 +53,20 @@ impl Default for EngineConfig {
             parquet_pushdown_filters: true,
             datafusion: Vec::new(),
             storage: StorageConfig::default(),
-            memory_limit: None,
+            memory_limit: Some(physical_memory().map_or(4 << 30, |m| m / 2)),
             query_memory_limit: None,
             spill_dir: None,
-            spill_max_bytes: 100 * 1024 * 1024 * 1024,
+            spill_max_bytes: 20 << 30,
             target_file_size: crate::write::DEFAULT_TARGET_FILE_SIZE,
+            limits: crate::limits::StatementLimits::default(),
         }
     }
+}
+
+/// Total memory of the machine, from `/proc/meminfo` where there is one.
+pub fn physical_memory() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

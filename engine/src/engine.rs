@@ -20,9 +20,10 @@ use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
+use datafusion::sql::sqlparser::parser::ParserError;
 use futures::TryStreamExt;
 use strata_catalog::{
     Alteration, Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary,
@@ -31,6 +32,7 @@ use strata_catalog::{
 use crate::commands::{AlterChange, CatalogCommand, catalog_command, number_placeholders};
 use crate::config::EngineConfig;
 use crate::error::{Error, Result};
+use crate::limits::StatementLimits;
 use crate::memory::QueryMemoryPool;
 use crate::provider::{CATALOG_NAME, DEFAULT_SCHEMA, SnapshotCatalog};
 use crate::requests::{RequestCounter, RequestCounts};
@@ -48,6 +50,7 @@ pub struct Engine {
     ctx: SessionContext,
     query_memory_limit: Option<usize>,
     target_file_size: u64,
+    limits: StatementLimits,
 }
 
 /// Split `schema.table` (default schema `main`).
@@ -110,13 +113,25 @@ impl Engine {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
         let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
+        crate::functions::register(&ctx, &config.limits);
+        ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
+        let state = SessionStateBuilder::new_from_existing(ctx.state())
+            .with_physical_optimizer_rule(Arc::new(crate::chains::BalancePredicates))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         Ok(Engine {
             catalog,
             stores,
             ctx,
             query_memory_limit: config.query_memory_limit,
             target_file_size: config.target_file_size,
+            limits: config.limits.clone(),
         })
+    }
+
+    /// The limits every statement is checked against.
+    pub fn limits(&self) -> &StatementLimits {
+        &self.limits
     }
 
     /// The catalog.
@@ -142,6 +157,7 @@ impl Engine {
             stores: Arc::clone(&self.stores),
             query_memory_limit: self.query_memory_limit,
             target_file_size: self.target_file_size,
+            limits: self.limits.clone(),
         }
     }
 
@@ -234,6 +250,7 @@ pub struct QuerySession {
     stores: Arc<Stores>,
     query_memory_limit: Option<usize>,
     target_file_size: u64,
+    limits: StatementLimits,
 }
 
 /// A statement planned at one snapshot, not yet running. Its schema is known, so a server can
@@ -247,6 +264,7 @@ pub struct PreparedStatement {
     snapshot: SnapshotId,
     counter: Arc<RequestCounter>,
     target_file_size: u64,
+    limits: StatementLimits,
 }
 
 enum Work {
@@ -291,8 +309,30 @@ impl PreparedStatement {
         matches!(self.work, Work::Command(_))
     }
 
+    /// Whether running the statement changes something (a write, DDL, a procedure) rather
+    /// than only reading. Such a statement has happened when [`Self::execute`] returns: it
+    /// runs to the end there, and its stream only replays the (small) result.
+    pub fn has_effects(&self) -> bool {
+        match &self.work {
+            Work::Write(_) | Work::Command(_) => true,
+            Work::Plan(plan) => matches!(
+                plan,
+                LogicalPlan::Ddl(_)
+                    | LogicalPlan::Dml(_)
+                    | LogicalPlan::Copy(_)
+                    | LogicalPlan::Statement(_)
+            ),
+        }
+    }
+
     /// Start the statement, with `params` bound to its placeholders.
     pub async fn execute(self, params: Option<ParamValues>) -> Result<RunningStatement> {
+        self.execute_rows(params.into_iter().collect()).await
+    }
+
+    /// Start the statement with several rows of parameters. A write writes the rows of every
+    /// parameter row in one commit (ADBC's `executemany`); a query binds the first row.
+    pub async fn execute_rows(self, rows: Vec<ParamValues>) -> Result<RunningStatement> {
         let PreparedStatement {
             ctx,
             work,
@@ -302,13 +342,15 @@ impl PreparedStatement {
             snapshot,
             counter,
             target_file_size,
+            limits,
         } = self;
         let plan = match work {
             Work::Plan(plan) => plan,
             Work::Write(job) => {
-                let job = match params {
-                    Some(params) => job.bind(params)?,
-                    None => *job,
+                let job = if rows.is_empty() {
+                    *job
+                } else {
+                    job.bind(rows)?
                 };
                 let (rows, committed) =
                     run_write(&ctx, &catalog, &stores, job, Some(target_file_size)).await?;
@@ -332,8 +374,10 @@ impl PreparedStatement {
                     catalog: Arc::clone(&catalog),
                     stores: Arc::clone(&stores),
                     ctx: ctx.clone(),
+                    // The statement's context already holds its share of memory.
                     query_memory_limit: None,
                     target_file_size,
+                    limits,
                 };
                 let (schema, batches) = match run_command(&engine, &ctx, command).await? {
                     // A procedure says what it did, a line a row.
@@ -357,7 +401,7 @@ impl PreparedStatement {
                 });
             }
         };
-        let plan = match params {
+        let plan = match rows.into_iter().next() {
             Some(params) => plan.with_param_values(params)?,
             None => plan,
         };
@@ -587,15 +631,39 @@ pub fn scan_summaries(plan: &Arc<dyn ExecutionPlan>) -> Vec<ScanSummary> {
 
 impl QuerySession {
     /// Split SQL text into statements (semicolons inside strings and comments are respected).
+    /// Every entry point parses here, so the statement limits apply to every door.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        self.limits.check_text(sql)?;
         let state = self.ctx.state();
         let dialect_name = state.config().options().sql_parser.dialect;
         let dialect = dialect_from_str(dialect_name)
             .ok_or_else(|| Error::Invalid(format!("unknown SQL dialect '{dialect_name}'")))?;
         let sql = rewrite_partitioned_by(sql);
-        Ok(DFParser::parse_sql_with_dialect(&sql, dialect.as_ref())?
+        let depth = self.limits.max_expression_depth;
+        let statements: Vec<Statement> = DFParserBuilder::new(sql.as_str())
+            .with_dialect(dialect.as_ref())
+            .with_recursion_limit(depth)
+            .build()
+            .and_then(|mut parser| parser.parse_statements())
+            .map_err(|e| match e.find_root() {
+                DataFusionError::SQL(e, _)
+                    if matches!(**e, ParserError::RecursionLimitExceeded) =>
+                {
+                    Error::LimitExceeded {
+                        setting: "limits.max_expression_depth",
+                        message: format!("the SQL nests more than {depth} levels deep"),
+                    }
+                }
+                _ => Error::from(e),
+            })?
             .into_iter()
-            .collect())
+            .collect();
+        self.limits.check_statements(&statements)?;
+        let mut statements = statements;
+        statements
+            .iter_mut()
+            .for_each(crate::chains::balance_chains);
+        Ok(statements)
     }
 
     /// The DataFusion session.
@@ -641,10 +709,10 @@ impl QuerySession {
         // and caches, whose stores count into this statement's request counter.
         let counter = Arc::new(RequestCounter::default());
         let base = self.ctx.runtime_env();
-        let pool: Arc<dyn MemoryPool> = match self.query_memory_limit {
-            Some(limit) => Arc::new(QueryMemoryPool::new(Arc::clone(&base.memory_pool), limit)),
-            None => Arc::clone(&base.memory_pool),
-        };
+        let pool: Arc<dyn MemoryPool> = Arc::new(QueryMemoryPool::new(
+            Arc::clone(&base.memory_pool),
+            self.query_memory_limit.unwrap_or(usize::MAX),
+        ));
         let mut runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(pool)
             .with_cache_manager(shared_caches(&base.cache_manager))
@@ -704,6 +772,7 @@ impl QuerySession {
             snapshot,
             counter,
             target_file_size: self.target_file_size,
+            limits: self.limits.clone(),
         })
     }
 

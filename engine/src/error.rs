@@ -18,6 +18,12 @@ pub enum Error {
     /// A location could not be resolved to a configured store.
     #[error("invalid location '{location}': {reason}")]
     Location { location: String, reason: String },
+    /// A configured limit refused the statement; `setting` names the key that raises it.
+    #[error("{message} ({setting} in strata.toml)")]
+    LimitExceeded {
+        setting: &'static str,
+        message: String,
+    },
     /// Anything else that names its own cause.
     #[error("{0}")]
     Invalid(String),
@@ -51,6 +57,7 @@ impl Error {
             | Error::Catalog(strata_catalog::Error::SchemaNotFound { .. })
             | Error::Catalog(strata_catalog::Error::TableExists { .. })
             | Error::Location { .. }
+            | Error::LimitExceeded { .. }
             | Error::Invalid(_) => true,
             Error::DataFusion(e) => matches!(
                 e.find_root(),

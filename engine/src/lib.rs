@@ -7,13 +7,16 @@
 //! — so queries never list directories or re-read footers. It sits between `strata-catalog`
 //! and the server and CLI crates.
 
+mod chains;
 mod commands;
 mod config;
 mod deletes;
 mod engine;
 mod error;
 mod field_ids;
+mod functions;
 mod ingest;
+mod limits;
 mod maintenance;
 mod memory;
 mod parquet_reader;
@@ -29,7 +32,7 @@ mod write;
 mod writes;
 
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
-pub use config::EngineConfig;
+pub use config::{EngineConfig, physical_memory};
 pub use engine::{
     Engine, PreparedStatement, QuerySession, QueryStats, RunningStatement, scan_summaries,
     split_table_name,
@@ -38,6 +41,7 @@ pub use error::{Error, Result};
 pub use ingest::{
     IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, parse_timestamp,
 };
+pub use limits::{QUERY_THREAD_STACK, StatementLimits, expression_depth};
 pub use maintenance::{CompactOptions, CompactReport, GcFile, GcReport, RetentionReport};
 pub use procedures::{
     compact_lines, expire_line, gc_lines, human_bytes, procedure_schema, retention_line,

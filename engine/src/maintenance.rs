@@ -146,9 +146,11 @@ impl Engine {
         let table = CatalogTable::new(Arc::clone(&catalog), Arc::clone(&stores), meta.clone());
         let filters = match &options.filter {
             Some(sql) => {
+                self.limits().check_expression(sql)?;
                 let schema = DFSchema::try_from(table.schema())?;
                 vec![ctx.parse_sql_expr(sql, &schema).map_err(|e| {
-                    Error::Invalid(format!("invalid --where predicate '{sql}': {e}"))
+                    let shown: String = sql.chars().take(200).collect();
+                    Error::Invalid(format!("invalid --where predicate '{shown}': {e}"))
                 })?]
             }
             None => Vec::new(),

@@ -28,6 +28,15 @@ impl QueryMemoryPool {
     }
 }
 
+impl QueryMemoryPool {
+    fn shared_limit(&self) -> String {
+        match self.shared.memory_limit() {
+            MemoryLimit::Finite(n) => human_readable_size(n),
+            _ => "unbounded".to_string(),
+        }
+    }
+}
+
 impl fmt::Display for QueryMemoryPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -80,7 +89,18 @@ impl MemoryPool for QueryMemoryPool {
             })?;
         if let Err(e) = self.shared.try_grow(reservation, additional) {
             self.used.fetch_sub(additional, Ordering::Relaxed);
-            return Err(e);
+            return Err(match e {
+                DataFusionError::ResourcesExhausted(_) => {
+                    DataFusionError::ResourcesExhausted(format!(
+                        "the queries running now use the whole memory limit ({}); {} more asked by {}; \
+                         raise `limits.memory`, run fewer queries at once or make this one more selective",
+                        self.shared_limit(),
+                        human_readable_size(additional),
+                        reservation.consumer().name()
+                    ))
+                }
+                other => other,
+            });
         }
         Ok(())
     }

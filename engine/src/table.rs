@@ -23,7 +23,6 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr_adapter::PhysicalExprAdapterFactory;
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
@@ -124,7 +123,7 @@ impl CatalogTable {
         }
         let catalog_candidates = files.len();
 
-        if let Some(predicate) = conjunction(filters.iter().cloned())
+        if let Some(predicate) = crate::chains::balanced_conjunction(filters.iter().cloned())
             && !files.is_empty()
         {
             let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;

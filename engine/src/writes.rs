@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Column, ScalarValue};
+use datafusion::common::{Column, ParamValues, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::functions::datetime::expr_fn::date_trunc;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, lit};
@@ -54,8 +54,9 @@ pub(crate) enum WriteJob {
 }
 
 impl WriteJob {
-    /// Bind values to the placeholders of the rows to write.
-    pub(crate) fn bind(self, params: datafusion::common::ParamValues) -> Result<Self> {
+    /// Bind each row of `rows` to the placeholders of the rows to write: one row of values a
+    /// parameter row, all written by one job (one commit, files sized normally).
+    pub(crate) fn bind(self, rows: Vec<ParamValues>) -> Result<Self> {
         Ok(match self {
             WriteJob::Create {
                 table,
@@ -64,14 +65,29 @@ impl WriteJob {
             } => WriteJob::Create {
                 table,
                 if_not_exists,
-                input: input.map(|p| p.with_param_values(params)).transpose()?,
+                input: input.map(|p| bind_rows(p, rows)).transpose()?,
             },
             WriteJob::Insert { meta, input } => WriteJob::Insert {
                 meta,
-                input: input.with_param_values(params)?,
+                input: bind_rows(input, rows)?,
             },
         })
     }
+}
+
+/// `plan` once for each parameter row, as one plan (a `UNION ALL` of the bound copies).
+fn bind_rows(plan: LogicalPlan, rows: Vec<ParamValues>) -> Result<LogicalPlan> {
+    let mut bound = rows
+        .into_iter()
+        .map(|row| Ok(Arc::new(plan.clone().with_param_values(row)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(match bound.len() {
+        0 => plan,
+        1 => Arc::unwrap_or_clone(bound.remove(0)),
+        _ => LogicalPlan::Union(datafusion::logical_expr::Union::try_new_with_loose_types(
+            bound,
+        )?),
+    })
 }
 
 /// Rewrite `PARTITIONED BY (day(ts), region)` in `CREATE TABLE` statements, which the SQL parser

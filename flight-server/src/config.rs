@@ -110,18 +110,10 @@ pub struct TokenEntry {
     pub sha256: String,
 }
 
-/// Resource limits. Every limit names itself in the error it causes.
+/// Resource limits of the server (memory and spill limits are the engine's, `[limits]`).
+/// Every limit names itself in the error it causes.
 #[derive(Debug, Clone)]
 pub struct LimitsConfig {
-    /// Memory all queries may reserve together; spilling operators spill beyond it.
-    /// Default: half the machine's memory.
-    pub memory: usize,
-    /// Memory one query may reserve. Default: a quarter of `memory`.
-    pub query_memory: usize,
-    /// Directory of spill files. Default: the system's temporary directory.
-    pub spill_dir: Option<PathBuf>,
-    /// Bytes of spill files at once. Default: 20 GiB.
-    pub spill_max: u64,
     /// Longest a query may run, queueing excluded. Default: 5 min.
     pub query_timeout: Duration,
     /// Queries that run at once. Default: twice the CPU cores.
@@ -135,25 +127,12 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        let memory = physical_memory().map(|m| m / 2).unwrap_or(4 << 30);
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         LimitsConfig {
-            memory,
-            query_memory: memory / 4,
-            spill_dir: None,
-            spill_max: 20 << 30,
             query_timeout: Duration::from_secs(300),
             max_running: cores * 2,
             max_queued: 64,
             max_result_bytes: 2 << 30,
         }
     }
-}
-
-/// Total memory of the machine, from `/proc/meminfo` where there is one.
-fn physical_memory() -> Option<usize> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }

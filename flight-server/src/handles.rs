@@ -3,6 +3,7 @@
 //! so any replica that shares the secret can serve them and no server state is needed.
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use base64::Engine as _;
@@ -28,6 +29,11 @@ pub struct Handle {
     pub params: Option<String>,
     /// Query id, for cancellation and the query log.
     pub id: String,
+    /// The result of a statement that already ran (a write, DDL, a procedure): an Arrow IPC
+    /// stream, base64. DoGet replays it and never runs the statement again, so any replica
+    /// can answer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
 }
 
 impl Handle {
@@ -39,6 +45,7 @@ impl Handle {
             schema: schema.into(),
             params: None,
             id: uuid::Uuid::new_v4().simple().to_string(),
+            result: None,
         }
     }
 
@@ -75,16 +82,49 @@ impl Handle {
             self.params = None;
             return Ok(());
         };
-        let mut buf = Vec::new();
-        {
-            let mut w = StreamWriter::try_new(&mut buf, &first.schema())?;
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
-        }
-        self.params = Some(STANDARD.encode(buf));
+        self.params = Some(STANDARD.encode(encode(&first.schema(), batches)?));
         Ok(())
+    }
+
+    /// Keep the result of a statement that already ran. Results are small (a row count, a
+    /// procedure's lines); past `MAX_RESULT_BYTES` the rows that fit are kept and, for a
+    /// column of lines, a last line says how many were left out.
+    pub fn set_result(&mut self, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+        let all = arrow::compute::concat_batches(schema, batches)?;
+        let mut keep = all.num_rows();
+        loop {
+            let mut batch = all.slice(0, keep);
+            if keep < all.num_rows() && is_lines(schema) {
+                let note = format!("… and {} more lines", all.num_rows() - keep);
+                let tail = RecordBatch::try_new(
+                    schema.clone(),
+                    vec![std::sync::Arc::new(arrow::array::StringArray::from(vec![
+                        note,
+                    ]))],
+                )?;
+                batch = arrow::compute::concat_batches(schema, &[batch, tail])?;
+            }
+            let encoded = encode(schema, &[batch])?;
+            if encoded.len() <= MAX_RESULT_BYTES || keep == 0 {
+                self.result = Some(STANDARD.encode(encoded));
+                return Ok(());
+            }
+            keep /= 2;
+        }
+    }
+
+    /// The kept result of a statement that already ran.
+    pub fn result(&self) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>> {
+        let Some(encoded) = &self.result else {
+            return Ok(None);
+        };
+        let bytes = STANDARD
+            .decode(encoded)
+            .map_err(|_| Error::InvalidArgument("malformed result in ticket".into()))?;
+        let reader = StreamReader::try_new(Cursor::new(bytes), None)?;
+        let schema = reader.schema();
+        let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Some((schema, batches)))
     }
 
     /// The bound parameters, one list of values per row.
@@ -111,6 +151,26 @@ impl Handle {
         }
         Ok(rows)
     }
+}
+
+/// Bytes of a result kept in a ticket, at most (tickets travel in FlightInfo messages).
+const MAX_RESULT_BYTES: usize = 1 << 20;
+
+/// `batches` as an Arrow IPC stream.
+fn encode(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut w = StreamWriter::try_new(&mut buf, schema)?;
+    for b in batches {
+        w.write(b)?;
+    }
+    w.finish()?;
+    drop(w);
+    Ok(buf)
+}
+
+/// A result of one text column: lines, as procedures return.
+fn is_lines(schema: &SchemaRef) -> bool {
+    schema.fields().len() == 1 && schema.field(0).data_type() == &arrow::datatypes::DataType::Utf8
 }
 
 #[cfg(test)]
@@ -157,6 +217,28 @@ mod tests {
         assert!(err.to_string().contains("another user"), "{err}");
         let err = Handle::open(&sealed, &signer, "ticket", &who("ana")).unwrap_err();
         assert!(err.to_string().contains("expected a ticket"), "{err}");
+        let mut done = Handle::new("ticket", &who("ana"), "INSERT INTO t VALUES (1)", "main");
+        let lines = Arc::new(Schema::new(vec![Field::new(
+            "result",
+            DataType::Utf8,
+            false,
+        )]));
+        let many: Vec<String> = (0..100_000).map(|i| format!("line {i:>40}")).collect();
+        let batch =
+            RecordBatch::try_new(lines.clone(), vec![Arc::new(StringArray::from(many))]).unwrap();
+        done.set_result(&lines, &[batch]).unwrap();
+        let sealed_done = done.seal(&signer).unwrap();
+        assert!(sealed_done.len() < 2 << 20, "{}", sealed_done.len());
+        let back = Handle::open(&sealed_done, &signer, "ticket", &who("ana")).unwrap();
+        let (_, kept) = back.result().unwrap().unwrap();
+        let kept = arrow::compute::concat_batches(&lines, &kept).unwrap();
+        assert!(kept.num_rows() > 1000 && kept.num_rows() < 100_000);
+        let last = kept
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert!(last.value(kept.num_rows() - 1).contains("more lines"));
         let mut forged = sealed.clone();
         forged[10] ^= 1;
         let err = Handle::open(&forged, &signer, "prepared", &who("ana")).unwrap_err();

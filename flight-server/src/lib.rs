@@ -7,6 +7,7 @@
 //! (the listener), [`Auth`] (users, API tokens, signed bearer tokens) and [`Role`].
 
 mod auth;
+mod boundary;
 mod config;
 mod error;
 mod handles;
@@ -19,6 +20,7 @@ mod service;
 mod session;
 
 pub use auth::{Auth, Principal, Role, hash_password, new_api_token, sha256_hex};
+pub use boundary::panic_message;
 pub use config::{AuthConfig, LimitsConfig, ServerConfig, TlsConfig, TokenEntry, UserEntry};
 pub use error::{Error, Result};
 pub use server::{Listening, bind};

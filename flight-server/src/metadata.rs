@@ -413,6 +413,25 @@ pub fn wire_schema(schema: &SchemaRef, keep_views: bool) -> SchemaRef {
     ))
 }
 
+/// The announced schema, with a field nullable wherever the executed plan's is.
+pub fn reconcile(announced: &SchemaRef, executed: &SchemaRef) -> SchemaRef {
+    if announced.fields().len() != executed.fields().len() {
+        return Arc::clone(announced);
+    }
+    Arc::new(Schema::new_with_metadata(
+        announced
+            .fields()
+            .iter()
+            .zip(executed.fields())
+            .map(|(a, e)| {
+                let nullable = a.is_nullable() || e.is_nullable();
+                a.as_ref().clone().with_nullable(nullable)
+            })
+            .collect::<Vec<_>>(),
+        announced.metadata().clone(),
+    ))
+}
+
 /// `batch` in the wire schema `to` (a no-op when the types already match).
 pub fn to_wire(batch: RecordBatch, to: &SchemaRef) -> Result<RecordBatch> {
     if batch.schema().fields() == to.fields() {

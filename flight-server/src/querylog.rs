@@ -2,7 +2,7 @@
 //! returned and how it ended.
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -53,9 +53,10 @@ impl Entry {
     }
 }
 
-/// Where entries go.
+/// Where entries go (clones share the sink).
+#[derive(Clone)]
 pub struct QueryLog {
-    sink: Mutex<Box<dyn Write + Send>>,
+    sink: Arc<Mutex<Box<dyn Write + Send>>>,
 }
 
 impl QueryLog {
@@ -72,7 +73,7 @@ impl QueryLog {
             ),
         };
         Ok(QueryLog {
-            sink: Mutex::new(sink),
+            sink: Arc::new(Mutex::new(sink)),
         })
     }
 

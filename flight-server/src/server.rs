@@ -10,6 +10,7 @@ use strata_engine::Engine;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
+use crate::boundary::PanicBoundary;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::service::StrataFlightSql;
@@ -94,6 +95,7 @@ impl Listening {
                 .map_err(|e| Error::InvalidArgument(format!("invalid TLS configuration: {e}")))?;
         }
         let canceller = service.clone();
+        let log = service.query_log();
         let signal = async move {
             shutdown.await;
             tokio::spawn(async move {
@@ -103,7 +105,8 @@ impl Listening {
         };
         builder
             .add_service(
-                FlightServiceServer::new(service).max_decoding_message_size(MAX_DECODING_MESSAGE),
+                FlightServiceServer::new(PanicBoundary::new(service, log))
+                    .max_decoding_message_size(MAX_DECODING_MESSAGE),
             )
             .serve_with_incoming_shutdown(incoming, signal)
             .await

@@ -2,6 +2,7 @@
 //! every query is admitted, time-limited, cancellable and logged.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -30,7 +31,7 @@ use arrow_flight::{
 };
 use datafusion::common::ParamValues;
 use datafusion::sql::parser::Statement;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use prost::Message;
 use strata_engine::{CATALOG_NAME, Engine, PreparedStatement, QuerySession};
 use tokio::sync::{mpsc, watch};
@@ -116,6 +117,11 @@ impl StrataFlightSql {
                 let _ = tx.send(true);
             }
         }
+    }
+
+    /// The query log, shared with the panic boundary.
+    pub(crate) fn query_log(&self) -> crate::querylog::QueryLog {
+        self.inner.log.clone()
     }
 
     /// Queries running now.
@@ -205,6 +211,14 @@ impl StrataFlightSql {
         let schema = wire_schema(&prepared.schema(), caller.keep_views);
         handle.kind = "ticket".into();
         handle.id = uuid::Uuid::new_v4().simple().to_string();
+        if prepared.has_effects() {
+            // A write, DDL or procedure has happened when this call returns: clients that
+            // never fetch (DB-API `execute` then `close`) must not lose it. The ticket keeps
+            // its result, so DoGet replays it and never runs the statement again.
+            let (result_schema, batches, _) = self.complete(caller, &handle, prepared).await?;
+            handle.set_result(&result_schema, &batches)?;
+            handle.params = None;
+        }
         let ticket = TicketStatementQuery {
             statement_handle: handle.seal(self.inner.auth.signer())?.into(),
         };
@@ -236,12 +250,30 @@ impl StrataFlightSql {
             .with_total_bytes(-1))
     }
 
-    /// Run a ticket's statement and stream its result.
+    /// Run a ticket's statement and stream its result (or replay the result of a statement
+    /// that already ran when its FlightInfo was asked for).
     async fn execute(&self, caller: Caller, handle: Handle) -> Result<DataStream> {
+        if let Some((schema, batches)) = handle.result()? {
+            let mut entry = Entry::new(&caller.principal.user, &caller.client, "statement")
+                .statement(&handle.sql);
+            entry.query_id = Some(handle.id.clone());
+            entry.rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+            self.inner.log.record(&entry);
+            return Ok(replay(&schema, batches, caller.keep_views));
+        }
         let started = Instant::now();
         let limits = self.inner.config.limits.clone();
-        let permit = self.inner.admission.admit().await?;
         let (_session, prepared) = self.plan(&caller, &handle.sql, &handle.schema).await?;
+        if prepared.has_effects() {
+            // Only a client that sends a prepared-statement handle as a ticket gets here.
+            let (schema, batches, _) = self.complete(&caller, &handle, prepared).await?;
+            return Ok(replay(&schema, batches, caller.keep_views));
+        }
+        // The stream carries the schema GetFlightInfo announced (the planned one): clients
+        // refuse a stream whose schema differs, and physical planning may narrow nullability
+        // (a folded constant is never null).
+        let announced = wire_schema(&prepared.schema(), caller.keep_views);
+        let permit = self.inner.admission.admit().await?;
         let params = handle
             .parameter_rows()?
             .into_iter()
@@ -251,7 +283,7 @@ impl StrataFlightSql {
         let running = tokio::time::timeout_at(deadline, prepared.execute(params))
             .await
             .map_err(|_| timeout_error(&limits))??;
-        let wire = wire_schema(&running.schema, caller.keep_views);
+        let wire = metadata::reconcile(&announced, &running.schema);
         let keepalive = keepalive_message(&wire)?;
         let (cancel_tx, mut cancel_rx) = watch::channel(false);
         if let Ok(mut r) = self.inner.running.lock() {
@@ -289,7 +321,20 @@ impl StrataFlightSql {
                         break Err(Error::Cancelled("the client went away".into()));
                     }
                     _ = tokio::time::sleep_until(deadline) => break Err(timeout_error(&limits)),
-                    next = tokio::time::timeout(interval, encoded.next()) => next,
+                    next = tokio::time::timeout(
+                        interval,
+                        AssertUnwindSafe(encoded.next()).catch_unwind(),
+                    ) => next,
+                };
+                let next = match next {
+                    Ok(Err(payload)) => {
+                        break Err(Error::Internal(format!(
+                            "internal error while running the query: {} (this is a bug in Strata; the server keeps running)",
+                            crate::boundary::panic_message(payload.as_ref())
+                        )));
+                    }
+                    Ok(Ok(next)) => Ok(next),
+                    Err(elapsed) => Err(elapsed),
                 };
                 let item = match next {
                     // Nothing for a while: an empty batch keeps proxies from closing the stream.
@@ -435,37 +480,44 @@ impl StrataFlightSql {
         Ok(rows as i64)
     }
 
+    /// Plan and run an update (`CommandStatementUpdate`, a prepared update) to its end and
+    /// return the number of rows it changed (DDL and procedures: 0).
     async fn update(&self, caller: &Caller, handle: &Handle) -> Result<i64> {
+        let (_, prepared) = self.plan(caller, &handle.sql, &handle.schema).await?;
+        let (_, _, changed) = self.complete(caller, handle, prepared).await?;
+        Ok(changed)
+    }
+
+    /// Run a planned statement to its end under the server's limits (admission, time limit),
+    /// with every bound parameter row (a write commits them all at once), log it, and return
+    /// its result and the rows it changed. Used for everything that changes state, whichever
+    /// RPC sent it.
+    async fn complete(
+        &self,
+        caller: &Caller,
+        handle: &Handle,
+        prepared: PreparedStatement,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>, i64)> {
         let started = Instant::now();
         let limits = &self.inner.config.limits;
         let _permit = self.inner.admission.admit().await?;
-        let rows = handle.parameter_rows()?;
-        let runs: Vec<Option<ParamValues>> = if rows.is_empty() {
-            vec![None]
-        } else {
-            rows.into_iter()
-                .map(|r| Some(ParamValues::from(r)))
-                .collect()
-        };
+        let rows: Vec<ParamValues> = handle
+            .parameter_rows()?
+            .into_iter()
+            .map(ParamValues::from)
+            .collect();
+        let command = prepared.is_catalog_command();
         let deadline = tokio::time::Instant::now() + limits.query_timeout;
-        let mut changed = 0i64;
-        let mut files_scanned = 0;
-        for params in runs {
-            let (_session, prepared) = self.plan(caller, &handle.sql, &handle.schema).await?;
-            let command = prepared.is_catalog_command();
-            let work = async {
-                let mut running = prepared.execute(params).await?;
-                let batches: Vec<RecordBatch> = (&mut running.stream).try_collect().await?;
-                files_scanned += running.stats(0).files_scanned;
-                Ok::<_, Error>(batches)
-            };
-            let batches = tokio::time::timeout_at(deadline, work)
-                .await
-                .map_err(|_| timeout_error(limits))??;
-            if !command {
-                changed += changed_rows(&batches);
-            }
-        }
+        let work = async {
+            let mut running = prepared.execute_rows(rows).await?;
+            let batches: Vec<RecordBatch> = (&mut running.stream).try_collect().await?;
+            let files = running.stats(0).files_scanned;
+            Ok::<_, Error>((Arc::clone(&running.schema), batches, files))
+        };
+        let (schema, batches, files_scanned) = tokio::time::timeout_at(deadline, work)
+            .await
+            .map_err(|_| timeout_error(limits))??;
+        let changed = if command { 0 } else { changed_rows(&batches) };
         let mut entry =
             Entry::new(&caller.principal.user, &caller.client, "update").statement(&handle.sql);
         entry.query_id = Some(handle.id.clone());
@@ -473,7 +525,7 @@ impl StrataFlightSql {
         entry.rows = changed.max(0) as u64;
         entry.files_scanned = files_scanned;
         self.inner.log.record(&entry);
-        Ok(changed)
+        Ok((schema, batches, changed))
     }
 
     fn bound_key(principal: &Principal, handle: &[u8]) -> String {
@@ -736,6 +788,20 @@ fn tokio_stream_from(
     mut rx: mpsc::Receiver<std::result::Result<FlightData, Status>>,
 ) -> impl Stream<Item = std::result::Result<FlightData, Status>> + Send {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// A result already computed, as a Flight data stream.
+fn replay(schema: &SchemaRef, batches: Vec<RecordBatch>, keep_views: bool) -> DataStream {
+    let wire = wire_schema(schema, keep_views);
+    let batches: Vec<_> = batches
+        .into_iter()
+        .map(|b| to_wire(b, &wire).map_err(|e| FlightError::ExternalError(Box::new(e))))
+        .collect();
+    let stream = FlightDataEncoderBuilder::new()
+        .with_schema(wire)
+        .build(futures::stream::iter(batches))
+        .map_err(flight_status);
+    Box::pin(stream)
 }
 
 /// Rows of an encoded record batch message (0 for schema and dictionary messages).

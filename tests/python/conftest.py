@@ -4,14 +4,17 @@ import datetime
 import decimal
 import glob
 import itertools
+import json
 import math
 import os
 import pathlib
+import re
 import shutil
 import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
 
 import duckdb
 import pyarrow.parquet as pq
@@ -243,3 +246,57 @@ def catalog_query(catalog, sql):
         tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("|"))
         for line in out.splitlines()
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers: real `strata serve` processes.
+
+
+class Server:
+    """A `strata serve` process; its query log is collected from stderr."""
+
+    def __init__(self, catalog, config, cwd, extra_args=(), env=None):
+        self.log_lines = []
+        env = {**clean_environment(), "STRATA_CATALOG": catalog, **(env or {})}
+        self.proc = subprocess.Popen(
+            [strata_bin(), "--config", str(config), "serve", "--listen", "127.0.0.1:0", *extra_args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+        line = self.proc.stdout.readline()
+        match = re.search(r"grpc://([\d.]+:\d+)", line)
+        if not match:
+            self.proc.kill()
+            raise AssertionError(f"server did not start: {line} {self.proc.stderr.read()}")
+        self.url = f"grpc://{match.group(1)}"
+        threading.Thread(target=self._drain, daemon=True).start()
+        threading.Thread(target=lambda: self.proc.stdout.read(), daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.log_lines.append(line)
+
+    def log(self):
+        out = []
+        for line in list(self.log_lines):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+def user_entry(name, role, password):
+    proc = strata("user", "add", name, "--role", role, "--password-env", "PW", env={"PW": password})
+    return proc.stdout

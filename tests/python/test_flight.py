@@ -18,61 +18,11 @@ import adbc_driver_manager
 import pyarrow as pa
 import pytest
 
-from conftest import clean_environment, duck_attach, make_catalog, same_rows, strata, strata_bin
+from conftest import Server, duck_attach, make_catalog, same_rows, strata, user_entry
 
 READER_PW = "reader-pass-1"
 WRITER_PW = "writer-pass-2"
 CI_TOKEN_VAR = "STRATA_TEST_CI_TOKEN"
-
-
-class Server:
-    """A `strata serve` process; its query log is collected from stderr."""
-
-    def __init__(self, catalog, config, cwd, extra_args=(), env=None):
-        self.log_lines = []
-        env = {**clean_environment(), "STRATA_CATALOG": catalog, **(env or {})}
-        self.proc = subprocess.Popen(
-            [strata_bin(), "--config", str(config), "serve", "--listen", "127.0.0.1:0", *extra_args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=cwd,
-        )
-        line = self.proc.stdout.readline()
-        match = re.search(r"grpc://([\d.]+:\d+)", line)
-        if not match:
-            self.proc.kill()
-            raise AssertionError(f"server did not start: {line} {self.proc.stderr.read()}")
-        self.url = f"grpc://{match.group(1)}"
-        threading.Thread(target=self._drain, daemon=True).start()
-        threading.Thread(target=lambda: self.proc.stdout.read(), daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.log_lines.append(line)
-
-    def log(self):
-        out = []
-        for line in list(self.log_lines):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-
-
-def user_entry(name, role, password):
-    proc = strata("user", "add", name, "--role", role, "--password-env", "PW", env={"PW": password})
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")

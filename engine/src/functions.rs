@@ -1,0 +1,328 @@
+//! Strata's function registry on top of DataFusion's: the functions that can build values far
+//! larger than their arguments (`repeat`, `lpad`, `replace`, `array_repeat`, `range`, …) are
+//! wrapped so that a call that would build more than `limits.max_value_bytes` fails at once,
+//! naming the limit, instead of allocating gigabytes (or aborting the process) first.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, FieldRef, Int64Type};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::error::DataFusionError;
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::simplify::ExprSimplifyResult;
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature,
+};
+use datafusion::prelude::SessionContext;
+
+use crate::limits::StatementLimits;
+
+/// How a wrapped function's output size follows from its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Growth {
+    /// `repeat(s, n)`: `len(s) × n`.
+    Repeat,
+    /// `lpad(s, n [, fill])`, `rpad`: `n` characters.
+    Pad,
+    /// `replace(s, from, to)`: every occurrence of `from` becomes `to`.
+    Replace,
+    /// `regexp_replace(s, pattern, replacement [, flags])`: at most one replacement per byte.
+    RegexpReplace,
+    /// `array_repeat(x, n)`, `array_resize(a, n [, v])`: `n` elements.
+    Elements,
+    /// `range(start, stop [, step])`, `generate_series`: `(stop − start) / step` elements.
+    Series,
+}
+
+const WRAPPED: &[(&str, Growth)] = &[
+    ("repeat", Growth::Repeat),
+    ("lpad", Growth::Pad),
+    ("rpad", Growth::Pad),
+    ("replace", Growth::Replace),
+    ("regexp_replace", Growth::RegexpReplace),
+    ("array_repeat", Growth::Elements),
+    ("array_resize", Growth::Elements),
+    ("range", Growth::Series),
+    ("generate_series", Growth::Series),
+];
+
+/// Replace DataFusion's value-building functions in `ctx` by size-checked ones.
+pub(crate) fn register(ctx: &SessionContext, limits: &StatementLimits) {
+    register_test_hooks(ctx);
+    for (name, growth) in WRAPPED {
+        if let Ok(inner) = ctx.udf(name) {
+            ctx.register_udf(ScalarUDF::new_from_impl(SizeChecked {
+                inner,
+                growth: *growth,
+                max_value: limits.max_value_bytes,
+            }));
+        }
+    }
+}
+
+/// Test hook (like `STRATA_CRASH_AT`): with `STRATA_TEST_PANIC` set, `strata_test_panic(n)`
+/// returns `n` but panics on the value 13, so tests can check that a panic in query work
+/// fails that query only.
+fn register_test_hooks(ctx: &SessionContext) {
+    if std::env::var_os("STRATA_TEST_PANIC").is_none() {
+        return;
+    }
+    let panicking = datafusion::logical_expr::create_udf(
+        "strata_test_panic",
+        vec![DataType::Int64],
+        DataType::Int64,
+        datafusion::logical_expr::Volatility::Volatile,
+        Arc::new(|args: &[ColumnarValue]| {
+            let values = args[0].to_array(1)?;
+            let values = values.as_primitive::<Int64Type>();
+            assert!(
+                !values.iter().any(|v| v == Some(13)),
+                "strata_test_panic: a deliberate panic for tests"
+            );
+            Ok(ColumnarValue::Array(Arc::new(values.clone())))
+        }),
+    );
+    ctx.register_udf(panicking);
+}
+
+/// A DataFusion function whose output size is checked before it is computed.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SizeChecked {
+    inner: Arc<ScalarUDF>,
+    growth: Growth,
+    max_value: usize,
+}
+
+impl SizeChecked {
+    /// Bytes of the largest value, and of all values, one call would build.
+    fn estimate(&self, args: &[ColumnarValue], rows: usize) -> Result<(u128, u128)> {
+        let rows = rows.max(1);
+        let arrays: Vec<ArrayRef> = args
+            .iter()
+            .map(|a| match a {
+                ColumnarValue::Array(arr) => Ok(Arc::clone(arr)),
+                ColumnarValue::Scalar(s) => s.to_array(),
+            })
+            .collect::<Result<_>>()?;
+        // Scalars stand for every row: look at row 0 of a one-element array.
+        let at = |i: usize, row: usize| -> usize { if arrays[i].len() == 1 { 0 } else { row } };
+        let scalar_rows = if arrays.iter().all(|a| a.len() == 1) {
+            1
+        } else {
+            rows
+        };
+        let (mut largest, mut total) = (0u128, 0u128);
+        for row in 0..scalar_rows {
+            let bytes = match self.growth {
+                Growth::Repeat => str_len(&arrays[0], at(0, row)) * count(&arrays[1], at(1, row)),
+                Growth::Pad => {
+                    let width = arrays
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != 1)
+                        .map(|(i, a)| char_width(a, at(i, row)))
+                        .max()
+                        .unwrap_or(1);
+                    count(&arrays[1], at(1, row)) * width
+                }
+                Growth::Replace => {
+                    let s = str_len(&arrays[0], at(0, row));
+                    let from = str_len(&arrays[1], at(1, row));
+                    let to = str_len(&arrays[2], at(2, row));
+                    if to <= from {
+                        s
+                    } else {
+                        s + (s / from.max(1) + 1) * (to - from)
+                    }
+                }
+                Growth::RegexpReplace => {
+                    let s = str_len(&arrays[0], at(0, row));
+                    let replacement = str_len(&arrays[2], at(2, row));
+                    // A group reference (`\1`, `$1`) can copy the whole input each time.
+                    let refs = str_value(&arrays[2], at(2, row))
+                        .map_or(0, |r| r.matches(['\\', '$']).count() as u128);
+                    s + (s + 1) * (replacement + refs * s)
+                }
+                Growth::Elements => {
+                    let element = element_bytes(&arrays[0], at(0, row));
+                    count(&arrays[1], at(1, row)) * element
+                }
+                Growth::Series => series_len(&arrays, |i| at(i, row)) * 16,
+            };
+            largest = largest.max(bytes);
+            total += bytes;
+        }
+        if scalar_rows == 1 && rows > 1 {
+            total = largest * rows as u128;
+        }
+        Ok((largest, total))
+    }
+}
+
+/// Bytes of string or binary value `row` (0 when null or not a string).
+fn str_len(a: &ArrayRef, row: usize) -> u128 {
+    str_value(a, row).map_or(0, |s| s.len() as u128)
+}
+
+fn str_value(a: &ArrayRef, row: usize) -> Option<&str> {
+    if a.is_null(row) {
+        return None;
+    }
+    match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(row)),
+        DataType::Utf8View => Some(a.as_string_view().value(row)),
+        _ => None,
+    }
+}
+
+/// Bytes per character of a string value (1 for ASCII, else 4), 1 when not a string.
+fn char_width(a: &ArrayRef, row: usize) -> u128 {
+    match str_value(a, row) {
+        Some(s) if !s.is_ascii() => 4,
+        _ => 1,
+    }
+}
+
+/// An integer count argument (negative and null count as 0).
+fn count(a: &ArrayRef, row: usize) -> u128 {
+    if a.is_null(row) {
+        return 0;
+    }
+    let v = match a.data_type() {
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(row),
+        _ => match arrow::compute::cast(&a.slice(row, 1), &DataType::Int64) {
+            Ok(c) if !c.is_null(0) => c.as_primitive::<Int64Type>().value(0),
+            _ => 0,
+        },
+    };
+    v.max(0) as u128
+}
+
+/// Approximate bytes of one element `row` of `a` when copied into a list.
+fn element_bytes(a: &ArrayRef, row: usize) -> u128 {
+    if let Some(s) = str_value(a, row) {
+        return s.len() as u128 + 4;
+    }
+    match a.data_type() {
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            a.slice(row, 1).get_array_memory_size() as u128
+        }
+        t => t.primitive_width().unwrap_or(8) as u128,
+    }
+}
+
+/// Elements of `range(start, stop [, step])` for integer, date and timestamp arguments.
+fn series_len(arrays: &[ArrayRef], at: impl Fn(usize) -> usize) -> u128 {
+    let scalar = |i: usize| -> Option<ScalarValue> {
+        let a = arrays.get(i)?;
+        ScalarValue::try_from_array(a.as_ref(), at(i)).ok()
+    };
+    // `range(stop)` counts from 0.
+    let (start, stop) = if arrays.len() == 1 {
+        (Some(ScalarValue::Int64(Some(0))), scalar(0))
+    } else {
+        (scalar(0), scalar(1))
+    };
+    let step = scalar(2);
+    let as_i128 = |v: &Option<ScalarValue>| -> Option<i128> {
+        match v.as_ref()? {
+            ScalarValue::Int64(Some(x)) => Some(*x as i128),
+            ScalarValue::Date32(Some(d)) => Some(*d as i128 * 86_400_000_000_000),
+            ScalarValue::Date64(Some(ms)) => Some(*ms as i128 * 1_000_000),
+            ScalarValue::TimestampNanosecond(Some(t), _) => Some(*t as i128),
+            ScalarValue::TimestampMicrosecond(Some(t), _) => Some(*t as i128 * 1_000),
+            ScalarValue::TimestampMillisecond(Some(t), _) => Some(*t as i128 * 1_000_000),
+            ScalarValue::TimestampSecond(Some(t), _) => Some(*t as i128 * 1_000_000_000),
+            _ => None,
+        }
+    };
+    let step_ns = match &step {
+        None => Some(1i128).filter(|_| matches!(start, Some(ScalarValue::Int64(_)))),
+        Some(ScalarValue::Int64(Some(s))) => Some(*s as i128),
+        Some(ScalarValue::IntervalMonthDayNano(Some(i))) => Some(
+            i.months as i128 * 28 * 86_400_000_000_000
+                + i.days as i128 * 86_400_000_000_000
+                + i.nanoseconds as i128,
+        ),
+        Some(ScalarValue::IntervalDayTime(Some(i))) => {
+            Some(i.days as i128 * 86_400_000_000_000 + i.milliseconds as i128 * 1_000_000)
+        }
+        Some(ScalarValue::IntervalYearMonth(Some(m))) => Some(*m as i128 * 28 * 86_400_000_000_000),
+        _ => None,
+    };
+    // Dates step one day by default.
+    let step_ns = step_ns.or_else(|| {
+        matches!(start, Some(ScalarValue::Date32(_) | ScalarValue::Date64(_)))
+            .then_some(86_400_000_000_000)
+    });
+    match (as_i128(&start), as_i128(&stop), step_ns) {
+        (Some(a), Some(b), Some(s)) if s != 0 => ((b - a) / s).unsigned_abs() + 1,
+        _ => 0,
+    }
+}
+
+impl ScalarUDFImpl for SizeChecked {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        self.inner.schema_name(args)
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(arg_types)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        self.inner.return_field_from_args(args)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(arg_types)
+    }
+
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        self.inner.simplify(args, info)
+    }
+
+    fn short_circuits(&self) -> bool {
+        self.inner.short_circuits()
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.inner.documentation()
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (largest, total) = self.estimate(&args.args, args.number_rows)?;
+        let name = self.inner.name();
+        if largest > self.max_value as u128 {
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "{name}() would build a value of {largest} bytes, more than the limit of {} bytes (limits.max_value_bytes in strata.toml)",
+                self.max_value
+            )));
+        }
+        // Values of one batch share one buffer: bound it too, well below Arrow's 2 GiB offsets.
+        let batch_max = (self.max_value as u128).saturating_mul(4).min(1 << 30);
+        if total > batch_max {
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "{name}() would build {total} bytes for one batch of rows, more than {batch_max} bytes (4 × limits.max_value_bytes, at most 1 GiB, in strata.toml)"
+            )));
+        }
+        self.inner.invoke_with_args(args)
+    }
+}
