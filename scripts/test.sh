@@ -59,3 +59,10 @@ export STRATA_TEST_BIN="$CARGO_TARGET_DIR/debug/strata"
 
 echo "== benchmark runner smoke run (tiny data, every suite; fails on any disagreement between engines)"
 "$CARGO_TARGET_DIR/debug/strata-bench" smoke --strata "$CARGO_TARGET_DIR/debug/strata" --python "$VENV/bin/python"
+
+echo "== fuzzer: replay the regression cases (tests/fuzz), then a short seeded run (fails on any crash, panic or hang)"
+"$CARGO_TARGET_DIR/debug/strata-bench" fuzz --replay --cases tests/fuzz --strata "$CARGO_TARGET_DIR/debug/strata"
+"$CARGO_TARGET_DIR/debug/strata-bench" fuzz --smoke --duration 20 --seed 1 --strata "$CARGO_TARGET_DIR/debug/strata" --python "$VENV/bin/python"
+
+echo "== load driver smoke run (8 clients, a few seconds; fails on any error but queue rejections)"
+"$CARGO_TARGET_DIR/debug/strata-bench" load --smoke --strata "$CARGO_TARGET_DIR/debug/strata"

@@ -5,13 +5,14 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::Suite;
 use crate::s3::{Counters, Emulator, Traffic};
+use crate::server::Server;
 
 /// One query's measurement on one engine.
 #[derive(Debug, Clone, Default)]
@@ -327,7 +328,9 @@ impl Engine {
         let once = work.join("once.sql");
         std::fs::write(&once, repeated(sql, 1))?;
         let server = match self {
-            Engine::StrataFlight { bin, catalog, env } => Some(Server::start(bin, catalog, env)?),
+            Engine::StrataFlight { bin, catalog, env } => {
+                Some(Server::start(bin, catalog, env, &[], None)?)
+            }
             _ => None,
         };
         let before = counters.map(Counters::read);
@@ -470,57 +473,4 @@ pub struct Tools {
     pub python: PathBuf,
     pub duckdb_peer: PathBuf,
     pub datafusion_cli: Option<PathBuf>,
-}
-
-/// A `strata serve` process on a free loopback port.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(bin: &Path, catalog: &str, env: &[(String, String)]) -> Result<Server> {
-        let mut child = strata_command(bin, env)
-            .args([
-                "--catalog",
-                catalog,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--retention-every",
-                "off",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start strata serve")?;
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut line = Vec::new();
-        let mut byte = [0u8; 1];
-        while stdout.read(&mut byte)? == 1 && byte[0] != b'\n' {
-            line.push(byte[0]);
-        }
-        let line = String::from_utf8_lossy(&line).to_string();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("grpc://"))
-            .map(str::to_string);
-        // Keep draining its stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        match url {
-            Some(url) => Ok(Server { child, url }),
-            None => {
-                let _ = child.kill();
-                bail!("strata serve did not start: {line}")
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -9,11 +9,15 @@
 
 mod columns;
 mod engines;
+mod flight;
+mod fuzz;
+mod load;
 mod logs;
 mod report;
 mod results;
 mod rng;
 mod s3;
+mod server;
 mod trips;
 
 use std::path::PathBuf;
@@ -36,6 +40,12 @@ enum Command {
     Run(RunArgs),
     /// Tiny data, every suite, every available engine: checks the runner and the answers
     Smoke(SmokeArgs),
+    /// Many concurrent Flight SQL clients against `strata serve`: throughput, latency,
+    /// errors and the server's memory over time
+    Load(load::LoadArgs),
+    /// SQLsmith-style fuzzing of `strata serve`, with DuckDB as a differential oracle; or
+    /// `--replay` the regression cases it kept
+    Fuzz(fuzz::FuzzArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -273,6 +283,8 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Load(args) => load::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
         Command::Smoke(args) => {
             let dir = match args.dir {
                 Some(d) => d,

@@ -66,14 +66,7 @@ fn tools(args: &RunArgs) -> Result<Tools> {
             strata.display()
         );
     }
-    let python = args.python.clone().unwrap_or_else(|| {
-        let venv = PathBuf::from(".venv/bin/python");
-        if venv.is_file() {
-            venv
-        } else {
-            PathBuf::from("python3")
-        }
-    });
+    let python = crate::server::python_binary(args.python.as_deref());
     let datafusion_cli = args
         .datafusion_cli
         .clone()

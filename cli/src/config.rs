@@ -85,6 +85,9 @@ pub struct LimitsSection {
     pub max_running: Option<usize>,
     pub max_queued: Option<usize>,
     pub max_result_bytes: Option<toml::Value>,
+    pub max_request_bytes: Option<toml::Value>,
+    pub slow_reader_timeout: Option<toml::Value>,
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -465,6 +468,16 @@ pub fn load_server(
     if let Some(v) = &l.max_result_bytes {
         lc.max_result_bytes = size_value(v).context("[server.limits] max_result_bytes")? as u64;
     }
+    if let Some(v) = &l.max_request_bytes {
+        lc.max_request_bytes = size_value(v).context("[server.limits] max_request_bytes")?;
+    }
+    if let Some(v) = &l.slow_reader_timeout {
+        lc.slow_reader_timeout =
+            duration_value(v).context("[server.limits] slow_reader_timeout")?;
+    }
+    if let Some(v) = l.max_connections {
+        lc.max_connections = v;
+    }
     c.auth.secret = file.auth.secret;
     if let Some(v) = &file.auth.token_ttl {
         c.auth.token_ttl = Some(duration_value(v).context("[auth] token_ttl")?);
@@ -555,45 +568,15 @@ fn duration_value(v: &toml::Value) -> Result<Duration> {
     }
 }
 
-/// `500ms`, `5s`, `2m`, `1h`, or a number of seconds.
+/// A duration, as everywhere in Strata (see `strata_engine::parse_duration`).
 pub fn parse_duration(text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("invalid duration '{text}': use e.g. 500ms, 5s, 2m"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => bail!("invalid duration '{text}': use e.g. 500ms, 5s, 2m"),
-    };
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(strata_engine::parse_duration(text)?)
 }
 
-/// `1048576`, `512KiB`, `256MiB`, `2GiB` (also KB/MB/GB as powers of 1000).
+/// A size, as everywhere in Strata (see `strata_engine::parse_size`).
 pub fn parse_size(text: &str) -> Result<usize> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: usize = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("invalid size '{text}': use e.g. 512MiB or 2GiB"))?;
-    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" | "k" => 1 << 10,
-        "mib" | "m" => 1 << 20,
-        "gib" | "g" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        _ => bail!("invalid size '{text}': use e.g. 512MiB or 2GiB"),
-    };
-    Ok(n * factor)
+    let bytes = strata_engine::parse_size(text)?;
+    usize::try_from(bytes).map_err(|_| anyhow::anyhow!("size '{text}' is too large"))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use strata_engine::{
-    CompactOptions, Engine, RetentionReport, compact_lines, expire_line, gc_lines, parse_duration,
+    CompactOptions, Engine, RetentionReport, compact_lines, expire_line, gc_lines, parse_age,
     retention_line,
 };
 
@@ -62,7 +62,7 @@ pub fn snapshots(engine: &Engine, command: SnapshotsCommand) -> Result<()> {
             older_than,
             dry_run,
         } => {
-            let period = parse_duration(&older_than)?;
+            let period = parse_age(&older_than)?;
             let r = engine.expire_snapshots(period, dry_run)?;
             println!("{}", expire_line(&r, dry_run, &older_than));
         }
@@ -71,7 +71,7 @@ pub fn snapshots(engine: &Engine, command: SnapshotsCommand) -> Result<()> {
 }
 
 pub async fn gc(engine: &Engine, args: GcArgs) -> Result<()> {
-    let grace = parse_duration(&args.grace)?;
+    let grace = parse_age(&args.grace)?;
     let r = engine.gc(grace, args.dry_run).await?;
     let lines = gc_lines(&r, args.dry_run, &args.grace);
     let (summary, files) = lines.split_last().expect("gc_lines ends with a summary");

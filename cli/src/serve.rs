@@ -66,9 +66,7 @@ pub async fn serve(engine: Engine, mut server: ServerConfig, args: &ServeArgs) -
     let retention_every = match args.retention_every.trim() {
         "off" | "never" => None,
         every => Some(
-            strata_engine::parse_duration(every)?
-                .to_std()
-                .ok()
+            Some(strata_engine::parse_duration(every)?)
                 .filter(|d| !d.is_zero())
                 .context("--retention-every must be positive, or off")?,
         ),

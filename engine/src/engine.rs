@@ -91,6 +91,17 @@ impl Engine {
             // With pushdown on, evaluate the cheapest and most selective filters first.
             parquet.reorder_filters = config.parquet_pushdown_filters;
         }
+        if let Some(limit) = config.query_memory_limit.or(config.memory_limit) {
+            // A sort that spills first merges its in-memory runs, and the merge needs about as
+            // much memory again as the runs hold, from what it reserved up front
+            // (`sort_spill_reservation_bytes`, 10 MB by default). Under a limit of more than
+            // about twice that per partition the merge outgrows its reservation and the query
+            // fails instead of spilling. Reserve half of each partition's share: then every
+            // sort can spill, whatever the limit.
+            let partitions = session.options().execution.target_partitions.max(1);
+            session.options_mut().execution.sort_spill_reservation_bytes =
+                (limit / (2 * partitions)).max(1 << 20);
+        }
         for (key, value) in &config.datafusion {
             session.options_mut().set(key, value)?;
         }

@@ -18,6 +18,15 @@ pub enum Error {
     /// A location could not be resolved to a configured store.
     #[error("invalid location '{location}': {reason}")]
     Location { location: String, reason: String },
+    /// A data file could not be decoded: corrupt, or not the file that was registered.
+    #[error(
+        "cannot read {file} of table {table}: {message} (the file may be corrupt or rewritten; `strata table refresh {table}` re-reads a registered table's files)"
+    )]
+    CorruptFile {
+        table: String,
+        file: String,
+        message: String,
+    },
     /// A configured limit refused the statement; `setting` names the key that raises it.
     #[error("{message} ({setting} in strata.toml)")]
     LimitExceeded {
@@ -45,7 +54,21 @@ fn clean_datafusion_message(e: &datafusion::error::DataFusionError) -> String {
     }
     let root = e.find_root();
     let msg = root.to_string();
-    msg.trim().to_string()
+    signature_mismatch(&msg).unwrap_or(msg).trim().to_string()
+}
+
+/// DataFusion 55 reports a function called with arguments none of its signatures accepts as an
+/// internal error wrapped in a planning error, and appends "likely caused by a bug in
+/// DataFusion's code": it is the user's input, so say only what was wrong.
+fn signature_mismatch(msg: &str) -> Option<String> {
+    if !msg.contains("failed to match any signature") {
+        return None;
+    }
+    let mut out = msg.replacen("Internal error: ", "", 1);
+    if let Some(at) = out.find("This issue was likely caused by a bug") {
+        out.truncate(at);
+    }
+    Some(out.trim_end_matches(['.', ' ', '\n']).to_string())
 }
 
 impl Error {
@@ -70,3 +93,20 @@ impl Error {
 
 /// Result with the engine's error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_mismatch_is_not_called_a_datafusion_bug() {
+        let e = datafusion::error::DataFusionError::Plan(
+            "Internal error: Function 'substr' failed to match any signature, errors: Function 'substr' expects 2 arguments but received 3.\nThis issue was likely caused by a bug in DataFusion's code. Please help us to resolve this by filing a bug report in our issue tracker: https://github.com/apache/datafusion/issues".into(),
+        );
+        let msg = Error::DataFusion(e).to_string();
+        assert_eq!(
+            msg,
+            "Error during planning: Function 'substr' failed to match any signature, errors: Function 'substr' expects 2 arguments but received 3"
+        );
+    }
+}

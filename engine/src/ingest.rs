@@ -106,6 +106,8 @@ struct Input {
     resolved: Resolved,
     format: InputFormat,
     gzip: bool,
+    /// Longest line read (`limits.max_value_bytes`).
+    max_line: usize,
 }
 
 fn format_of(name: &str) -> Option<(InputFormat, bool)> {
@@ -131,6 +133,7 @@ async fn expand(
     stores: &Stores,
     inputs: &[String],
     format: Option<InputFormat>,
+    max_line: usize,
 ) -> Result<Vec<Input>> {
     let mut out = Vec::new();
     for input in inputs {
@@ -194,6 +197,7 @@ async fn expand(
                 resolved,
                 format,
                 gzip,
+                max_line,
             });
         }
     }
@@ -247,12 +251,122 @@ async fn open(input: &Input, bytes: &Arc<AtomicU64>) -> Result<BlockingRead> {
     Ok(reader)
 }
 
-/// The decompressed, buffered text of an opened input. Call on a blocking thread.
-fn decoded(reader: BlockingRead, gzip: bool) -> Box<dyn BufRead + Send> {
+/// The decompressed, buffered text of an opened input, with no line longer than `max_line`
+/// bytes. Call on a blocking thread.
+fn decoded(reader: BlockingRead, gzip: bool, max_line: usize) -> Box<dyn BufRead + Send> {
     if gzip {
-        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(reader)))
+        let inner = BufReader::new(flate2::read::MultiGzDecoder::new(reader));
+        Box::new(LineGuard::new(inner, max_line))
     } else {
-        Box::new(BufReader::with_capacity(1 << 20, reader))
+        Box::new(LineGuard::new(
+            BufReader::with_capacity(1 << 20, reader),
+            max_line,
+        ))
+    }
+}
+
+/// A reader that refuses lines longer than `max` bytes: such a line fails once (naming the
+/// limit) and the rest of it is skipped unread into memory, so one endless line cannot take
+/// the memory of the process; the lines after it read normally.
+struct LineGuard<R> {
+    inner: R,
+    max: usize,
+    /// Bytes of the current line handed out so far.
+    run: usize,
+    /// Skipping the rest of a line that was too long.
+    skipping: bool,
+    /// Length of the slice `fill_buf` last returned, and whether it ends a line.
+    last: (usize, bool),
+}
+
+impl<R: BufRead> LineGuard<R> {
+    fn new(inner: R, max: usize) -> Self {
+        LineGuard {
+            inner,
+            max: max.max(1),
+            run: 0,
+            skipping: false,
+            last: (0, false),
+        }
+    }
+}
+
+impl<R: BufRead> Read for LineGuard<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let buf = self.fill_buf()?;
+            let n = buf.len().min(out.len());
+            out[..n].copy_from_slice(&buf[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LineGuard<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.skipping {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                self.skipping = false;
+                break;
+            }
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.inner.consume(i + 1);
+                    self.skipping = false;
+                    self.run = 0;
+                }
+                None => {
+                    let n = buf.len();
+                    self.inner.consume(n);
+                }
+            }
+        }
+        let room = self.max.saturating_sub(self.run);
+        let buf = self.inner.fill_buf()?;
+        if buf.is_empty() {
+            self.last = (0, false);
+            return Ok(buf);
+        }
+        // Hand out at most the rest of the current line, and no more of it than allowed.
+        match buf
+            .iter()
+            .take(room.saturating_add(1))
+            .position(|&b| b == b'\n')
+        {
+            Some(i) => {
+                self.last = (i + 1, true);
+                Ok(&buf[..i + 1])
+            }
+            None if room == 0 => {
+                self.skipping = true;
+                self.run = 0;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the line is longer than {} bytes (limits.max_value_bytes); the rest of it was skipped",
+                        self.max
+                    ),
+                ))
+            }
+            None => {
+                let n = buf.len().min(room);
+                self.last = (n, false);
+                Ok(&buf[..n])
+            }
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if amt > 0 && amt == self.last.0 && self.last.1 {
+            self.run = 0;
+        } else {
+            self.run += amt;
+        }
+        self.last = (0, false);
+        self.inner.consume(amt);
     }
 }
 
@@ -754,7 +868,7 @@ async fn infer_schema(input: &Input) -> Result<Schema> {
     let reader = open(input, &bytes).await?;
     let input = input.clone();
     tokio::task::spawn_blocking(move || {
-        let reader = decoded(reader, input.gzip);
+        let reader = decoded(reader, input.gzip, input.max_line);
         let mut records = Records::new(input.format, reader, &input.display)?;
         let mut names: Vec<String> = Vec::new();
         let mut samples: Vec<Vec<String>> = Vec::new();
@@ -861,7 +975,13 @@ impl Engine {
     ) -> Result<IngestReport> {
         let catalog = Arc::clone(self.catalog());
         let stores = self.stores();
-        let files = expand(&stores, inputs, options.format).await?;
+        let files = expand(
+            &stores,
+            inputs,
+            options.format,
+            self.limits().max_value_bytes,
+        )
+        .await?;
         if files.is_empty() {
             return Err(Error::Invalid("no input files".into()));
         }
@@ -922,7 +1042,7 @@ impl Engine {
                             Err(e) => Err(e),
                             Ok(reader) => tokio::task::spawn_blocking(move || {
                                 let send = |batch| tx.blocking_send(Ok(batch)).is_ok();
-                                let reader = decoded(reader, input.gzip);
+                                let reader = decoded(reader, input.gzip, input.max_line);
                                 read_text(&input, reader, &target, &tally, &send)
                             })
                             .await
@@ -975,6 +1095,28 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_lines_fail_once_and_are_skipped() {
+        use std::io::BufRead;
+        let text = format!("short\n{}\nafter\n{}\n", "x".repeat(100), "y".repeat(10));
+        let guard =
+            super::LineGuard::new(std::io::BufReader::with_capacity(7, text.as_bytes()), 10);
+        let lines: Vec<Result<String, String>> = guard
+            .lines()
+            .map(|l| l.map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0].as_deref(), Ok("short"));
+        assert!(
+            lines[1]
+                .as_ref()
+                .unwrap_err()
+                .contains("limits.max_value_bytes")
+        );
+        assert_eq!(lines[2].as_deref(), Ok("after"));
+        assert_eq!(lines[3].as_deref(), Ok("yyyyyyyyyy"));
+    }
+
     use super::*;
 
     #[test]

@@ -28,6 +28,7 @@ mod scan_exec;
 mod storage;
 mod stream_ingest;
 mod table;
+mod units;
 mod write;
 mod writes;
 
@@ -53,8 +54,9 @@ pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use strata_catalog::ExpireReport;
 pub use stream_ingest::StreamTarget;
 pub use table::CatalogTable;
+pub use units::{parse_age, parse_duration, parse_size};
 pub use write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
-pub use writes::{CreateOptions, TABLE_PROPERTIES, parse_duration, parse_partitioning, parse_size};
+pub use writes::{CreateOptions, TABLE_PROPERTIES, parse_partitioning};
 
 /// Re-exported so that callers use the same versions.
 pub use datafusion;

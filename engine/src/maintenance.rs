@@ -27,8 +27,9 @@ use strata_catalog::{DataFile, ExpireReport, FileQuery, SnapshotId, TableMeta, T
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::table::CatalogTable;
+use crate::units::parse_age;
 use crate::write::discard;
-use crate::writes::{check_writable, parse_duration, table_target, write_input};
+use crate::writes::{check_writable, table_target, write_input};
 
 /// Which files `strata compact` rewrites.
 #[derive(Debug, Clone, Default)]
@@ -232,7 +233,7 @@ impl Engine {
             return Ok(None);
         };
         check_writable(&meta)?;
-        let period = parse_duration(retention)?;
+        let period = parse_age(retention)?;
         let column = retention_column(&meta)?;
         let cutoff_time = time_before(period);
         let cutoff = if column.type_name == "date" {

@@ -3,32 +3,32 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{
-    MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, human_readable_size,
+    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, human_readable_size,
 };
 
-/// The memory pool of one statement: at most `limit` bytes, taken from `shared`.
+/// The memory pool of one statement: at most `limit` bytes, shared fairly among the statement's
+/// spilling operators (DataFusion's `FairSpillPool`: each spilling operator, such as the sort of
+/// one partition, may use an equal share of what the non-spilling ones leave, so every sort can
+/// spill instead of one starving the merge of another), and taken from `shared`.
 #[derive(Debug)]
 pub struct QueryMemoryPool {
     shared: Arc<dyn MemoryPool>,
+    local: FairSpillPool,
     limit: usize,
-    used: AtomicUsize,
 }
 
 impl QueryMemoryPool {
     pub fn new(shared: Arc<dyn MemoryPool>, limit: usize) -> Self {
         QueryMemoryPool {
             shared,
+            local: FairSpillPool::new(limit),
             limit,
-            used: AtomicUsize::new(0),
         }
     }
-}
 
-impl QueryMemoryPool {
     fn shared_limit(&self) -> String {
         match self.shared.memory_limit() {
             MemoryLimit::Finite(n) => human_readable_size(n),
@@ -42,7 +42,7 @@ impl fmt::Display for QueryMemoryPool {
         write!(
             f,
             "query pool ({} of {} used) over {}",
-            human_readable_size(self.used.load(Ordering::Relaxed)),
+            human_readable_size(self.local.reserved()),
             human_readable_size(self.limit),
             self.shared
         )
@@ -55,40 +55,45 @@ impl MemoryPool for QueryMemoryPool {
     }
 
     fn register(&self, consumer: &MemoryConsumer) {
+        self.local.register(consumer);
         self.shared.register(consumer);
     }
 
     fn unregister(&self, consumer: &MemoryConsumer) {
+        self.local.unregister(consumer);
         self.shared.unregister(consumer);
     }
 
     fn grow(&self, reservation: &MemoryReservation, additional: usize) {
-        self.used.fetch_add(additional, Ordering::Relaxed);
+        self.local.grow(reservation, additional);
         self.shared.grow(reservation, additional);
     }
 
     fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
-        self.used.fetch_sub(shrink, Ordering::Relaxed);
+        self.local.shrink(reservation, shrink);
         self.shared.shrink(reservation, shrink);
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
-        self.used
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                (used + additional <= self.limit).then_some(used + additional)
-            })
-            .map_err(|used| {
-                DataFusionError::ResourcesExhausted(format!(
-                    "the query needs more than its memory limit of {} ({} in use, {} more asked by {}); \
-                     raise `limits.query_memory` or make the query more selective",
-                    human_readable_size(self.limit),
-                    human_readable_size(used),
-                    human_readable_size(additional),
-                    reservation.consumer().name()
-                ))
-            })?;
+        if let Err(e) = self.local.try_grow(reservation, additional) {
+            // A spilling operator that reaches its share spills; anything else fails naming
+            // the limit.
+            return Err(match e {
+                DataFusionError::ResourcesExhausted(_) => {
+                    DataFusionError::ResourcesExhausted(format!(
+                        "the query needs more than its memory limit of {} ({} in use, {} more asked by {}); \
+                         raise `limits.query_memory` or make the query more selective",
+                        human_readable_size(self.limit),
+                        human_readable_size(self.local.reserved()),
+                        human_readable_size(additional),
+                        reservation.consumer().name()
+                    ))
+                }
+                other => other,
+            });
+        }
         if let Err(e) = self.shared.try_grow(reservation, additional) {
-            self.used.fetch_sub(additional, Ordering::Relaxed);
+            self.local.shrink(reservation, additional);
             return Err(match e {
                 DataFusionError::ResourcesExhausted(_) => {
                     DataFusionError::ResourcesExhausted(format!(
@@ -106,7 +111,7 @@ impl MemoryPool for QueryMemoryPool {
     }
 
     fn reserved(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
+        self.local.reserved()
     }
 
     fn memory_limit(&self) -> MemoryLimit {

@@ -7,9 +7,10 @@
 //! the catalog both arrive in one ranged GET the first time a file is touched, and come from the
 //! cache afterwards.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -47,6 +48,8 @@ pub struct CatalogReaderFactory {
     base: String,
     /// Where the statement's storage problems are reported.
     counter: Option<Arc<RequestCounter>>,
+    /// Which file each partition reads.
+    reading: Arc<Reading>,
 }
 
 impl CatalogReaderFactory {
@@ -56,6 +59,7 @@ impl CatalogReaderFactory {
         page_index: bool,
         base: String,
         counter: Option<Arc<RequestCounter>>,
+        reading: Arc<Reading>,
     ) -> Self {
         CatalogReaderFactory {
             store,
@@ -63,7 +67,28 @@ impl CatalogReaderFactory {
             page_index,
             base,
             counter,
+            reading,
         }
+    }
+}
+
+/// The file each partition of a scan is reading, so that an error the Parquet decoder raises
+/// (which knows no file name) can name it.
+#[derive(Debug, Default)]
+pub struct Reading(Mutex<HashMap<usize, String>>);
+
+impl Reading {
+    fn set(&self, partition: usize, url: &str) {
+        if let Ok(mut m) = self.0.lock()
+            && m.get(&partition).is_none_or(|u| u != url)
+        {
+            m.insert(partition, url.to_string());
+        }
+    }
+
+    /// The file `partition` read last.
+    pub fn file(&self, partition: usize) -> Option<String> {
+        self.0.lock().ok()?.get(&partition).cloned()
     }
 }
 
@@ -75,10 +100,11 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
         metadata_size_hint: Option<usize>,
         metrics: &ExecutionPlanMetricsSet,
     ) -> Result<Box<dyn AsyncFileReader + Send>> {
+        let url = format!("{}/{}", self.base, partitioned_file.object_meta.location);
         let store = Arc::new(ExpectSize {
             inner: Arc::clone(&self.store),
             expected: partitioned_file.object_meta.size,
-            url: format!("{}/{}", self.base, partitioned_file.object_meta.location),
+            url: url.clone(),
             counter: self.counter.clone(),
         });
         let inner = CachedParquetFileReaderFactory::new(store, Arc::clone(&self.cache))
@@ -88,11 +114,59 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
                 metadata_size_hint,
                 metrics,
             )?;
-        Ok(if self.page_index {
+        let inner: Box<dyn AsyncFileReader + Send> = if self.page_index {
             Box::new(WithPageIndex { inner })
         } else {
             inner
-        })
+        };
+        Ok(Box::new(Tracked {
+            inner,
+            url,
+            partition: partition_index,
+            reading: Arc::clone(&self.reading),
+        }))
+    }
+}
+
+/// A reader that records, before each read, which file its partition is reading, and names
+/// the file in the errors of its footer.
+struct Tracked {
+    inner: Box<dyn AsyncFileReader + Send>,
+    url: String,
+    partition: usize,
+    reading: Arc<Reading>,
+}
+
+impl AsyncFileReader for Tracked {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        self.reading.set(self.partition, &self.url);
+        self.inner.get_bytes(range)
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        self.reading.set(self.partition, &self.url);
+        self.inner.get_byte_ranges(ranges)
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        self.reading.set(self.partition, &self.url);
+        async move {
+            self.inner.get_metadata(options).await.map_err(|e| match e {
+                // Storage errors already name the object.
+                parquet::errors::ParquetError::External(_) => e,
+                other => parquet::errors::ParquetError::General(format!(
+                    "{}: cannot read the Parquet footer: {other}",
+                    self.url
+                )),
+            })
+        }
+        .boxed()
     }
 }
 

@@ -15,7 +15,7 @@ use crate::commands::Maintenance;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::maintenance::{CompactOptions, CompactReport, GcReport, RetentionReport};
-use crate::writes::parse_duration;
+use crate::units::parse_age;
 
 /// The schema of a procedure's result.
 pub fn procedure_schema() -> SchemaRef {
@@ -184,11 +184,11 @@ impl Engine {
                 older_than,
                 dry_run,
             } => {
-                let r = self.expire_snapshots(parse_duration(older_than)?, *dry_run)?;
+                let r = self.expire_snapshots(parse_age(older_than)?, *dry_run)?;
                 Ok(vec![expire_line(&r, *dry_run, older_than)])
             }
             Maintenance::Gc { grace, dry_run } => {
-                let r = self.gc(parse_duration(grace)?, *dry_run).await?;
+                let r = self.gc(parse_age(grace)?, *dry_run).await?;
                 let mut lines = gc_lines(&r, *dry_run, grace);
                 if !r.failed.is_empty() {
                     let failed: Vec<String> = r

@@ -2,11 +2,13 @@
 //! in `EXPLAIN` how many files the catalog kept, and lets `--stats` find the scans of a plan.
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use datafusion::common::Result;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::config::ConfigOptions;
+use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::execution_plan::{
@@ -17,10 +19,43 @@ use datafusion::physical_plan::filter_pushdown::{
 };
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::sort_pushdown::SortOrderPushdownResult;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
     Statistics,
 };
+use futures::StreamExt;
+
+use crate::parquet_reader::Reading;
+
+/// `e` with the file it happened in, unless it names one already (storage errors do) or is a
+/// cancellation or a limit.
+fn name_file(e: DataFusionError, table: &str, file: Option<String>) -> DataFusionError {
+    let Some(file) = file else { return e };
+    let text = e.to_string();
+    if text.contains(&file)
+        || matches!(
+            e.find_root(),
+            DataFusionError::ResourcesExhausted(_) | DataFusionError::ExecutionJoin(_)
+        )
+        || text.contains("storage error")
+    {
+        return e;
+    }
+    DataFusionError::External(Box::new(crate::Error::CorruptFile {
+        table: table.to_string(),
+        file,
+        message: e.find_root().to_string(),
+    }))
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
+}
 
 /// What the catalog did for one scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,16 +70,28 @@ pub struct ScanSummary {
     pub files: usize,
 }
 
-/// Wraps the Parquet `DataSourceExec` of a catalog table.
+/// Wraps the Parquet `DataSourceExec` of a catalog table. Errors of the scan (and panics of
+/// the Parquet decoder on a corrupt file) become errors that name the file being read.
 #[derive(Debug, Clone)]
 pub struct CatalogScanExec {
     input: Arc<dyn ExecutionPlan>,
     summary: ScanSummary,
+    reading: Arc<Reading>,
 }
 
 impl CatalogScanExec {
     pub fn new(input: Arc<dyn ExecutionPlan>, summary: ScanSummary) -> Self {
-        CatalogScanExec { input, summary }
+        CatalogScanExec {
+            input,
+            summary,
+            reading: Arc::default(),
+        }
+    }
+
+    /// Share the record of which file each partition reads with the scan's reader factory.
+    pub(crate) fn reading(mut self, reading: Arc<Reading>) -> Self {
+        self.reading = reading;
+        self
     }
 
     /// What the catalog did for this scan.
@@ -56,6 +103,7 @@ impl CatalogScanExec {
         Arc::new(CatalogScanExec {
             input,
             summary: self.summary.clone(),
+            reading: Arc::clone(&self.reading),
         })
     }
 }
@@ -129,7 +177,25 @@ impl ExecutionPlan for CatalogScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        self.input.execute(partition, context)
+        let stream = self.input.execute(partition, context)?;
+        let schema = stream.schema();
+        let reading = Arc::clone(&self.reading);
+        let table = self.summary.table.clone();
+        let named = AssertUnwindSafe(stream)
+            .catch_unwind()
+            .map(move |item| match item {
+                Ok(Ok(batch)) => Ok(batch),
+                Ok(Err(e)) => Err(name_file(e, &table, reading.file(partition))),
+                Err(payload) => Err(name_file(
+                    DataFusionError::Execution(format!(
+                        "the Parquet reader failed: {}",
+                        panic_text(payload.as_ref())
+                    )),
+                    &table,
+                    reading.file(partition),
+                )),
+            });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, named)))
     }
 
     fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {

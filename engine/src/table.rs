@@ -32,7 +32,7 @@ use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
 
 use crate::field_ids::FieldIdAdapterFactory;
-use crate::parquet_reader::CatalogReaderFactory;
+use crate::parquet_reader::{CatalogReaderFactory, Reading};
 use crate::pruning::{FileStatistics, column_ranges, decode_scalar};
 use crate::requests::RequestCounter;
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
@@ -456,12 +456,14 @@ impl CatalogTable {
         } else {
             String::new()
         };
+        let reading = Arc::new(Reading::default());
         let reader = Arc::new(CatalogReaderFactory::new(
             store,
             cache,
             state.config_options().execution.parquet.enable_page_index,
             base,
             state.config().get_extension::<RequestCounter>(),
+            Arc::clone(&reading),
         ));
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
@@ -503,9 +505,9 @@ impl CatalogTable {
             .with_limit(limit)
             .with_output_partitioning(declared)
             .build();
-        Ok(Arc::new(CatalogScanExec::new(
-            DataSourceExec::from_data_source(config),
-            summary,
-        )))
+        Ok(Arc::new(
+            CatalogScanExec::new(DataSourceExec::from_data_source(config), summary)
+                .reading(reading),
+        ))
     }
 }

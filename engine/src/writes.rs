@@ -27,6 +27,7 @@ use strata_catalog::{Catalog, NewColumn, NewTable, SnapshotId, TableMeta, Transf
 use crate::error::{Error, Result};
 use crate::storage::Stores;
 use crate::table::CatalogTable;
+use crate::units::{parse_age, parse_size, parse_stored_size, store_size};
 use crate::write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, discard};
 
 /// Table properties a user may set with `WITH (…)`.
@@ -217,51 +218,6 @@ pub fn parse_partitioning(text: &str) -> Result<Vec<(String, Transform)>> {
     Ok(keys)
 }
 
-/// Parse a size such as `256MB`, `1 GiB` or `1000000` (bytes).
-pub fn parse_size(text: &str) -> Result<u64> {
-    let t = text.trim().to_ascii_lowercase();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| Error::Invalid(format!("invalid size '{text}': use e.g. 256MB")))?;
-    let factor: f64 = match unit.trim() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(Error::Invalid(format!(
-                "invalid size unit '{other}' in '{text}': use B, KB, MB or GB"
-            )));
-        }
-    };
-    Ok((number * factor) as u64)
-}
-
-/// Parse a duration such as `90 days`, `36h`, `7d` or `2 weeks`.
-pub fn parse_duration(text: &str) -> Result<chrono::Duration> {
-    let t = text.trim().to_ascii_lowercase();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let bad = || {
-        Error::Invalid(format!(
-            "invalid duration '{text}': use e.g. '90 days', '7d', '36 hours', '2 weeks', '30m' or '0s'"
-        ))
-    };
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    Ok(match unit.trim() {
-        "d" | "day" | "days" => chrono::Duration::days(n),
-        "h" | "hour" | "hours" => chrono::Duration::hours(n),
-        "m" | "min" | "minute" | "minutes" => chrono::Duration::minutes(n),
-        "s" | "sec" | "second" | "seconds" => chrono::Duration::seconds(n),
-        "w" | "week" | "weeks" => chrono::Duration::weeks(n),
-        _ => return Err(bad()),
-    })
-}
-
 /// Take Strata's options out of a `CREATE TABLE` (so that DataFusion can plan the rest).
 pub(crate) fn take_create_options(create: &mut CreateTable) -> Result<CreateOptions> {
     let mut options = CreateOptions::default();
@@ -298,8 +254,8 @@ pub(crate) fn take_create_options(create: &mut CreateTable) -> Result<CreateOpti
                 TABLE_PROPERTIES.join(", ")
             )));
         }
-        validate_property(&key, &value)?;
-        options.properties.push((key, value));
+        let stored = validate_property(&key, &value)?;
+        options.properties.push((key, stored));
     }
     if let HiveDistributionStyle::PARTITIONED { columns } =
         std::mem::replace(&mut create.hive_distribution, HiveDistributionStyle::NONE)
@@ -312,16 +268,17 @@ pub(crate) fn take_create_options(create: &mut CreateTable) -> Result<CreateOpti
     Ok(options)
 }
 
-fn validate_property(key: &str, value: &str) -> Result<()> {
+/// Check a table property and return the form it is stored in.
+fn validate_property(key: &str, value: &str) -> Result<String> {
     match key {
-        "retention" => parse_duration(value).map(|_| ()),
+        "retention" => parse_age(value).map(|_| value.to_string()),
         "target_file_size" => match parse_size(value)? {
-            n if n >= 1024 * 1024 => Ok(()),
+            n if n >= 1024 * 1024 => store_size(value),
             _ => Err(Error::Invalid(format!(
-                "target_file_size '{value}' is too small: use at least 1MB"
+                "target_file_size '{value}' is too small: use at least 1MiB"
             ))),
         },
-        _ => Ok(()),
+        _ => Ok(value.to_string()),
     }
 }
 
@@ -427,7 +384,7 @@ fn target(
         sort.push(column(&by).sort(true, true));
     }
     let target_file_size = match property("target_file_size") {
-        Some(v) => parse_size(&v)?,
+        Some(v) => parse_stored_size(&v)?,
         None => default_file_size,
     };
     Ok(Target {
@@ -777,15 +734,6 @@ mod tests {
             ]
         );
         assert!(parse_partitioning("bucket(ts)").is_err());
-        assert_eq!(parse_size("256MB").unwrap(), 256 * 1024 * 1024);
-        assert_eq!(parse_size("1 GiB").unwrap(), 1024 * 1024 * 1024);
-        assert!(parse_size("12 parsecs").is_err());
-        assert_eq!(
-            parse_duration("90 days").unwrap(),
-            chrono::Duration::days(90)
-        );
-        assert_eq!(parse_duration("36h").unwrap(), chrono::Duration::hours(36));
-        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

@@ -123,6 +123,14 @@ pub struct LimitsConfig {
     pub max_queued: usize,
     /// Bytes of Arrow data one result may send. Default: 2 GiB.
     pub max_result_bytes: u64,
+    /// Largest gRPC message a client may send, and largest set of parameters it may bind
+    /// to one statement. Default: 64 MiB.
+    pub max_request_bytes: usize,
+    /// A client that takes no data of a running result for this long is disconnected and its
+    /// query cancelled, so a stalled reader cannot hold a query slot. Default: 60 s.
+    pub slow_reader_timeout: Duration,
+    /// Connections open at once; further clients wait to be accepted. Default: 1024.
+    pub max_connections: usize,
 }
 
 impl Default for LimitsConfig {
@@ -133,6 +141,9 @@ impl Default for LimitsConfig {
             max_running: cores * 2,
             max_queued: 64,
             max_result_bytes: 2 << 30,
+            max_request_bytes: 64 << 20,
+            slow_reader_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }

@@ -9,6 +9,7 @@
 mod auth;
 mod boundary;
 mod config;
+mod connections;
 mod error;
 mod handles;
 mod limits;

@@ -15,9 +15,6 @@ use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::service::StrataFlightSql;
 
-/// Decoded messages (DoPut parameters) may be this large.
-const MAX_DECODING_MESSAGE: usize = 64 << 20;
-
 /// A bound listener, ready to serve.
 pub struct Listening {
     incoming: TcpIncoming,
@@ -106,9 +103,12 @@ impl Listening {
         builder
             .add_service(
                 FlightServiceServer::new(PanicBoundary::new(service, log))
-                    .max_decoding_message_size(MAX_DECODING_MESSAGE),
+                    .max_decoding_message_size(config.limits.max_request_bytes),
             )
-            .serve_with_incoming_shutdown(incoming, signal)
+            .serve_with_incoming_shutdown(
+                crate::connections::limit(incoming, config.limits.max_connections),
+                signal,
+            )
             .await
             .map_err(|e| Error::Internal(format!("the server failed: {e}")))
     }

@@ -2,6 +2,7 @@
 //! every query is admitted, time-limited, cancellable and logged.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,7 @@ use datafusion::sql::parser::Statement;
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use prost::Message;
 use strata_engine::{CATALOG_NAME, Engine, PreparedStatement, QuerySession};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -290,10 +291,13 @@ impl StrataFlightSql {
             r.insert(handle.id.clone(), cancel_tx);
         }
         let (tx, rx) = mpsc::channel::<std::result::Result<FlightData, Status>>(2);
+        // The error that ends a stream travels apart from the data, so that it reaches a client
+        // whose data channel is full (a stalled reader) instead of the stream ending silently.
+        let (abort_tx, abort_rx) = oneshot::channel::<Status>();
         let inner = Arc::clone(&self.inner);
         let interval = self.inner.config.keepalive_interval;
         tokio::spawn(async move {
-            let _permit = permit;
+            let permit = permit;
             let (stream, running) = running.take_stream();
             let batches = {
                 let wire = Arc::clone(&wire);
@@ -359,8 +363,19 @@ impl StrataFlightSql {
                         }
                         rows += batch_rows(&data);
                         sent_any = true;
-                        if tx.send(Ok(data)).await.is_err() {
-                            break Err(Error::Cancelled("the client went away".into()));
+                        match tokio::time::timeout(limits.slow_reader_timeout, tx.send(Ok(data)))
+                            .await
+                        {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => {
+                                break Err(Error::Cancelled("the client went away".into()));
+                            }
+                            Err(_) => {
+                                break Err(Error::Cancelled(format!(
+                                    "the client took no data for {} s (limits.slow_reader_timeout); the query was cancelled",
+                                    limits.slow_reader_timeout.as_secs_f64()
+                                )));
+                            }
                         }
                     }
                     Err(e) => break Err(flight_error(e)),
@@ -377,17 +392,21 @@ impl StrataFlightSql {
             entry.rows = rows;
             entry.bytes = bytes;
             entry.files_scanned = stats.files_scanned;
-            if let Err(e) = outcome {
-                entry.outcome = e.outcome().into();
-                entry.error = Some(e.to_string());
-                let _ = tx.send(Err(e.into())).await;
-            }
-            inner.log.record(&entry);
+            // The query is over: its slot is free for the next one.
+            drop(permit);
             if let Ok(mut r) = inner.running.lock() {
                 r.remove(&handle.id);
             }
+            if let Err(e) = outcome {
+                entry.outcome = e.outcome().into();
+                entry.error = Some(e.to_string());
+                inner.log.record(&entry);
+                let _ = abort_tx.send(e.into());
+            } else {
+                inner.log.record(&entry);
+            }
         });
-        Ok(Box::pin(tokio_stream_from(rx)))
+        Ok(Box::pin(result_stream(rx, abort_rx)))
     }
 
     /// Run a statement to its end and return the number of rows it changed (DDL: 0).
@@ -467,11 +486,14 @@ impl StrataFlightSql {
         let stream = Box::pin(
             datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, stream),
         );
-        let rows = self
-            .inner
-            .engine
-            .ingest_stream(&name, target, stream)
-            .await?;
+        // A stream that never ends must not write forever: the time limit of any query.
+        let limits = &self.inner.config.limits;
+        let rows = tokio::time::timeout(
+            limits.query_timeout,
+            self.inner.engine.ingest_stream(&name, target, stream),
+        )
+        .await
+        .map_err(|_| timeout_error(limits))??;
         let mut entry = Entry::new(&caller.principal.user, &caller.client, "ingest")
             .statement(&format!("bulk ingest into {name}"));
         entry.duration_ms = started.elapsed().as_millis();
@@ -784,10 +806,34 @@ fn flight_status(e: FlightError) -> Status {
     }
 }
 
-fn tokio_stream_from(
+/// The messages of a running query, ended by its error when it fails.
+fn result_stream(
     mut rx: mpsc::Receiver<std::result::Result<FlightData, Status>>,
+    abort: oneshot::Receiver<Status>,
 ) -> impl Stream<Item = std::result::Result<FlightData, Status>> + Send {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+    use std::task::Poll;
+    // `None` once the abort channel has answered (a oneshot may be polled to completion once).
+    let mut abort = Some(abort);
+    let mut done = false;
+    futures::stream::poll_fn(move |cx| {
+        if done {
+            return Poll::Ready(None);
+        }
+        if let Some(receiver) = abort.as_mut()
+            && let Poll::Ready(answer) = std::pin::Pin::new(receiver).poll(cx)
+        {
+            abort = None;
+            if let Ok(status) = answer {
+                done = true;
+                return Poll::Ready(Some(Err(status)));
+            }
+        }
+        match rx.poll_recv(cx) {
+            // The data is over; a failure is reported first, above, when the task ends.
+            Poll::Ready(None) if abort.is_some() => Poll::Pending,
+            other => other,
+        }
+    })
 }
 
 /// A result already computed, as a Flight data stream.
@@ -1299,7 +1345,11 @@ impl FlightSqlService for StrataFlightSql {
     ) -> std::result::Result<DoPutPreparedStatementResult, Status> {
         let caller = status!(self.caller(&request))?;
         let mut handle = status!(self.open_prepared(&caller, &query.prepared_statement_handle))?;
-        let batches = read_parameters(request.into_inner()).await?;
+        let batches = read_parameters(
+            request.into_inner(),
+            self.inner.config.limits.max_request_bytes,
+        )
+        .await?;
         status!(handle.bind(&batches))?;
         if let Ok(mut bound) = self.inner.bound.lock() {
             if bound.len() > 10_000 {
@@ -1323,7 +1373,11 @@ impl FlightSqlService for StrataFlightSql {
     ) -> std::result::Result<i64, Status> {
         let caller = status!(self.caller(&request))?;
         let mut handle = status!(self.open_prepared(&caller, &query.prepared_statement_handle))?;
-        let batches = read_parameters(request.into_inner()).await?;
+        let batches = read_parameters(
+            request.into_inner(),
+            self.inner.config.limits.max_request_bytes,
+        )
+        .await?;
         if batches.iter().any(|b| b.num_rows() > 0) {
             status!(handle.bind(&batches))?;
         }
@@ -1440,15 +1494,28 @@ fn caller_clone(c: &Caller) -> Caller {
 /// Parameter batches sent with DoPut (the first message carries the descriptor and schema).
 async fn read_parameters(
     stream: PeekableFlightDataStream,
+    max_bytes: usize,
 ) -> std::result::Result<Vec<RecordBatch>, Status> {
-    let batches: Vec<RecordBatch> =
-        FlightRecordBatchStream::new_from_flight_data(stream.map_err(FlightError::from))
-            .try_collect()
-            .await
-            .map_err(|e| {
-                Status::invalid_argument(format!("cannot read the bound parameters: {e}"))
-            })?;
-    Ok(batches.into_iter().filter(|b| b.num_rows() > 0).collect())
+    let mut batches = Vec::new();
+    let mut bytes = 0;
+    let mut stream =
+        FlightRecordBatchStream::new_from_flight_data(stream.map_err(FlightError::from));
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| {
+            Status::invalid_argument(format!("cannot read the bound parameters: {e}"))
+        })?;
+        bytes += batch.get_array_memory_size();
+        if bytes > max_bytes {
+            return Err(Error::ResourceExhausted(format!(
+                "the bound parameters are larger than {max_bytes} bytes (limits.max_request_bytes); bind fewer rows at a time"
+            ))
+            .into());
+        }
+        if batch.num_rows() > 0 {
+            batches.push(batch);
+        }
+    }
+    Ok(batches)
 }
 
 /// The shapes of the key commands' (always empty) results.

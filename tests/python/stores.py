@@ -274,9 +274,12 @@ class Azure:
 
 
 class FaultProxy:
-    """An HTTP proxy in front of a store that answers 503 while told to fail, and forwards
-    everything else. `fail_next(n)` fails the next n requests; `down()` fails all of them;
-    `delay` (seconds) is added to every forwarded request, to stand in for a distant store."""
+    """An HTTP proxy in front of a store that fails requests while told to, and forwards
+    everything else. `fail_next(n, how)` fails the next n requests; `down(how)` fails all of
+    them. How a request fails: `503` (an error response), `reset` (the connection is reset
+    without an answer), `blackhole` (the request is read and never answered) or `truncate`
+    (the upstream answer's headers and half its body, then the connection closes). `delay`
+    (seconds) is added to every forwarded request, to stand in for a distant store."""
 
     def __init__(self, upstream_port, delay=0.0):
         self.upstream_port = upstream_port
@@ -284,8 +287,10 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.to_fail = 0
         self.always_fail = False
+        self.how = "503"
         self.failed = 0
         self.forwarded = 0
+        self.stopping = threading.Event()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -299,12 +304,23 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else None
                 with proxy.lock:
                     fail = proxy.always_fail or proxy.to_fail > 0
+                    how = proxy.how
                     if fail:
                         proxy.to_fail = max(0, proxy.to_fail - 1)
                         proxy.failed += 1
                     else:
                         proxy.forwarded += 1
-                if fail:
+                if fail and how == "reset":
+                    # SO_LINGER with a zero timeout: close() sends a TCP reset.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if fail and how == "blackhole":
+                    proxy.stopping.wait(600)
+                    self.close_connection = True
+                    return
+                if fail and how == "503":
                     payload = b"<Error><Code>SlowDown</Code><Message>injected by the test proxy</Message></Error>"
                     self.send_response(503)
                     self.send_header("Content-Length", str(len(payload)))
@@ -326,7 +342,12 @@ class FaultProxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(data)
+                    if fail and how == "truncate":
+                        self.wfile.write(data[: len(data) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                    else:
+                        self.wfile.write(data)
                 conn.close()
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
@@ -337,14 +358,22 @@ class FaultProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def fail_next(self, n):
+    def fail_next(self, n, how="503"):
         with self.lock:
             self.to_fail = n
+            self.how = how
 
-    def down(self):
+    def down(self, how="503"):
         with self.lock:
             self.always_fail = True
+            self.how = how
+
+    def up(self):
+        with self.lock:
+            self.always_fail = False
+            self.to_fail = 0
 
     def stop(self):
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()

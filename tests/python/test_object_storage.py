@@ -265,3 +265,76 @@ def test_retries_through_503s_and_fails_when_the_store_stays_down(s3_lake):
         assert s3_lake.url("applogs") in proc.stderr, proc.stderr
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize("how", ["reset", "truncate"])
+def test_reset_connections_and_cut_bodies_are_retried_or_named(s3_lake, how):
+    """A store that resets connections or cuts answers short mid-scan: the query gives the
+    right answer after retries, or fails naming the object; never a wrong answer."""
+    s3_lake.register("applogs")
+    sql = "SELECT count(*), sum(status), count(DISTINCT service) FROM applogs"
+    right = s3_lake.strata("query", sql, "--format", "csv").stdout
+    proxy = FaultProxy(s3_lake.store.port)
+    try:
+        env = s3_lake.env(AWS_ENDPOINT_URL=proxy.endpoint, STRATA_STORAGE_BACKOFF_INITIAL="20ms")
+        for n in [1, 3]:
+            proxy.fail_next(n, how)
+            proc = s3_lake.strata("query", sql, "--format", "csv", check=False, env=env)
+            if proc.returncode == 0:
+                assert proc.stdout == right
+            else:
+                assert s3_lake.url("applogs") in proc.stderr, proc.stderr
+            assert proxy.failed >= n
+        proxy.down(how)
+        env["STRATA_STORAGE_RETRY_TIMEOUT"] = "2s"
+        started = time.time()
+        proc = s3_lake.strata("query", sql, check=False, env=env)
+        assert proc.returncode == 1 and time.time() - started < 30
+        assert s3_lake.url("applogs") in proc.stderr, proc.stderr
+    finally:
+        proxy.stop()
+
+
+def test_a_blackholed_store_fails_within_the_limits(s3_lake, tmp_path):
+    """Requests that are never answered: the CLI gives up after the request timeout and its
+    retries; the server ends the query at its time limit and keeps serving."""
+    from conftest import Server
+    import adbc_driver_flightsql.dbapi as flight
+    import adbc_driver_manager
+
+    s3_lake.register("applogs", "rides")
+    proxy = FaultProxy(s3_lake.store.port)
+    try:
+        proxy.down("blackhole")
+        env = s3_lake.env(
+            AWS_ENDPOINT_URL=proxy.endpoint,
+            STRATA_STORAGE_REQUEST_TIMEOUT="2s",
+            STRATA_STORAGE_RETRY_TIMEOUT="3s",
+            STRATA_STORAGE_BACKOFF_INITIAL="20ms",
+        )
+        started = time.time()
+        proc = s3_lake.strata("query", "SELECT count(*) FROM applogs", check=False, env=env)
+        assert proc.returncode == 1 and time.time() - started < 30, proc.stderr
+        assert s3_lake.url("applogs") in proc.stderr, proc.stderr
+
+        config = tmp_path / "server.toml"
+        config.write_text('[server.limits]\nquery_timeout = "4s"\n')
+        server_env = s3_lake.env(AWS_ENDPOINT_URL=proxy.endpoint)
+        server = Server(s3_lake.catalog, config, tmp_path, env=server_env)
+        try:
+            with flight.connect(server.url) as conn, conn.cursor() as cur:
+                started = time.time()
+                with pytest.raises(adbc_driver_manager.Error) as err:
+                    cur.execute("SELECT count(*) FROM applogs")
+                    cur.fetchall()
+                assert time.time() - started < 15
+                assert "limits.query_timeout" in str(err.value), err.value
+                # The store comes back: the same server answers.
+                proxy.up()
+                cur.execute("SELECT count(*) FROM applogs")
+                assert cur.fetchone()[0] == 150
+            assert server.proc.poll() is None
+        finally:
+            server.stop()
+    finally:
+        proxy.stop()
