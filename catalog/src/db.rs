@@ -714,8 +714,8 @@ fn pg_error(e: postgres::Error) -> Error {
                 text.push_str(&format!(": {detail}"));
             }
             if db.code() == &postgres::error::SqlState::LOCK_NOT_AVAILABLE {
-                return Error::Conflict(format!(
-                    "the catalog stayed locked by another writer: {text}"
+                return Error::Unavailable(format!(
+                    "another writer held its lock for too long ({text}); try again"
                 ));
             }
             Error::Postgres(text)

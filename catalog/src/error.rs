@@ -10,7 +10,11 @@ pub enum Error {
     InvalidUrl { url: String, reason: String },
     /// The metadata database failed.
     #[error("catalog database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
+    /// The metadata database stayed locked by another writer, or could not be reached, for
+    /// longer than Strata waits; trying again later may succeed.
+    #[error("the catalog database is unavailable: {0}")]
+    Unavailable(String),
     /// A catalog query that must return a row returned none.
     #[error("the catalog query returned no row: {0}")]
     NoRow(String),
@@ -77,6 +81,19 @@ pub enum Error {
     /// Anything else that names its own cause.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => Error::Unavailable(format!(
+                "another process held its write lock for more than {} s ({e}); try again",
+                crate::lake::BUSY_TIMEOUT.as_secs()
+            )),
+            _ => Error::Database(e),
+        }
+    }
 }
 
 /// Result with the catalog's error type.

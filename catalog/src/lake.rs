@@ -1,12 +1,22 @@
 //! Opening and creating a catalog database.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use crate::db::{Conn, Postgres, params};
 use crate::ddl;
 use crate::error::{Error, Result};
+
+/// How long a statement waits for another process's lock on a SQLite catalog.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections one process keeps to the catalog database at most. Each call takes a free one,
+/// so concurrent queries read in parallel and a write waiting for a lock holds up no reader;
+/// writers still exclude each other in the database (`BEGIN IMMEDIATE` on SQLite, a lock on
+/// `ducklake_snapshot` on PostgreSQL), as they do across processes.
+const POOL_SIZE: usize = 4;
 
 /// The DuckLake specification version Strata reads and writes.
 pub const DUCKLAKE_VERSION: &str = "1.0";
@@ -90,10 +100,12 @@ impl std::fmt::Display for CatalogUrl {
 
 /// A DuckLake catalog: the metadata of every schema, table, data file and snapshot.
 ///
-/// All methods are synchronous and short; the connection is guarded by a mutex.
+/// All methods are synchronous and short. Each call uses one connection of a small pool
+/// (opened on demand; the first stays open), guarded by a mutex while the call runs.
 #[derive(Debug)]
 pub struct Catalog {
-    conn: Mutex<Conn>,
+    pool: Vec<Mutex<Option<Conn>>>,
+    next: AtomicUsize,
     url: CatalogUrl,
     data_path: String,
 }
@@ -106,36 +118,21 @@ impl Catalog {
     /// needs one. Opening an existing catalog with a different data path is an error.
     pub fn open(url: &str, data_path: Option<&str>) -> Result<Self> {
         let url = CatalogUrl::parse(url)?;
-        let (conn, default_data_path) = match &url {
-            CatalogUrl::Sqlite(path) => {
-                if !path.exists()
-                    && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        Error::Invalid(format!(
-                            "cannot create directory '{}' for the catalog: {e}",
-                            parent.display()
-                        ))
-                    })?;
-                }
-                let conn = rusqlite::Connection::open(path)?;
-                conn.busy_timeout(Duration::from_secs(30))?;
-                conn.pragma_update(None, "journal_mode", "WAL")?;
-                conn.pragma_update(None, "synchronous", "NORMAL")?;
-                (
-                    Conn::Sqlite(conn),
-                    Some(format!("{}.files", path.display())),
-                )
-            }
-            CatalogUrl::Postgres(target) => {
-                let pg = Postgres::connect(target).map_err(|e| match e {
-                    Error::Postgres(reason) => {
-                        Error::Postgres(format!("cannot open catalog {}: {reason}", url.redacted()))
-                    }
-                    other => other,
-                })?;
-                (Conn::Postgres(pg), None)
-            }
+        if let CatalogUrl::Sqlite(path) = &url
+            && !path.exists()
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::Invalid(format!(
+                    "cannot create directory '{}' for the catalog: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let conn = connect(&url)?;
+        let default_data_path = match &url {
+            CatalogUrl::Sqlite(path) => Some(format!("{}.files", path.display())),
+            CatalogUrl::Postgres(_) => None,
         };
         let name = url.redacted();
         let has_metadata = conn.table_exists("ducklake_metadata")?;
@@ -189,8 +186,11 @@ impl Catalog {
         } else {
             conn.execute_batch(ddl::CREATE_INDEXES)?;
         }
+        let mut pool = vec![Mutex::new(Some(conn))];
+        pool.extend((1..POOL_SIZE).map(|_| Mutex::new(None)));
         Ok(Catalog {
-            conn: Mutex::new(conn),
+            pool,
+            next: AtomicUsize::new(0),
             url,
             data_path: recorded,
         })
@@ -263,10 +263,78 @@ impl Catalog {
         &self.data_path
     }
 
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Conn> {
+    /// A connection for one call: a free open one, else a new one while the pool has room,
+    /// else the first, once it is free.
+    pub(crate) fn conn(&self) -> ConnGuard<'_> {
         // A poisoned lock only means another thread panicked mid-call; the transaction it had
         // open was rolled back when its guard dropped, so the connection is still usable.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.pool.len();
+        for i in 0..n {
+            if let Some(guard) = try_lock(&self.pool[(start + i) % n])
+                && guard.is_some()
+            {
+                return ConnGuard(guard);
+            }
+        }
+        for slot in &self.pool[1..] {
+            if let Some(mut guard) = try_lock(slot)
+                && guard.is_none()
+            {
+                // If the database refuses another connection, wait for the first one instead.
+                if let Ok(conn) = connect(&self.url) {
+                    *guard = Some(conn);
+                    return ConnGuard(guard);
+                }
+                break;
+            }
+        }
+        ConnGuard(self.pool[0].lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The slot's lock if it is free now.
+fn try_lock(slot: &Mutex<Option<Conn>>) -> Option<MutexGuard<'_, Option<Conn>>> {
+    match slot.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// One pooled connection, held for the duration of a catalog call.
+pub(crate) struct ConnGuard<'a>(MutexGuard<'a, Option<Conn>>);
+
+impl std::ops::Deref for ConnGuard<'_> {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        self.0
+            .as_ref()
+            .expect("a pooled connection is opened before it is handed out")
+    }
+}
+
+/// Open one connection to the catalog database.
+fn connect(url: &CatalogUrl) -> Result<Conn> {
+    match url {
+        CatalogUrl::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            Ok(Conn::Sqlite(conn))
+        }
+        CatalogUrl::Postgres(target) => {
+            Postgres::connect(target)
+                .map(Conn::Postgres)
+                .map_err(|e| match e {
+                    Error::Postgres(reason) => {
+                        Error::Postgres(format!("cannot open catalog {}: {reason}", url.redacted()))
+                    }
+                    other => other,
+                })
+        }
     }
 }
 

@@ -273,9 +273,9 @@ fn validate_property(key: &str, value: &str) -> Result<String> {
     match key {
         "retention" => parse_age(value).map(|_| value.to_string()),
         "target_file_size" => match parse_size(value)? {
-            n if n >= 1024 * 1024 => store_size(value),
+            n if n >= 1_000_000 => store_size(value),
             _ => Err(Error::Invalid(format!(
-                "target_file_size '{value}' is too small: use at least 1MiB"
+                "target_file_size '{value}' is too small: use at least 1MB"
             ))),
         },
         _ => Ok(value.to_string()),

@@ -91,6 +91,9 @@ fn engine_code(e: &strata_engine::Error) -> Code {
         strata_engine::Error::Catalog(strata_catalog::Error::TableExists { .. }) => {
             Code::AlreadyExists
         }
+        // Retryable: the catalog database was locked or unreachable for too long.
+        strata_engine::Error::Catalog(strata_catalog::Error::Unavailable(_)) => Code::Unavailable,
+        strata_engine::Error::Catalog(strata_catalog::Error::Conflict(_)) => Code::Aborted,
         strata_engine::Error::DataFusion(d)
             if matches!(d.find_root(), D::ResourcesExhausted(_)) =>
         {

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.flight as paflight
 import pytest
 
-from conftest import Server, strata, user_entry
+from conftest import Server, make_catalog, strata, user_entry
 
 WRITER_PW = "writer-pass-h"
 READER_PW = "reader-pass-h"
@@ -657,3 +657,108 @@ def test_an_ingest_file_with_a_one_gigabyte_line(tmp_path, lake):
     assert rows.split() == ["n,s", "1,first", "3,last"], rows
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert max(peak_kib, before) < 700 * 1024, peak_kib
+
+
+# -------------------------------------------------------------------------------------------
+# The catalog database misbehaves: locked (SQLite) or restarted under load (PostgreSQL).
+
+
+def test_a_locked_sqlite_catalog_delays_a_write_and_loses_nothing(tmp_path):
+    """Another process holds the SQLite catalog's write lock: queries keep answering (WAL), a
+    write waits for the lock and then commits; nothing is lost or written twice."""
+    db = tmp_path / "locked.db"
+    catalog = f"sqlite:{db}"
+    strata("query", "CREATE TABLE locked_ev (i BIGINT)", catalog=catalog)
+    config = tmp_path / "open.toml"
+    config.write_text("")
+    server = Server(catalog, config, tmp_path)
+    try:
+        holder = sqlite3.connect(db, isolation_level=None, timeout=0)
+        holder.execute("BEGIN IMMEDIATE")
+        outcome = {}
+
+        def write():
+            try:
+                with flight.connect(server.url) as conn, conn.cursor() as cur:
+                    cur.execute("INSERT INTO locked_ev VALUES (1), (2), (3)")
+                outcome["ok"] = True
+            except Exception as e:  # recorded, asserted below
+                outcome["error"] = str(e)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        # While the lock is held, readers still get answers.
+        with flight.connect(server.url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM locked_ev")
+            assert cur.fetchone()[0] == 0
+        writer.join(timeout=2)
+        assert writer.is_alive(), f"the write did not wait for the lock: {outcome}"
+        holder.execute("COMMIT")
+        holder.close()
+        writer.join(timeout=60)
+        assert outcome == {"ok": True}, outcome
+        with flight.connect(server.url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*), sum(i) FROM locked_ev")
+            assert cur.fetchone() == (3, 6)
+        assert server.proc.poll() is None
+    finally:
+        server.stop()
+
+
+def test_a_postgresql_restart_under_load_loses_no_acknowledged_write(tmp_path, monkeypatch, request):
+    """Writers and readers keep going while the PostgreSQL catalog restarts: every write the
+    server acknowledged is in the table exactly once, the errors in between say what failed,
+    and the server recovers by itself."""
+    catalog = make_catalog("postgres", tmp_path, monkeypatch, request)
+    strata("query", "CREATE TABLE pg_ev (w BIGINT, i BIGINT)", catalog=catalog)
+    config = tmp_path / "open.toml"
+    config.write_text("")
+    server = Server(catalog, config, tmp_path)
+    acked, errors = set(), []
+    stop = threading.Event()
+
+    def writer(w):
+        i = 0
+        while not stop.is_set():
+            try:
+                with flight.connect(server.url) as conn, conn.cursor() as cur:
+                    cur.execute(f"INSERT INTO pg_ev VALUES ({w}, {i})")
+                acked.add((w, i))
+            except Exception as e:  # recorded, asserted below
+                errors.append(str(e))
+            i += 1
+
+    def reader():
+        while not stop.is_set():
+            try:
+                with flight.connect(server.url) as conn, conn.cursor() as cur:
+                    cur.execute("SELECT count(*) FROM pg_ev")
+                    cur.fetchone()
+            except Exception as e:  # recorded, asserted below
+                errors.append(str(e))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    threads.append(threading.Thread(target=reader))
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        before = len(acked)
+        catalog.server.restart()
+        time.sleep(4)
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+        assert before > 0 and len(acked) > before, (before, len(acked), errors[:3])
+        with flight.connect(server.url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT w, i FROM pg_ev")
+            rows = cur.fetchall()
+        assert len(rows) == len(set(rows)), "a write was committed twice"
+        missing = acked - set(rows)
+        assert not missing, f"acknowledged writes lost: {sorted(missing)[:10]}"
+        for e in errors:
+            assert re.search(r"catalog|postgres|connection|terminat|shut", e, re.I), e
+        assert server.proc.poll() is None
+    finally:
+        stop.set()
+        server.stop()
