@@ -69,6 +69,8 @@ pub struct EngineLimitsSection {
     pub max_statement_bytes: Option<toml::Value>,
     pub max_statements: Option<usize>,
     pub max_expression_depth: Option<usize>,
+    pub max_call_depth: Option<usize>,
+    pub max_subquery_depth: Option<usize>,
     pub max_value_bytes: Option<toml::Value>,
 }
 
@@ -362,6 +364,12 @@ fn apply_engine_limits(
     }
     if let Some(n) = l.max_expression_depth {
         limits.max_expression_depth = n;
+    }
+    if let Some(n) = l.max_call_depth {
+        limits.max_call_depth = n;
+    }
+    if let Some(n) = l.max_subquery_depth {
+        limits.max_subquery_depth = n;
     }
     if let Some(v) = &l.max_value_bytes {
         limits.max_value_bytes =

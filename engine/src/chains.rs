@@ -30,41 +30,43 @@ use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, Value, VisitMut, Vis
 /// Chains of `AND` or `OR` with at least this many terms on one side are rebalanced.
 const BALANCE_FROM: usize = 32;
 
+/// The AST visitor of [`balance_chains`] and [`balance_expr`].
+struct Balance;
+impl VisitorMut for Balance {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let Expr::BinaryOp { left, op, right } = &*expr else {
+            return ControlFlow::Continue(());
+        };
+        if !matches!(op, BinaryOperator::And | BinaryOperator::Or) {
+            return ControlFlow::Continue(());
+        }
+        let side = |mut e: &Expr| {
+            let mut n = 0;
+            while let Expr::BinaryOp { left, op: o, .. } = e
+                && o == op
+            {
+                n += 1;
+                e = left;
+            }
+            n
+        };
+        if side(left) + 1 < BALANCE_FROM && side(right) + 1 < BALANCE_FROM {
+            return ControlFlow::Continue(());
+        }
+        let op = op.clone();
+        let whole = std::mem::replace(expr, Expr::Value(Value::Null.into()));
+        *expr = balanced(terms(whole, &op), &op);
+        ControlFlow::Continue(())
+    }
+}
+
 /// Rebalance long `a AND b AND c …` / `a OR b OR …` chains into trees of logarithmic depth.
 /// The parser builds such a chain as a left-deep tree as deep as it is long, and several of
 /// DataFusion's passes (naming, type coercion, evaluation) cost the depth at every level, so a
 /// dashboard's 10,000-term `OR` would plan for minutes. `AND` and `OR` are associative in SQL's
 /// three-valued logic, so the answer is the same.
 pub fn balance_chains(statement: &mut Statement) {
-    struct Balance;
-    impl VisitorMut for Balance {
-        type Break = ();
-        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-            let Expr::BinaryOp { left, op, right } = &*expr else {
-                return ControlFlow::Continue(());
-            };
-            if !matches!(op, BinaryOperator::And | BinaryOperator::Or) {
-                return ControlFlow::Continue(());
-            }
-            let side = |mut e: &Expr| {
-                let mut n = 0;
-                while let Expr::BinaryOp { left, op: o, .. } = e
-                    && o == op
-                {
-                    n += 1;
-                    e = left;
-                }
-                n
-            };
-            if side(left) + 1 < BALANCE_FROM && side(right) + 1 < BALANCE_FROM {
-                return ControlFlow::Continue(());
-            }
-            let op = op.clone();
-            let whole = std::mem::replace(expr, Expr::Value(Value::Null.into()));
-            *expr = balanced(terms(whole, &op), &op);
-            ControlFlow::Continue(())
-        }
-    }
     let _ = match statement {
         Statement::Statement(s) => s.visit(&mut Balance),
         Statement::Explain(e) => {
@@ -77,6 +79,11 @@ pub fn balance_chains(statement: &mut Statement) {
         },
         Statement::CreateExternalTable(_) | Statement::Reset(_) => ControlFlow::Continue(()),
     };
+}
+
+/// [`balance_chains`] for one SQL expression (a procedure's predicate).
+pub fn balance_expr(expr: &mut Expr) {
+    let _ = expr.visit(&mut Balance);
 }
 
 /// `filters` joined by `AND` as a balanced tree (DataFusion's `conjunction` builds a chain as

@@ -20,6 +20,14 @@ pub struct StatementLimits {
     /// Deepest nesting of expressions and subqueries (`limits.max_expression_depth`): a chain
     /// `a OR b OR …` of n terms nests n deep. Default: 20,000.
     pub max_expression_depth: usize,
+    /// Deepest nesting of function calls, `f(g(h(…)))` (`limits.max_call_depth`). DataFusion
+    /// 55 names every call after its whole argument tree, so planning costs the cube of this
+    /// depth (400 nested calls: 12 s). Default: 128.
+    pub max_call_depth: usize,
+    /// Deepest nesting of subquery expressions (`(SELECT …)`, `EXISTS`, `IN (SELECT …)`) inside
+    /// one another (`limits.max_subquery_depth`; tables in `FROM` do not count). DataFusion 55's
+    /// plan checks double in cost with each level (25 levels: 90 s). Default: 16.
+    pub max_subquery_depth: usize,
     /// Largest string, binary or list value one function call may build, such as
     /// `repeat('x', n)` (`limits.max_value_bytes`). Default: 256 MiB.
     pub max_value_bytes: usize,
@@ -31,6 +39,8 @@ impl Default for StatementLimits {
             max_statement_bytes: 8 << 20,
             max_statements: 10_000,
             max_expression_depth: 20_000,
+            max_call_depth: 128,
+            max_subquery_depth: 16,
             max_value_bytes: 256 << 20,
         }
     }
@@ -71,18 +81,36 @@ impl StatementLimits {
             });
         }
         for (i, statement) in statements.iter().enumerate() {
-            let depth = expression_depth(statement, self.max_expression_depth);
-            if depth > self.max_expression_depth {
-                let which = if statements.len() > 1 {
-                    format!("statement {} nests", i + 1)
-                } else {
-                    "the statement nests".to_string()
-                };
+            let which = if statements.len() > 1 {
+                format!("statement {} nests", i + 1)
+            } else {
+                "the statement nests".to_string()
+            };
+            let nesting = nesting(statement, self.max_expression_depth);
+            if nesting.expressions > self.max_expression_depth {
                 return Err(Error::LimitExceeded {
                     setting: "limits.max_expression_depth",
                     message: format!(
                         "{which} expressions or subqueries more than {} deep (a chain like `a OR b OR …` nests one level a term)",
                         self.max_expression_depth
+                    ),
+                });
+            }
+            if nesting.calls > self.max_call_depth {
+                return Err(Error::LimitExceeded {
+                    setting: "limits.max_call_depth",
+                    message: format!(
+                        "{which} function calls {} deep, more than the limit of {}",
+                        nesting.calls, self.max_call_depth
+                    ),
+                });
+            }
+            if nesting.subqueries > self.max_subquery_depth {
+                return Err(Error::LimitExceeded {
+                    setting: "limits.max_subquery_depth",
+                    message: format!(
+                        "{which} subqueries {} deep, more than the limit of {} (a CTE or a table in FROM does not count)",
+                        nesting.subqueries, self.max_subquery_depth
                     ),
                 });
             }
@@ -117,59 +145,96 @@ impl StatementLimits {
     }
 }
 
+/// How deep things nest in a statement.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Nesting {
+    /// Expressions and queries, each level counted.
+    pub expressions: usize,
+    /// Function calls inside function calls' arguments.
+    pub calls: usize,
+    /// Subquery expressions inside subquery expressions.
+    pub subqueries: usize,
+}
+
 /// How deep expressions and subqueries nest in `statement`, counting no further than one past
 /// `limit` (so the walk itself stays within the depth the stack was sized for).
 pub fn expression_depth(statement: &Statement, limit: usize) -> usize {
-    struct Depth {
-        now: usize,
-        max: usize,
+    nesting(statement, limit).expressions
+}
+
+/// How deep expressions, function calls and subquery expressions nest in `statement`; the
+/// walk stops one past `limit` expression levels.
+pub fn nesting(statement: &Statement, limit: usize) -> Nesting {
+    #[derive(Default)]
+    struct Walk {
+        now: Nesting,
+        max: Nesting,
         limit: usize,
     }
-    impl Depth {
+    impl Walk {
         fn enter(&mut self) -> ControlFlow<()> {
-            self.now += 1;
-            self.max = self.max.max(self.now);
-            if self.now > self.limit {
+            self.now.expressions += 1;
+            self.max.expressions = self.max.expressions.max(self.now.expressions);
+            if self.now.expressions > self.limit {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
             }
         }
     }
-    impl Visitor for Depth {
+    fn is_subquery(e: &Expr) -> bool {
+        matches!(
+            e,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        )
+    }
+    impl Visitor for Walk {
         type Break = ();
-        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if matches!(e, Expr::Function(_)) {
+                self.now.calls += 1;
+                self.max.calls = self.max.calls.max(self.now.calls);
+            }
+            if is_subquery(e) {
+                self.now.subqueries += 1;
+                self.max.subqueries = self.max.subqueries.max(self.now.subqueries);
+            }
             self.enter()
         }
-        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
-            self.now -= 1;
+        fn post_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if matches!(e, Expr::Function(_)) {
+                self.now.calls -= 1;
+            }
+            if is_subquery(e) {
+                self.now.subqueries -= 1;
+            }
+            self.now.expressions -= 1;
             ControlFlow::Continue(())
         }
         fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
             self.enter()
         }
         fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-            self.now -= 1;
+            self.now.expressions -= 1;
             ControlFlow::Continue(())
         }
     }
-    let mut depth = Depth {
-        now: 0,
-        max: 0,
+    let mut walk = Walk {
         limit,
+        ..Walk::default()
     };
     let _ = match statement {
-        Statement::Statement(s) => s.visit(&mut depth),
+        Statement::Statement(s) => s.visit(&mut walk),
         Statement::Explain(e) => {
-            return expression_depth(&e.statement, limit);
+            return nesting(&e.statement, limit);
         }
         Statement::CopyTo(copy) => match &copy.source {
-            datafusion::sql::parser::CopyToSource::Query(q) => q.visit(&mut depth),
+            datafusion::sql::parser::CopyToSource::Query(q) => q.visit(&mut walk),
             datafusion::sql::parser::CopyToSource::Relation(_) => ControlFlow::Continue(()),
         },
         Statement::CreateExternalTable(_) | Statement::Reset(_) => ControlFlow::Continue(()),
     };
-    depth.max
+    walk.max
 }
 
 #[cfg(test)]
@@ -195,6 +260,22 @@ mod tests {
             .join(", ");
         assert!(depth(&format!("SELECT * FROM t WHERE x IN ({list})")) < 6);
         assert!(depth("SELECT (SELECT (SELECT 1))") >= 6);
+        let parsed = |sql: &str| DFParser::parse_sql(sql).unwrap().pop_front().unwrap();
+        let n = nesting(
+            &parsed("SELECT abs(abs(1)) + abs(2), lower(upper('a'))"),
+            1000,
+        );
+        assert_eq!(n.calls, 2);
+        let n = nesting(
+            &parsed("SELECT 1 WHERE EXISTS (SELECT (SELECT 1) WHERE 2 IN (SELECT 2))"),
+            1000,
+        );
+        assert_eq!(n.subqueries, 2);
+        let n = nesting(
+            &parsed("SELECT * FROM (SELECT * FROM (SELECT 1) a) b"),
+            1000,
+        );
+        assert_eq!(n.subqueries, 0);
     }
 
     #[test]
@@ -223,6 +304,27 @@ mod tests {
         let err = limits.check_statements(&deep).unwrap_err();
         assert!(
             err.to_string().contains("limits.max_expression_depth"),
+            "{err}"
+        );
+        let check = |sql: &str| {
+            let statements: Vec<_> = datafusion::sql::parser::DFParserBuilder::new(sql)
+                .with_recursion_limit(10_000)
+                .build()
+                .and_then(|mut p| p.parse_statements())
+                .unwrap()
+                .into_iter()
+                .collect();
+            StatementLimits::default().check_statements(&statements)
+        };
+        let calls = |n: usize| format!("SELECT {}1{}", "abs(".repeat(n), ")".repeat(n));
+        check(&calls(128)).unwrap();
+        let err = check(&calls(129)).unwrap_err();
+        assert!(err.to_string().contains("limits.max_call_depth"), "{err}");
+        let subqueries = |n: usize| format!("SELECT {}1{}", "(SELECT ".repeat(n), ")".repeat(n));
+        check(&subqueries(16)).unwrap();
+        let err = check(&subqueries(17)).unwrap_err();
+        assert!(
+            err.to_string().contains("limits.max_subquery_depth"),
             "{err}"
         );
     }

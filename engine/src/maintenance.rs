@@ -149,7 +149,16 @@ impl Engine {
             Some(sql) => {
                 self.limits().check_expression(sql)?;
                 let schema = DFSchema::try_from(table.schema())?;
-                vec![ctx.parse_sql_expr(sql, &schema).map_err(|e| {
+                let state = ctx.state();
+                let dialect = state.config().options().sql_parser.dialect;
+                let planned = state
+                    .sql_to_expr_with_alias(sql, &dialect)
+                    .and_then(|mut parsed| {
+                        // A generated predicate may be a 10,000-term `OR` (see chains.rs).
+                        crate::chains::balance_expr(&mut parsed.expr);
+                        state.create_logical_expr_from_sql_expr(parsed, &schema)
+                    });
+                vec![planned.map_err(|e| {
                     let shown: String = sql.chars().take(200).collect();
                     Error::Invalid(format!("invalid --where predicate '{shown}': {e}"))
                 })?]

@@ -10,7 +10,7 @@ use strata_engine::Engine;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use crate::boundary::PanicBoundary;
+use crate::boundary::{PanicBoundary, QueryThreads};
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::service::StrataFlightSql;
@@ -91,6 +91,8 @@ impl Listening {
                 .tls_config(tls_config)
                 .map_err(|e| Error::InvalidArgument(format!("invalid TLS configuration: {e}")))?;
         }
+        let threads = QueryThreads::start()
+            .map_err(|e| Error::Internal(format!("cannot start the query threads: {e}")))?;
         let canceller = service.clone();
         let log = service.query_log();
         let signal = async move {
@@ -102,8 +104,13 @@ impl Listening {
         };
         builder
             .add_service(
-                FlightServiceServer::new(PanicBoundary::new(service, log))
-                    .max_decoding_message_size(config.limits.max_request_bytes),
+                FlightServiceServer::new(PanicBoundary::new(
+                    service,
+                    log,
+                    threads,
+                    config.limits.query_timeout,
+                ))
+                .max_decoding_message_size(config.limits.max_request_bytes),
             )
             .serve_with_incoming_shutdown(
                 crate::connections::limit(incoming, config.limits.max_connections),

@@ -85,6 +85,9 @@ struct Caller {
     client: String,
     session: String,
     keep_views: bool,
+    /// When this call's time is up (`limits.query_timeout` after it arrived): planning and
+    /// running share it.
+    deadline: tokio::time::Instant,
 }
 
 impl StrataFlightSql {
@@ -163,6 +166,7 @@ impl StrataFlightSql {
             client,
             session,
             keep_views,
+            deadline: tokio::time::Instant::now() + self.inner.config.limits.query_timeout,
         })
     }
 
@@ -186,8 +190,13 @@ impl StrataFlightSql {
         session.set_default_schema(schema);
         let statement = one_statement(&session, sql)?;
         authorize(&caller.principal, &statement)?;
-        let prepared = session.prepare(statement).await?;
-        Ok((session, prepared))
+        let limits = &self.inner.config.limits;
+        let (session, prepared) = off_workers(caller.deadline, limits, async move {
+            let prepared = session.prepare(statement).await;
+            (session, prepared)
+        })
+        .await?;
+        Ok((session, prepared?))
     }
 
     fn record_failure(&self, caller: &Caller, request: &str, sql: Option<&str>, e: &Error) {
@@ -280,10 +289,13 @@ impl StrataFlightSql {
             .into_iter()
             .next()
             .map(ParamValues::from);
-        let deadline = tokio::time::Instant::now() + limits.query_timeout;
-        let running = tokio::time::timeout_at(deadline, prepared.execute(params))
-            .await
-            .map_err(|_| timeout_error(&limits))??;
+        let deadline = caller.deadline;
+        let running = off_workers(
+            deadline,
+            &limits,
+            async move { prepared.execute(params).await },
+        )
+        .await??;
         let wire = metadata::reconcile(&announced, &running.schema);
         let keepalive = keepalive_message(&wire)?;
         let (cancel_tx, mut cancel_rx) = watch::channel(false);
@@ -488,8 +500,8 @@ impl StrataFlightSql {
         );
         // A stream that never ends must not write forever: the time limit of any query.
         let limits = &self.inner.config.limits;
-        let rows = tokio::time::timeout(
-            limits.query_timeout,
+        let rows = tokio::time::timeout_at(
+            caller.deadline,
             self.inner.engine.ingest_stream(&name, target, stream),
         )
         .await
@@ -529,16 +541,14 @@ impl StrataFlightSql {
             .map(ParamValues::from)
             .collect();
         let command = prepared.is_catalog_command();
-        let deadline = tokio::time::Instant::now() + limits.query_timeout;
-        let work = async {
+        let deadline = caller.deadline;
+        let work = async move {
             let mut running = prepared.execute_rows(rows).await?;
             let batches: Vec<RecordBatch> = (&mut running.stream).try_collect().await?;
             let files = running.stats(0).files_scanned;
             Ok::<_, Error>((Arc::clone(&running.schema), batches, files))
         };
-        let (schema, batches, files_scanned) = tokio::time::timeout_at(deadline, work)
-            .await
-            .map_err(|_| timeout_error(limits))??;
+        let (schema, batches, files_scanned) = off_workers(deadline, limits, work).await??;
         let changed = if command { 0 } else { changed_rows(&batches) };
         let mut entry =
             Entry::new(&caller.principal.user, &caller.client, "update").statement(&handle.sql);
@@ -773,6 +783,45 @@ fn one_statement(session: &QuerySession, sql: &str) -> Result<Statement> {
             "send one statement per request (got {n})"
         ))),
     }
+}
+
+/// Run `work` on a blocking thread of the current runtime, bounded by `deadline`. For work
+/// with synchronous parts that nothing can interrupt — planning and optimizing, which
+/// DataFusion 55 does in seconds for a few hundred nested calls — so that it holds no worker
+/// thread: the deadline fires on time and other requests keep their threads. Past the
+/// deadline the caller gets its error at once and the work stops at its next await point
+/// (its abort handle is dropped with the task's).
+async fn off_workers<T: Send + 'static>(
+    deadline: tokio::time::Instant,
+    limits: &crate::config::LimitsConfig,
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T> {
+    let runtime = tokio::runtime::Handle::current();
+    let (abort, registration) = futures::future::AbortHandle::new_pair();
+    let task = tokio::task::spawn_blocking(move || {
+        runtime.block_on(futures::future::Abortable::new(work, registration))
+    });
+    let _abort_on_drop = scopeguard(abort);
+    match tokio::time::timeout_at(deadline, task).await {
+        Err(_) => Err(timeout_error(limits)),
+        Ok(Err(e)) => match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => Err(Error::Internal(format!("the query's thread ended: {e}"))),
+        },
+        Ok(Ok(Err(futures::future::Aborted))) => Err(timeout_error(limits)),
+        Ok(Ok(Ok(value))) => Ok(value),
+    }
+}
+
+/// Aborts the work behind `handle` when dropped (deadline passed, or the client went away).
+fn scopeguard(handle: futures::future::AbortHandle) -> impl Drop {
+    struct Guard(futures::future::AbortHandle);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    Guard(handle)
 }
 
 fn timeout_error(limits: &crate::config::LimitsConfig) -> Error {
@@ -1488,6 +1537,7 @@ fn caller_clone(c: &Caller) -> Caller {
         client: c.client.clone(),
         session: c.session.clone(),
         keep_views: c.keep_views,
+        deadline: c.deadline,
     }
 }
 

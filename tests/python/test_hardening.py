@@ -762,3 +762,44 @@ def test_a_postgresql_restart_under_load_loses_no_acknowledged_write(tmp_path, m
     finally:
         stop.set()
         server.stop()
+
+
+def test_slow_planning_times_out_and_holds_up_no_one(lake, tmp_path):
+    """Planning cannot be interrupted, but it must neither outlive the time limit for its client
+    nor take the threads other requests need: two statements that plan for minutes (a long
+    `+` chain) get DEADLINE_EXCEEDED at the limit, and a query sent after them answers first."""
+    root, catalog, _ = lake
+    config = tmp_path / "quick.toml"
+    config.write_text('[server.limits]\nquery_timeout = "3s"\n')
+    server = Server(catalog, config, root)
+    slow = "SELECT " + " + ".join(["1"] * 6000)
+    outcomes = {}
+
+    def run(name, sql):
+        try:
+            with flight.connect(server.url) as conn, conn.cursor() as cur:
+                cur.execute(sql)
+                cur.fetchall()
+            outcomes[name] = ("ok", time.monotonic())
+        except Exception as e:  # recorded, asserted below
+            outcomes[name] = (str(e), time.monotonic())
+
+    try:
+        started = time.monotonic()
+        threads = [threading.Thread(target=run, args=(f"slow{i}", slow)) for i in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        run("quick", "SELECT count(*) FROM requests")
+        for t in threads:
+            t.join(timeout=120)
+        assert outcomes["quick"][0] == "ok", outcomes
+        for name in ("slow0", "slow1"):
+            message, done = outcomes[name]
+            assert "limits.query_timeout" in message, outcomes
+            assert outcomes["quick"][1] < done, "the quick query waited for the slow ones"
+            # The limit is 3 s; the server answers at it, not when planning ends (minutes).
+            assert done - started < 30, outcomes
+        assert server.proc.poll() is None
+    finally:
+        server.stop()

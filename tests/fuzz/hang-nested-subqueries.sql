@@ -1,0 +1,2 @@
+-- strata-bench fuzz --seed 7: hang (each nested subquery level doubled DataFusion's plan checks: 25 levels took 90 s; now refused by limits.max_subquery_depth)
+SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT (SELECT 1))))))))))))))))))))))))))))))
