@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> Result<()> {
 /// The error and its causes, skipping causes whose text the message already contains (many
 /// errors print their source as part of their own message). The engine's and the catalog's
 /// errors are complete sentences, so the chain ends at the first of them.
-fn error_message(e: &anyhow::Error) -> String {
+pub fn error_message(e: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in e.chain() {
         let text = cause.to_string();

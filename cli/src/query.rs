@@ -35,11 +35,8 @@ fn read_sql(args: &QueryArgs) -> Result<String> {
 /// `strata query --server …`: the same output, computed by a Strata server.
 pub async fn run_remote(args: QueryArgs) -> Result<()> {
     let sql = read_sql(&args)?;
-    let statements: Vec<String> = datafusion::sql::parser::DFParser::parse_sql(&sql)
-        .map_err(strata_engine::Error::from)?
-        .into_iter()
-        .map(|s| s.to_string())
-        .collect();
+    // The server parses each statement with Strata's own front end: only split here.
+    let statements = strata_engine::split_statements(&sql)?;
     if statements.is_empty() {
         bail!("no SQL statement found in the input");
     }
@@ -50,14 +47,16 @@ pub async fn run_remote(args: QueryArgs) -> Result<()> {
         let (schema, batches) = remote.query(sql).await?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let last = i + 1 == count;
-        if last || !matches!(args.format, Format::Parquet | Format::Arrow) {
+        let binary = matches!(args.format, Format::Parquet | Format::Arrow);
+        if last || !binary {
             let out: Box<dyn Write + Send> = match &args.output {
                 Some(path) => Box::new(BufWriter::new(
                     std::fs::OpenOptions::new()
                         .create(true)
                         .write(true)
-                        .truncate(i == 0)
-                        .append(i > 0)
+                        // Parquet and Arrow files hold the last result only: replace.
+                        .truncate(i == 0 || binary)
+                        .append(i > 0 && !binary)
                         .open(path)
                         .with_context(|| {
                             format!("cannot create output file '{}'", path.display())

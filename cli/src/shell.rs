@@ -95,7 +95,7 @@ pub async fn run(engine: &Engine) -> Result<()> {
                 _ => Err(anyhow::anyhow!("unknown command '{trimmed}'; type .help")),
             };
             if let Err(e) = result {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", crate::one_line(&crate::error_message(&e)));
             }
             continue;
         }
@@ -110,7 +110,7 @@ pub async fn run(engine: &Engine) -> Result<()> {
         let sql = std::mem::take(&mut buffer);
         let _ = editor.add_history_entry(sql.trim());
         if let Err(e) = run_sql(&session, &sql, mode, timing).await {
-            eprintln!("error: {}", crate::one_line(&format!("{e:#}")));
+            eprintln!("error: {}", crate::one_line(&crate::error_message(&e)));
         }
     }
     if let Some(h) = &history {
@@ -187,21 +187,34 @@ pub async fn run_remote(args: &crate::args::RemoteArgs) -> Result<()> {
         }
         let sql = std::mem::take(&mut buffer);
         let _ = editor.add_history_entry(sql.trim());
-        let started = Instant::now();
-        match remote.query(sql.trim().trim_end_matches(';')).await {
-            Ok((schema, batches)) => {
-                let schema = plain_schema(&schema);
-                let mut writer =
-                    ResultWriter::new(Format::Table, std::io::stdout(), schema.clone())?;
-                let mut rows = 0;
-                for batch in &batches {
-                    rows += batch.num_rows();
-                    writer.write(&plain_batch(batch, &schema)?)?;
-                }
-                writer.finish()?;
-                println!("{rows} rows in {:.3}s", started.elapsed().as_secs_f64());
+        let statements = match strata_engine::split_statements(&sql) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                continue;
             }
-            Err(e) => eprintln!("error: {}", crate::one_line(&format!("{e:#}"))),
+        };
+        // One request a statement, as the embedded shell runs them; the first error stops.
+        for statement in statements {
+            let started = Instant::now();
+            match remote.query(&statement).await {
+                Ok((schema, batches)) => {
+                    let schema = plain_schema(&schema);
+                    let mut writer =
+                        ResultWriter::new(Format::Table, std::io::stdout(), schema.clone())?;
+                    let mut rows = 0;
+                    for batch in &batches {
+                        rows += batch.num_rows();
+                        writer.write(&plain_batch(batch, &schema)?)?;
+                    }
+                    writer.finish()?;
+                    println!("{rows} rows in {:.3}s", started.elapsed().as_secs_f64());
+                }
+                Err(e) => {
+                    eprintln!("error: {}", crate::one_line(&crate::error_message(&e)));
+                    break;
+                }
+            }
         }
     }
     Ok(())

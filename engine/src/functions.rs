@@ -108,6 +108,10 @@ impl SizeChecked {
                 ColumnarValue::Scalar(s) => s.to_array(),
             })
             .collect::<Result<_>>()?;
+        // An empty batch (a filter or join kept no row) builds nothing.
+        if arrays.iter().any(|a| a.is_empty()) {
+            return Ok((0, 0));
+        }
         // Scalars stand for every row: look at row 0 of a one-element array.
         let at = |i: usize, row: usize| -> usize { if arrays[i].len() == 1 { 0 } else { row } };
         let scalar_rows = if arrays.iter().all(|a| a.len() == 1) {

@@ -25,6 +25,7 @@ mod provider;
 mod pruning;
 mod requests;
 mod scan_exec;
+mod statements;
 mod storage;
 mod stream_ingest;
 mod table;
@@ -50,6 +51,7 @@ pub use procedures::{
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
 pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};
+pub use statements::split_statements;
 pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use strata_catalog::ExpireReport;
 pub use stream_ingest::StreamTarget;

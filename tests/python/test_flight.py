@@ -16,9 +16,10 @@ import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight
 import adbc_driver_manager
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from conftest import Server, duck_attach, make_catalog, same_rows, strata, user_entry
+from conftest import Server, duck_attach, make_catalog, same_rows, strata, strata_bin, user_entry
 
 READER_PW = "reader-pass-1"
 WRITER_PW = "writer-pass-2"
@@ -489,6 +490,34 @@ def test_cli_remote_query(server, lake):
     assert proc.returncode != 0 and "nope" in proc.stderr, proc.stderr
     proc = strata("query", "--server", server.url, "SELECT 1", check=False)
     assert proc.returncode != 0 and "authentication required" in proc.stderr, proc.stderr
+
+
+def test_cli_remote_uses_stratas_front_end(server, tmp_path):
+    """`strata query --server` and `strata shell --server` send each statement on its own, and
+    the server (not the client) parses it: what works embedded works remotely."""
+    remote = ["--server", server.url, "--user", "wes", "--password-env", "PW"]
+    env = {"PW": WRITER_PW}
+    proc = strata(
+        "query", *remote,
+        "CREATE TABLE remote_days (ts TIMESTAMP, n BIGINT) PARTITIONED BY (day(ts)); "
+        "INSERT INTO remote_days VALUES (TIMESTAMP '2026-01-01 10:00:00', 1), (TIMESTAMP '2026-01-02 10:00:00', 2)",
+        env=env,
+    )
+    out = tmp_path / "two.parquet"
+    # Two statements into one Parquet file: the file holds the last result, written afresh.
+    for _ in range(2):
+        strata("query", *remote, "--format", "parquet", "--output", str(out),
+               "SELECT 1 AS a; SELECT n FROM remote_days ORDER BY n", env=env)
+    assert pq.read_table(out).to_pylist() == [{"n": 1}, {"n": 2}]
+    shell = subprocess.run(
+        [strata_bin(), "shell", *remote],
+        input="SELECT 41 + 1 AS answer; SELECT count(*) AS days FROM remote_days;\nSELECT nope FROM remote_days;\n",
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
+    )
+    assert "42" in shell.stdout and "2" in shell.stdout, shell.stdout + shell.stderr
+    errors = [line for line in shell.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "nope" in errors[0], shell.stderr
+    assert errors[0].count("No field named") == 1, shell.stderr
 
 
 def test_graceful_shutdown(lake):

@@ -1,0 +1,2 @@
+-- strata-bench fuzz --seed 7: panic internal error while running the query: Trying to access an element at index 0 from a StringViewArray of length 0 (this is a bug in Strata; the server keeps running)
+SELECT ( replace ( t1.city , 'api' , 'é' ) ) FROM trips t1 WHERE ( '' IN ( SELECT t2.payment FROM trips t2 WHERE ( t2.payment IN ( SELECT t3.trace_id FROM requests t3 WHERE ( t3.latency_ms NOT NULL ) ) ) ) )
