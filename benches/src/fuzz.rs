@@ -23,7 +23,7 @@ use base64::Engine as _;
 use clap::Args;
 
 use crate::flight::{Client, Failure};
-use crate::server::{Server, python_binary, run_strata, strata_binary};
+use crate::server::{Server, python_binary, register_tables, run_strata, strata_binary};
 use grammar::{Generator, Schema, Table, Ty};
 
 #[derive(Debug, Args, Clone)]
@@ -296,20 +296,14 @@ fn make_lake(bin: &Path, dir: &Path) -> Result<(String, String)> {
         )?;
     }
     let catalog = format!("sqlite:{}", dir.join("fuzz.db").display());
-    for table in ["requests", "trips"] {
-        let location = dir.join(table);
-        run_strata(
-            bin,
-            Some(&catalog),
-            &[
-                "table",
-                "register",
-                table,
-                "--location",
-                &location.to_string_lossy(),
-            ],
-        )?;
-    }
+    register_tables(
+        bin,
+        &catalog,
+        &[
+            ("requests", &dir.join("requests")),
+            ("trips", &dir.join("trips")),
+        ],
+    )?;
     run_strata(
         bin,
         Some(&catalog),

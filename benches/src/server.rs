@@ -43,6 +43,7 @@ impl Server {
                 "127.0.0.1:0",
                 "--retention-every",
                 "off",
+                "--exit-with-parent",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -125,6 +126,24 @@ pub fn run_strata(bin: &Path, catalog: Option<&str>, args: &[&str]) -> Result<()
             args.join(" "),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+    Ok(())
+}
+
+/// Register each `(table, location)` on `catalog` with `strata table register`.
+pub fn register_tables(bin: &Path, catalog: &str, tables: &[(&str, &Path)]) -> Result<()> {
+    for (table, location) in tables {
+        run_strata(
+            bin,
+            Some(catalog),
+            &[
+                "table",
+                "register",
+                table,
+                "--location",
+                &location.to_string_lossy(),
+            ],
+        )?;
     }
     Ok(())
 }

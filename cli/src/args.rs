@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// this often (e.g. 1h, 30m); `off` disables it
     #[arg(long, default_value = "1h")]
     pub retention_every: String,
+    /// Stop when the process that started this one ends (for drivers such as `strata-bench`,
+    /// so a killed driver leaves no server behind)
+    #[arg(long, hide = true)]
+    pub exit_with_parent: bool,
 }
 
 #[derive(Debug, Subcommand)]

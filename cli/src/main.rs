@@ -23,6 +23,9 @@ use strata_engine::{Engine, EngineConfig};
 
 use crate::args::{Cli, Command};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Errors print on one line, so scripts can grep them.
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -79,6 +82,7 @@ async fn run(cli: Cli) -> Result<()> {
                     listen: None,
                     insecure: false,
                     retention_every: "1h".into(),
+                    exit_with_parent: false,
                 },
             )
             .await

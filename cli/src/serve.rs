@@ -34,6 +34,23 @@ async fn shutdown_signal() {
     eprintln!("strata: shutting down: no new queries; running queries get the grace period");
 }
 
+/// Resolves when this process's parent changes (it ended and the process was re-parented).
+async fn parent_gone() {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            ticks.tick().await;
+            if std::os::unix::process::parent_id() != parent {
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
+}
+
 /// Apply table retention now and then every `every`, logging what it removed.
 async fn retention_loop(engine: Arc<Engine>, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
@@ -94,7 +111,18 @@ pub async fn serve(engine: Engine, mut server: ServerConfig, args: &ServeArgs) -
     );
     println!("  Strata CLI:     strata query --server {url} 'SELECT 1'");
     std::io::stdout().flush().ok();
-    listening.serve(shutdown_signal()).await?;
+    if args.exit_with_parent {
+        listening
+            .serve(async {
+                tokio::select! {
+                    _ = shutdown_signal() => {}
+                    _ = parent_gone() => eprintln!("strata: the parent process ended: shutting down"),
+                }
+            })
+            .await?;
+    } else {
+        listening.serve(shutdown_signal()).await?;
+    }
     Ok(())
 }
 
