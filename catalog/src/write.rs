@@ -277,13 +277,30 @@ impl Catalog {
     /// The snapshots that changed `table` (created, altered, inserted into, deleted from,
     /// compacted, dropped), oldest first.
     pub fn history(&self, table: &TableMeta) -> Result<Vec<HistoryEntry>> {
-        let conn = self.conn();
         let created = format!(
             "created_table:{}.{}",
             quote(&table.schema),
             quote(&table.name)
         );
         let id = table.table_id.to_string();
+        Ok(self
+            .snapshots()?
+            .into_iter()
+            .filter(|entry| {
+                entry.changes.split(',').any(|change| {
+                    change == created
+                        || change
+                            .split_once(':')
+                            .is_some_and(|(_, target)| target == id)
+                })
+            })
+            .collect())
+    }
+
+    /// Every snapshot of the catalog, oldest first: time, author, message and DuckLake's change
+    /// list.
+    pub fn snapshots(&self) -> Result<Vec<HistoryEntry>> {
+        let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT s.snapshot_id, s.snapshot_time, ch.author, ch.commit_message, coalesce(ch.changes_made, '')
              FROM ducklake_snapshot s LEFT JOIN ducklake_snapshot_changes ch USING (snapshot_id)
@@ -300,16 +317,7 @@ impl Catalog {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let entry = row?;
-            let mentions = entry.changes.split(',').any(|change| {
-                change == created
-                    || change
-                        .split_once(':')
-                        .is_some_and(|(_, target)| target == id)
-            });
-            if mentions {
-                out.push(entry);
-            }
+            out.push(row?);
         }
         Ok(out)
     }

@@ -18,6 +18,8 @@ pub struct Cli {
     /// [env: STRATA_DATA_PATH]
     #[arg(long, global = true, env = "STRATA_DATA_PATH", hide_env = true)]
     pub data_path: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,7 +32,7 @@ pub enum Command {
     /// Run SQL and print the results
     Query(QueryArgs),
     /// Interactive SQL shell
-    Shell(ShellArgs),
+    Shell,
     /// Generate deterministic sample data (Hive-partitioned Parquet)
     Gen(GenArgs),
     /// Generate and register a sample lake, run example analytics queries, then serve it
@@ -39,7 +41,7 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Merge small files per partition into files of the target size
     Compact(CompactArgs),
-    /// Expire old snapshots
+    /// List or expire snapshots
     #[command(subcommand)]
     Snapshots(SnapshotsCommand),
     /// Delete files no snapshot references (expired or left by failed writes)
@@ -97,23 +99,26 @@ pub enum TokenCommand {
     },
 }
 
-/// Where `query` and `shell` send SQL: the local catalog, or a Strata server.
+/// Where the lake commands, `query` and `shell` send SQL: the local catalog, or a Strata
+/// server. Global: `strata --server URL table list` and `strata table list --server URL` are
+/// the same.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RemoteArgs {
-    /// Run on a Strata server instead of the local catalog: grpc://HOST:PORT or grpc+tls://HOST:PORT
-    #[arg(long)]
+    /// Run on a Strata server instead of the local catalog: grpc://HOST:PORT or
+    /// grpc+tls://HOST:PORT (for query, shell, table, compact, snapshots and gc)
+    #[arg(long, global = true)]
     pub server: Option<String>,
     /// User name to log in with (the password comes from --password-env)
-    #[arg(long, requires = "server")]
+    #[arg(long, global = true, requires = "server")]
     pub user: Option<String>,
     /// Environment variable holding the password
-    #[arg(long, requires = "user")]
+    #[arg(long, global = true, requires = "user")]
     pub password_env: Option<String>,
     /// Environment variable holding a bearer or API token
-    #[arg(long, requires = "server", conflicts_with = "user")]
+    #[arg(long, global = true, requires = "server", conflicts_with = "user")]
     pub token_env: Option<String>,
     /// CA certificate (PEM) to verify a grpc+tls:// server with
-    #[arg(long, requires = "server")]
+    #[arg(long, global = true, requires = "server")]
     pub tls_ca: Option<PathBuf>,
 }
 
@@ -165,6 +170,8 @@ pub struct CompactArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotsCommand {
+    /// List the catalog's snapshots: id, time, author, operation, what changed
+    List,
     /// Forget snapshots older than a duration (the newest is always kept); files only they
     /// reference are scheduled for `strata gc`
     Expire {
@@ -268,14 +275,6 @@ pub struct QueryArgs {
     /// Print execution statistics to stderr after the results
     #[arg(long, value_enum)]
     pub stats: Option<StatsFormat>,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct ShellArgs {
-    #[command(flatten)]
-    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod config;
+mod connection;
 mod demo;
 mod generate;
 mod ingest;
@@ -37,6 +38,7 @@ async fn run(cli: Cli) -> Result<()> {
         config,
         catalog,
         data_path,
+        remote,
         command,
     } = cli;
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -53,6 +55,30 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Ok(Engine::open(&config)?)
     };
+    if remote.server.is_some() {
+        let local = match &command {
+            Command::Gen(_) => Some("gen"),
+            Command::Demo(_) => Some("demo"),
+            Command::Serve(_) => Some("serve"),
+            Command::User(_) => Some("user"),
+            Command::Token(_) => Some("token"),
+            Command::Ingest(_) => Some("ingest"),
+            _ => None,
+        };
+        if let Some(name) = local {
+            anyhow::bail!(
+                "`strata {name}` runs on this machine and does not take --server{}",
+                if name == "ingest" {
+                    " (it reads local files and commits to the local catalog; load into a server with INSERT or a Flight SQL client's bulk ingest, e.g. ADBC adbc_ingest)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    // The lake commands, `query` and `shell` run through one connection: the local catalog,
+    // or the server given with --server.
+    let connect = async || connection::Connection::open(&remote, || open(&default_catalog)).await;
     match command {
         Command::Gen(args) => {
             let started = std::time::Instant::now();
@@ -102,17 +128,13 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(command) => serve::user(command),
         Command::Token(command) => serve::token(command),
-        Command::Table(command) => tables::run(&open(&default_catalog)?, command).await,
         Command::Ingest(args) => ingest::run(&open(&default_catalog)?, args).await,
-        Command::Compact(args) => maintain::compact(&open(&default_catalog)?, args).await,
-        Command::Snapshots(command) => maintain::snapshots(&open(&default_catalog)?, command),
-        Command::Gc(args) => maintain::gc(&open(&default_catalog)?, args).await,
-        Command::Query(args) if args.remote.server.is_some() => query::run_remote(args).await,
-        Command::Query(args) => query::run(&open(&default_catalog)?, args).await,
-        Command::Shell(args) if args.remote.server.is_some() => {
-            shell::run_remote(&args.remote).await
-        }
-        Command::Shell(_) => shell::run(&open(&default_catalog)?).await,
+        Command::Table(command) => tables::run(&mut connect().await?, command).await,
+        Command::Compact(args) => maintain::compact(&mut connect().await?, args).await,
+        Command::Snapshots(command) => maintain::snapshots(&mut connect().await?, command).await,
+        Command::Gc(args) => maintain::gc(&mut connect().await?, args).await,
+        Command::Query(args) => query::run(&mut connect().await?, args).await,
+        Command::Shell => shell::run(&mut connect().await?).await,
     }
 }
 

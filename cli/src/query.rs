@@ -1,14 +1,12 @@
 //! `strata query`: run SQL, write results, report statistics.
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Read, Write};
 
+use crate::args::{Format, QueryArgs, StatsFormat};
+use crate::connection::Connection;
+use crate::output::{ResultWriter, plain_batch, plain_schema};
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
-use strata_engine::Engine;
-
-use crate::args::{Format, QueryArgs, StatsFormat};
-use crate::output::{ResultWriter, plain_batch, plain_schema};
 
 /// Read the SQL of `strata query` from its argument, a file, or stdin.
 fn read_sql(args: &QueryArgs) -> Result<String> {
@@ -32,66 +30,28 @@ fn read_sql(args: &QueryArgs) -> Result<String> {
     Ok(sql)
 }
 
-/// `strata query --server …`: the same output, computed by a Strata server.
-pub async fn run_remote(args: QueryArgs) -> Result<()> {
-    let sql = read_sql(&args)?;
-    // The server parses each statement with Strata's own front end: only split here.
-    let statements = strata_engine::split_statements(&sql)?;
-    if statements.is_empty() {
-        bail!("no SQL statement found in the input");
-    }
-    let mut remote = crate::remote::Remote::connect(&args.remote).await?;
-    let count = statements.len();
-    for (i, sql) in statements.iter().enumerate() {
-        let started = std::time::Instant::now();
-        let (schema, batches) = remote.query(sql).await?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let last = i + 1 == count;
-        let binary = matches!(args.format, Format::Parquet | Format::Arrow);
-        if last || !binary {
-            let out: Box<dyn Write + Send> = match &args.output {
-                Some(path) => Box::new(BufWriter::new(
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .write(true)
-                        // Parquet and Arrow files hold the last result only: replace.
-                        .truncate(i == 0 || binary)
-                        .append(i > 0 && !binary)
-                        .open(path)
-                        .with_context(|| {
-                            format!("cannot create output file '{}'", path.display())
-                        })?,
-                )),
-                None => Box::new(BufWriter::new(std::io::stdout())),
-            };
-            let schema = plain_schema(&schema);
-            let mut writer = ResultWriter::new(args.format, out, schema.clone())?;
-            for batch in &batches {
-                writer.write(&plain_batch(batch, &schema)?)?;
-            }
-            writer.finish()?;
-        }
-        if let Some(StatsFormat::Json) = args.stats {
-            let json = serde_json::json!({
-                "statement": i + 1,
-                "rows": rows,
-                "elapsed_ms": started.elapsed().as_millis() as u64,
-                "elapsed_us": started.elapsed().as_micros() as u64,
-                "server": args.remote.server,
-            });
-            eprintln!("{json}");
-        }
-    }
-    Ok(())
+/// Where results go: `--output FILE` (replaced by the first statement that writes, appended to
+/// by the ones after it) or stdout.
+fn sink(args: &QueryArgs, replace: bool) -> Result<Box<dyn Write + Send>> {
+    Ok(match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(replace)
+                .append(!replace)
+                .open(path)
+                .with_context(|| format!("cannot create output file '{}'", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout())),
+    })
 }
 
-pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
+/// `strata query`: run each statement through `conn` (the local catalog, or a server with
+/// `--server`: the same output either way) and write its result.
+pub async fn run(conn: &mut Connection, args: QueryArgs) -> Result<()> {
     let sql = read_sql(&args)?;
-    let session = engine.session();
-    let statements = session.parse(&sql)?;
-    if statements.is_empty() {
-        bail!("no SQL statement found in the input");
-    }
+    let statements = conn.split(&sql)?;
     let binary = matches!(args.format, Format::Parquet | Format::Arrow);
     if binary && args.output.is_none() && std::io::stdout().is_terminal() {
         bail!(
@@ -99,30 +59,23 @@ pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
             args.format
         );
     }
-    let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => {
-            Box::new(BufWriter::new(File::create(path).with_context(|| {
-                format!("cannot create output file '{}'", path.display())
-            })?))
-        }
-        None => Box::new(BufWriter::new(std::io::stdout())),
-    };
-    let mut out = Some(out);
     let count = statements.len();
-    for (i, statement) in statements.into_iter().enumerate() {
+    let mut written = false;
+    for (i, text) in statements.iter().enumerate() {
         let last = i + 1 == count;
-        let mut running = session.run(statement).await?;
-        let schema = plain_schema(&running.schema);
+        let mut output = conn.run(text).await?;
+        let schema = plain_schema(&output.schema);
         // Binary formats hold one result set: the last statement's.
         let mut writer = if !binary || last {
-            let sink = out.take().context("output already closed")?;
-            Some(ResultWriter::new(args.format, sink, schema.clone())?)
+            let out = sink(&args, binary || !written)?;
+            written = true;
+            Some(ResultWriter::new(args.format, out, schema.clone())?)
         } else {
             None
         };
         let mut rows = 0;
-        while let Some(batch) = running.stream.next().await {
-            let batch = batch.map_err(strata_engine::Error::from)?;
+        while let Some(batch) = output.stream.next().await {
+            let batch = batch?;
             rows += batch.num_rows();
             if let Some(w) = writer.as_mut() {
                 w.write(&plain_batch(&batch, &schema)?)?;
@@ -130,35 +83,26 @@ pub async fn run(engine: &Engine, args: QueryArgs) -> Result<()> {
         }
         if let Some(w) = writer {
             w.finish()?;
-            if !last && !binary {
-                out = Some(match &args.output {
-                    Some(path) => Box::new(BufWriter::new(
-                        std::fs::OpenOptions::new()
-                            .append(true)
-                            .open(path)
-                            .with_context(|| format!("cannot reopen '{}'", path.display()))?,
-                    )),
-                    None => Box::new(BufWriter::new(std::io::stdout())),
-                });
-            }
         }
-        let stats = running.stats(rows);
         if let Some(StatsFormat::Json) = args.stats {
             // One line per statement: the numbers are that statement's own.
-            let json = serde_json::json!({
-                "statement": i + 1,
-                "files_scanned": stats.files_scanned,
-                "files_pruned": stats.files_pruned,
-                "files_total": stats.files_total,
-                "rows": stats.rows,
-                "bytes_read": stats.requests.bytes_read,
-                "requests": stats.requests,
-                "elapsed_ms": stats.elapsed_ms as u64,
-                "elapsed_us": stats.elapsed_us as u64,
-                "snapshot": stats.snapshot,
-            });
+            let mut json = output.stats(rows).json(i + 1);
+            if let Some(server) = conn.server() {
+                json["server"] = server.into();
+            }
             eprintln!("{json}");
         }
     }
     Ok(())
+}
+
+/// Run one statement and print its result as a table on stdout.
+pub async fn print_table(conn: &mut Connection, sql: &str) -> Result<()> {
+    let mut output = conn.run(sql).await?;
+    let schema = plain_schema(&output.schema);
+    let mut writer = ResultWriter::new(Format::Table, std::io::stdout(), schema.clone())?;
+    while let Some(batch) = output.stream.next().await {
+        writer.write(&plain_batch(&batch?, &schema)?)?;
+    }
+    writer.finish()
 }

@@ -3,15 +3,25 @@
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use arrow_flight::decode::DecodedPayload;
 use arrow_flight::sql::client::FlightSqlServiceClient;
-use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::args::RemoteArgs;
 
+/// Result rows as they arrive.
+pub type BatchStream = BoxStream<'static, Result<RecordBatch>>;
+
+/// Where the statistics the server sends after a statement's rows land.
+pub type ServerStats = std::sync::Arc<std::sync::Mutex<Option<strata_engine::QueryStats>>>;
+
 /// A logged-in connection to a Strata server.
 pub struct Remote {
     client: FlightSqlServiceClient<Channel>,
+    /// For the result streams, which run apart from `client`.
+    channel: Channel,
 }
 
 impl Remote {
@@ -40,7 +50,7 @@ impl Remote {
             .connect()
             .await
             .with_context(|| format!("cannot connect to {url}"))?;
-        let mut client = FlightSqlServiceClient::new(channel);
+        let mut client = FlightSqlServiceClient::new(channel.clone());
         if let Some(user) = &args.user {
             let var = args
                 .password_env
@@ -57,11 +67,14 @@ impl Remote {
                 .with_context(|| format!("environment variable {var} is not set"))?;
             client.set_token(token);
         }
-        Ok(Remote { client })
+        // Ask for each statement's statistics (files, bytes, requests) after its rows.
+        client.set_header(strata_flight::STATS_HEADER, "json");
+        Ok(Remote { client, channel })
     }
 
-    /// Run one statement and collect its result.
-    pub async fn query(&mut self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    /// Start one statement: its schema, its rows as they arrive (endpoint after endpoint), and
+    /// the statistics the server sends after the last row.
+    pub async fn run(&mut self, sql: &str) -> Result<(SchemaRef, BatchStream, ServerStats)> {
         let info = self
             .client
             .execute(sql.to_string(), None)
@@ -72,21 +85,60 @@ impl Remote {
                 .try_decode_schema()
                 .map_err(|e| anyhow::anyhow!("bad schema from server: {e}"))?,
         );
-        let mut batches = Vec::new();
-        for endpoint in info.endpoint {
-            let ticket = endpoint.ticket.context("endpoint without a ticket")?;
-            let stream = self
-                .client
-                .do_get(ticket)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", status_message(&e)))?;
-            let mut got: Vec<RecordBatch> = stream
-                .try_collect()
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", status_message(&e)))?;
-            batches.append(&mut got);
-        }
-        Ok((schema, batches))
+        let stats: ServerStats = Default::default();
+        let (channel, token) = (self.channel.clone(), self.client.token().cloned());
+        let reported = std::sync::Arc::clone(&stats);
+        let tickets: Vec<_> = info
+            .endpoint
+            .into_iter()
+            .map(|e| e.ticket.context("endpoint without a ticket"))
+            .collect::<Result<_>>()?;
+        let stream = futures::stream::iter(tickets)
+            .then(move |ticket| {
+                let mut client = FlightSqlServiceClient::new(channel.clone());
+                if let Some(token) = &token {
+                    client.set_token(token.clone());
+                }
+                client.set_header(strata_flight::STATS_HEADER, "json");
+                let reported = std::sync::Arc::clone(&reported);
+                async move {
+                    let decoder = client
+                        .do_get(ticket)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", status_message(&e)))?
+                        .into_inner();
+                    Ok::<_, anyhow::Error>(decoder.filter_map(move |data| {
+                        let reported = std::sync::Arc::clone(&reported);
+                        async move {
+                            match data {
+                                Err(e) => Some(Err(anyhow::anyhow!("{}", status_message(&e)))),
+                                Ok(data) => {
+                                    if !data.inner.app_metadata.is_empty()
+                                        && let Ok(stats) =
+                                            serde_json::from_slice::<strata_engine::QueryStats>(
+                                                &data.inner.app_metadata,
+                                            )
+                                        && let Ok(mut slot) = reported.lock()
+                                    {
+                                        *slot = Some(stats);
+                                    }
+                                    match data.payload {
+                                        DecodedPayload::RecordBatch(batch)
+                                            if batch.num_rows() > 0 =>
+                                        {
+                                            Some(Ok(batch))
+                                        }
+                                        _ => None,
+                                    }
+                                }
+                            }
+                        }
+                    }))
+                }
+            })
+            .try_flatten()
+            .boxed();
+        Ok((schema, stream, stats))
     }
 }
 

@@ -1,163 +1,238 @@
-//! `strata table …`: register, refresh, list, describe, drop.
+//! `strata table …`: register, refresh, list, describe, history, retention, drop. Each is a
+//! statement sent through the [`Connection`] — `CALL register/refresh/retention`, the
+//! `strata_tables()`, `strata_columns()` and `strata_history()` table functions, `DROP TABLE` —
+//! so they print the same embedded and with `--server`.
 
-use anyhow::Result;
-use strata_catalog::RegisterReport;
-use strata_engine::{Engine, RequestCounts};
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 
 use crate::args::TableCommand;
+use crate::connection::{Connection, quote};
 use crate::progress::FooterProgress;
 
 pub use strata_engine::human_bytes as bytes;
 
-fn print_report(
-    name: &str,
-    verb: &str,
-    (r, requests): &(RegisterReport, RequestCounts),
-    elapsed: std::time::Duration,
-) {
-    let requests = format!(
-        "{} listings, {} GETs ({}), {} HEADs",
-        requests.list,
-        requests.get,
-        bytes(requests.bytes_read as i64),
-        requests.head
-    );
-    match r.snapshot {
-        None => println!("{name}: up to date, nothing to {verb} ({requests})"),
-        Some(s) => {
-            println!(
-                "{name}: {} files added ({} rows, {}), {} files removed, snapshot {s}, {:.2}s",
-                r.files_added,
-                r.rows_added,
-                bytes(r.bytes_added),
-                r.files_removed,
-                elapsed.as_secs_f64()
-            );
-            println!("requests: {requests}");
-            if !r.partition_keys.is_empty() {
-                let keys: Vec<String> = r
-                    .partition_keys
-                    .iter()
-                    .map(|(k, t)| format!("{k} {t}"))
-                    .collect();
-                println!("partitioned by: {}", keys.join(", "));
-            }
-            if !r.columns_added.is_empty() {
-                println!("new columns: {}", r.columns_added.join(", "));
-            }
-        }
+/// Print each line a procedure said.
+pub async fn print_lines(conn: &mut Connection, sql: &str) -> Result<()> {
+    for line in conn.lines(sql).await? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// A text cell (`None` for NULL); columns of other types are cast.
+fn text(batch: &RecordBatch, column: &str, row: usize) -> Option<String> {
+    let array = batch.column_by_name(column)?;
+    if array.is_null(row) {
+        return None;
+    }
+    let array = arrow::compute::cast(array, &arrow::datatypes::DataType::Utf8).ok()?;
+    Some(array.as_string::<i32>().value(row).to_string())
+}
+
+fn number(batch: &RecordBatch, column: &str, row: usize) -> i64 {
+    batch
+        .column_by_name(column)
+        .and_then(|a| arrow::compute::cast(a, &arrow::datatypes::DataType::Int64).ok())
+        .map(|a| a.as_primitive::<Int64Type>().value(row))
+        .unwrap_or_default()
+}
+
+fn flag(batch: &RecordBatch, column: &str, row: usize) -> bool {
+    batch
+        .column_by_name(column)
+        .and_then(|a| a.as_boolean_opt().map(|b| b.value(row)))
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) of a timestamp cell.
+fn time(batch: &RecordBatch, column: &str, row: usize) -> String {
+    batch
+        .column_by_name(column)
+        .and_then(|a| {
+            arrow::compute::cast(
+                a,
+                &arrow::datatypes::DataType::Timestamp(
+                    arrow::datatypes::TimeUnit::Microsecond,
+                    None,
+                ),
+            )
+            .ok()
+        })
+        .filter(|a| !a.is_null(row))
+        .and_then(|a| {
+            chrono::DateTime::from_timestamp_micros(
+                a.as_primitive::<TimestampMicrosecondType>().value(row),
+            )
+        })
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Every row of `batches`, as (batch, row) pairs.
+fn rows(batches: &[RecordBatch]) -> impl Iterator<Item = (&RecordBatch, usize)> {
+    batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(move |r| (b, r)))
+}
+
+/// `(schema, name)` of a table name as the CLI takes it (`NAME` or `SCHEMA.NAME`).
+fn split_name(name: &str) -> (String, String) {
+    match name.split_once('.') {
+        Some((s, t)) => (s.to_string(), t.to_string()),
+        None => (strata_engine::DEFAULT_SCHEMA.to_string(), name.to_string()),
     }
 }
 
-pub async fn run(engine: &Engine, command: TableCommand) -> Result<()> {
+pub async fn run(conn: &mut Connection, command: TableCommand) -> Result<()> {
     match command {
         TableCommand::Register { name, location } => {
-            let started = std::time::Instant::now();
-            let progress = FooterProgress::new("registering");
-            let report = engine.register_table(&name, &location, &progress).await;
+            let progress = Arc::new(FooterProgress::new("registering"));
+            conn.set_progress(progress.clone());
+            let result = conn
+                .lines(&format!(
+                    "CALL register({}, {})",
+                    quote(&name),
+                    quote(&location)
+                ))
+                .await;
             progress.finish();
-            print_report(&name, "register", &report?, started.elapsed());
+            result?.iter().for_each(|line| println!("{line}"));
         }
         TableCommand::Refresh { name } => {
-            let started = std::time::Instant::now();
-            let progress = FooterProgress::new("refreshing");
-            let report = engine.refresh_table(&name, &progress).await;
+            let progress = Arc::new(FooterProgress::new("refreshing"));
+            conn.set_progress(progress.clone());
+            let result = conn.lines(&format!("CALL refresh({})", quote(&name))).await;
             progress.finish();
-            print_report(&name, "refresh", &report?, started.elapsed());
+            result?.iter().for_each(|line| println!("{line}"));
         }
         TableCommand::List => {
-            let snapshot = engine.catalog().current_snapshot()?;
-            let tables = engine.catalog().list_tables(snapshot)?;
-            if tables.is_empty() {
+            let batches = conn
+                .collect(
+                    "SELECT table_schema, table_name, files, rows, bytes, location FROM strata_tables() ORDER BY table_schema, table_name",
+                )
+                .await?;
+            if batches.iter().all(|b| b.num_rows() == 0) {
                 println!(
                     "no tables (register one with `strata table register NAME --location DIR`)"
                 );
             }
-            for t in tables {
+            for (b, r) in rows(&batches) {
                 println!(
                     "{}.{}\t{} files\t{} rows\t{}\t{}",
-                    t.schema,
-                    t.name,
-                    t.summary.files,
-                    t.summary.rows,
-                    bytes(t.summary.bytes),
-                    t.location.as_deref().unwrap_or("(owned)")
+                    text(b, "table_schema", r).unwrap_or_default(),
+                    text(b, "table_name", r).unwrap_or_default(),
+                    number(b, "files", r),
+                    number(b, "rows", r),
+                    bytes(number(b, "bytes", r)),
+                    text(b, "location", r).unwrap_or_else(|| "(owned)".into())
                 );
             }
         }
-        TableCommand::Describe { name } => {
-            let meta = engine.table(&name)?;
-            let summary = engine.table_summary(&meta)?;
-            println!("table     {}.{}", meta.schema, meta.name);
-            println!("snapshot  {}", meta.snapshot);
-            println!(
-                "location  {}",
-                meta.location.as_deref().unwrap_or("(owned by Strata)")
-            );
-            println!("files     {}", summary.files);
-            println!("rows      {}", summary.rows);
-            println!("bytes     {} ({})", summary.bytes, bytes(summary.bytes));
-            let partitioning: Vec<String> = meta
-                .partition
-                .iter()
-                .map(|p| {
-                    let col = meta
-                        .column(p.column_id)
-                        .map(|c| c.name.as_str())
-                        .unwrap_or("?");
-                    match p.transform {
-                        strata_catalog::Transform::Identity => col.to_string(),
-                        t => format!("{}({col})", t.as_str()),
-                    }
-                })
-                .collect();
-            println!(
-                "partitioned by  {}",
-                if partitioning.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    partitioning.join(", ")
-                }
-            );
-            for (key, value) in &meta.properties {
-                println!("{key:<9} {value}");
-            }
-            println!("columns:");
-            for c in &meta.columns {
-                println!(
-                    "  {:<4} {:<24} {:<16} {}{}",
-                    c.column_id,
-                    c.name,
-                    c.type_name,
-                    if c.nullable { "NULL" } else { "NOT NULL" },
-                    if c.from_path { "  (from path)" } else { "" }
-                );
-            }
-        }
+        TableCommand::Describe { name } => describe(conn, &name).await?,
         TableCommand::History { name } => {
-            let meta = engine.table(&name)?;
+            let batches = conn
+                .collect(&format!(
+                    "SELECT snapshot_id, snapshot_time, author, message, changes FROM strata_history({}) ORDER BY snapshot_id",
+                    quote(&name)
+                ))
+                .await?;
             println!(
                 "{:<9} {:<27} {:<10} {:<14} changes",
                 "snapshot", "time (UTC)", "author", "operation"
             );
-            for entry in engine.catalog().history(&meta)? {
+            for (b, r) in rows(&batches) {
                 println!(
                     "{:<9} {:<27} {:<10} {:<14} {}",
-                    entry.snapshot,
-                    entry.time.trim_end_matches("+00"),
-                    entry.author.as_deref().unwrap_or("-"),
-                    entry.message.as_deref().unwrap_or("-"),
-                    entry.changes
+                    number(b, "snapshot_id", r),
+                    time(b, "snapshot_time", r),
+                    text(b, "author", r).unwrap_or_else(|| "-".into()),
+                    text(b, "message", r).unwrap_or_else(|| "-".into()),
+                    text(b, "changes", r).unwrap_or_default()
                 );
             }
         }
         TableCommand::Retention { name, all, dry_run } => {
-            crate::maintain::retention(engine, name.as_deref(), all, dry_run).await?;
+            crate::maintain::retention(conn, name.as_deref(), all, dry_run).await?;
         }
         TableCommand::Drop { name } => {
-            let snapshot = engine.drop_table(&name)?;
-            println!("dropped {name} at snapshot {snapshot}; its files were left in place");
+            conn.collect(&format!("DROP TABLE {}", sql_name(&name)))
+                .await?;
+            println!("dropped {name}; its files were left in place");
         }
+    }
+    Ok(())
+}
+
+/// A table name as a SQL identifier: `"schema"."name"`.
+fn sql_name(name: &str) -> String {
+    let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    match name.split_once('.') {
+        Some((s, t)) => format!("{}.{}", ident(s), ident(t)),
+        None => ident(name),
+    }
+}
+
+async fn describe(conn: &mut Connection, name: &str) -> Result<()> {
+    // strata_columns('name') fails with a clear message when the table does not exist.
+    let columns = conn
+        .collect(&format!(
+            "SELECT column_id, column_name, data_type, is_nullable, from_path FROM strata_columns({}) ORDER BY column_id",
+            quote(name)
+        ))
+        .await?;
+    let (schema, table) = split_name(name);
+    let info = conn
+        .collect(&format!(
+            "SELECT * FROM strata_tables() WHERE table_schema = {} AND table_name = {}",
+            quote(&schema),
+            quote(&table)
+        ))
+        .await?;
+    let Some((b, r)) = rows(&info).next() else {
+        bail!("table '{schema}.{table}' does not exist");
+    };
+    println!("table     {schema}.{table}");
+    println!("snapshot  {}", number(b, "snapshot", r));
+    println!(
+        "location  {}",
+        text(b, "location", r).unwrap_or_else(|| "(owned by Strata)".into())
+    );
+    println!("files     {}", number(b, "files", r));
+    println!("rows      {}", number(b, "rows", r));
+    let size = number(b, "bytes", r);
+    println!("bytes     {size} ({})", bytes(size));
+    println!(
+        "partitioned by  {}",
+        text(b, "partitioned_by", r).unwrap_or_else(|| "(none)".into())
+    );
+    if let Some(properties) = text(b, "properties", r) {
+        for pair in properties.split(", ") {
+            let (key, value) = pair.split_once(" = ").unwrap_or((pair, ""));
+            println!("{key:<9} {value}");
+        }
+    }
+    println!("columns:");
+    for (b, r) in rows(&columns) {
+        println!(
+            "  {:<4} {:<24} {:<16} {}{}",
+            number(b, "column_id", r),
+            text(b, "column_name", r).unwrap_or_default(),
+            text(b, "data_type", r).unwrap_or_default(),
+            if flag(b, "is_nullable", r) {
+                "NULL"
+            } else {
+                "NOT NULL"
+            },
+            if flag(b, "from_path", r) {
+                "  (from path)"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }

@@ -54,6 +54,12 @@ pub enum Maintenance {
     ExpireSnapshots { older_than: String, dry_run: bool },
     /// `CALL gc(['1h'] [, dry_run => true])`
     Gc { grace: String, dry_run: bool },
+    /// `CALL register('table', 'location')`: register the Parquet files under a location in
+    /// place and say what was found (`CREATE EXTERNAL TABLE` does the same silently).
+    Register { table: String, location: String },
+    /// `CALL refresh('table')`: pick up files added under a registered table's location and
+    /// forget files that disappeared.
+    Refresh { table: String },
 }
 
 impl Maintenance {
@@ -67,7 +73,7 @@ impl Maintenance {
     }
 }
 
-const PROCEDURES: &str = "compact('table' [, 'predicate']), retention(['table']), expire_snapshots('7d'), gc(['1h']), each with an optional dry_run => true";
+const PROCEDURES: &str = "register('table', 'location'), refresh('table'), compact('table' [, 'predicate']), retention(['table']), expire_snapshots('7d'), gc(['1h']); compact, retention, expire_snapshots and gc take an optional dry_run => true";
 
 /// The maintenance procedure a `CALL` names.
 fn procedure(call: &datafusion::sql::sqlparser::ast::Function) -> Result<Maintenance> {
@@ -141,6 +147,32 @@ fn procedure(call: &datafusion::sql::sqlparser::ast::Function) -> Result<Mainten
                     .cloned()
                     .ok_or_else(|| usage("CALL expire_snapshots needs an age, e.g. '7d'".into()))?,
                 dry_run,
+            }
+        }
+        "register" | "refresh" if dry_run => {
+            return Err(usage(format!("CALL {name} does not take dry_run")));
+        }
+        "register" => {
+            at_most(2)?;
+            match texts.as_slice() {
+                [table, location] => Maintenance::Register {
+                    table: table.clone(),
+                    location: location.clone(),
+                },
+                _ => {
+                    return Err(usage(
+                        "CALL register needs a table name and a location".into(),
+                    ));
+                }
+            }
+        }
+        "refresh" => {
+            at_most(1)?;
+            Maintenance::Refresh {
+                table: texts
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| usage("CALL refresh needs a table name".into()))?,
             }
         }
         "gc" => {

@@ -169,6 +169,7 @@ impl Engine {
             query_memory_limit: self.query_memory_limit,
             target_file_size: self.target_file_size,
             limits: self.limits.clone(),
+            progress: Arc::new(()),
         }
     }
 
@@ -262,6 +263,8 @@ pub struct QuerySession {
     query_memory_limit: Option<usize>,
     target_file_size: u64,
     limits: StatementLimits,
+    /// Where `CALL register`/`refresh` report the footers they read (the CLI's progress bar).
+    progress: Arc<dyn Progress>,
 }
 
 /// A statement planned at one snapshot, not yet running. Its schema is known, so a server can
@@ -276,6 +279,7 @@ pub struct PreparedStatement {
     counter: Arc<RequestCounter>,
     target_file_size: u64,
     limits: StatementLimits,
+    progress: Arc<dyn Progress>,
 }
 
 enum Work {
@@ -354,6 +358,7 @@ impl PreparedStatement {
             counter,
             target_file_size,
             limits,
+            progress,
         } = self;
         let plan = match work {
             Work::Plan(plan) => plan,
@@ -390,14 +395,15 @@ impl PreparedStatement {
                     target_file_size,
                     limits,
                 };
-                let (schema, batches) = match run_command(&engine, &ctx, command).await? {
-                    // A procedure says what it did, a line a row.
-                    Some(lines) => (
-                        crate::procedures::procedure_schema(),
-                        vec![crate::procedures::procedure_batch(lines)?],
-                    ),
-                    None => (Arc::new(arrow::datatypes::Schema::empty()), Vec::new()),
-                };
+                let (schema, batches) =
+                    match run_command(&engine, &ctx, command, progress.as_ref()).await? {
+                        // A procedure says what it did, a line a row.
+                        Some(lines) => (
+                            crate::procedures::procedure_schema(),
+                            vec![crate::procedures::procedure_batch(lines)?],
+                        ),
+                        None => (Arc::new(arrow::datatypes::Schema::empty()), Vec::new()),
+                    };
                 let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
                 return Ok(RunningStatement {
                     schema: Arc::clone(&schema),
@@ -447,11 +453,14 @@ async fn run_command(
     engine: &Engine,
     ctx: &SessionContext,
     command: CatalogCommand,
+    progress: &dyn Progress,
 ) -> Result<Option<Vec<String>>> {
     let catalog = &engine.catalog;
     let stores = &engine.stores;
     match command {
-        CatalogCommand::Maintain(call) => return Ok(Some(engine.run_procedure(&call).await?)),
+        CatalogCommand::Maintain(call) => {
+            return Ok(Some(engine.run_procedure(&call, progress).await?));
+        }
         CatalogCommand::Register {
             name,
             location,
@@ -542,7 +551,7 @@ async fn resolve_alter_types(
 }
 
 /// Statistics of one executed statement.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueryStats {
     /// Files the scans read.
     pub files_scanned: usize,
@@ -677,6 +686,11 @@ impl QuerySession {
         Ok(statements)
     }
 
+    /// Report the footers `CALL register`/`refresh` read to `progress`.
+    pub fn set_progress(&mut self, progress: Arc<dyn Progress>) {
+        self.progress = progress;
+    }
+
     /// The DataFusion session.
     pub(crate) fn context(&self) -> &SessionContext {
         &self.ctx
@@ -738,6 +752,7 @@ impl QuerySession {
                 .with_runtime_env(runtime.build_arc()?)
                 .build(),
         );
+        crate::introspection::register(&ctx, &self.catalog, snapshot);
         ctx.register_udtf(
             "table_at",
             Arc::new(TableAt {
@@ -784,6 +799,7 @@ impl QuerySession {
             counter,
             target_file_size: self.target_file_size,
             limits: self.limits.clone(),
+            progress: Arc::clone(&self.progress),
         })
     }
 

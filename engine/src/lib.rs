@@ -16,6 +16,7 @@ mod error;
 mod field_ids;
 mod functions;
 mod ingest;
+mod introspection;
 mod limits;
 mod maintenance;
 mod memory;
@@ -46,14 +47,15 @@ pub use ingest::{
 pub use limits::{QUERY_THREAD_STACK, StatementLimits, expression_depth};
 pub use maintenance::{CompactOptions, CompactReport, GcFile, GcReport, RetentionReport};
 pub use procedures::{
-    compact_lines, expire_line, gc_lines, human_bytes, procedure_schema, retention_line,
+    compact_lines, expire_line, gc_lines, human_bytes, procedure_schema, register_lines,
+    retention_line,
 };
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
 pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};
 pub use statements::split_statements;
 pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
-pub use strata_catalog::ExpireReport;
+pub use strata_catalog::{ExpireReport, Progress};
 pub use stream_ingest::StreamTarget;
 pub use table::CatalogTable;
 pub use units::{parse_age, parse_duration, parse_size};

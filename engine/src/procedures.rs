@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use strata_catalog::ExpireReport;
+use strata_catalog::{ExpireReport, Progress, RegisterReport};
 
 use crate::commands::Maintenance;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::maintenance::{CompactOptions, CompactReport, GcReport, RetentionReport};
+use crate::requests::RequestCounts;
 use crate::units::parse_age;
 
 /// The schema of a procedure's result.
@@ -48,6 +49,51 @@ pub fn human_bytes(n: i64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[unit])
     }
+}
+
+/// What a registration or refresh (`verb`) of `table` found, in words.
+pub fn register_lines(
+    table: &str,
+    verb: &str,
+    r: &RegisterReport,
+    requests: &RequestCounts,
+    elapsed: Duration,
+) -> Vec<String> {
+    let requests = format!(
+        "{} listings, {} GETs ({}), {} HEADs",
+        requests.list,
+        requests.get,
+        human_bytes(requests.bytes_read as i64),
+        requests.head
+    );
+    let Some(snapshot) = r.snapshot else {
+        return vec![format!(
+            "{table}: up to date, nothing to {verb} ({requests})"
+        )];
+    };
+    let mut lines = vec![
+        format!(
+            "{table}: {} files added ({} rows, {}), {} files removed, snapshot {snapshot}, {:.2}s",
+            r.files_added,
+            r.rows_added,
+            human_bytes(r.bytes_added),
+            r.files_removed,
+            elapsed.as_secs_f64()
+        ),
+        format!("requests: {requests}"),
+    ];
+    if !r.partition_keys.is_empty() {
+        let keys: Vec<String> = r
+            .partition_keys
+            .iter()
+            .map(|(k, t)| format!("{k} {t}"))
+            .collect();
+        lines.push(format!("partitioned by: {}", keys.join(", ")));
+    }
+    if !r.columns_added.is_empty() {
+        lines.push(format!("new columns: {}", r.columns_added.join(", ")));
+    }
+    lines
 }
 
 /// What a compaction of `table` did, in words.
@@ -142,9 +188,36 @@ pub fn gc_lines(r: &GcReport, dry_run: bool, grace: &str) -> Vec<String> {
 }
 
 impl Engine {
-    /// Run a maintenance procedure and say what it did.
-    pub async fn run_procedure(&self, call: &Maintenance) -> Result<Vec<String>> {
+    /// Run a maintenance procedure and say what it did; registration and refresh report the
+    /// footers they read to `progress`.
+    pub async fn run_procedure(
+        &self,
+        call: &Maintenance,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>> {
         match call {
+            Maintenance::Register { table, location } => {
+                let started = std::time::Instant::now();
+                let (r, requests) = self.register_table(table, location, progress).await?;
+                Ok(register_lines(
+                    table,
+                    "register",
+                    &r,
+                    &requests,
+                    started.elapsed(),
+                ))
+            }
+            Maintenance::Refresh { table } => {
+                let started = std::time::Instant::now();
+                let (r, requests) = self.refresh_table(table, progress).await?;
+                Ok(register_lines(
+                    table,
+                    "refresh",
+                    &r,
+                    &requests,
+                    started.elapsed(),
+                ))
+            }
             Maintenance::Compact {
                 table,
                 filter,

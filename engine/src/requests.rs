@@ -40,7 +40,7 @@ pub struct RequestCounter {
 }
 
 /// A snapshot of a [`RequestCounter`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestCounts {
     /// GET requests, whole-object and ranged.
     pub get: u64,

@@ -585,14 +585,9 @@ impl TableAt {
         let [name, at] = args else {
             return Err(usage());
         };
-        let name = match literal(name) {
-            Some(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s))) => s,
-            _ => return Err(usage()),
-        };
-        let (schema, table) = match name.split_once('.') {
-            Some((s, t)) => (s.to_string(), t.to_string()),
-            None => (default_schema.to_string(), name.clone()),
-        };
+        let (schema, table) =
+            crate::introspection::table_name_arg(name, default_schema).ok_or_else(usage)?;
+        let name = format!("{schema}.{table}");
         let snapshot = match literal(at).ok_or_else(usage)? {
             ScalarValue::Int64(Some(n)) => n,
             ScalarValue::Int32(Some(n)) => n as i64,
@@ -623,15 +618,8 @@ impl TableFunctionImpl for TableAt {
         &self,
         args: TableFunctionArgs,
     ) -> datafusion::error::Result<Arc<dyn TableProvider>> {
-        let default_schema = args
-            .session()
-            .config()
-            .options()
-            .catalog
-            .default_schema
-            .clone();
         let meta = self
-            .resolve(args.exprs(), &default_schema)
+            .resolve(args.exprs(), &crate::introspection::default_schema(&args))
             .map_err(|e| DataFusionError::Plan(e.to_string()))?;
         Ok(Arc::new(CatalogTable::new(
             Arc::clone(&self.catalog),
@@ -642,7 +630,7 @@ impl TableFunctionImpl for TableAt {
 }
 
 /// The literal value of a constant argument, looking through casts (`TIMESTAMP '…'`).
-fn literal(expr: &Expr) -> Option<ScalarValue> {
+pub(crate) fn literal(expr: &Expr) -> Option<ScalarValue> {
     match expr {
         Expr::Literal(v, _) => Some(v.clone()),
         Expr::Cast(c) => match literal(&c.expr)? {

@@ -25,4 +25,4 @@ pub use boundary::panic_message;
 pub use config::{AuthConfig, LimitsConfig, ServerConfig, TlsConfig, TokenEntry, UserEntry};
 pub use error::{Error, Result};
 pub use server::{Listening, bind};
-pub use service::StrataFlightSql;
+pub use service::{STATS_HEADER, StrataFlightSql};

@@ -3,7 +3,7 @@
 
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::Statement as Sql;
-use strata_engine::{CatalogCommand, catalog_command};
+use strata_engine::{CatalogCommand, Maintenance, catalog_command};
 
 use crate::auth::{Principal, Role};
 use crate::error::{Error, Result};
@@ -50,7 +50,9 @@ fn require(principal: &Principal, needed: Role) -> Result<()> {
 
 fn classify(statement: &Statement) -> Result<Access> {
     if let Some(command) = catalog_command(statement)? {
-        if let CatalogCommand::Register { location, .. } = &command {
+        if let CatalogCommand::Register { location, .. }
+        | CatalogCommand::Maintain(Maintenance::Register { location, .. }) = &command
+        {
             check_remote_location(location)?;
         }
         // Snapshot expiry and gc destroy history and files: admins only. Compaction and

@@ -57,6 +57,12 @@ type DataStream = Pin<Box<dyn Stream<Item = std::result::Result<FlightData, Stat
 /// Header a client sets to receive view types (`Utf8View`, `BinaryView`) as they are.
 const VIEW_TYPES_HEADER: &str = "x-strata-view-types";
 
+/// Header a client sets (to `json`) to receive each statement's statistics — files scanned and
+/// pruned, object-store requests and bytes — as JSON in the app_metadata of one last, empty
+/// batch after the rows. The strata CLI sets it, so `--stats json` and `.timing` say the same against
+/// a server as embedded.
+pub const STATS_HEADER: &str = "x-strata-stats";
+
 /// Strata's Flight SQL service.
 #[derive(Clone)]
 pub struct StrataFlightSql {
@@ -85,6 +91,8 @@ struct Caller {
     client: String,
     session: String,
     keep_views: bool,
+    /// The client asked for each statement's statistics after its rows ([`STATS_HEADER`]).
+    wants_stats: bool,
     /// When this call's time is up (`limits.query_timeout` after it arrived): planning and
     /// running share it.
     deadline: tokio::time::Instant,
@@ -161,11 +169,17 @@ impl StrataFlightSql {
             .get(VIEW_TYPES_HEADER)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        let wants_stats = request
+            .metadata()
+            .get(STATS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("json"));
         Ok(Caller {
             principal,
             client,
             session,
             keep_views,
+            wants_stats,
             deadline: tokio::time::Instant::now() + self.inner.config.limits.query_timeout,
         })
     }
@@ -395,6 +409,16 @@ impl StrataFlightSql {
             };
             drop(encoded);
             let stats = running.stats(rows as usize);
+            // Clients that asked (the strata CLI) get the statement's statistics in the
+            // app_metadata of one last, empty batch.
+            if outcome.is_ok()
+                && caller.wants_stats
+                && let Ok(json) = serde_json::to_vec(&stats)
+            {
+                let mut last = keepalive.clone();
+                last.app_metadata = json.into();
+                let _ = tokio::time::timeout(limits.slow_reader_timeout, tx.send(Ok(last))).await;
+            }
             // Free the plan's memory and spill files before reporting.
             drop(running);
             let mut entry = Entry::new(&caller.principal.user, &caller.client, "statement")
@@ -1537,6 +1561,7 @@ fn caller_clone(c: &Caller) -> Caller {
         client: c.client.clone(),
         session: c.session.clone(),
         keep_views: c.keep_views,
+        wants_stats: c.wants_stats,
         deadline: c.deadline,
     }
 }

@@ -1,0 +1,357 @@
+//! The catalog as SQL, in the manner of DuckDB's `duckdb_tables()` and DuckLake's
+//! `ducklake_snapshots()`: the table functions `strata_tables()`, `strata_columns(['table'])`,
+//! `strata_snapshots()` and `strata_history('table')`. They read the statement's snapshot, so
+//! they answer the same from `strata query`, the shell, the server and any Flight SQL client;
+//! the CLI's `table list`, `table describe`, `table history` and `snapshots list` print them.
+
+use std::sync::Arc;
+
+use arrow::array::TimestampMicrosecondArray;
+use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::SessionContext;
+use strata_catalog::{Catalog, HistoryEntry, SnapshotId, TableMeta, Transform};
+
+use crate::error::{Error, Result};
+use crate::writes::literal;
+
+/// Which view of the catalog a function gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Tables,
+    Columns,
+    Snapshots,
+    History,
+}
+
+impl View {
+    const ALL: [(&'static str, View); 4] = [
+        ("strata_tables", View::Tables),
+        ("strata_columns", View::Columns),
+        ("strata_snapshots", View::Snapshots),
+        ("strata_history", View::History),
+    ];
+
+    fn usage(self) -> &'static str {
+        match self {
+            View::Tables => "strata_tables() takes no arguments",
+            View::Columns => "use strata_columns() or strata_columns('table')",
+            View::Snapshots => "strata_snapshots() takes no arguments",
+            View::History => "use strata_history('table')",
+        }
+    }
+}
+
+/// One of the catalog table functions, bound to the snapshot its statement reads.
+#[derive(Debug)]
+struct CatalogView {
+    view: View,
+    catalog: Arc<Catalog>,
+    snapshot: SnapshotId,
+}
+
+/// Register the catalog table functions on a statement's context.
+pub(crate) fn register(ctx: &SessionContext, catalog: &Arc<Catalog>, snapshot: SnapshotId) {
+    for (name, view) in View::ALL {
+        ctx.register_udtf(
+            name,
+            Arc::new(CatalogView {
+                view,
+                catalog: Arc::clone(catalog),
+                snapshot,
+            }),
+        );
+    }
+}
+
+/// The schema of `strata_tables()`.
+pub fn tables_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("table_schema", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("location", DataType::Utf8, true),
+        Field::new("files", DataType::Int64, false),
+        Field::new("rows", DataType::Int64, false),
+        Field::new("bytes", DataType::Int64, false),
+        Field::new("partitioned_by", DataType::Utf8, true),
+        Field::new("properties", DataType::Utf8, true),
+        Field::new("snapshot", DataType::Int64, false),
+    ]))
+}
+
+fn columns_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("table_schema", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("column_id", DataType::Int64, false),
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("data_type", DataType::Utf8, false),
+        Field::new("is_nullable", DataType::Boolean, false),
+        Field::new("from_path", DataType::Boolean, false),
+    ]))
+}
+
+fn snapshots_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("snapshot_id", DataType::Int64, false),
+        Field::new(
+            "snapshot_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("author", DataType::Utf8, true),
+        Field::new("message", DataType::Utf8, true),
+        Field::new("changes", DataType::Utf8, false),
+    ]))
+}
+
+/// `day(ts), region`: a table's partition keys as `PARTITIONED BY` spells them.
+pub fn partitioning(meta: &TableMeta) -> Option<String> {
+    if meta.partition.is_empty() {
+        return None;
+    }
+    let keys: Vec<String> = meta
+        .partition
+        .iter()
+        .map(|p| {
+            let column = meta
+                .column(p.column_id)
+                .map(|c| c.name.as_str())
+                .unwrap_or("?");
+            match p.transform {
+                Transform::Identity => column.to_string(),
+                t => format!("{}({column})", t.as_str()),
+            }
+        })
+        .collect();
+    Some(keys.join(", "))
+}
+
+/// `key = value, …` of a table's properties.
+fn properties(meta: &TableMeta) -> Option<String> {
+    if meta.properties.is_empty() {
+        return None;
+    }
+    let pairs: Vec<String> = meta
+        .properties
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    Some(pairs.join(", "))
+}
+
+/// A catalog time (`2026-03-04 10:00:00.123+00`) as microseconds since the epoch.
+fn micros(time: &str) -> Option<i64> {
+    crate::writes::normalize_time(time)
+        .ok()
+        .and_then(|t| {
+            chrono::NaiveDateTime::parse_from_str(t.trim_end_matches("+00"), "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+        })
+        .map(|t| t.and_utc().timestamp_micros())
+}
+
+/// `(schema, table)` of a table function's name argument (`'name'` or `'schema.name'`).
+pub(crate) fn table_name_arg(arg: &Expr, default_schema: &str) -> Option<(String, String)> {
+    let name = match literal(arg)? {
+        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => s,
+        _ => return None,
+    };
+    Some(match name.split_once('.') {
+        Some((s, t)) => (s.to_string(), t.to_string()),
+        None => (default_schema.to_string(), name),
+    })
+}
+
+/// The schema unqualified names resolve to in a table function's session.
+pub(crate) fn default_schema(args: &TableFunctionArgs) -> String {
+    args.session()
+        .config()
+        .options()
+        .catalog
+        .default_schema
+        .clone()
+}
+
+impl CatalogView {
+    /// The table an argument names, at the statement's snapshot.
+    fn table(&self, arg: &Expr, default_schema: &str) -> Result<TableMeta> {
+        let (schema, table) = table_name_arg(arg, default_schema)
+            .ok_or_else(|| Error::Invalid(self.view.usage().into()))?;
+        Ok(self.catalog.require_table(self.snapshot, &schema, &table)?)
+    }
+
+    fn batch(&self, args: &[Expr], default_schema: &str) -> Result<RecordBatch> {
+        let argument = match (self.view, args) {
+            (View::Tables | View::Snapshots | View::Columns, []) => None,
+            (View::Columns | View::History, [name]) => Some(self.table(name, default_schema)?),
+            _ => return Err(Error::Invalid(self.view.usage().into())),
+        };
+        match self.view {
+            View::Tables => self.tables(),
+            View::Columns => {
+                let tables = match argument {
+                    Some(meta) => vec![meta],
+                    None => self.all_tables()?,
+                };
+                columns_batch(&tables)
+            }
+            View::Snapshots => snapshots_batch(&self.catalog.snapshots()?),
+            View::History => {
+                let meta = argument.ok_or_else(|| Error::Invalid(self.view.usage().into()))?;
+                snapshots_batch(&self.catalog.history(&meta)?)
+            }
+        }
+    }
+
+    fn all_tables(&self) -> Result<Vec<TableMeta>> {
+        let mut out = Vec::new();
+        for listing in self.catalog.list_tables(self.snapshot)? {
+            if let Some(meta) = self
+                .catalog
+                .table(self.snapshot, &listing.schema, &listing.name)?
+            {
+                out.push(meta);
+            }
+        }
+        Ok(out)
+    }
+
+    fn tables(&self) -> Result<RecordBatch> {
+        let listings = self.catalog.list_tables(self.snapshot)?;
+        let mut metas = Vec::with_capacity(listings.len());
+        for l in &listings {
+            metas.push(self.catalog.table(self.snapshot, &l.schema, &l.name)?);
+        }
+        let column = |f: &dyn Fn(&strata_catalog::TableListing) -> Option<String>| -> ArrayRef {
+            Arc::new(listings.iter().map(f).collect::<StringArray>())
+        };
+        let number = |f: &dyn Fn(&strata_catalog::TableListing) -> i64| -> ArrayRef {
+            Arc::new(listings.iter().map(f).collect::<Int64Array>())
+        };
+        Ok(RecordBatch::try_new(
+            tables_schema(),
+            vec![
+                column(&|l| Some(l.schema.clone())),
+                column(&|l| Some(l.name.clone())),
+                column(&|l| l.location.clone()),
+                number(&|l| l.summary.files),
+                number(&|l| l.summary.rows),
+                number(&|l| l.summary.bytes),
+                Arc::new(
+                    metas
+                        .iter()
+                        .map(|m| m.as_ref().and_then(partitioning))
+                        .collect::<StringArray>(),
+                ),
+                Arc::new(
+                    metas
+                        .iter()
+                        .map(|m| m.as_ref().and_then(properties))
+                        .collect::<StringArray>(),
+                ),
+                Arc::new(Int64Array::from(vec![self.snapshot; listings.len()])),
+            ],
+        )?)
+    }
+}
+
+fn columns_batch(tables: &[TableMeta]) -> Result<RecordBatch> {
+    let rows: Vec<(&TableMeta, &strata_catalog::Column)> = tables
+        .iter()
+        .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
+        .collect();
+    Ok(RecordBatch::try_new(
+        columns_schema(),
+        vec![
+            Arc::new(
+                rows.iter()
+                    .map(|(t, _)| Some(t.schema.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                rows.iter()
+                    .map(|(t, _)| Some(t.name.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                rows.iter()
+                    .map(|(_, c)| c.column_id)
+                    .collect::<Int64Array>(),
+            ),
+            Arc::new(
+                rows.iter()
+                    .map(|(_, c)| Some(c.name.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                rows.iter()
+                    .map(|(_, c)| Some(c.type_name.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                rows.iter()
+                    .map(|(_, c)| Some(c.nullable))
+                    .collect::<BooleanArray>(),
+            ),
+            Arc::new(
+                rows.iter()
+                    .map(|(_, c)| Some(c.from_path))
+                    .collect::<BooleanArray>(),
+            ),
+        ],
+    )?)
+}
+
+fn snapshots_batch(entries: &[HistoryEntry]) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        snapshots_schema(),
+        vec![
+            Arc::new(entries.iter().map(|e| e.snapshot).collect::<Int64Array>()),
+            Arc::new(
+                TimestampMicrosecondArray::from(
+                    entries.iter().map(|e| micros(&e.time)).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+            Arc::new(
+                entries
+                    .iter()
+                    .map(|e| e.author.clone())
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                entries
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                entries
+                    .iter()
+                    .map(|e| Some(e.changes.as_str()))
+                    .collect::<StringArray>(),
+            ),
+        ],
+    )?)
+}
+
+impl TableFunctionImpl for CatalogView {
+    fn call_with_args(
+        &self,
+        args: TableFunctionArgs,
+    ) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+        let batch = self
+            .batch(args.exprs(), &default_schema(&args))
+            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+        Ok(Arc::new(MemTable::try_new(
+            batch.schema(),
+            vec![vec![batch]],
+        )?))
+    }
+}
