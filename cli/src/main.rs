@@ -25,7 +25,7 @@ use strata_engine::{Engine, EngineConfig};
 use crate::args::{Cli, Command};
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Errors print on one line, so scripts can grep them.
 pub fn one_line(s: &str) -> String {

@@ -680,9 +680,10 @@ impl QuerySession {
             .collect();
         self.limits.check_statements(&statements)?;
         let mut statements = statements;
-        statements
-            .iter_mut()
-            .for_each(crate::chains::balance_chains);
+        for statement in &mut statements {
+            crate::chains::balance_chains(statement);
+            crate::introspection::distinguish_calls(statement);
+        }
         Ok(statements)
     }
 

@@ -355,3 +355,73 @@ impl TableFunctionImpl for CatalogView {
         )?))
     }
 }
+
+/// The engine's table functions that read the catalog.
+const CATALOG_FUNCTIONS: [&str; 5] = [
+    "table_at",
+    "strata_tables",
+    "strata_columns",
+    "strata_snapshots",
+    "strata_history",
+];
+
+/// DataFusion names the scan of a table function `name()` whatever its arguments, and takes two
+/// scans of one name for the same plan: `(SELECT count(*) FROM table_at('t', 4))` and
+/// `(SELECT count(*) FROM table_at('t', 5))` in one statement would both read snapshot 4. Each
+/// call of a catalog function becomes a derived table, `(SELECT * FROM table_at('t', 4) AS
+/// "table_at('t', 4)") AS <the user's alias>`, whose inner alias is spelled like the call, so
+/// different calls are different plans and equal calls still share one.
+pub(crate) fn distinguish_calls(statement: &mut datafusion::sql::parser::Statement) {
+    use datafusion::sql::parser::Statement;
+    use datafusion::sql::sqlparser::ast::{TableFactor, VisitMut, VisitorMut};
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use std::ops::ControlFlow;
+
+    struct Rewrite;
+    impl VisitorMut for Rewrite {
+        type Break = ();
+        fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            let TableFactor::Table {
+                name,
+                args: Some(_),
+                alias,
+                ..
+            } = factor
+            else {
+                return ControlFlow::Continue(());
+            };
+            let ours = name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| {
+                CATALOG_FUNCTIONS.contains(&i.value.to_ascii_lowercase().as_str())
+            });
+            if !ours {
+                return ControlFlow::Continue(());
+            }
+            let outer = alias.clone();
+            let mut call = factor.clone();
+            if let TableFactor::Table { alias, .. } = &mut call {
+                *alias = None;
+            }
+            let call = call.to_string();
+            let sql = format!("SELECT * FROM {call} AS \"{}\"", call.replace('"', "\"\""));
+            if let Ok(mut parsed) = Parser::parse_sql(&GenericDialect {}, &sql)
+                && let Some(datafusion::sql::sqlparser::ast::Statement::Query(query)) = parsed.pop()
+            {
+                *factor = TableFactor::Derived {
+                    lateral: false,
+                    subquery: query,
+                    alias: outer,
+                    sample: None,
+                };
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    match statement {
+        Statement::Statement(s) => {
+            let _ = s.visit(&mut Rewrite);
+        }
+        Statement::Explain(explain) => distinguish_calls(&mut explain.statement),
+        _ => {}
+    }
+}

@@ -1,4 +1,10 @@
-//! Runs every `tests/slt/*.slt` file against a fresh engine with the fixtures registered.
+//! Runs every `tests/slt/*.slt` file against a fresh engine with the fixtures registered, on
+//! SQLite and (when `scripts/test.sh` started one) PostgreSQL. Column types are checked: `I`
+//! integers, `R` floating point and decimals, `T` everything else.
+//!
+//! `STRATA_SLT_COMPLETE=1 cargo test -p strata-cli --test integration sqllogictest` rewrites
+//! the files with the results the engine gives (on SQLite): write the statements, complete,
+//! then check every result by hand (or against DuckDB) before committing.
 
 use std::path::Path;
 
@@ -70,12 +76,30 @@ impl sqllogictest::AsyncDB for StrataDb {
             }
         }
         Ok(DBOutput::Rows {
-            types: vec![DefaultColumnType::Any; schema.fields().len()],
+            types: schema
+                .fields()
+                .iter()
+                .map(|f| column_type(f.data_type()))
+                .collect(),
             rows,
         })
     }
 
     async fn shutdown(&mut self) {}
+}
+
+/// The sqllogictest type letter of an Arrow type.
+fn column_type(t: &arrow::datatypes::DataType) -> DefaultColumnType {
+    use arrow::datatypes::DataType::*;
+    match t {
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => {
+            DefaultColumnType::Integer
+        }
+        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
+        | Decimal256(..) => DefaultColumnType::FloatingPoint,
+        Dictionary(_, value) => column_type(value),
+        _ => DefaultColumnType::Text,
+    }
 }
 
 /// A fresh PostgreSQL database on the server `STRATA_TEST_POSTGRES` names
@@ -138,7 +162,21 @@ async fn run_file(path: &Path, postgres: Option<&str>) {
             })
         }
     });
-    runner.with_column_validator(|_, _| true);
+    if postgres.is_none() && std::env::var_os("STRATA_SLT_COMPLETE").is_some() {
+        runner
+            .update_test_file(
+                path,
+                " ",
+                sqllogictest::default_validator,
+                sqllogictest::default_normalizer,
+                sqllogictest::strict_column_validator,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("completing {}: {e}", path.display()));
+        drop(lake);
+        return;
+    }
+    runner.with_column_validator(sqllogictest::strict_column_validator);
     runner.run_file_async(path).await.unwrap_or_else(|e| {
         panic!(
             "{} on {}: {e}",
