@@ -61,7 +61,9 @@ fn clean_datafusion_message(e: &datafusion::error::DataFusionError) -> String {
 /// internal error wrapped in a planning error, and appends "likely caused by a bug in
 /// DataFusion's code": it is the user's input, so say only what was wrong.
 fn signature_mismatch(msg: &str) -> Option<String> {
-    if !msg.contains("failed to match any signature") {
+    // Also a function's own argument check ("user-defined coercion failed with: Internal
+    // error: Expected a Map type, got Boolean" for `map_extract(true, …)`).
+    if !msg.contains("failed to match any signature") && !msg.contains("coercion failed with") {
         return None;
     }
     let mut out = msg.replacen("Internal error: ", "", 1);
@@ -108,5 +110,11 @@ mod tests {
             msg,
             "Error during planning: Function 'substr' failed to match any signature, errors: Function 'substr' expects 2 arguments but received 3"
         );
+        let e = datafusion::error::DataFusionError::Plan(
+            "Execution error: Function 'map_extract' user-defined coercion failed with: Internal error: Expected a Map type, got Boolean.\nThis issue was likely caused by a bug in DataFusion's code. Please help us to resolve this by filing a bug report in our issue tracker: https://github.com/apache/datafusion/issues".into(),
+        );
+        let msg = Error::DataFusion(e).to_string();
+        assert!(!msg.contains("bug"), "{msg}");
+        assert!(msg.contains("Expected a Map type, got Boolean"), "{msg}");
     }
 }

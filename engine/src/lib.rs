@@ -26,6 +26,7 @@ mod provider;
 mod pruning;
 mod requests;
 mod scan_exec;
+mod statement;
 mod statements;
 mod storage;
 mod stream_ingest;
@@ -36,10 +37,7 @@ mod writes;
 
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
 pub use config::{EngineConfig, physical_memory};
-pub use engine::{
-    Engine, PreparedStatement, QuerySession, QueryStats, RunningStatement, scan_summaries,
-    split_table_name,
-};
+pub use engine::{Engine, QuerySession, split_table_name};
 pub use error::{Error, Result};
 pub use ingest::{
     IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, parse_timestamp,
@@ -53,6 +51,7 @@ pub use procedures::{
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
 pub use requests::{RequestCounter, RequestCounts, StorageProblem};
 pub use scan_exec::{CatalogScanExec, ScanSummary};
+pub use statement::{PreparedStatement, QueryStats, RunningStatement, scan_summaries};
 pub use statements::split_statements;
 pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use strata_catalog::{ExpireReport, Progress};

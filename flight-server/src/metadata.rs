@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
-use arrow::compute::cast;
+
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use arrow_flight::sql::metadata::{
     SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfo, XdbcTypeInfoData, XdbcTypeInfoDataBuilder,
@@ -445,7 +445,15 @@ pub fn to_wire(batch: RecordBatch, to: &SchemaRef) -> Result<RecordBatch> {
             if c.data_type() == f.data_type() {
                 Ok(Arc::clone(c))
             } else {
-                cast(c, f.data_type())
+                // Never a silent NULL: a value the announced type cannot hold is an error.
+                arrow::compute::cast_with_options(
+                    c,
+                    f.data_type(),
+                    &arrow::compute::CastOptions {
+                        safe: false,
+                        ..Default::default()
+                    },
+                )
             }
         })
         .collect::<std::result::Result<_, _>>()?;

@@ -158,6 +158,18 @@ async fn flight_sql_from_ddl_to_results() {
     );
     assert!(stats.requests.bytes_read > 0, "{stats:?}");
 
+    // The announced type is the coerced one: a CASE of INT and BIGINT is BIGINT, so values
+    // beyond INT arrive intact (they came back as NULL when the planner's type was announced).
+    let rows = query(
+        &mut client,
+        "SELECT CASE WHEN n > 100 THEN CAST(n AS INT) ELSE n * 10000000000 END AS k FROM t ORDER BY n",
+    )
+    .await;
+    assert_eq!(
+        int(&rows, 0),
+        vec![10_000_000_000, 20_000_000_000, 30_000_000_000]
+    );
+
     // A prepared statement with a parameter.
     let mut prepared = client
         .prepare("SELECT n FROM t WHERE n > $1 ORDER BY n".into(), None)

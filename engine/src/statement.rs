@@ -1,0 +1,400 @@
+//! One statement between planning and results: a [`PreparedStatement`] planned at one snapshot
+//! (a query plan, a write job or a catalog command), its execution — writes, DDL and
+//! procedures run to the end before `execute` returns — and the [`RunningStatement`] whose
+//! stream and [`QueryStats`] the CLI and the server read.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::common::ParamValues;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
+use strata_catalog::{Alteration, Catalog, Progress, SnapshotId};
+
+use crate::commands::{AlterChange, CatalogCommand};
+use crate::engine::{Engine, register, split_table_name};
+use crate::error::{Error, Result};
+use crate::limits::StatementLimits;
+use crate::requests::{RequestCounter, RequestCounts};
+use crate::scan_exec::{CatalogScanExec, ScanSummary};
+use crate::storage::Stores;
+use crate::writes::{WriteJob, count_batch, count_schema, run_write};
+
+/// A statement planned at one snapshot, not yet running. Its schema is known, so a server can
+/// describe the result (and the parameters) before running it.
+pub struct PreparedStatement {
+    pub(crate) ctx: SessionContext,
+    pub(crate) work: Work,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) stores: Arc<Stores>,
+    pub(crate) started: Instant,
+    pub(crate) snapshot: SnapshotId,
+    pub(crate) counter: Arc<RequestCounter>,
+    pub(crate) target_file_size: u64,
+    pub(crate) limits: StatementLimits,
+    pub(crate) progress: Arc<dyn Progress>,
+}
+
+pub(crate) enum Work {
+    /// A query (or another statement DataFusion runs), and its result schema after type
+    /// coercion: what clients are told before it runs.
+    Plan(LogicalPlan, SchemaRef),
+    Command(CatalogCommand),
+    /// CREATE TABLE, CREATE TABLE AS, INSERT: returns one row, `count`.
+    Write(Box<WriteJob>),
+}
+
+impl PreparedStatement {
+    /// Schema of the result (empty for catalog statements).
+    pub fn schema(&self) -> SchemaRef {
+        match &self.work {
+            Work::Plan(_, schema) => Arc::clone(schema),
+            Work::Command(CatalogCommand::Maintain(_)) => crate::procedures::procedure_schema(),
+            Work::Command(_) => Arc::new(arrow::datatypes::Schema::empty()),
+            Work::Write(_) => count_schema(),
+        }
+    }
+
+    /// Types of the parameters `$1, $2, …` in order (`Null` where the plan does not tell).
+    pub fn parameter_schema(&self) -> Result<SchemaRef> {
+        let Work::Plan(plan, _) = &self.work else {
+            return Ok(Arc::new(arrow::datatypes::Schema::empty()));
+        };
+        let mut params: Vec<(usize, Option<DataType>)> = plan
+            .get_parameter_types()?
+            .into_iter()
+            .filter_map(|(name, t)| Some((name.strip_prefix('$')?.parse().ok()?, t)))
+            .collect();
+        params.sort_by_key(|(i, _)| *i);
+        Ok(Arc::new(arrow::datatypes::Schema::new(
+            params
+                .into_iter()
+                .map(|(i, t)| Field::new(format!("${i}"), t.unwrap_or(DataType::Null), true))
+                .collect::<Vec<_>>(),
+        )))
+    }
+
+    /// Whether the statement changes the catalog (DDL) rather than returning rows.
+    pub fn is_catalog_command(&self) -> bool {
+        matches!(self.work, Work::Command(_))
+    }
+
+    /// Whether running the statement changes something (a write, DDL, a procedure) rather
+    /// than only reading. Such a statement has happened when [`Self::execute`] returns: it
+    /// runs to the end there, and its stream only replays the (small) result.
+    pub fn has_effects(&self) -> bool {
+        match &self.work {
+            Work::Write(_) | Work::Command(_) => true,
+            Work::Plan(plan, _) => matches!(
+                plan,
+                LogicalPlan::Ddl(_)
+                    | LogicalPlan::Dml(_)
+                    | LogicalPlan::Copy(_)
+                    | LogicalPlan::Statement(_)
+            ),
+        }
+    }
+
+    /// Start the statement, with `params` bound to its placeholders.
+    pub async fn execute(self, params: Option<ParamValues>) -> Result<RunningStatement> {
+        self.execute_rows(params.into_iter().collect()).await
+    }
+
+    /// Start the statement with several rows of parameters. A write writes the rows of every
+    /// parameter row in one commit (ADBC's `executemany`); a query binds the first row.
+    pub async fn execute_rows(self, rows: Vec<ParamValues>) -> Result<RunningStatement> {
+        let PreparedStatement {
+            ctx,
+            work,
+            catalog,
+            stores,
+            started,
+            snapshot,
+            counter,
+            target_file_size,
+            limits,
+            progress,
+        } = self;
+        let plan = match work {
+            Work::Plan(plan, _) => plan,
+            Work::Write(job) => {
+                let job = if rows.is_empty() {
+                    *job
+                } else {
+                    job.bind(rows)?
+                };
+                let (rows, committed) =
+                    run_write(&ctx, &catalog, &stores, job, Some(target_file_size)).await?;
+                let (schema, batch) = count_batch(rows)?;
+                let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
+                return Ok(RunningStatement {
+                    schema: Arc::clone(&schema),
+                    stream: Box::pin(RecordBatchStreamAdapter::new(
+                        schema,
+                        futures::stream::once(async move { Ok(batch) }),
+                    )),
+                    plan,
+                    started,
+                    // The statement reports the snapshot its write committed.
+                    snapshot: committed.unwrap_or(snapshot),
+                    counter,
+                });
+            }
+            Work::Command(command) => {
+                let engine = Engine {
+                    catalog: Arc::clone(&catalog),
+                    stores: Arc::clone(&stores),
+                    ctx: ctx.clone(),
+                    // The statement's context already holds its share of memory.
+                    query_memory_limit: None,
+                    target_file_size,
+                    limits,
+                };
+                let (schema, batches) =
+                    match run_command(&engine, &ctx, command, progress.as_ref()).await? {
+                        // A procedure says what it did, a line a row.
+                        Some(lines) => (
+                            crate::procedures::procedure_schema(),
+                            vec![crate::procedures::procedure_batch(lines)?],
+                        ),
+                        None => (Arc::new(arrow::datatypes::Schema::empty()), Vec::new()),
+                    };
+                let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
+                return Ok(RunningStatement {
+                    schema: Arc::clone(&schema),
+                    stream: Box::pin(RecordBatchStreamAdapter::new(
+                        schema,
+                        futures::stream::iter(batches.into_iter().map(Ok)),
+                    )),
+                    plan,
+                    started,
+                    snapshot,
+                    counter,
+                });
+            }
+        };
+        let plan = match rows.into_iter().next() {
+            Some(params) => plan.with_param_values(params)?,
+            None => plan,
+        };
+        let frame = ctx.execute_logical_plan(plan).await?;
+        let physical = frame.create_physical_plan().await?;
+        let stream = execute_stream(Arc::clone(&physical), ctx.task_ctx())?;
+        // A storage failure reaches the stream flattened into text by the Parquet reader;
+        // report the explained failure the statement's stores recorded instead.
+        let stream: SendableRecordBatchStream = {
+            let counter = Arc::clone(&counter);
+            Box::pin(RecordBatchStreamAdapter::new(
+                stream.schema(),
+                stream.map_err(move |e| match counter.problem() {
+                    Some(problem) => DataFusionError::External(Box::new(problem)),
+                    None => e,
+                }),
+            ))
+        };
+        Ok(RunningStatement {
+            schema: physical.schema(),
+            stream,
+            plan: physical,
+            started,
+            snapshot,
+            counter,
+        })
+    }
+}
+
+/// Carry out a catalog statement; a procedure returns the lines saying what it did.
+async fn run_command(
+    engine: &Engine,
+    ctx: &SessionContext,
+    command: CatalogCommand,
+    progress: &dyn Progress,
+) -> Result<Option<Vec<String>>> {
+    let catalog = &engine.catalog;
+    let stores = &engine.stores;
+    match command {
+        CatalogCommand::Maintain(call) => {
+            return Ok(Some(engine.run_procedure(&call, progress).await?));
+        }
+        CatalogCommand::Register {
+            name,
+            location,
+            if_not_exists,
+        } => {
+            let (schema, table) = split_table_name(&name)?;
+            if if_not_exists
+                && catalog
+                    .table(catalog.current_snapshot()?, &schema, &table)?
+                    .is_some()
+            {
+                return Ok(None);
+            }
+            register(catalog, stores, &name, &location, &()).await?;
+        }
+        CatalogCommand::Drop { names, if_exists } => {
+            for name in names {
+                let (schema, table) = split_table_name(&name)?;
+                match catalog.drop_table(&schema, &table) {
+                    Err(strata_catalog::Error::TableNotFound { .. }) if if_exists => {}
+                    other => {
+                        other?;
+                    }
+                }
+            }
+        }
+        CatalogCommand::Alter {
+            name,
+            if_exists,
+            changes,
+        } => {
+            let (schema, table) = split_table_name(&name)?;
+            let changes = resolve_alter_types(ctx, changes).await?;
+            match catalog.alter_table(&schema, &table, &changes, "strata") {
+                Err(strata_catalog::Error::TableNotFound { .. }) if if_exists => {}
+                other => {
+                    other?;
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// `ALTER TABLE` changes with their SQL types turned into DuckLake type names, as DataFusion
+/// maps SQL types (so `VARCHAR`, `BIGINT`, `DOUBLE`, `TIMESTAMP`, `DECIMAL(p, s)` mean what
+/// they mean in `CREATE TABLE`).
+async fn resolve_alter_types(
+    ctx: &SessionContext,
+    changes: Vec<AlterChange>,
+) -> Result<Vec<Alteration>> {
+    let mut out = Vec::with_capacity(changes.len());
+    for change in changes {
+        let ducklake = async |column: &str, sql_type: &str| -> Result<String> {
+            let plan = ctx
+                .state()
+                .create_logical_plan(&format!("SELECT CAST(NULL AS {sql_type}) AS v"))
+                .await
+                .map_err(|e| {
+                    Error::Invalid(format!(
+                        "column '{column}': unknown type '{sql_type}' ({e})"
+                    ))
+                })?;
+            let data_type = plan.schema().field(0).data_type().clone();
+            Ok(strata_catalog::types::ducklake_type(column, &data_type)?)
+        };
+        out.push(match change {
+            AlterChange::AddColumn {
+                name,
+                sql_type,
+                if_not_exists,
+            } => Alteration::AddColumn {
+                type_name: ducklake(&name, &sql_type).await?,
+                name,
+                if_not_exists,
+            },
+            AlterChange::SetType { name, sql_type } => Alteration::SetType {
+                type_name: ducklake(&name, &sql_type).await?,
+                name,
+            },
+            AlterChange::DropColumn { name, if_exists } => {
+                Alteration::DropColumn { name, if_exists }
+            }
+            AlterChange::RenameColumn { from, to } => Alteration::RenameColumn { from, to },
+        });
+    }
+    Ok(out)
+}
+
+/// Statistics of one executed statement.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QueryStats {
+    /// Files the scans read.
+    pub files_scanned: usize,
+    /// Files skipped thanks to catalog statistics and partition values.
+    pub files_pruned: usize,
+    /// Live files of the scanned tables.
+    pub files_total: usize,
+    /// Rows returned.
+    pub rows: usize,
+    /// Object-store requests of this statement, by kind, with the bytes they read (footers
+    /// and column chunks).
+    pub requests: RequestCounts,
+    pub elapsed_ms: u128,
+    /// The same, in microseconds.
+    pub elapsed_us: u128,
+    /// The snapshot the statement read.
+    pub snapshot: SnapshotId,
+}
+
+/// A statement that is running: its result stream and, once drained, its statistics.
+pub struct RunningStatement {
+    pub schema: SchemaRef,
+    pub stream: SendableRecordBatchStream,
+    pub(crate) plan: Arc<dyn ExecutionPlan>,
+    pub(crate) started: Instant,
+    pub(crate) snapshot: SnapshotId,
+    pub(crate) counter: Arc<RequestCounter>,
+}
+
+impl RunningStatement {
+    /// Take the result stream out, to drive it elsewhere; statistics stay available.
+    pub fn take_stream(mut self) -> (SendableRecordBatchStream, RunningStatement) {
+        let empty: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            futures::stream::empty(),
+        ));
+        let stream = std::mem::replace(&mut self.stream, empty);
+        (stream, self)
+    }
+
+    /// Statistics of the statement; call after the stream is drained. `rows` is what the caller
+    /// counted.
+    pub fn stats(&self, rows: usize) -> QueryStats {
+        let mut stats = QueryStats {
+            rows,
+            elapsed_ms: self.started.elapsed().as_millis(),
+            elapsed_us: self.started.elapsed().as_micros(),
+            snapshot: self.snapshot,
+            requests: self.counter.snapshot(),
+            ..Default::default()
+        };
+        accumulate(&self.plan, &mut stats);
+        stats
+    }
+}
+
+fn accumulate(plan: &Arc<dyn ExecutionPlan>, stats: &mut QueryStats) {
+    if let Some(scan) = plan.downcast_ref::<CatalogScanExec>() {
+        let ScanSummary {
+            total_files, files, ..
+        } = scan.summary();
+        stats.files_scanned += files;
+        stats.files_total += total_files;
+        stats.files_pruned += total_files - files;
+    }
+    for child in plan.children() {
+        accumulate(child, stats);
+    }
+}
+
+/// The scans of a planned statement, for EXPLAIN-like reports.
+pub fn scan_summaries(plan: &Arc<dyn ExecutionPlan>) -> Vec<ScanSummary> {
+    let mut out = Vec::new();
+    fn walk(plan: &Arc<dyn ExecutionPlan>, out: &mut Vec<ScanSummary>) {
+        if let Some(scan) = plan.downcast_ref::<CatalogScanExec>() {
+            out.push(scan.summary().clone());
+        }
+        for child in plan.children() {
+            walk(child, out);
+        }
+    }
+    walk(plan, &mut out);
+    out
+}
