@@ -425,7 +425,9 @@ def test_a_dropped_client_frees_cpu_memory_and_spill_files(tmp_path):
         time.sleep(1)
         assert cpu_seconds(s.proc.pid) - before < 0.05, "the server kept working for a client that left"
         assert not any(p.exists() for p in spill_files), "spill files left behind"
-        assert wait_until(lambda: rss(s.proc.pid) < baseline + 64 * 2**20, 5), (baseline, peak, rss(s.proc.pid))
+        # The allocator (jemalloc, with its background thread) hands freed pages back to the
+        # system after its 10 s decay, also when the server is idle.
+        assert wait_until(lambda: rss(s.proc.pid) < baseline + 64 * 2**20, 30), (baseline, peak, rss(s.proc.pid))
         cancelled = [e for e in s.log() if e.get("outcome") == "cancelled"]
         assert cancelled and "went away" in cancelled[-1]["error"], s.log()[-3:]
         # And the server goes on answering.
