@@ -209,11 +209,12 @@ async fn describe(conn: &mut Connection, name: &str) -> Result<()> {
         "partitioned by  {}",
         text(b, "partitioned_by", r).unwrap_or_else(|| "(none)".into())
     );
-    if let Some(properties) = text(b, "properties", r) {
-        for pair in properties.split(", ") {
-            let (key, value) = pair.split_once(" = ").unwrap_or((pair, ""));
-            println!("{key:<9} {value}");
-        }
+    // Properties arrive as a JSON object of text values.
+    let properties: serde_json::Map<String, serde_json::Value> = text(b, "properties", r)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
+    for (key, value) in &properties {
+        println!("{key:<9} {}", value.as_str().unwrap_or_default());
     }
     println!("columns:");
     for (b, r) in rows(&columns) {

@@ -70,7 +70,7 @@ pub(crate) fn register(ctx: &SessionContext, catalog: &Arc<Catalog>, snapshot: S
 }
 
 /// The schema of `strata_tables()`.
-pub fn tables_schema() -> SchemaRef {
+fn tables_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("table_schema", DataType::Utf8, false),
         Field::new("table_name", DataType::Utf8, false),
@@ -111,7 +111,7 @@ fn snapshots_schema() -> SchemaRef {
 }
 
 /// `day(ts), region`: a table's partition keys as `PARTITIONED BY` spells them.
-pub fn partitioning(meta: &TableMeta) -> Option<String> {
+fn partitioning(meta: &TableMeta) -> Option<String> {
     if meta.partition.is_empty() {
         return None;
     }
@@ -132,17 +132,18 @@ pub fn partitioning(meta: &TableMeta) -> Option<String> {
     Some(keys.join(", "))
 }
 
-/// `key = value, …` of a table's properties.
+/// A table's properties as a JSON object (`{"sort_by":"ts, kind"}`): values may hold commas,
+/// and every client and output format reads text.
 fn properties(meta: &TableMeta) -> Option<String> {
     if meta.properties.is_empty() {
         return None;
     }
-    let pairs: Vec<String> = meta
+    let object: serde_json::Map<String, serde_json::Value> = meta
         .properties
         .iter()
-        .map(|(k, v)| format!("{k} = {v}"))
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
-    Some(pairs.join(", "))
+    Some(serde_json::Value::Object(object).to_string())
 }
 
 /// A catalog time (`2026-03-04 10:00:00.123+00`) as microseconds since the epoch.

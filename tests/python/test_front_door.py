@@ -77,6 +77,7 @@ def test_every_lake_command_prints_the_same_embedded_and_remote(tmp_path):
             assert local.stdout.strip(), args
         describe = strata("table", "describe", "events", "--server", server.url, catalog=catalog).stdout
         assert "partitioned by  day(ts)" in describe and "retention" in describe, describe
+        assert re.search(r"^sort_by\s+ts$", describe, re.M) and re.search(r"^retention\s+36500 days$", describe, re.M), describe
         assert re.search(r"\bkind\s+varchar\s+NULL", describe), describe
         listing = strata("table", "list", "--server", server.url, catalog=catalog).stdout
         assert "main.events\t4 files\t4 rows" in listing, listing
