@@ -35,7 +35,7 @@ fn lake(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, Engine, TableMeta) 
             .run_all("CREATE TABLE logs (ts TIMESTAMP, host VARCHAR, status INT, bytes BIGINT)"),
     )
     .expect("create table");
-    let meta = engine.table("logs").expect("table");
+    let meta = engine.lake().table("logs").expect("table");
     let base = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
         .expect("date")
         .and_hms_opt(0, 0, 0)
@@ -72,7 +72,7 @@ fn lake(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, Engine, TableMeta) 
         .catalog()
         .append(&meta, &files, "bench", "100k files")
         .expect("append files");
-    let meta = engine.table("logs").expect("table");
+    let meta = engine.lake().table("logs").expect("table");
     (dir, engine, meta)
 }
 

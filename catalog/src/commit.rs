@@ -6,7 +6,7 @@
 //! never allocate the same id. A writer that does not take the lock (DuckDB) fails on the
 //! snapshot's primary key instead of committing a duplicate.
 
-use crate::db::{Tx, params};
+use crate::db::{Tx, now, params};
 
 use crate::error::Result;
 use crate::lake::Catalog;
@@ -21,13 +21,6 @@ pub fn crash_point(point: &str) {
         eprintln!("strata: STRATA_CRASH_AT={point}: aborting the process here");
         std::process::abort();
     }
-}
-
-/// The current time as DuckLake stores snapshot times.
-pub(crate) fn now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%d %H:%M:%S%.6f+00")
-        .to_string()
 }
 
 /// An open write transaction that will become snapshot `snapshot_id`.

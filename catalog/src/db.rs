@@ -732,6 +732,13 @@ fn pg_error(e: postgres::Error) -> Error {
     }
 }
 
+/// The current time as DuckLake stores snapshot times.
+pub(crate) fn now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f+00")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,10 @@
 //! Errors of the catalog crate.
 
+use std::time::Duration;
+
+/// How long a statement waits for another process's lock on a SQLite catalog.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Everything that can go wrong in the catalog.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -89,7 +94,7 @@ impl From<rusqlite::Error> for Error {
         match e.sqlite_error_code() {
             Some(DatabaseBusy | DatabaseLocked) => Error::Unavailable(format!(
                 "another process held its write lock for more than {} s ({e}); try again",
-                crate::lake::BUSY_TIMEOUT.as_secs()
+                BUSY_TIMEOUT.as_secs()
             )),
             _ => Error::Database(e),
         }

@@ -3,14 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
-use std::time::Duration;
 
 use crate::db::{Conn, Postgres, params};
 use crate::ddl;
-use crate::error::{Error, Result};
-
-/// How long a statement waits for another process's lock on a SQLite catalog.
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::error::{BUSY_TIMEOUT, Error, Result};
 
 /// Connections one process keeps to the catalog database at most. Each call takes a free one,
 /// so concurrent queries read in parallel and a write waiting for a lock holds up no reader;
@@ -240,7 +236,7 @@ impl Catalog {
         }
         tx.execute(
             "INSERT INTO ducklake_snapshot VALUES (0, ?1, 0, 1, 0)",
-            params![crate::commit::now()],
+            params![crate::db::now()],
         )?;
         tx.execute(
             "INSERT INTO ducklake_snapshot_changes VALUES (0, 'created_schema:\"main\"', 'strata', NULL, NULL)",

@@ -303,7 +303,7 @@ impl Catalog {
         if dry_run {
             return Ok(report);
         }
-        let now = crate::commit::now();
+        let now = crate::db::now();
         {
             let mut schedule = tx.prepare(
                 "INSERT INTO ducklake_files_scheduled_for_deletion VALUES (?1, ?2, FALSE, ?3)",

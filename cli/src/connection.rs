@@ -212,6 +212,14 @@ impl Connection {
         }
         Ok(lines)
     }
+
+    /// Run a procedure and print the lines it said.
+    pub async fn print_lines(&mut self, sql: &str) -> Result<()> {
+        for line in self.lines(sql).await? {
+            println!("{line}");
+        }
+        Ok(())
+    }
 }
 
 /// `text` as a SQL string literal.

@@ -97,14 +97,15 @@ pub async fn run(engine: &Engine, args: &DemoArgs) -> Result<()> {
         let location = args.dir.join(name);
         let started = Instant::now();
         let report = if engine.catalog().table(snapshot, "main", name)?.is_some() {
-            engine.refresh_table(name, &()).await?.0
+            engine.lake().refresh_table(name, &()).await?.0
         } else {
             engine
+                .lake()
                 .register_table(name, &location.display().to_string(), &())
                 .await?
                 .0
         };
-        let summary = engine.table_summary(&engine.table(name)?)?;
+        let summary = engine.lake().table_summary(&engine.lake().table(name)?)?;
         println!(
             "table {name}: {} files, {} rows ({} new files) — registered in {:.2}s",
             summary.files,

@@ -72,6 +72,7 @@ pub async fn run(engine: &Engine, args: IngestArgs) -> Result<()> {
     });
     let progress = Arc::new(Bar(bar.clone(), started));
     let result = engine
+        .lake()
         .ingest(&args.table, &args.inputs, options, progress)
         .await;
     if let Some(bar) = &bar {

@@ -6,7 +6,6 @@ use anyhow::Result;
 
 use crate::args::{CompactArgs, GcArgs, SnapshotsCommand};
 use crate::connection::{Connection, quote};
-use crate::tables::print_lines;
 
 fn dry_run(dry_run: bool) -> &'static str {
     if dry_run { ", dry_run => true" } else { "" }
@@ -23,7 +22,7 @@ pub async fn compact(conn: &mut Connection, args: CompactArgs) -> Result<()> {
         quote(&args.table),
         dry_run(args.dry_run)
     );
-    print_lines(conn, &sql).await
+    conn.print_lines(&sql).await
 }
 
 pub async fn retention(
@@ -37,10 +36,10 @@ pub async fn retention(
         _ => String::new(),
     };
     let args = format!("{table}{}", dry_run(preview));
-    print_lines(
-        conn,
-        &format!("CALL retention({})", args.trim_start_matches(", ")),
-    )
+    conn.print_lines(&format!(
+        "CALL retention({})",
+        args.trim_start_matches(", ")
+    ))
     .await
 }
 
@@ -62,12 +61,12 @@ pub async fn snapshots(conn: &mut Connection, command: SnapshotsCommand) -> Resu
                 quote(&older_than),
                 dry_run(preview)
             );
-            print_lines(conn, &sql).await
+            conn.print_lines(&sql).await
         }
     }
 }
 
 pub async fn gc(conn: &mut Connection, args: GcArgs) -> Result<()> {
     let sql = format!("CALL gc({}{})", quote(&args.grace), dry_run(args.dry_run));
-    print_lines(conn, &sql).await
+    conn.print_lines(&sql).await
 }

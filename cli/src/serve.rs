@@ -57,7 +57,7 @@ async fn retention_loop(engine: Arc<Engine>, every: std::time::Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match engine.apply_all_retention().await {
+        match engine.lake().apply_all_retention().await {
             Ok(reports) => {
                 for r in reports.iter().filter(|r| r.files > 0) {
                     eprintln!(

@@ -16,13 +16,6 @@ use crate::progress::FooterProgress;
 pub use strata_engine::human_bytes as bytes;
 
 /// Print each line a procedure said.
-pub async fn print_lines(conn: &mut Connection, sql: &str) -> Result<()> {
-    for line in conn.lines(sql).await? {
-        println!("{line}");
-    }
-    Ok(())
-}
-
 /// A text cell (`None` for NULL); columns of other types are cast.
 fn text(batch: &RecordBatch, column: &str, row: usize) -> Option<String> {
     let array = batch.column_by_name(column)?;

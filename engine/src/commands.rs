@@ -85,7 +85,7 @@ fn procedure(call: &datafusion::sql::sqlparser::ast::Function) -> Result<Mainten
         .and_then(|p| p.as_ident())
         .map(|i| i.value.to_ascii_lowercase())
         .unwrap_or_default();
-    let usage = |why: String| Error::Invalid(format!("{why}; the procedures are {PROCEDURES}"));
+    let usage = |why: String| Error::Usage(format!("{why}; the procedures are {PROCEDURES}"));
     let args: Vec<&FunctionArg> = match &call.args {
         FunctionArguments::List(list) => list.args.iter().collect(),
         FunctionArguments::None => Vec::new(),
@@ -211,7 +211,7 @@ pub enum AlterChange {
 /// The changes of an `ALTER TABLE`, refusing the ones Strata does not carry out.
 fn alter_changes(operations: &[AlterTableOperation]) -> Result<Vec<AlterChange>> {
     let unsupported = |what: &dyn std::fmt::Display| {
-        Error::Invalid(format!(
+        Error::Unsupported(format!(
             "ALTER TABLE {what} is not supported: Strata supports ADD COLUMN, DROP COLUMN, RENAME COLUMN and ALTER COLUMN … TYPE (widening)"
         ))
     };
@@ -225,7 +225,7 @@ fn alter_changes(operations: &[AlterTableOperation]) -> Result<Vec<AlterChange>>
                 ..
             } => {
                 if column_position.is_some() || !column_def.options.is_empty() {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::Unsupported(format!(
                         "ADD COLUMN {}: column options and positions are not supported; new columns are nullable and go last",
                         column_def.name
                     )));
@@ -274,7 +274,7 @@ pub fn table_name(name: &ObjectName) -> Result<String> {
         .iter()
         .map(|part| match part {
             ObjectNamePart::Identifier(ident) => Ok(ident.value.clone()),
-            other => Err(Error::Invalid(format!(
+            other => Err(Error::Usage(format!(
                 "unsupported table name part '{other}'"
             ))),
         })
@@ -283,7 +283,7 @@ pub fn table_name(name: &ObjectName) -> Result<String> {
         parts.remove(0);
     }
     if parts.is_empty() || parts.len() > 2 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Usage(format!(
             "invalid table name '{name}': use NAME or SCHEMA.NAME"
         )));
     }
@@ -295,23 +295,23 @@ pub fn catalog_command(statement: &Statement) -> Result<Option<CatalogCommand>> 
     match statement {
         Statement::CreateExternalTable(create) => {
             if !create.file_type.eq_ignore_ascii_case("parquet") {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Unsupported(format!(
                     "external tables must be STORED AS PARQUET (got {})",
                     create.file_type
                 )));
             }
             if create.or_replace || create.temporary || create.unbounded {
-                return Err(Error::Invalid(
+                return Err(Error::Unsupported(
                     "CREATE EXTERNAL TABLE registers files in the catalog; OR REPLACE, TEMPORARY and UNBOUNDED are not supported".into(),
                 ));
             }
             if !create.columns.is_empty() {
-                return Err(Error::Invalid(
+                return Err(Error::Usage(
                     "leave out the column list: columns are read from the Parquet footers, and `key=value` directories become partition columns".into(),
                 ));
             }
             let [location] = create.locations.as_slice() else {
-                return Err(Error::Invalid(
+                return Err(Error::Usage(
                     "CREATE EXTERNAL TABLE needs exactly one LOCATION".into(),
                 ));
             };

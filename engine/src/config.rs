@@ -57,7 +57,7 @@ impl Default for EngineConfig {
             query_memory_limit: None,
             spill_dir: None,
             spill_max_bytes: 20 << 30,
-            target_file_size: crate::write::DEFAULT_TARGET_FILE_SIZE,
+            target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
             limits: crate::limits::StatementLimits::default(),
         }
     }

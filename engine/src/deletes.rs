@@ -61,7 +61,7 @@ pub(crate) async fn deleted_positions(stores: &Stores, delete: &DeleteFile) -> R
 /// Fetch and decode a delete file.
 async fn read_deletions(stores: &Stores, delete: &DeleteFile) -> Result<Vec<(u64, i64)>> {
     let unreadable = |reason: String| {
-        Error::Invalid(format!(
+        Error::Storage(format!(
             "cannot read delete file '{}': {reason}",
             delete.path
         ))

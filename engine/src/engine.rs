@@ -20,44 +20,28 @@ use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use datafusion::sql::sqlparser::parser::ParserError;
 use futures::TryStreamExt;
-use strata_catalog::{Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary};
+use strata_catalog::{Catalog, Progress, SnapshotId};
 
 use crate::commands::{catalog_command, number_placeholders};
 use crate::config::EngineConfig;
 use crate::error::{Error, Result};
+use crate::lake::{Lake, split_table_name};
 use crate::limits::StatementLimits;
 use crate::memory::QueryMemoryPool;
 use crate::provider::{CATALOG_NAME, DEFAULT_SCHEMA, SnapshotCatalog};
-use crate::requests::{RequestCounter, RequestCounts};
+use crate::requests::RequestCounter;
 use crate::statement::{PreparedStatement, QueryStats, RunningStatement, Work};
 use crate::storage::Stores;
-use crate::writes::{
-    CreateOptions, TableAt, WriteJob, check_writable, new_table, rewrite_partitioned_by,
-    take_create_options,
+use crate::time_travel::TableAt;
+use crate::write_job::{
+    CreateOptions, WriteJob, check_writable, new_table, rewrite_partitioned_by, take_create_options,
 };
 
-/// Strata's query engine: the catalog, the object stores and a DataFusion session.
+/// Strata's query engine: a [`Lake`] (catalog, stores, the base DataFusion session) that
+/// hands out [`QuerySession`]s.
 pub struct Engine {
-    pub(crate) catalog: Arc<Catalog>,
-    pub(crate) stores: Arc<Stores>,
-    pub(crate) ctx: SessionContext,
+    pub(crate) lake: Lake,
     pub(crate) query_memory_limit: Option<usize>,
-    pub(crate) target_file_size: u64,
-    pub(crate) limits: StatementLimits,
-}
-
-/// Split `schema.table` (default schema `main`).
-pub fn split_table_name(name: &str) -> Result<(String, String)> {
-    let (schema, table) = match name.split_once('.') {
-        Some((s, t)) => (s.to_string(), t.to_string()),
-        None => (DEFAULT_SCHEMA.to_string(), name.to_string()),
-    };
-    if table.is_empty() || schema.is_empty() || table.contains('.') {
-        return Err(Error::Invalid(format!(
-            "invalid table name '{name}': use NAME or SCHEMA.NAME"
-        )));
-    }
-    Ok((schema, table))
 }
 
 impl Engine {
@@ -110,11 +94,9 @@ impl Engine {
         let mut disk =
             DiskManagerBuilder::default().with_max_temp_directory_size(config.spill_max_bytes);
         if let Some(dir) = &config.spill_dir {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::Invalid(format!(
-                    "cannot create spill directory {}: {e}",
-                    dir.display()
-                ))
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                context: format!("cannot create spill directory {}", dir.display()),
+                source,
             })?;
             disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
         }
@@ -133,138 +115,59 @@ impl Engine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         Ok(Engine {
-            catalog,
-            stores,
-            ctx,
+            lake: Lake {
+                catalog,
+                stores,
+                ctx,
+                target_file_size: config.target_file_size,
+                limits: config.limits.clone(),
+            },
             query_memory_limit: config.query_memory_limit,
-            target_file_size: config.target_file_size,
-            limits: config.limits.clone(),
         })
+    }
+
+    /// The catalog, the stores and the defaults every statement runs with.
+    pub fn lake(&self) -> &Lake {
+        &self.lake
     }
 
     /// The limits every statement is checked against.
     pub fn limits(&self) -> &StatementLimits {
-        &self.limits
+        &self.lake.limits
     }
 
     /// The catalog.
     pub fn catalog(&self) -> &Arc<Catalog> {
-        &self.catalog
-    }
-
-    /// The object stores.
-    pub(crate) fn stores(&self) -> Arc<Stores> {
-        Arc::clone(&self.stores)
-    }
-
-    /// Size at which written files roll over, unless a table sets its own.
-    pub(crate) fn target_file_size(&self) -> u64 {
-        self.target_file_size
+        &self.lake.catalog
     }
 
     /// A session for a sequence of statements (settings made with `SET` last for the session).
     pub fn session(&self) -> QuerySession {
         QuerySession {
-            ctx: SessionContext::new_with_state(self.ctx.state()),
-            catalog: Arc::clone(&self.catalog),
-            stores: Arc::clone(&self.stores),
+            lake: Lake {
+                ctx: self.lake.context(),
+                ..self.lake.clone()
+            },
             query_memory_limit: self.query_memory_limit,
-            target_file_size: self.target_file_size,
-            limits: self.limits.clone(),
             progress: Arc::new(()),
         }
     }
 
     /// Bytes of memory reserved by running queries, and spill bytes on disk.
     pub fn resources_in_use(&self) -> (usize, u64) {
-        let runtime = self.ctx.runtime_env();
+        let runtime = self.lake.ctx.runtime_env();
         (
             runtime.memory_pool.reserved(),
             runtime.disk_manager.used_disk_space(),
         )
     }
-
-    /// Register the Parquet files under `location` as table `name` (`[schema.]table`).
-    pub async fn register_table(
-        &self,
-        name: &str,
-        location: &str,
-        progress: &dyn Progress,
-    ) -> Result<(RegisterReport, RequestCounts)> {
-        register(&self.catalog, &self.stores, name, location, progress).await
-    }
-
-    /// Pick up new files, forget deleted ones and re-read rewritten ones under a registered
-    /// table's location.
-    pub async fn refresh_table(
-        &self,
-        name: &str,
-        progress: &dyn Progress,
-    ) -> Result<(RegisterReport, RequestCounts)> {
-        let meta = self.table(name)?;
-        let Some(location) = meta.location.clone() else {
-            return Err(strata_catalog::Error::NotRegistered {
-                table: name.to_string(),
-            }
-            .into());
-        };
-        let counter = Arc::new(RequestCounter::default());
-        let location = self.stores.location(&location, &counter)?;
-        let report = self.catalog.refresh(&meta, &location, progress).await?;
-        Ok((report, counter.snapshot()))
-    }
-
-    /// Drop table `name`; its files are left in place.
-    pub fn drop_table(&self, name: &str) -> Result<SnapshotId> {
-        let (schema, table) = split_table_name(name)?;
-        Ok(self.catalog.drop_table(&schema, &table)?)
-    }
-
-    /// The table `name` at the current snapshot.
-    pub fn table(&self, name: &str) -> Result<TableMeta> {
-        let (schema, table) = split_table_name(name)?;
-        let snapshot = self.catalog.current_snapshot()?;
-        Ok(self.catalog.require_table(snapshot, &schema, &table)?)
-    }
-
-    /// The Arrow schema a table presents to queries.
-    pub fn table_schema(&self, meta: TableMeta) -> SchemaRef {
-        use datafusion::catalog::TableProvider;
-        crate::table::CatalogTable::new(Arc::clone(&self.catalog), Arc::clone(&self.stores), meta)
-            .schema()
-    }
-
-    /// Totals of a table.
-    pub fn table_summary(&self, meta: &TableMeta) -> Result<TableSummary> {
-        Ok(self.catalog.table_summary(meta)?)
-    }
-}
-
-/// Register the files under `location` as table `name`.
-pub(crate) async fn register(
-    catalog: &Catalog,
-    stores: &Stores,
-    name: &str,
-    location: &str,
-    progress: &dyn Progress,
-) -> Result<(RegisterReport, RequestCounts)> {
-    let (schema, table) = split_table_name(name)?;
-    let counter = Arc::new(RequestCounter::default());
-    let location = stores.location(location, &counter)?;
-    let report = catalog
-        .register(&schema, &table, &location, progress)
-        .await?;
-    Ok((report, counter.snapshot()))
 }
 
 /// A sequence of statements sharing settings; each statement reads one snapshot.
 pub struct QuerySession {
-    ctx: SessionContext,
-    catalog: Arc<Catalog>,
-    stores: Arc<Stores>,
+    /// The lake, with this session's own DataFusion context (its `SET`s).
+    lake: Lake,
     query_memory_limit: Option<usize>,
-    target_file_size: u64,
-    limits: StatementLimits,
     /// Where `CALL register`/`refresh` report the footers they read (the CLI's progress bar).
     progress: Arc<dyn Progress>,
 }
@@ -285,13 +188,13 @@ impl QuerySession {
     /// Split SQL text into statements (semicolons inside strings and comments are respected).
     /// Every entry point parses here, so the statement limits apply to every door.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        self.limits.check_text(sql)?;
-        let state = self.ctx.state();
+        self.lake.limits.check_text(sql)?;
+        let state = self.lake.ctx.state();
         let dialect_name = state.config().options().sql_parser.dialect;
         let dialect = dialect_from_str(dialect_name)
-            .ok_or_else(|| Error::Invalid(format!("unknown SQL dialect '{dialect_name}'")))?;
+            .ok_or_else(|| Error::Usage(format!("unknown SQL dialect '{dialect_name}'")))?;
         let sql = rewrite_partitioned_by(sql);
-        let depth = self.limits.max_expression_depth;
+        let depth = self.lake.limits.max_expression_depth;
         let statements: Vec<Statement> = DFParserBuilder::new(sql.as_str())
             .with_dialect(dialect.as_ref())
             .with_recursion_limit(depth)
@@ -310,7 +213,7 @@ impl QuerySession {
             })?
             .into_iter()
             .collect();
-        self.limits.check_statements(&statements)?;
+        self.lake.limits.check_statements(&statements)?;
         let mut statements = statements;
         for statement in &mut statements {
             crate::chains::balance_chains(statement);
@@ -324,14 +227,10 @@ impl QuerySession {
         self.progress = progress;
     }
 
-    /// The DataFusion session.
-    pub(crate) fn context(&self) -> &SessionContext {
-        &self.ctx
-    }
-
     /// Make `schema` the schema unqualified table names resolve to.
     pub fn set_default_schema(&self, schema: &str) {
-        self.ctx
+        self.lake
+            .ctx
             .state_ref()
             .write()
             .config_mut()
@@ -342,7 +241,8 @@ impl QuerySession {
 
     /// The schema unqualified table names resolve to.
     pub fn default_schema(&self) -> String {
-        self.ctx
+        self.lake
+            .ctx
             .state()
             .config()
             .options()
@@ -354,19 +254,19 @@ impl QuerySession {
     /// Plan one statement at the current snapshot without running it.
     pub async fn prepare(&self, mut statement: Statement) -> Result<PreparedStatement> {
         let started = Instant::now();
-        let snapshot = self.catalog.current_snapshot()?;
-        self.ctx.register_catalog(
+        let snapshot = self.lake.catalog.current_snapshot()?;
+        self.lake.ctx.register_catalog(
             CATALOG_NAME,
             Arc::new(SnapshotCatalog::new(
-                Arc::clone(&self.catalog),
-                Arc::clone(&self.stores),
+                Arc::clone(&self.lake.catalog),
+                Arc::clone(&self.lake.stores),
                 snapshot,
             )),
         );
         // The statement runs in its own runtime, sharing the engine's memory pool, disk manager
         // and caches, whose stores count into this statement's request counter.
         let counter = Arc::new(RequestCounter::default());
-        let base = self.ctx.runtime_env();
+        let base = self.lake.ctx.runtime_env();
         let pool: Arc<dyn MemoryPool> = Arc::new(QueryMemoryPool::new(
             Arc::clone(&base.memory_pool),
             self.query_memory_limit.unwrap_or(usize::MAX),
@@ -374,10 +274,10 @@ impl QuerySession {
         let mut runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(pool)
             .with_cache_manager(shared_caches(&base.cache_manager))
-            .with_object_store_registry(self.stores.registry(Arc::clone(&counter)));
+            .with_object_store_registry(self.lake.stores.registry(Arc::clone(&counter)));
         runtime.disk_manager = Some(Arc::clone(&base.disk_manager));
         // Scans find the counter in the session config, to report storage problems to it.
-        let state = self.ctx.state();
+        let state = self.lake.ctx.state();
         let config = state.config().clone().with_extension(Arc::clone(&counter));
         let ctx = SessionContext::new_with_state(
             SessionStateBuilder::new_from_existing(state)
@@ -385,12 +285,12 @@ impl QuerySession {
                 .with_runtime_env(runtime.build_arc()?)
                 .build(),
         );
-        crate::introspection::register(&ctx, &self.catalog, snapshot);
+        crate::introspection::register(&ctx, &self.lake.catalog, snapshot);
         ctx.register_udtf(
             "table_at",
             Arc::new(TableAt {
-                catalog: Arc::clone(&self.catalog),
-                stores: Arc::clone(&self.stores),
+                catalog: Arc::clone(&self.lake.catalog),
+                stores: Arc::clone(&self.lake.stores),
             }),
         );
         let work = match catalog_command(&statement)? {
@@ -415,7 +315,7 @@ impl QuerySession {
                             LogicalStatement::SetVariable(_) | LogicalStatement::ResetVariable(_),
                         ) = &plan
                         {
-                            self.ctx.execute_logical_plan(plan.clone()).await?;
+                            self.lake.ctx.execute_logical_plan(plan.clone()).await?;
                         }
                         let schema = result_schema(&ctx, &plan);
                         Work::Plan(plan, schema)
@@ -424,15 +324,14 @@ impl QuerySession {
             }
         };
         Ok(PreparedStatement {
-            ctx,
+            lake: Lake {
+                ctx,
+                ..self.lake.clone()
+            },
             work,
-            catalog: Arc::clone(&self.catalog),
-            stores: Arc::clone(&self.stores),
             started,
             snapshot,
             counter,
-            target_file_size: self.target_file_size,
-            limits: self.limits.clone(),
             progress: Arc::clone(&self.progress),
         })
     }
@@ -447,12 +346,14 @@ impl QuerySession {
         match plan {
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => {
                 if create.or_replace {
-                    return Err(Error::Invalid(
+                    return Err(Error::Unsupported(
                         "CREATE OR REPLACE TABLE is not supported yet: DROP TABLE first".into(),
                     ));
                 }
                 if create.temporary {
-                    return Err(Error::Invalid("temporary tables are not supported".into()));
+                    return Err(Error::Unsupported(
+                        "temporary tables are not supported".into(),
+                    ));
                 }
                 let name = reference_name(&create.name)?;
                 let table = new_table(
@@ -474,17 +375,17 @@ impl QuerySession {
                 WriteOp::Insert(InsertOp::Append) => {
                     let name = reference_name(&dml.table_name)?;
                     let (schema, table) = split_table_name(&name)?;
-                    let meta = self.catalog.require_table(snapshot, &schema, &table)?;
+                    let meta = self.lake.catalog.require_table(snapshot, &schema, &table)?;
                     check_writable(&meta)?;
                     Ok(Some(WriteJob::Insert {
                         meta,
                         input: dml.input.as_ref().clone(),
                     }))
                 }
-                WriteOp::Insert(op) => Err(Error::Invalid(format!(
+                WriteOp::Insert(op) => Err(Error::Unsupported(format!(
                     "INSERT {op} is not supported yet; use INSERT INTO"
                 ))),
-                other => Err(Error::Invalid(format!(
+                other => Err(Error::Unsupported(format!(
                     "{other} is not supported yet: Strata appends with INSERT INTO and drops old data by partition (retention)"
                 ))),
             },
@@ -534,7 +435,7 @@ fn reference_name(reference: &TableReference) -> Result<String> {
     if let Some(catalog) = reference.catalog()
         && catalog != CATALOG_NAME
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::NotFound(format!(
             "catalog '{catalog}' does not exist; tables live in catalog '{CATALOG_NAME}'"
         )));
     }

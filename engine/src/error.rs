@@ -33,9 +33,36 @@ pub enum Error {
         setting: &'static str,
         message: String,
     },
-    /// Anything else that names its own cause.
+    /// A statement, a name or an argument is malformed: what is wrong and how to write it.
     #[error("{0}")]
-    Invalid(String),
+    Usage(String),
+    /// The statement is understood but Strata does not do it (yet).
+    #[error("{0}")]
+    Unsupported(String),
+    /// Something the statement names does not exist: a snapshot, a table to ingest into,
+    /// files matching a pattern.
+    #[error("{0}")]
+    NotFound(String),
+    /// The data or the table refuses the change: NULLs in a NOT NULL column, a column the table
+    /// lacks, a write into a table registered in place, retention without a time column.
+    #[error("{0}")]
+    Refused(String),
+    /// An input file of `strata ingest` cannot be read as its format.
+    #[error("{file}: {message}")]
+    Input { file: String, message: String },
+    /// The local file system failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    /// Object storage failed outside a query (listing for gc or ingest, deleting, reading a
+    /// delete file or a file just written).
+    #[error("{0}")]
+    Storage(String),
+    /// A background task of a statement failed (a panic or a cancelled blocking task).
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// DataFusion wraps errors in context layers ("Error during planning: …"); keep the message
@@ -83,7 +110,11 @@ impl Error {
             | Error::Catalog(strata_catalog::Error::TableExists { .. })
             | Error::Location { .. }
             | Error::LimitExceeded { .. }
-            | Error::Invalid(_) => true,
+            | Error::Usage(_)
+            | Error::Unsupported(_)
+            | Error::NotFound(_)
+            | Error::Refused(_)
+            | Error::Input { .. } => true,
             Error::DataFusion(e) => matches!(
                 e.find_root(),
                 D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_)

@@ -28,10 +28,10 @@ use futures::stream::BoxStream;
 use object_store::ObjectStoreExt;
 use strata_catalog::{NewTable, SnapshotId, TableMeta};
 
-use crate::engine::{Engine, split_table_name};
 use crate::error::{Error, Result};
+use crate::lake::{Lake, split_table_name};
 use crate::storage::{Resolved, Stores};
-use crate::writes::{CreateOptions, WriteJob, check_writable, new_table, run_write};
+use crate::write_job::{CreateOptions, WriteJob, check_writable, new_table, run_write};
 
 /// Rows parsed before they are converted and sent on as one batch.
 const BATCH_ROWS: usize = 8192;
@@ -110,6 +110,16 @@ struct Input {
     max_line: usize,
 }
 
+impl Input {
+    /// This file cannot be read as its format.
+    fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::Input {
+            file: self.display.clone(),
+            message: message.to_string(),
+        }
+    }
+}
+
 fn format_of(name: &str) -> Option<(InputFormat, bool)> {
     let lower = name.to_ascii_lowercase();
     let (base, gzip) = match lower.strip_suffix(".gz") {
@@ -156,7 +166,7 @@ async fn expand(
                     &input[dir_end..]
                 );
                 let pattern = glob::Pattern::new(&full_pattern)
-                    .map_err(|e| Error::Invalid(format!("invalid pattern '{input}': {e}")))?;
+                    .map_err(|e| Error::Usage(format!("invalid pattern '{input}': {e}")))?;
                 let mut listing = base.store.list(Some(&base.path));
                 let mut found = Vec::new();
                 while let Some(meta) = listing.next().await {
@@ -177,7 +187,7 @@ async fn expand(
                 }
                 found.sort_by(|a, b| a.0.cmp(&b.0));
                 if found.is_empty() {
-                    return Err(Error::Invalid(format!("no files match '{input}'")));
+                    return Err(Error::NotFound(format!("no files match '{input}'")));
                 }
                 found
             }
@@ -188,7 +198,7 @@ async fn expand(
                 None => (None, display.to_ascii_lowercase().ends_with(".gz")),
             };
             let format = format.or(detected).ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::Usage(format!(
                     "cannot tell the format of '{display}' from its name; pass --format csv|ndjson|parquet"
                 ))
             })?;
@@ -400,7 +410,10 @@ impl Records {
                     .from_reader(reader);
                 let header = reader
                     .headers()
-                    .map_err(|e| Error::Invalid(format!("{display}: cannot read the header: {e}")))?
+                    .map_err(|e| Error::Input {
+                        file: display.to_string(),
+                        message: format!("cannot read the header: {e}"),
+                    })?
                     .iter()
                     .map(|h| h.trim().to_string())
                     .collect();
@@ -653,10 +666,13 @@ impl Tally {
             });
         }
         match self.options.on_error {
-            OnError::Fail => Err(Error::Invalid(format!(
-                "{file}:{line}: {reason} (nothing was loaded; use --on-error skip to load the other lines)"
-            ))),
-            OnError::Skip if guard.1 > self.options.max_errors => Err(Error::Invalid(format!(
+            OnError::Fail => Err(Error::Input {
+                file: format!("{file}:{line}"),
+                message: format!(
+                    "{reason} (nothing was loaded; use --on-error skip to load the other lines)"
+                ),
+            }),
+            OnError::Skip if guard.1 > self.options.max_errors => Err(Error::Refused(format!(
                 "more than {} lines were rejected (the last: {file}:{line}: {reason}); nothing was loaded (raise --max-errors to accept more)",
                 self.options.max_errors
             ))),
@@ -796,11 +812,11 @@ async fn read_parquet(
     .with_file_size(meta.size);
     let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
         .await
-        .map_err(|e| Error::Invalid(format!("{}: {e}", input.display)))?
+        .map_err(|e| input.error(e))?
         .build()
-        .map_err(|e| Error::Invalid(format!("{}: {e}", input.display)))?;
+        .map_err(|e| input.error(e))?;
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| Error::Invalid(format!("{}: {e}", input.display)))?;
+        let batch = batch.map_err(|e| input.error(e))?;
         let columns = schema
             .fields()
             .iter()
@@ -827,14 +843,11 @@ async fn read_parquet(
                             ..Default::default()
                         },
                     )
-                    .map_err(|e| {
-                        Error::Invalid(format!("{}: column '{}': {e}", input.display, field.name()))
-                    }),
+                    .map_err(|e| input.error(format!("column '{}': {e}", field.name()))),
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        let out = RecordBatch::try_new(Arc::clone(schema), columns)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", input.display)))?;
+        let out = RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| input.error(e))?;
         let rows = tally
             .rows
             .fetch_add(out.num_rows() as u64, Ordering::Relaxed)
@@ -861,7 +874,7 @@ async fn infer_schema(input: &Input) -> Result<Schema> {
         );
         let builder = ParquetRecordBatchStreamBuilder::new(reader)
             .await
-            .map_err(|e| Error::Invalid(format!("{}: {e}", input.display)))?;
+            .map_err(|e| input.error(e))?;
         return Ok(builder.schema().as_ref().clone());
     }
     let bytes = Arc::new(AtomicU64::new(0));
@@ -894,10 +907,7 @@ async fn infer_schema(input: &Input) -> Result<Schema> {
             }
         }
         if names.is_empty() {
-            return Err(Error::Invalid(format!(
-                "cannot infer columns from '{}': it has no readable records",
-                input.display
-            )));
+            return Err(input.error("it has no readable records to infer columns from"));
         }
         let fields: Vec<Field> = names
             .iter()
@@ -907,7 +917,7 @@ async fn infer_schema(input: &Input) -> Result<Schema> {
         Ok(Schema::new(fields))
     })
     .await
-    .map_err(|e| Error::Invalid(format!("inference failed: {e}")))?
+    .map_err(|e| Error::Internal(format!("inference failed: {e}")))?
 }
 
 /// The narrowest type all `values` read as.
@@ -964,7 +974,7 @@ impl PartitionStream for ChannelPartition {
     }
 }
 
-impl Engine {
+impl Lake {
     /// Load `inputs` into table `name`.
     pub async fn ingest(
         &self,
@@ -983,7 +993,7 @@ impl Engine {
         )
         .await?;
         if files.is_empty() {
-            return Err(Error::Invalid("no input files".into()));
+            return Err(Error::Usage("no input files".into()));
         }
         let (schema_name, table_name) = split_table_name(name)?;
         let snapshot = catalog.current_snapshot()?;
@@ -1010,7 +1020,7 @@ impl Engine {
                 (Arc::new(Schema::new(fields)), None, Some(table))
             }
             None => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::NotFound(format!(
                     "table '{name}' does not exist; create it with CREATE TABLE, or pass --create to infer its columns from the first file"
                 )));
             }
@@ -1046,7 +1056,7 @@ impl Engine {
                                 read_text(&input, reader, &target, &tally, &send)
                             })
                             .await
-                            .map_err(|e| Error::Invalid(format!("reading failed: {e}")))
+                            .map_err(|e| Error::Internal(format!("reading failed: {e}")))
                             .and_then(|r| r),
                         }
                     };
@@ -1063,8 +1073,7 @@ impl Engine {
                 stream: Mutex::new(Some(stream)),
             })],
         )?;
-        let session = self.session();
-        let ctx = session.context();
+        let ctx = &self.context();
         let input = ctx.read_table(Arc::new(provider))?.into_unoptimized_plan();
         let created = new.is_some();
         let job = match (meta, new) {
@@ -1077,7 +1086,7 @@ impl Engine {
             (None, None) => unreachable!("one of the two is set"),
         };
         let (rows, snapshot) =
-            run_write(ctx, &catalog, &stores, job, Some(self.target_file_size())).await?;
+            run_write(ctx, &catalog, &stores, job, Some(self.target_file_size)).await?;
         let (mut rejected, rejected_total) =
             std::mem::take(&mut *tally.rejected.lock().unwrap_or_else(|e| e.into_inner()));
         rejected.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));

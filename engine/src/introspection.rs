@@ -10,7 +10,6 @@ use arrow::array::TimestampMicrosecondArray;
 use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::Expr;
@@ -18,7 +17,7 @@ use datafusion::prelude::SessionContext;
 use strata_catalog::{Catalog, HistoryEntry, SnapshotId, TableMeta, Transform};
 
 use crate::error::{Error, Result};
-use crate::writes::literal;
+use crate::function_args::{default_schema, normalize_time, table_name_arg};
 
 /// Which view of the catalog a function gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +147,7 @@ fn properties(meta: &TableMeta) -> Option<String> {
 
 /// A catalog time (`2026-03-04 10:00:00.123+00`) as microseconds since the epoch.
 fn micros(time: &str) -> Option<i64> {
-    crate::writes::normalize_time(time)
+    normalize_time(time)
         .ok()
         .and_then(|t| {
             chrono::NaiveDateTime::parse_from_str(t.trim_end_matches("+00"), "%Y-%m-%d %H:%M:%S%.f")
@@ -157,33 +156,11 @@ fn micros(time: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_micros())
 }
 
-/// `(schema, table)` of a table function's name argument (`'name'` or `'schema.name'`).
-pub(crate) fn table_name_arg(arg: &Expr, default_schema: &str) -> Option<(String, String)> {
-    let name = match literal(arg)? {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => s,
-        _ => return None,
-    };
-    Some(match name.split_once('.') {
-        Some((s, t)) => (s.to_string(), t.to_string()),
-        None => (default_schema.to_string(), name),
-    })
-}
-
-/// The schema unqualified names resolve to in a table function's session.
-pub(crate) fn default_schema(args: &TableFunctionArgs) -> String {
-    args.session()
-        .config()
-        .options()
-        .catalog
-        .default_schema
-        .clone()
-}
-
 impl CatalogView {
     /// The table an argument names, at the statement's snapshot.
     fn table(&self, arg: &Expr, default_schema: &str) -> Result<TableMeta> {
         let (schema, table) = table_name_arg(arg, default_schema)
-            .ok_or_else(|| Error::Invalid(self.view.usage().into()))?;
+            .ok_or_else(|| Error::Usage(self.view.usage().into()))?;
         Ok(self.catalog.require_table(self.snapshot, &schema, &table)?)
     }
 
@@ -191,7 +168,7 @@ impl CatalogView {
         let argument = match (self.view, args) {
             (View::Tables | View::Snapshots | View::Columns, []) => None,
             (View::Columns | View::History, [name]) => Some(self.table(name, default_schema)?),
-            _ => return Err(Error::Invalid(self.view.usage().into())),
+            _ => return Err(Error::Usage(self.view.usage().into())),
         };
         match self.view {
             View::Tables => self.tables(),
@@ -204,7 +181,7 @@ impl CatalogView {
             }
             View::Snapshots => snapshots_batch(&self.catalog.snapshots()?),
             View::History => {
-                let meta = argument.ok_or_else(|| Error::Invalid(self.view.usage().into()))?;
+                let meta = argument.ok_or_else(|| Error::Usage(self.view.usage().into()))?;
                 snapshots_batch(&self.catalog.history(&meta)?)
             }
         }

@@ -14,9 +14,11 @@ mod deletes;
 mod engine;
 mod error;
 mod field_ids;
+mod function_args;
 mod functions;
 mod ingest;
 mod introspection;
+mod lake;
 mod limits;
 mod maintenance;
 mod memory;
@@ -31,17 +33,19 @@ mod statements;
 mod storage;
 mod stream_ingest;
 mod table;
+mod table_writer;
+mod time_travel;
 mod units;
-mod write;
-mod writes;
+mod write_job;
 
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
 pub use config::{EngineConfig, physical_memory};
-pub use engine::{Engine, QuerySession, split_table_name};
+pub use engine::{Engine, QuerySession};
 pub use error::{Error, Result};
 pub use ingest::{
     IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, parse_timestamp,
 };
+pub use lake::{Lake, split_table_name};
 pub use limits::{QUERY_THREAD_STACK, StatementLimits, expression_depth};
 pub use maintenance::{CompactOptions, CompactReport, GcFile, GcReport, RetentionReport};
 pub use procedures::{
@@ -57,9 +61,9 @@ pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use strata_catalog::{ExpireReport, Progress};
 pub use stream_ingest::StreamTarget;
 pub use table::CatalogTable;
+pub use table_writer::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
 pub use units::{parse_age, parse_duration, parse_size};
-pub use write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
-pub use writes::{CreateOptions, TABLE_PROPERTIES, parse_partitioning};
+pub use write_job::{CreateOptions, TABLE_PROPERTIES, parse_partitioning};
 
 /// Re-exported so that callers use the same versions.
 pub use datafusion;

@@ -24,12 +24,12 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use strata_catalog::{DataFile, ExpireReport, FileQuery, SnapshotId, TableMeta, Transform};
 
-use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::lake::Lake;
 use crate::table::CatalogTable;
+use crate::table_writer::discard;
 use crate::units::parse_age;
-use crate::write::discard;
-use crate::writes::{check_writable, table_target, write_input};
+use crate::write_job::{check_writable, table_target, write_input};
 
 /// Which files `strata compact` rewrites.
 #[derive(Debug, Clone, Default)]
@@ -130,7 +130,7 @@ fn partition_key(file: &DataFile) -> Vec<(i64, Option<String>)> {
     key
 }
 
-impl Engine {
+impl Lake {
     /// Merge the small files of each partition of table `name` (files below three quarters
     /// of the target size, in partitions that have two or more of them).
     pub async fn compact(&self, name: &str, options: &CompactOptions) -> Result<CompactReport> {
@@ -140,8 +140,7 @@ impl Engine {
     async fn compact_once(&self, name: &str, options: &CompactOptions) -> Result<CompactReport> {
         let meta = self.table(name)?;
         check_writable(&meta)?;
-        let session = self.session();
-        let ctx = session.context();
+        let ctx = &self.context();
         let catalog = Arc::clone(self.catalog());
         let stores = self.stores();
         let table = CatalogTable::new(Arc::clone(&catalog), Arc::clone(&stores), meta.clone());
@@ -160,7 +159,7 @@ impl Engine {
                     });
                 vec![planned.map_err(|e| {
                     let shown: String = sql.chars().take(200).collect();
-                    Error::Invalid(format!("invalid --where predicate '{shown}': {e}"))
+                    Error::Usage(format!("invalid --where predicate '{shown}': {e}"))
                 })?]
             }
             None => Vec::new(),
@@ -169,7 +168,7 @@ impl Engine {
         let (_, _, files) = table
             .select_files(&state, Some(&Vec::new()), &filters)
             .await?;
-        let target = table_target(&meta, self.target_file_size())?;
+        let target = table_target(&meta, self.target_file_size)?;
         let small = (target.layout.target_file_size as i64) / 4 * 3;
         let mut groups: BTreeMap<Vec<(i64, Option<String>)>, Vec<&DataFile>> = BTreeMap::new();
         for file in files.iter().filter(|f| f.file_size < small) {
@@ -209,7 +208,7 @@ impl Engine {
                 catalog.replace_files(&meta, &ids, &files, "strata compact")
             })
             .await
-            .map_err(|e| Error::Invalid(format!("compaction commit failed: {e}")))?
+            .map_err(|e| Error::Internal(format!("compaction commit failed: {e}")))?
         };
         match committed {
             Ok(snapshot) => {
@@ -260,7 +259,7 @@ impl Engine {
             let catalog = Arc::clone(&catalog);
             tokio::task::spawn_blocking(move || catalog.candidate_files(&meta, &query))
                 .await
-                .map_err(|e| Error::Invalid(format!("retention failed: {e}")))??
+                .map_err(|e| Error::Internal(format!("retention failed: {e}")))??
                 .files
         };
         let mut groups: BTreeMap<Vec<(i64, Option<String>)>, Vec<&DataFile>> = BTreeMap::new();
@@ -296,7 +295,7 @@ impl Engine {
             catalog.remove_files(&meta, &ids, "strata retention", "retention")
         })
         .await
-        .map_err(|e| Error::Invalid(format!("retention failed: {e}")))??;
+        .map_err(|e| Error::Internal(format!("retention failed: {e}")))??;
         report.snapshot = Some(snapshot);
         report.rows = rows;
         Ok(Some(report))
@@ -373,7 +372,7 @@ impl Engine {
         while let Some(object) = listing
             .try_next()
             .await
-            .map_err(|e| Error::Invalid(format!("cannot list '{data_path}': {e}")))?
+            .map_err(|e| Error::Storage(format!("cannot list '{data_path}': {e}")))?
         {
             let path = format!("{}{}", resolved.root, object.location);
             let file_name = object.location.filename().unwrap_or_default();
@@ -496,7 +495,7 @@ fn retention_column(meta: &TableMeta) -> Result<&strata_catalog::Column> {
                 .filter(|c| temporal(c))
         })
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::Refused(format!(
                 "table '{}.{}' has retention '{}' but no time column to apply it to: partition it by day(ts) (or month/year/hour), or set sort_by to a timestamp column",
                 meta.schema,
                 meta.name,

@@ -50,6 +50,8 @@ pub struct CatalogReaderFactory {
     counter: Option<Arc<RequestCounter>>,
     /// Which file each partition reads.
     reading: Arc<Reading>,
+    /// Footer reads in flight, shared by every scan of the engine.
+    footers: Arc<FooterReads>,
 }
 
 impl CatalogReaderFactory {
@@ -60,6 +62,7 @@ impl CatalogReaderFactory {
         base: String,
         counter: Option<Arc<RequestCounter>>,
         reading: Arc<Reading>,
+        footers: Arc<FooterReads>,
     ) -> Self {
         CatalogReaderFactory {
             store,
@@ -68,7 +71,24 @@ impl CatalogReaderFactory {
             base,
             counter,
             reading,
+            footers,
         }
+    }
+}
+
+/// Footer reads in flight, by file. DataFusion may open one file from two places at once (its
+/// scan plans files and row groups as separate pieces of work); without this both would miss
+/// the cache and read the footer. A second reader waits for the first read and then finds the
+/// footer in the cache: one GET per file, however many readers.
+#[derive(Debug, Default)]
+pub struct FooterReads(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl FooterReads {
+    /// The lock of `url`'s footer read; entries nobody holds are dropped on the way.
+    fn slot(&self, url: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut reads = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        reads.retain(|_, slot| Arc::strong_count(slot) > 1);
+        Arc::clone(reads.entry(url.to_string()).or_default())
     }
 }
 
@@ -124,6 +144,7 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
             url,
             partition: partition_index,
             reading: Arc::clone(&self.reading),
+            footers: Arc::clone(&self.footers),
         }))
     }
 }
@@ -135,6 +156,7 @@ struct Tracked {
     url: String,
     partition: usize,
     reading: Arc<Reading>,
+    footers: Arc<FooterReads>,
 }
 
 impl AsyncFileReader for Tracked {
@@ -157,6 +179,8 @@ impl AsyncFileReader for Tracked {
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         self.reading.set(self.partition, &self.url);
         async move {
+            let slot = self.footers.slot(&self.url);
+            let _reading = slot.lock().await;
             self.inner.get_metadata(options).await.map_err(|e| match e {
                 // Storage errors already name the object.
                 parquet::errors::ParquetError::External(_) => e,
@@ -320,5 +344,69 @@ impl AsyncFileReader for WithPageIndex {
             self.inner.get_metadata(Some(&options)).await
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::requests::CountingStore;
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use object_store::local::LocalFileSystem;
+    use parquet::arrow::ArrowWriter;
+
+    #[tokio::test]
+    async fn concurrent_readers_of_a_file_read_its_footer_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
+        let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let size = bytes.len() as u64;
+        std::fs::write(dir.path().join("f.parquet"), bytes).unwrap();
+
+        // The local store reads on blocking threads, so the four reads below are in flight
+        // together.
+        let counter = Arc::new(RequestCounter::default());
+        let local = Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+        let store = Arc::new(CountingStore::new(
+            local,
+            String::new(),
+            Arc::clone(&counter),
+        ));
+        let runtime = RuntimeEnvBuilder::new().build().unwrap();
+        let factory = CatalogReaderFactory::new(
+            store,
+            runtime.cache_manager.get_file_metadata_cache(),
+            true,
+            String::new(),
+            None,
+            Arc::default(),
+            Arc::default(),
+        );
+        let metrics = ExecutionPlanMetricsSet::new();
+        let file = PartitionedFile::new("f.parquet", size);
+        let mut readers: Vec<_> = (0..4)
+            .map(|partition| {
+                factory
+                    // The size hint covers the whole file: one read brings the footer and the
+                    // page index.
+                    .create_reader(partition, file.clone(), Some(size as usize), &metrics)
+                    .unwrap()
+            })
+            .collect();
+        let loaded =
+            futures::future::try_join_all(readers.iter_mut().map(|r| r.get_metadata(None)))
+                .await
+                .unwrap();
+        assert!(
+            loaded
+                .iter()
+                .all(|m| m.file_metadata().num_rows() == 10_000)
+        );
+        assert_eq!(counter.snapshot().get, 1, "{:?}", counter.snapshot());
     }
 }

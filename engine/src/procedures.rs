@@ -12,8 +12,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use strata_catalog::{ExpireReport, Progress, RegisterReport};
 
 use crate::commands::Maintenance;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::lake::Lake;
 use crate::maintenance::{CompactOptions, CompactReport, GcReport, RetentionReport};
 use crate::requests::RequestCounts;
 use crate::units::parse_age;
@@ -187,7 +187,7 @@ pub fn gc_lines(r: &GcReport, dry_run: bool, grace: &str) -> Vec<String> {
     lines
 }
 
-impl Engine {
+impl Lake {
     /// Run a maintenance procedure and say what it did; registration and refresh report the
     /// footers they read to `progress`.
     pub async fn run_procedure(
@@ -236,11 +236,11 @@ impl Engine {
                 match table {
                     Some(table) => match self.apply_retention(table, *dry_run).await? {
                         Some(r) => Ok(vec![retention_line(&r, verb)]),
-                        None => Err(Error::Invalid(format!(
+                        None => Err(Error::Refused(format!(
                             "table '{table}' has no retention property; create it WITH (retention = '90 days')"
                         ))),
                     },
-                    None if *dry_run => Err(Error::Invalid(
+                    None if *dry_run => Err(Error::Usage(
                         "retention of every table does not take dry_run; name a table to preview it"
                             .into(),
                     )),
@@ -270,7 +270,7 @@ impl Engine {
                         .map(|(path, reason)| format!("{path}: {reason}"))
                         .collect();
                     lines.push(format!("could not delete {} files", failed.len()));
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::Storage(format!(
                         "gc could not delete {} files ({}); {}",
                         failed.len(),
                         failed.join("; "),

@@ -16,29 +16,24 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
-use strata_catalog::{Alteration, Catalog, Progress, SnapshotId};
+use strata_catalog::{Alteration, Progress, SnapshotId};
 
 use crate::commands::{AlterChange, CatalogCommand};
-use crate::engine::{Engine, register, split_table_name};
 use crate::error::{Error, Result};
-use crate::limits::StatementLimits;
+use crate::lake::{Lake, split_table_name};
 use crate::requests::{RequestCounter, RequestCounts};
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
-use crate::storage::Stores;
-use crate::writes::{WriteJob, count_batch, count_schema, run_write};
+use crate::write_job::{WriteJob, count_batch, count_schema, run_write};
 
 /// A statement planned at one snapshot, not yet running. Its schema is known, so a server can
 /// describe the result (and the parameters) before running it.
 pub struct PreparedStatement {
-    pub(crate) ctx: SessionContext,
+    /// The lake, with the statement's own context: its snapshot and its request counter.
+    pub(crate) lake: Lake,
     pub(crate) work: Work,
-    pub(crate) catalog: Arc<Catalog>,
-    pub(crate) stores: Arc<Stores>,
     pub(crate) started: Instant,
     pub(crate) snapshot: SnapshotId,
     pub(crate) counter: Arc<RequestCounter>,
-    pub(crate) target_file_size: u64,
-    pub(crate) limits: StatementLimits,
     pub(crate) progress: Arc<dyn Progress>,
 }
 
@@ -111,15 +106,11 @@ impl PreparedStatement {
     /// parameter row in one commit (ADBC's `executemany`); a query binds the first row.
     pub async fn execute_rows(self, rows: Vec<ParamValues>) -> Result<RunningStatement> {
         let PreparedStatement {
-            ctx,
+            lake,
             work,
-            catalog,
-            stores,
             started,
             snapshot,
             counter,
-            target_file_size,
-            limits,
             progress,
         } = self;
         let plan = match work {
@@ -130,8 +121,14 @@ impl PreparedStatement {
                 } else {
                     job.bind(rows)?
                 };
-                let (rows, committed) =
-                    run_write(&ctx, &catalog, &stores, job, Some(target_file_size)).await?;
+                let (rows, committed) = run_write(
+                    &lake.ctx,
+                    &lake.catalog,
+                    &lake.stores,
+                    job,
+                    Some(lake.target_file_size),
+                )
+                .await?;
                 let (schema, batch) = count_batch(rows)?;
                 let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
                 return Ok(RunningStatement {
@@ -148,24 +145,15 @@ impl PreparedStatement {
                 });
             }
             Work::Command(command) => {
-                let engine = Engine {
-                    catalog: Arc::clone(&catalog),
-                    stores: Arc::clone(&stores),
-                    ctx: ctx.clone(),
-                    // The statement's context already holds its share of memory.
-                    query_memory_limit: None,
-                    target_file_size,
-                    limits,
+                let (schema, batches) = match run_command(&lake, command, progress.as_ref()).await?
+                {
+                    // A procedure says what it did, a line a row.
+                    Some(lines) => (
+                        crate::procedures::procedure_schema(),
+                        vec![crate::procedures::procedure_batch(lines)?],
+                    ),
+                    None => (Arc::new(arrow::datatypes::Schema::empty()), Vec::new()),
                 };
-                let (schema, batches) =
-                    match run_command(&engine, &ctx, command, progress.as_ref()).await? {
-                        // A procedure says what it did, a line a row.
-                        Some(lines) => (
-                            crate::procedures::procedure_schema(),
-                            vec![crate::procedures::procedure_batch(lines)?],
-                        ),
-                        None => (Arc::new(arrow::datatypes::Schema::empty()), Vec::new()),
-                    };
                 let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
                 return Ok(RunningStatement {
                     schema: Arc::clone(&schema),
@@ -184,9 +172,9 @@ impl PreparedStatement {
             Some(params) => plan.with_param_values(params)?,
             None => plan,
         };
-        let frame = ctx.execute_logical_plan(plan).await?;
+        let frame = lake.ctx.execute_logical_plan(plan).await?;
         let physical = frame.create_physical_plan().await?;
-        let stream = execute_stream(Arc::clone(&physical), ctx.task_ctx())?;
+        let stream = execute_stream(Arc::clone(&physical), lake.ctx.task_ctx())?;
         // A storage failure reaches the stream flattened into text by the Parquet reader;
         // report the explained failure the statement's stores recorded instead.
         let stream: SendableRecordBatchStream = {
@@ -212,16 +200,15 @@ impl PreparedStatement {
 
 /// Carry out a catalog statement; a procedure returns the lines saying what it did.
 async fn run_command(
-    engine: &Engine,
-    ctx: &SessionContext,
+    lake: &Lake,
     command: CatalogCommand,
     progress: &dyn Progress,
 ) -> Result<Option<Vec<String>>> {
-    let catalog = &engine.catalog;
-    let stores = &engine.stores;
+    let catalog = &lake.catalog;
+    let ctx = &lake.ctx;
     match command {
         CatalogCommand::Maintain(call) => {
-            return Ok(Some(engine.run_procedure(&call, progress).await?));
+            return Ok(Some(lake.run_procedure(&call, progress).await?));
         }
         CatalogCommand::Register {
             name,
@@ -236,7 +223,7 @@ async fn run_command(
             {
                 return Ok(None);
             }
-            register(catalog, stores, &name, &location, &()).await?;
+            lake.register_table(&name, &location, &()).await?;
         }
         CatalogCommand::Drop { names, if_exists } => {
             for name in names {
@@ -282,7 +269,7 @@ async fn resolve_alter_types(
                 .create_logical_plan(&format!("SELECT CAST(NULL AS {sql_type}) AS v"))
                 .await
                 .map_err(|e| {
-                    Error::Invalid(format!(
+                    Error::Usage(format!(
                         "column '{column}': unknown type '{sql_type}' ({e})"
                     ))
                 })?;

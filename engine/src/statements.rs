@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 pub fn split_statements(sql: &str) -> Result<Vec<String>> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql)
         .tokenize()
-        .map_err(|e| Error::Invalid(format!("cannot read the SQL text: {e}")))?;
+        .map_err(|e| Error::Usage(format!("cannot read the SQL text: {e}")))?;
     let mut statements = Vec::new();
     let mut current = String::new();
     for token in tokens {

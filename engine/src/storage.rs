@@ -24,6 +24,7 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use strata_catalog::Location;
 
 use crate::error::{Error, Result};
+use crate::parquet_reader::FooterReads;
 
 use crate::requests::{CountingStore, RequestCounter};
 
@@ -297,6 +298,8 @@ pub struct Stores {
     local: Arc<dyn ObjectStore>,
     /// Cloud stores built so far, by `scheme://authority`; each keeps its connection pool.
     built: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+    /// Parquet footer reads in flight, so that concurrent readers of a file read it once.
+    footer_reads: Arc<FooterReads>,
 }
 
 impl fmt::Debug for Stores {
@@ -319,7 +322,13 @@ impl Stores {
             config,
             local: Arc::new(LocalFileSystem::new()),
             built: Mutex::new(HashMap::new()),
+            footer_reads: Arc::default(),
         }
+    }
+
+    /// Parquet footer reads in flight, shared by every scan over these stores.
+    pub(crate) fn footer_reads(&self) -> Arc<FooterReads> {
+        Arc::clone(&self.footer_reads)
     }
 
     /// Check the configuration without connecting anywhere: every store section names a
@@ -331,7 +340,7 @@ impl Stores {
                 return Err(unsupported_scheme(&section.url, &s.scheme));
             };
             if !s.path.trim_matches('/').is_empty() {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Usage(format!(
                     "[stores.\"{}\"]: name a bucket or container only ({}), not a path inside it",
                     section.url, s.key
                 )));
@@ -421,7 +430,7 @@ impl Stores {
     ) -> Result<Arc<dyn ObjectStore>> {
         let options = section.map(|s| &s.options);
         let bad = |setting: &str| {
-            Error::Invalid(format!(
+            Error::Usage(format!(
                 "unknown setting '{setting}' for the {} store {key} (see the README's storage section for the settings each cloud takes)",
                 cloud.name()
             ))
@@ -553,7 +562,10 @@ impl Stores {
             absolute.to_path_buf()
         } else {
             std::env::current_dir()
-                .map_err(|e| Error::Invalid(format!("cannot read the current directory: {e}")))?
+                .map_err(|source| Error::Io {
+                    context: "cannot read the current directory".into(),
+                    source,
+                })?
                 .join(absolute)
         };
         // Lexically drop `.` and `..`, which object store paths do not allow.

@@ -17,9 +17,9 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use strata_catalog::TableMeta;
 
-use crate::engine::{Engine, split_table_name};
 use crate::error::{Error, Result};
-use crate::writes::{CreateOptions, WriteJob, check_writable, new_table, run_write};
+use crate::lake::{Lake, split_table_name};
+use crate::write_job::{CreateOptions, WriteJob, check_writable, new_table, run_write};
 
 /// What to do about the target table of a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ fn conform(input: LogicalPlan, meta: &TableMeta) -> Result<LogicalPlan> {
             .iter()
             .any(|c| c.name.eq_ignore_ascii_case(f.name()))
     }) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Refused(format!(
             "the ingested data has a column '{}' that table '{}.{}' does not have (columns: {})",
             extra.name(),
             meta.schema,
@@ -102,7 +102,7 @@ fn conform(input: LogicalPlan, meta: &TableMeta) -> Result<LogicalPlan> {
     Ok(LogicalPlanBuilder::from(input).project(exprs)?.build()?)
 }
 
-impl Engine {
+impl Lake {
     /// Write `stream` into table `name` (`schema.table` or `table`) in one commit; returns the
     /// rows written.
     pub async fn ingest_stream(
@@ -150,13 +150,13 @@ impl Engine {
                 WriteJob::Insert { meta, input }
             }
         };
-        let ctx = self.session();
+        let ctx = self.context();
         let (rows, _) = run_write(
-            ctx.context(),
+            &ctx,
             catalog,
             &self.stores(),
             job,
-            Some(self.target_file_size()),
+            Some(self.target_file_size),
         )
         .await?;
         Ok(rows)

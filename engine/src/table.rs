@@ -464,6 +464,7 @@ impl CatalogTable {
             base,
             state.config().get_extension::<RequestCounter>(),
             Arc::clone(&reading),
+            self.stores.footer_reads(),
         ));
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();

@@ -29,7 +29,7 @@ fn split(text: &str) -> (&str, &str) {
 /// Parse a size into bytes.
 pub fn parse_size(text: &str) -> Result<u64> {
     let (number, unit) = split(text);
-    let bad = || Error::Invalid(format!("invalid size '{text}': {SIZE_HELP}"));
+    let bad = || Error::Usage(format!("invalid size '{text}': {SIZE_HELP}"));
     let n: f64 = number.parse().map_err(|_| bad())?;
     let factor: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
@@ -82,7 +82,7 @@ pub fn store_size(text: &str) -> Result<String> {
 /// Parse a duration.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let (number, unit) = split(text);
-    let bad = || Error::Invalid(format!("invalid duration '{text}': {DURATION_HELP}"));
+    let bad = || Error::Usage(format!("invalid duration '{text}': {DURATION_HELP}"));
     let n: f64 = number.parse().map_err(|_| bad())?;
     let seconds = match unit.to_ascii_lowercase().as_str() {
         "ms" | "msec" | "millisecond" | "milliseconds" => n / 1000.0,
@@ -100,7 +100,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
 pub fn parse_age(text: &str) -> Result<chrono::Duration> {
     let d = parse_duration(text)?;
     chrono::Duration::from_std(d)
-        .map_err(|_| Error::Invalid(format!("invalid duration '{text}': too long")))
+        .map_err(|_| Error::Usage(format!("invalid duration '{text}': too long")))
 }
 
 #[cfg(test)]

@@ -20,39 +20,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, Role};
 use crate::error::{Error, Result};
-
-/// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read: queries, EXPLAIN, SHOW, DESCRIBE and metadata calls.
-    Reader,
-    /// Read, and change catalog tables (register, drop).
-    Writer,
-    /// Anything the server allows at all.
-    Admin,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s.to_ascii_lowercase().as_str() {
-            "reader" => Some(Role::Reader),
-            "writer" => Some(Role::Writer),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Writer => "writer",
-            Role::Admin => "admin",
-        }
-    }
-}
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

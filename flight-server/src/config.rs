@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auth::Role;
+use serde::{Deserialize, Serialize};
 
 /// How `strata serve` listens, authenticates and limits.
 #[derive(Debug, Clone)]
@@ -144,6 +144,37 @@ impl Default for LimitsConfig {
             max_request_bytes: 64 << 20,
             slow_reader_timeout: Duration::from_secs(60),
             max_connections: 1024,
+        }
+    }
+}
+
+/// What a caller may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read: queries, EXPLAIN, SHOW, DESCRIBE and metadata calls.
+    Reader,
+    /// Read, and change catalog tables (register, drop).
+    Writer,
+    /// Anything the server allows at all.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.to_ascii_lowercase().as_str() {
+            "reader" => Some(Role::Reader),
+            "writer" => Some(Role::Writer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Writer => "writer",
+            Role::Admin => "admin",
         }
     }
 }

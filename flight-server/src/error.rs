@@ -88,9 +88,12 @@ fn engine_code(e: &strata_engine::Error) -> Code {
         | strata_engine::Error::Catalog(strata_catalog::Error::SchemaNotFound { .. }) => {
             Code::NotFound
         }
+        strata_engine::Error::NotFound(_) => Code::NotFound,
         strata_engine::Error::Catalog(strata_catalog::Error::TableExists { .. }) => {
             Code::AlreadyExists
         }
+        strata_engine::Error::Unsupported(_) => Code::Unimplemented,
+        strata_engine::Error::Refused(_) => Code::FailedPrecondition,
         // Retryable: the catalog database was locked or unreachable for too long.
         strata_engine::Error::Catalog(strata_catalog::Error::Unavailable(_)) => Code::Unavailable,
         strata_engine::Error::Catalog(strata_catalog::Error::Conflict(_)) => Code::Aborted,

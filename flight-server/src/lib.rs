@@ -20,9 +20,9 @@ mod server;
 mod service;
 mod session;
 
-pub use auth::{Auth, Principal, Role, hash_password, new_api_token, sha256_hex};
+pub use auth::{Auth, Principal, hash_password, new_api_token, sha256_hex};
 pub use boundary::panic_message;
-pub use config::{AuthConfig, LimitsConfig, ServerConfig, TlsConfig, TokenEntry, UserEntry};
+pub use config::{AuthConfig, LimitsConfig, Role, ServerConfig, TlsConfig, TokenEntry, UserEntry};
 pub use error::{Error, Result};
 pub use server::{Listening, bind};
 pub use service::{STATS_HEADER, StrataFlightSql};

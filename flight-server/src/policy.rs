@@ -5,7 +5,8 @@ use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::Statement as Sql;
 use strata_engine::{CatalogCommand, Maintenance, catalog_command};
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
+use crate::config::Role;
 use crate::error::{Error, Result};
 
 /// What a statement does, as far as permissions go.

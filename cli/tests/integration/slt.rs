@@ -140,6 +140,7 @@ async fn run_file(path: &Path, postgres: Option<&str>) {
     .expect("open engine");
     for name in ["applogs", "rides"] {
         engine
+            .lake()
             .register_table(name, fixtures().join(name).to_str().expect("path"), &())
             .await
             .expect("register fixture");

@@ -38,7 +38,7 @@ impl StrataFlightSql {
                     .require_table(snapshot, &table.schema, &table.name)
                     .map_err(strata_engine::Error::from)?;
                 with_column_metadata(
-                    &engine.table_schema(meta),
+                    &engine.lake().table_schema(meta),
                     CATALOG_NAME,
                     &table.schema,
                     &table.name,

@@ -140,7 +140,10 @@ impl StrataFlightSql {
         let limits = &self.inner.config.limits;
         let rows = tokio::time::timeout_at(
             caller.deadline,
-            self.inner.engine.ingest_stream(&name, target, stream),
+            self.inner
+                .engine
+                .lake()
+                .ingest_stream(&name, target, stream),
         )
         .await
         .map_err(|_| timeout_error(limits))??;

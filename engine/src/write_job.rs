@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Column, ParamValues, ScalarValue};
-use datafusion::error::DataFusionError;
+use datafusion::common::{Column, ParamValues};
 use datafusion::functions::datetime::expr_fn::date_trunc;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, lit};
 use datafusion::physical_plan::execute_stream;
@@ -26,9 +24,8 @@ use strata_catalog::{Catalog, NewColumn, NewTable, SnapshotId, TableMeta, Transf
 
 use crate::error::{Error, Result};
 use crate::storage::Stores;
-use crate::table::CatalogTable;
+use crate::table_writer::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, discard};
 use crate::units::{parse_age, parse_size, parse_stored_size, store_size};
-use crate::write::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, discard};
 
 /// Table properties a user may set with `WITH (…)`.
 pub const TABLE_PROPERTIES: &[&str] = &["sort_by", "retention", "target_file_size"];
@@ -191,7 +188,7 @@ pub fn parse_partitioning(text: &str) -> Result<Vec<(String, Transform)>> {
             Some((function, rest)) => {
                 let column = rest
                     .strip_suffix(')')
-                    .ok_or_else(|| Error::Invalid(format!("cannot read partition key '{item}'")))?;
+                    .ok_or_else(|| Error::Usage(format!("cannot read partition key '{item}'")))?;
                 let transform = match function.trim().to_ascii_lowercase().as_str() {
                     "identity" => Transform::Identity,
                     "year" | "years" => Transform::Year,
@@ -199,7 +196,7 @@ pub fn parse_partitioning(text: &str) -> Result<Vec<(String, Transform)>> {
                     "day" | "days" => Transform::Day,
                     "hour" | "hours" => Transform::Hour,
                     other => {
-                        return Err(Error::Invalid(format!(
+                        return Err(Error::Usage(format!(
                             "unknown partition transform '{other}' in '{item}': use a column, or year(col), month(col), day(col) or hour(col)"
                         )));
                     }
@@ -211,9 +208,7 @@ pub fn parse_partitioning(text: &str) -> Result<Vec<(String, Transform)>> {
         keys.push(key);
     }
     if keys.is_empty() {
-        return Err(Error::Invalid(
-            "PARTITIONED BY needs at least one key".into(),
-        ));
+        return Err(Error::Usage("PARTITIONED BY needs at least one key".into()));
     }
     Ok(keys)
 }
@@ -231,7 +226,7 @@ pub(crate) fn take_create_options(create: &mut CreateTable) -> Result<CreateOpti
     };
     for option in list {
         let SqlOption::KeyValue { key, value } = option else {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "unsupported table option '{option}': use key = 'value'"
             )));
         };
@@ -249,7 +244,7 @@ pub(crate) fn take_create_options(create: &mut CreateTable) -> Result<CreateOpti
             continue;
         }
         if !TABLE_PROPERTIES.contains(&key.as_str()) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "unknown table property '{key}'; Strata knows {}",
                 TABLE_PROPERTIES.join(", ")
             )));
@@ -274,7 +269,7 @@ fn validate_property(key: &str, value: &str) -> Result<String> {
         "retention" => parse_age(value).map(|_| value.to_string()),
         "target_file_size" => match parse_size(value)? {
             n if n >= 1_000_000 => store_size(value),
-            _ => Err(Error::Invalid(format!(
+            _ => Err(Error::Usage(format!(
                 "target_file_size '{value}' is too small: use at least 1MB"
             ))),
         },
@@ -284,7 +279,7 @@ fn validate_property(key: &str, value: &str) -> Result<String> {
 
 /// The new table for a `CREATE TABLE` whose rows have `schema`.
 pub(crate) fn new_table(name: &str, schema: &Schema, options: CreateOptions) -> Result<NewTable> {
-    let (schema_name, table) = crate::engine::split_table_name(name)?;
+    let (schema_name, table) = crate::lake::split_table_name(name)?;
     let columns = schema
         .fields()
         .iter()
@@ -308,7 +303,7 @@ pub(crate) fn new_table(name: &str, schema: &Schema, options: CreateOptions) -> 
         .collect::<Result<Vec<_>>>()?;
     for (column, transform) in &options.partition {
         let Some(col) = columns.iter().find(|c| &c.name == column) else {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "partition column '{column}' is not a column of '{name}'"
             )));
         };
@@ -317,7 +312,7 @@ pub(crate) fn new_table(name: &str, schema: &Schema, options: CreateOptions) -> 
             "date" | "timestamp" | "timestamp_s" | "timestamp_ms" | "timestamp_ns" | "timestamptz"
         );
         if *transform != Transform::Identity && !temporal {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{}({column}) needs a date or timestamp column, but '{column}' is {}",
                 transform.as_str(),
                 col.type_name
@@ -327,7 +322,7 @@ pub(crate) fn new_table(name: &str, schema: &Schema, options: CreateOptions) -> 
     if let Some((_, sort)) = options.properties.iter().find(|(k, _)| k == "sort_by")
         && !columns.iter().any(|c| &c.name == sort)
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Usage(format!(
             "sort_by column '{sort}' is not a column of '{name}'"
         )));
     }
@@ -372,7 +367,7 @@ fn target(
         let index = columns
             .iter()
             .position(|(n, ..)| n == name)
-            .ok_or_else(|| Error::Invalid(format!("partition column '{name}' is missing")))?;
+            .ok_or_else(|| Error::Usage(format!("partition column '{name}' is missing")))?;
         layout_partition.push((index, *transform));
         let key = match transform {
             Transform::Identity => column(name),
@@ -432,7 +427,7 @@ pub(crate) async fn write_input(
     stores: &Stores,
     input: LogicalPlan,
     target: Target,
-) -> Result<crate::write::Written> {
+) -> Result<crate::table_writer::Written> {
     let write = async {
         let plan = if target.sort.is_empty() {
             input
@@ -449,7 +444,7 @@ pub(crate) async fn write_input(
         // A NULL for a NOT NULL column is found while the input is computed, where the column
         // may carry the input's name (`column1` for VALUES).
         if e.to_string().contains("declared as non-nullable") {
-            Error::Invalid(format!(
+            Error::Refused(format!(
                 "a NOT NULL column would get a NULL value ({e}); nothing was written"
             ))
         } else {
@@ -541,7 +536,7 @@ pub(crate) async fn run_write(
 /// Check that `meta` is a table Strata may write into.
 pub(crate) fn check_writable(meta: &TableMeta) -> Result<()> {
     if let Some(location) = &meta.location {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Refused(format!(
             "table '{}.{}' is registered in place from '{location}'; Strata does not write into registered tables (write the files there and run `strata table refresh {}`)",
             meta.schema, meta.name, meta.name
         )));
@@ -566,128 +561,6 @@ pub(crate) fn count_batch(rows: u64) -> Result<(SchemaRef, RecordBatch)> {
         vec![Arc::new(UInt64Array::from(vec![rows]))],
     )?;
     Ok((schema, batch))
-}
-
-/// `table_at('name', snapshot)` or `table_at('name', TIMESTAMP '…')`: a table as it was.
-#[derive(Debug)]
-pub(crate) struct TableAt {
-    pub catalog: Arc<Catalog>,
-    pub stores: Arc<Stores>,
-}
-
-impl TableAt {
-    fn resolve(&self, args: &[Expr], default_schema: &str) -> Result<TableMeta> {
-        let usage = || {
-            Error::Invalid(
-                "use table_at('table', SNAPSHOT_ID) or table_at('table', TIMESTAMP 'YYYY-MM-DD HH:MM:SS')".into(),
-            )
-        };
-        let [name, at] = args else {
-            return Err(usage());
-        };
-        let (schema, table) =
-            crate::introspection::table_name_arg(name, default_schema).ok_or_else(usage)?;
-        let name = format!("{schema}.{table}");
-        let snapshot = match literal(at).ok_or_else(usage)? {
-            ScalarValue::Int64(Some(n)) => n,
-            ScalarValue::Int32(Some(n)) => n as i64,
-            ScalarValue::UInt64(Some(n)) => n as i64,
-            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-                self.catalog.snapshot_at(&normalize_time(&s)?)?
-            }
-            other => match timestamp_micros(&other) {
-                Some(micros) => {
-                    let time = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(usage)?;
-                    self.catalog
-                        .snapshot_at(&time.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())?
-                }
-                None => return Err(usage()),
-            },
-        };
-        if !self.catalog.has_snapshot(snapshot)? {
-            return Err(Error::Invalid(format!(
-                "snapshot {snapshot} does not exist (it may have been expired); see `strata table history {name}`"
-            )));
-        }
-        Ok(self.catalog.require_table(snapshot, &schema, &table)?)
-    }
-}
-
-impl TableFunctionImpl for TableAt {
-    fn call_with_args(
-        &self,
-        args: TableFunctionArgs,
-    ) -> datafusion::error::Result<Arc<dyn TableProvider>> {
-        let meta = self
-            .resolve(args.exprs(), &crate::introspection::default_schema(&args))
-            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
-        Ok(Arc::new(CatalogTable::new(
-            Arc::clone(&self.catalog),
-            Arc::clone(&self.stores),
-            meta,
-        )))
-    }
-}
-
-/// The literal value of a constant argument, looking through casts (`TIMESTAMP '…'`).
-pub(crate) fn literal(expr: &Expr) -> Option<ScalarValue> {
-    match expr {
-        Expr::Literal(v, _) => Some(v.clone()),
-        Expr::Cast(c) => match literal(&c.expr)? {
-            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s))
-                if matches!(
-                    c.field.data_type(),
-                    DataType::Timestamp(..) | DataType::Date32
-                ) =>
-            {
-                Some(ScalarValue::Utf8(Some(s)))
-            }
-            v => v.cast_to(c.field.data_type()).ok(),
-        },
-        _ => None,
-    }
-}
-
-fn timestamp_micros(v: &ScalarValue) -> Option<i64> {
-    match v {
-        ScalarValue::TimestampSecond(Some(s), _) => Some(s * 1_000_000),
-        ScalarValue::TimestampMillisecond(Some(s), _) => Some(s * 1_000),
-        ScalarValue::TimestampMicrosecond(Some(s), _) => Some(*s),
-        ScalarValue::TimestampNanosecond(Some(s), _) => Some(s / 1_000),
-        _ => None,
-    }
-}
-
-/// `2026-03-04`, `2026-03-04 10:00[:00[.123]]`, `2026-03-04T10:00:00Z` or with an offset, as
-/// the catalog spells snapshot times (UTC).
-pub(crate) fn normalize_time(text: &str) -> Result<String> {
-    let t = text.trim();
-    let utc = if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
-        dt.naive_utc()
-    } else if let Ok(dt) = chrono::DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%#z") {
-        dt.naive_utc()
-    } else {
-        let formats = [
-            "%Y-%m-%d %H:%M:%S%.f",
-            "%Y-%m-%dT%H:%M:%S%.f",
-            "%Y-%m-%d %H:%M",
-        ];
-        match formats
-            .iter()
-            .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
-        {
-            Some(dt) => dt,
-            None => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "cannot read '{text}' as a time: use 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339"
-                    ))
-                })?,
-        }
-    };
-    Ok(utc.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
 }
 
 #[cfg(test)]
@@ -722,18 +595,5 @@ mod tests {
             ]
         );
         assert!(parse_partitioning("bucket(ts)").is_err());
-    }
-
-    #[test]
-    fn normalizes_times() {
-        assert_eq!(
-            normalize_time("2026-03-04").unwrap(),
-            "2026-03-04 00:00:00.000000+00"
-        );
-        assert_eq!(
-            normalize_time("2026-03-04T10:00:00+01:00").unwrap(),
-            "2026-03-04 09:00:00.000000+00"
-        );
-        assert!(normalize_time("yesterday").is_err());
     }
 }

@@ -215,7 +215,7 @@ impl TableWriter {
     /// Cast the batch to the table's types and attach the table schema (with field ids).
     fn conform(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         if batch.num_columns() != self.schema.fields().len() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Refused(format!(
                 "the data has {} columns but the table has {}",
                 batch.num_columns(),
                 self.schema.fields().len()
@@ -227,7 +227,7 @@ impl TableWriter {
             .zip(self.schema.fields())
             .map(|(array, field)| {
                 if !field.is_nullable() && array.null_count() > 0 {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::Refused(format!(
                         "column '{}' is NOT NULL but the data has NULLs in it",
                         field.name()
                     )));
@@ -236,7 +236,7 @@ impl TableWriter {
                     Ok(Arc::clone(array))
                 } else {
                     cast(array, field.data_type())
-                        .map_err(|e| Error::Invalid(format!("column '{}': {e}", field.name())))
+                        .map_err(|e| Error::Refused(format!("column '{}': {e}", field.name())))
                 }
             })
             .collect::<Result<Vec<_>>>()?;
@@ -300,7 +300,7 @@ impl TableWriter {
                 let micros = to_utc_micros(&column.slice(row, 1))?.value(0);
                 let time = DateTime::from_timestamp_micros(micros)
                     .ok_or_else(|| {
-                        Error::Invalid(format!("column '{name}': timestamp out of range"))
+                        Error::Refused(format!("column '{name}': timestamp out of range"))
                     })?
                     .naive_utc();
                 let (text, value) = match transform {
@@ -349,7 +349,7 @@ impl TableWriter {
             }
             let name = format!("{dir}strata-{}.parquet", uuid::Uuid::now_v7());
             let path = Path::parse(format!("{}/{name}", self.prefix))
-                .map_err(|e| Error::Invalid(format!("invalid file path '{name}': {e}")))?;
+                .map_err(|e| Error::Internal(format!("invalid file path '{name}': {e}")))?;
             let absolute = format!("{}{}", self.root, path);
             let sink = Sink {
                 inner: BufWriter::new(Arc::clone(&self.store), path),
@@ -400,7 +400,7 @@ impl TableWriter {
             .tail
             .as_slice()
             .try_into()
-            .map_err(|_| Error::Invalid(format!("short Parquet file {}", file.path)))?;
+            .map_err(|_| Error::Storage(format!("short Parquet file {}", file.path)))?;
         let footer_size = FooterTail::try_new(&tail)?.metadata_length() as i64;
         let footer = footer_stats(&metadata, footer_size, size)?;
         let stats = self
@@ -477,7 +477,7 @@ fn to_utc_micros(array: &ArrayRef) -> Result<arrow::array::Int64Array> {
             cast(&cast(array, &target)?, &DataType::Int64)?
         }
         other => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "year/month/day/hour partitioning needs a date or timestamp column, not {other}"
             )));
         }
