@@ -31,7 +31,6 @@ mod scan_exec;
 mod statement;
 mod statements;
 mod storage;
-mod stream_ingest;
 mod table;
 mod table_writer;
 mod time_travel;
@@ -43,7 +42,8 @@ pub use config::{EngineConfig, physical_memory};
 pub use engine::{Engine, QuerySession};
 pub use error::{Error, Result};
 pub use ingest::{
-    IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, parse_timestamp,
+    IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, StreamTarget,
+    parse_timestamp,
 };
 pub use lake::{Lake, split_table_name};
 pub use limits::{QUERY_THREAD_STACK, StatementLimits, expression_depth};
@@ -59,7 +59,6 @@ pub use statement::{PreparedStatement, QueryStats, RunningStatement, scan_summar
 pub use statements::split_statements;
 pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use strata_catalog::{ExpireReport, Progress};
-pub use stream_ingest::StreamTarget;
 pub use table::CatalogTable;
 pub use table_writer::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
 pub use units::{parse_age, parse_duration, parse_size};

@@ -20,7 +20,7 @@ impl StrataFlightSql {
             .with_total_bytes(-1))
     }
 
-    pub(super) async fn tables_batch(&self, query: CommandGetTables) -> Result<RecordBatch> {
+    fn tables_batch(&self, query: CommandGetTables) -> Result<RecordBatch> {
         let table_type = self.inner.config.table_type.clone();
         let include_schema = query.include_schema;
         let mut builder = query.into_builder();
@@ -57,7 +57,7 @@ impl StrataFlightSql {
         Ok(builder.build()?)
     }
 
-    pub(super) fn schemas_batch(&self, query: CommandGetDbSchemas) -> Result<RecordBatch> {
+    fn schemas_batch(&self, query: CommandGetDbSchemas) -> Result<RecordBatch> {
         let mut builder = query.into_builder();
         let catalog = self.inner.engine.catalog();
         let snapshot = catalog
@@ -211,8 +211,16 @@ impl StrataFlightSql {
                 builder.append(CATALOG_NAME);
                 Ok(builder.build()?)
             }
-            MetadataRequest::Schemas(q) => self.schemas_batch(q),
-            MetadataRequest::Tables(q) => self.tables_batch(q).await,
+            // The catalog is read synchronously (SQLite, or PostgreSQL through a pool): on a
+            // blocking thread, so that a slow catalog holds up no other request.
+            MetadataRequest::Schemas(q) => {
+                self.on_blocking_thread(move |this| this.schemas_batch(q))
+                    .await
+            }
+            MetadataRequest::Tables(q) => {
+                self.on_blocking_thread(move |this| this.tables_batch(q))
+                    .await
+            }
             MetadataRequest::TableTypes(q) => {
                 let mut builder = q.into_builder();
                 builder.append(&self.inner.config.table_type);
@@ -224,6 +232,17 @@ impl StrataFlightSql {
                 self.metadata_schema(&other),
             ))),
         }
+    }
+
+    /// Run catalog work on a blocking thread.
+    async fn on_blocking_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || work(&this))
+            .await
+            .map_err(|e| Error::Internal(format!("a catalog read ended: {e}")))?
     }
 
     /// GetFlightInfo of any metadata request.

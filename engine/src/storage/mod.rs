@@ -9,10 +9,9 @@
 //! Every request goes through [`CountingStore`], which counts it by kind (see [`RequestCounter`])
 //! and rewrites store errors into messages that name the URL and say what to check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -23,223 +22,15 @@ use object_store::path::Path;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use strata_catalog::Location;
 
+mod cloud;
+mod config;
+
 use crate::error::{Error, Result};
 use crate::parquet_reader::FooterReads;
+use cloud::{Cloud, service_account_file, settings, unsupported_scheme};
+pub use config::{StorageConfig, StoreConfig, cloud_environment};
 
 use crate::requests::{CountingStore, RequestCounter};
-
-/// How Strata reaches object stores. Every field has a documented default.
-#[derive(Clone)]
-pub struct StorageConfig {
-    /// Per-bucket settings, keyed by `scheme://bucket` (or `abfss://container@account…`).
-    /// Default: none.
-    pub stores: Vec<StoreConfig>,
-    /// Read each cloud's usual environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
-    /// Default: true.
-    pub use_environment: bool,
-    /// Time to establish a connection. Default: 5 s.
-    pub connect_timeout: Duration,
-    /// Time for one request, from sending it until the whole response arrived. Default: 60 s.
-    pub request_timeout: Duration,
-    /// Retries of a failed request (5xx, throttling, dropped connection). Default: 5.
-    pub max_retries: usize,
-    /// No retry starts later than this after the first attempt. Default: 30 s, well below the
-    /// query timeout, so that a store that stays down fails the query with a clear error.
-    pub retry_timeout: Duration,
-    /// First backoff between retries; it grows exponentially with random jitter.
-    /// Default: 100 ms.
-    pub backoff_initial: Duration,
-    /// Longest backoff between retries. Default: 5 s.
-    pub backoff_max: Duration,
-    /// Files one scan reads at once from object storage, where requests wait on latency rather
-    /// than CPU; local scans use one file per core. Default: 16.
-    pub scan_concurrency: usize,
-    /// The environment used when `use_environment` is true. Default: the process environment,
-    /// read when the configuration is created.
-    pub environment: Vec<(String, String)>,
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
-        StorageConfig {
-            stores: Vec::new(),
-            use_environment: true,
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(60),
-            max_retries: 5,
-            retry_timeout: Duration::from_secs(30),
-            backoff_initial: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(5),
-            scan_concurrency: 16,
-            environment: cloud_environment(std::env::vars()),
-        }
-    }
-}
-
-impl fmt::Debug for StorageConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StorageConfig")
-            .field("stores", &self.stores)
-            .field("use_environment", &self.use_environment)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_retries", &self.max_retries)
-            .field("retry_timeout", &self.retry_timeout)
-            .field("backoff_initial", &self.backoff_initial)
-            .field("backoff_max", &self.backoff_max)
-            .field("scan_concurrency", &self.scan_concurrency)
-            .field(
-                "environment",
-                &self
-                    .environment
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), redact(k, v)))
-                    .collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-/// The variables of `vars` that configure a cloud store.
-pub fn cloud_environment(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
-    let mut out: Vec<_> = vars
-        .filter(|(k, _)| {
-            k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// Settings of one bucket or container: the keys `object_store` knows for its cloud (for S3
-/// `endpoint`, `region`, `access_key_id`, `secret_access_key`, `session_token`, `allow_http`,
-/// `virtual_hosted_style_request`, `skip_signature`, …). Values are never shown in `Debug`
-/// output or errors, except for a few that are not secret.
-#[derive(Clone, PartialEq)]
-pub struct StoreConfig {
-    /// `s3://bucket`, `gs://bucket`, `az://container`, `abfss://container@account.dfs.core.windows.net`.
-    pub url: String,
-    pub options: BTreeMap<String, String>,
-}
-
-impl fmt::Debug for StoreConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreConfig")
-            .field("url", &self.url)
-            .field(
-                "options",
-                &self
-                    .options
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), redact(k, v)))
-                    .collect::<BTreeMap<_, _>>(),
-            )
-            .finish()
-    }
-}
-
-/// Settings whose values may be shown; every other value is shown as `***`.
-fn redact<'a>(key: &str, value: &'a str) -> &'a str {
-    const PUBLIC: &[&str] = &[
-        "endpoint",
-        "endpoint_url",
-        "region",
-        "allow_http",
-        "virtual_hosted_style_request",
-        "skip_signature",
-        "use_emulator",
-        "account_name",
-        "bucket",
-        "bucket_name",
-        "container_name",
-        "application_credentials",
-        "service_account",
-        "service_account_path",
-        "timeout",
-        "connect_timeout",
-    ];
-    let bare = key
-        .to_ascii_lowercase()
-        .trim_start_matches("aws_")
-        .trim_start_matches("google_")
-        .trim_start_matches("azure_storage_")
-        .trim_start_matches("azure_")
-        .to_string();
-    if PUBLIC.contains(&bare.as_str()) {
-        value
-    } else {
-        "***"
-    }
-}
-
-/// The clouds Strata can reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cloud {
-    S3,
-    Gcs,
-    Azure,
-}
-
-impl Cloud {
-    fn of_scheme(scheme: &str) -> Option<Cloud> {
-        match scheme {
-            "s3" | "s3a" => Some(Cloud::S3),
-            "gs" => Some(Cloud::Gcs),
-            "az" | "azure" | "abfs" | "abfss" | "adl" => Some(Cloud::Azure),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Cloud::S3 => "S3",
-            Cloud::Gcs => "GCS",
-            Cloud::Azure => "Azure",
-        }
-    }
-
-    /// What to set to configure this cloud, for error messages.
-    fn how_to_configure(self, key: &str) -> String {
-        let env = match self {
-            Cloud::S3 => {
-                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL for S3-compatible stores such as MinIO or R2)"
-            }
-            Cloud::Gcs => "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file",
-            Cloud::Azure => {
-                "set AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or AZURE_STORAGE_SAS_KEY"
-            }
-        };
-        format!("{env}, or add a [stores.\"{key}\"] section to strata.toml")
-    }
-
-    /// Whether the environment configures this cloud for every bucket.
-    fn configured_by(self, env: &[(String, String)]) -> bool {
-        let has = |name: &str| env.iter().any(|(k, v)| k == name && !v.is_empty());
-        match self {
-            Cloud::S3 => {
-                has("AWS_ACCESS_KEY_ID")
-                    || has("AWS_WEB_IDENTITY_TOKEN_FILE")
-                    || has("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-                    || has("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-                    || env
-                        .iter()
-                        .any(|(k, v)| k == "AWS_SKIP_SIGNATURE" && v.eq_ignore_ascii_case("true"))
-            }
-            Cloud::Gcs => {
-                has("GOOGLE_APPLICATION_CREDENTIALS")
-                    || has("GOOGLE_SERVICE_ACCOUNT")
-                    || has("GOOGLE_SERVICE_ACCOUNT_PATH")
-                    || has("GOOGLE_SERVICE_ACCOUNT_KEY")
-            }
-            Cloud::Azure => {
-                has("AZURE_STORAGE_ACCOUNT_NAME")
-                    || env.iter().any(|(k, v)| {
-                        k == "AZURE_STORAGE_USE_EMULATOR" && v.eq_ignore_ascii_case("true")
-                    })
-            }
-        }
-    }
-}
 
 /// A store and the path of one object (or prefix) in it.
 #[derive(Debug, Clone)]
@@ -639,54 +430,6 @@ impl Stores {
     }
 }
 
-fn unsupported_scheme(location: &str, scheme: &str) -> Error {
-    Error::Location {
-        location: location.to_string(),
-        reason: format!(
-            "unsupported scheme '{scheme}://'; use s3://, gs://, az://, abfss://, file:// or a local path"
-        ),
-    }
-}
-
-/// Settings parsed as one cloud's keys, and the `allow_http` setting apart (it belongs to the
-/// HTTP client options, which are set as a whole).
-struct Settings<K> {
-    keys: Vec<(K, String)>,
-    allow_http: Option<bool>,
-}
-
-/// Parse `pairs` as keys of one cloud (`AWS_REGION` and `region` alike). With `unknown`, a key
-/// the cloud does not know is an error; without, it is skipped (environment variables).
-fn settings<'a, K: std::str::FromStr>(
-    pairs: impl Iterator<Item = (&'a str, &'a str)>,
-    unknown: Option<&dyn Fn(&str) -> Error>,
-) -> Result<Settings<K>> {
-    let mut out = Settings {
-        keys: Vec::new(),
-        allow_http: None,
-    };
-    for (k, v) in pairs {
-        let lower = k.to_ascii_lowercase();
-        if lower.ends_with("allow_http") {
-            out.allow_http = Some(v.eq_ignore_ascii_case("true"));
-            continue;
-        }
-        match (lower.parse::<K>(), unknown) {
-            (Ok(key), _) => out.keys.push((key, v.to_string())),
-            (Err(_), Some(bad)) => return Err(bad(k)),
-            (Err(_), None) => {}
-        }
-    }
-    Ok(out)
-}
-
-/// The parsed key file at `path` when it holds a service account.
-fn service_account_file(path: &str) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    (value.get("type").and_then(|t| t.as_str()) == Some("service_account")).then_some(value)
-}
-
 /// DataFusion's view of [`Stores`] for one query: stores are looked up (and built) by URL, and
 /// each one counts its requests into the query's counter.
 #[derive(Debug)]
@@ -730,6 +473,7 @@ impl ObjectStoreRegistry for QueryRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn stores(env: &[(&str, &str)], sections: Vec<StoreConfig>) -> Stores {
         Stores::new(StorageConfig {

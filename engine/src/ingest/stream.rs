@@ -33,9 +33,9 @@ pub enum StreamTarget {
 }
 
 /// A stream that can be executed once, as the one partition of a streaming table.
-struct OneShot {
-    schema: SchemaRef,
-    stream: Mutex<Option<SendableRecordBatchStream>>,
+pub(super) struct OneShot {
+    pub(super) schema: SchemaRef,
+    pub(super) stream: Mutex<Option<SendableRecordBatchStream>>,
 }
 
 impl fmt::Debug for OneShot {
