@@ -6,12 +6,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use arrow::array::AsArray;
+use arrow::datatypes::{Int64Type, Schema};
+use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use strata_engine::datafusion::physical_plan::EmptyRecordBatchStream;
 use strata_engine::{
-    CreateOptions, Engine, IngestOptions, IngestProgress, InputFormat, OnError, parse_partitioning,
+    CreateOptions, Engine, IngestOptions, IngestProgress, IngestReport, InputFormat, OnError,
+    StorageConfig, Stores, infer_input_schema, parse_partitioning, read_inputs,
 };
 
 use crate::args::{IngestArgs, IngestFormat, OnErrorArg};
+use crate::connection::quote;
+use crate::remote::Remote;
 use crate::tables::bytes;
 
 /// Rejected lines printed on stderr; the rest are counted (and all go to `--rejects`).
@@ -33,7 +40,8 @@ impl IngestProgress for Bar {
     }
 }
 
-pub async fn run(engine: &Engine, args: IngestArgs) -> Result<()> {
+/// The options `args` ask for.
+fn options(args: &IngestArgs) -> Result<IngestOptions> {
     let mut create_options = CreateOptions::default();
     if let Some(p) = &args.partitioned_by {
         create_options.partition = parse_partitioning(p)?;
@@ -46,7 +54,7 @@ pub async fn run(engine: &Engine, args: IngestArgs) -> Result<()> {
     if !args.create && (args.partitioned_by.is_some() || args.sort_by.is_some()) {
         anyhow::bail!("--partitioned-by and --sort-by apply to a table made with --create");
     }
-    let options = IngestOptions {
+    Ok(IngestOptions {
         format: args.format.map(|f| match f {
             IngestFormat::Csv => InputFormat::Csv,
             IngestFormat::Ndjson => InputFormat::Ndjson,
@@ -59,7 +67,11 @@ pub async fn run(engine: &Engine, args: IngestArgs) -> Result<()> {
         max_errors: args.max_errors,
         create: args.create,
         create_options,
-    };
+    })
+}
+
+/// A spinner on a terminal, and when the ingest started.
+fn progress() -> (Option<ProgressBar>, Arc<Bar>) {
     let started = Instant::now();
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new_spinner();
@@ -71,6 +83,14 @@ pub async fn run(engine: &Engine, args: IngestArgs) -> Result<()> {
         bar
     });
     let progress = Arc::new(Bar(bar.clone(), started));
+    (bar, progress)
+}
+
+/// Load the files into the local lake.
+pub async fn run(engine: &Engine, args: IngestArgs) -> Result<()> {
+    let options = options(&args)?;
+    let (bar, progress) = progress();
+    let started = progress.1;
     let result = engine
         .lake()
         .ingest(&args.table, &args.inputs, options, progress)
@@ -78,7 +98,92 @@ pub async fn run(engine: &Engine, args: IngestArgs) -> Result<()> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let report = result?;
+    print_report(&args, &result?, started)
+}
+
+/// Read the files here and send them to the server as a Flight SQL bulk ingest (what ADBC's
+/// `adbc_ingest` does): the server writes them in one commit.
+pub async fn run_remote(
+    remote: &mut Remote,
+    storage: &StorageConfig,
+    max_value_bytes: usize,
+    args: IngestArgs,
+) -> Result<()> {
+    if args.partitioned_by.is_some() || args.sort_by.is_some() {
+        anyhow::bail!(
+            "with --server, --partitioned-by and --sort-by are not sent: create the table first (CREATE TABLE … PARTITIONED BY (…) WITH (sort_by = '…')), then ingest into it"
+        );
+    }
+    let options = options(&args)?;
+    let stores = Stores::new(storage.clone());
+    stores.validate()?;
+    let table = identifier(&args.table);
+    // The table's columns, as the server reads them; without the table, `--create` infers them.
+    let existing = match remote.run(&format!("SELECT * FROM {table} LIMIT 0")).await {
+        Ok((schema, _, _)) => Some(schema),
+        Err(e) if args.create && e.to_string().contains("not found") => None,
+        Err(e) if e.to_string().contains("not found") => anyhow::bail!(
+            "table '{}' does not exist; create it with CREATE TABLE, or pass --create to infer its columns from the first file",
+            args.table
+        ),
+        Err(e) => return Err(e),
+    };
+    let create = existing.is_none();
+    let target = match existing {
+        Some(schema) => schema,
+        None => {
+            Arc::new(infer_input_schema(&stores, &args.inputs, &options, max_value_bytes).await?)
+        }
+    };
+    let (bar, progress) = progress();
+    let started = progress.1;
+    let result = async {
+        let mut input = read_inputs(
+            &stores,
+            &args.inputs,
+            &options,
+            max_value_bytes,
+            target,
+            progress,
+        )
+        .await?;
+        let stream = std::mem::replace(
+            &mut input.stream,
+            Box::pin(EmptyRecordBatchStream::new(Arc::new(Schema::empty()))),
+        );
+        let rows = remote.ingest(&args.table, create, stream).await?;
+        // The snapshot the ingest committed: the table's newest.
+        let (_, batches, _) = remote
+            .run(&format!(
+                "SELECT max(snapshot_id) FROM strata_history({})",
+                quote(&args.table)
+            ))
+            .await?;
+        let batches: Vec<_> = batches.try_collect().await?;
+        let snapshot = batches.first().and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<Int64Type>()
+                .map(|c| c.value(0))
+        });
+        anyhow::Ok(input.report(rows.max(0) as u64, create, snapshot))
+    }
+    .await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    print_report(&args, &result?, started)
+}
+
+/// `schema.table` as a quoted SQL identifier.
+fn identifier(name: &str) -> String {
+    name.split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Print the rejected lines, write `--rejects`, and say what was loaded.
+fn print_report(args: &IngestArgs, report: &IngestReport, started: Instant) -> Result<()> {
     for r in report.rejected.iter().take(PRINTED_REJECTS) {
         eprintln!("rejected {}:{}: {}", r.file, r.line, r.reason);
     }

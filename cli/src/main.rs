@@ -62,18 +62,10 @@ async fn run(cli: Cli) -> Result<()> {
             Command::Serve(_) => Some("serve"),
             Command::User(_) => Some("user"),
             Command::Token(_) => Some("token"),
-            Command::Ingest(_) => Some("ingest"),
             _ => None,
         };
         if let Some(name) = local {
-            anyhow::bail!(
-                "`strata {name}` runs on this machine and does not take --server{}",
-                if name == "ingest" {
-                    " (it reads local files and commits to the local catalog; load into a server with INSERT or a Flight SQL client's bulk ingest, e.g. ADBC adbc_ingest)"
-                } else {
-                    ""
-                }
-            );
+            anyhow::bail!("`strata {name}` runs on this machine and does not take --server");
         }
     }
     // The lake commands, `query` and `shell` run through one connection: the local catalog,
@@ -128,6 +120,23 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(command) => serve::user(command),
         Command::Token(command) => serve::token(command),
+        Command::Ingest(args) if remote.server.is_some() => {
+            // The files are read here (with this machine's store settings) and sent to the
+            // server, which writes them.
+            let (config, warnings) = config::load(
+                config.as_deref(),
+                &env,
+                catalog.clone(),
+                data_path.clone(),
+                &default_catalog,
+            )?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            let mut server = remote::Remote::connect(&remote).await?;
+            let max_value_bytes = config.limits.max_value_bytes;
+            ingest::run_remote(&mut server, &config.storage, max_value_bytes, args).await
+        }
         Command::Ingest(args) => ingest::run(&open(&default_catalog)?, args).await,
         Command::Table(command) => tables::run(&mut connect().await?, command).await,
         Command::Compact(args) => maintain::compact(&mut connect().await?, args).await,

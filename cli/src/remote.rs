@@ -142,6 +142,62 @@ impl Remote {
     }
 }
 
+impl Remote {
+    /// Send `stream` to the server as a bulk ingest into `table` (`[schema.]table`), creating the
+    /// table from the stream's columns when `create`; returns the rows the server wrote.
+    pub async fn ingest(
+        &mut self,
+        table: &str,
+        create: bool,
+        stream: datafusion::execution::SendableRecordBatchStream,
+    ) -> Result<i64> {
+        use arrow_flight::sql::{
+            CommandStatementIngest, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
+        };
+        let (schema, name) = match table.split_once('.') {
+            Some((schema, name)) => (Some(schema.to_string()), name.to_string()),
+            None => (None, table.to_string()),
+        };
+        let command = CommandStatementIngest {
+            table_definition_options: Some(TableDefinitionOptions {
+                if_not_exist: if create {
+                    TableNotExistOption::Create
+                } else {
+                    TableNotExistOption::Fail
+                } as i32,
+                if_exists: TableExistsOption::Append as i32,
+            }),
+            table: name,
+            schema,
+            ..Default::default()
+        };
+        // A stream that fails here (a rejected line, an unreadable file) must not end: the
+        // server would take the end for the whole input and commit what it got. It stops
+        // instead, and the call is dropped, which cancels it on the server: nothing is written.
+        let (failed, failure) = tokio::sync::oneshot::channel();
+        let batches = futures::stream::unfold(
+            (stream, Some(failed)),
+            |(mut stream, mut failed)| async move {
+                match stream.next().await? {
+                    Ok(batch) => Some((Ok(batch), (stream, failed))),
+                    Err(e) => {
+                        if let Some(failed) = failed.take() {
+                            let _ = failed.send(e);
+                        }
+                        futures::future::pending().await
+                    }
+                }
+            },
+        );
+        tokio::select! {
+            written = self.client.execute_ingest(command, batches) => {
+                written.map_err(|e| anyhow::anyhow!(status_message(&e)))
+            }
+            Ok(e) = failure => Err(strata_engine::Error::from(e).into()),
+        }
+    }
+}
+
 /// The server's message without the transport's wrapping.
 fn status_message(e: &dyn std::fmt::Display) -> String {
     let text = e.to_string();

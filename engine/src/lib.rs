@@ -42,8 +42,8 @@ pub use config::{EngineConfig, physical_memory};
 pub use engine::{Engine, QuerySession};
 pub use error::{Error, Result};
 pub use ingest::{
-    IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected, StreamTarget,
-    parse_timestamp,
+    IngestInput, IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected,
+    StreamTarget, infer_input_schema, parse_timestamp, read_inputs,
 };
 pub use lake::{Lake, split_table_name};
 pub use limits::{QUERY_THREAD_STACK, StatementLimits, expression_depth};

@@ -111,7 +111,7 @@ def test_every_lake_command_prints_the_same_embedded_and_remote(tmp_path):
         proc = strata("table", "register", "other", "--location", str(registered), "--server", server.url,
                       catalog=catalog, check=False)
         assert proc.returncode != 0 and "local disk" in proc.stderr, proc.stderr
-        proc = strata("ingest", "events", "x.csv", "--server", server.url, catalog=catalog, check=False)
+        proc = strata("gen", "requests", "--out", str(tmp_path / "g"), "--server", server.url, check=False)
         assert proc.returncode != 0 and "does not take --server" in proc.stderr, proc.stderr
 
         # Dropping through the server, then both sides agree the table is gone.
@@ -167,3 +167,46 @@ def test_refresh_and_history_are_sql(tmp_path):
     assert proc.returncode != 0 and "strata_history('table')" in proc.stderr, proc.stderr
     proc = strata("query", "CALL refresh('nope')", catalog=catalog, check=False)
     assert proc.returncode != 0 and "nope" in proc.stderr, proc.stderr
+
+
+def test_ingest_through_the_server_reads_here_and_commits_there(tmp_path):
+    # `strata ingest --server` reads the files on the client and sends them as a Flight SQL
+    # bulk ingest: same report as embedded, and a failed read loses nothing and keeps nothing.
+    server_catalog = f"sqlite:{tmp_path / 'server.db'}"
+    local_catalog = f"sqlite:{tmp_path / 'local.db'}"
+    config = tmp_path / "strata.toml"
+    config.write_text("")
+    good = tmp_path / "good.csv"
+    good.write_text("ts,service,latency\n2026-03-01 10:00:00,api,12\n2026-03-02 09:00:00,web,40\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts,service,latency\n" + "2026-03-01 10:00:00,api,1\n" * 20000 + "2026-03-01 10:00:00,api,x\n")
+    create = "CREATE TABLE logs (ts TIMESTAMP, service VARCHAR, latency BIGINT)"
+    strata("query", create, catalog=local_catalog)
+    server = Server(server_catalog, config, tmp_path)
+    try:
+        remote = ("--server", server.url)
+        strata("query", create, *remote)
+        for args in (("ingest", "logs", str(good)), ("ingest", "new", str(good), "--create")):
+            local = strata(*args, catalog=local_catalog)
+            over = strata(*args, *remote)
+            rate = lambda text: re.sub(r"\(\d+ rows/s\)", "(<rate>)", normalize(text))
+            assert rate(local.stdout) == rate(over.stdout), (args, local.stdout, over.stdout)
+        assert "created new: 2 rows from 1 files" in over.stdout, over.stdout
+
+        # 20,000 rows go out before the bad line: the server must not commit them.
+        before = strata("query", "--format", "csv", "SELECT count(*) AS c FROM logs", *remote).stdout
+        proc = strata("ingest", "logs", str(bad), *remote, check=False)
+        assert proc.returncode != 0 and "bad.csv:20002" in proc.stderr and "nothing was loaded" in proc.stderr, proc.stderr
+        after = strata("query", "--format", "csv", "SELECT count(*) AS c FROM logs", *remote).stdout
+        assert before == after == "c\n2\n", (before, after)
+        out = strata("ingest", "logs", str(bad), "--on-error", "skip", *remote)
+        assert "20000 rows from 1 files" in out.stdout and "1 lines rejected" in out.stdout, out.stdout
+        assert "rejected " in out.stderr and "bad.csv:20002" in out.stderr, out.stderr
+
+        # Options the bulk ingest cannot carry are refused, not dropped.
+        proc = strata("ingest", "other", str(good), "--create", "--partitioned-by", "day(ts)", *remote, check=False)
+        assert proc.returncode != 0 and "create the table first" in proc.stderr, proc.stderr
+        proc = strata("ingest", "missing", str(good), *remote, check=False)
+        assert proc.returncode != 0 and "does not exist" in proc.stderr, proc.stderr
+    finally:
+        server.stop()

@@ -12,7 +12,7 @@ mod input;
 mod records;
 mod stream;
 
-use input::{decoded, expand, open};
+use input::{Input, decoded, expand, open};
 pub use records::parse_timestamp;
 use records::{Tally, infer_schema, read_parquet, read_text};
 use stream::OneShot;
@@ -24,11 +24,13 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use strata_catalog::{NewTable, SnapshotId, TableMeta};
 
 use crate::error::{Error, Result};
 use crate::lake::{Lake, split_table_name};
+use crate::storage::Stores;
 use crate::write_job::{CreateOptions, WriteJob, check_writable, new_table, run_write};
 
 /// The format of input files.
@@ -92,6 +94,130 @@ impl IngestProgress for () {
     fn update(&self, _: u64, _: u64) {}
 }
 
+/// Input files being read into one stream of a target schema, and the tally of what was read
+/// and rejected. A [`Lake`] writes the stream into a table; `strata ingest --server` sends it to
+/// a server as a bulk ingest.
+pub struct IngestInput {
+    /// The batches, in the target's types. An error ends the stream (with `OnError::Fail` the
+    /// first rejected line; with `Skip`, going past `max_errors`).
+    pub stream: SendableRecordBatchStream,
+    files: usize,
+    tally: Arc<Tally>,
+}
+
+impl IngestInput {
+    /// The report of an ingest that wrote `rows` rows from this input.
+    pub fn report(&self, rows: u64, created: bool, snapshot: Option<SnapshotId>) -> IngestReport {
+        let (mut rejected, rejected_total) = std::mem::take(
+            &mut *self
+                .tally
+                .rejected
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        rejected.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        IngestReport {
+            files: self.files,
+            rows,
+            bytes_read: self.tally.bytes.load(Ordering::Relaxed),
+            rejected,
+            rejected_total,
+            created,
+            snapshot,
+        }
+    }
+}
+
+/// The input files `inputs` name (paths, URLs, glob patterns), checked to exist.
+async fn input_files(
+    stores: &Stores,
+    inputs: &[String],
+    options: &IngestOptions,
+    max_value_bytes: usize,
+) -> Result<Vec<Input>> {
+    let files = expand(stores, inputs, options.format, max_value_bytes).await?;
+    if files.is_empty() {
+        return Err(Error::Usage("no input files".into()));
+    }
+    Ok(files)
+}
+
+/// The columns a new table would get from the first of `inputs`.
+pub async fn infer_input_schema(
+    stores: &Stores,
+    inputs: &[String],
+    options: &IngestOptions,
+    max_value_bytes: usize,
+) -> Result<Schema> {
+    let files = input_files(stores, inputs, options, max_value_bytes).await?;
+    infer_schema(&files[0]).await
+}
+
+/// Start reading `inputs` into batches of `target`'s types.
+pub async fn read_inputs(
+    stores: &Stores,
+    inputs: &[String],
+    options: &IngestOptions,
+    max_value_bytes: usize,
+    target: SchemaRef,
+    progress: Arc<dyn IngestProgress>,
+) -> Result<IngestInput> {
+    let files = input_files(stores, inputs, options, max_value_bytes).await?;
+    Ok(read_files(files, options, target, progress))
+}
+
+fn read_files(
+    files: Vec<Input>,
+    options: &IngestOptions,
+    target: SchemaRef,
+    progress: Arc<dyn IngestProgress>,
+) -> IngestInput {
+    let tally = Arc::new(Tally {
+        options: options.clone(),
+        rejected: Mutex::new((Vec::new(), 0)),
+        rows: AtomicU64::new(0),
+        bytes: Arc::new(AtomicU64::new(0)),
+        progress,
+    });
+    let mut builder = RecordBatchReceiverStreamBuilder::new(Arc::clone(&target), 4);
+    let tx = builder.tx();
+    let count = files.len();
+    {
+        let tally = Arc::clone(&tally);
+        builder.spawn(async move {
+            for input in &files {
+                let result = if input.format == InputFormat::Parquet {
+                    read_parquet(input, &target, &tally, &tx).await
+                } else {
+                    let reader = open(input, &tally.bytes).await;
+                    let tx = tx.clone();
+                    let tally = Arc::clone(&tally);
+                    let target = Arc::clone(&target);
+                    let input = input.clone();
+                    match reader {
+                        Err(e) => Err(e),
+                        Ok(reader) => tokio::task::spawn_blocking(move || {
+                            let send = |batch| tx.blocking_send(Ok(batch)).is_ok();
+                            let reader = decoded(reader, input.gzip, input.max_line);
+                            read_text(&input, reader, &target, &tally, &send)
+                        })
+                        .await
+                        .map_err(|e| Error::Internal(format!("reading failed: {e}")))
+                        .and_then(|r| r),
+                    }
+                };
+                result.map_err(|e| DataFusionError::External(Box::new(e)))?;
+            }
+            Ok(())
+        });
+    }
+    IngestInput {
+        stream: builder.build(),
+        files: count,
+        tally,
+    }
+}
+
 impl Lake {
     /// Load `inputs` into table `name`.
     pub async fn ingest(
@@ -103,16 +229,7 @@ impl Lake {
     ) -> Result<IngestReport> {
         let catalog = Arc::clone(self.catalog());
         let stores = self.stores();
-        let files = expand(
-            &stores,
-            inputs,
-            options.format,
-            self.limits().max_value_bytes,
-        )
-        .await?;
-        if files.is_empty() {
-            return Err(Error::Usage("no input files".into()));
-        }
+        let files = input_files(&stores, inputs, &options, self.limits().max_value_bytes).await?;
         let (schema_name, table_name) = split_table_name(name)?;
         let snapshot = catalog.current_snapshot()?;
         let existing: Option<TableMeta> = catalog.table(snapshot, &schema_name, &table_name)?;
@@ -143,47 +260,13 @@ impl Lake {
                 )));
             }
         };
-        let tally = Arc::new(Tally {
-            options: options.clone(),
-            rejected: Mutex::new((Vec::new(), 0)),
-            rows: AtomicU64::new(0),
-            bytes: Arc::new(AtomicU64::new(0)),
-            progress,
-        });
-        let mut builder = RecordBatchReceiverStreamBuilder::new(Arc::clone(&target), 4);
-        let tx = builder.tx();
-        {
-            let tally = Arc::clone(&tally);
-            let target = Arc::clone(&target);
-            let files = files.clone();
-            builder.spawn(async move {
-                for input in &files {
-                    let result = if input.format == InputFormat::Parquet {
-                        read_parquet(input, &target, &tally, &tx).await
-                    } else {
-                        let reader = open(input, &tally.bytes).await;
-                        let tx = tx.clone();
-                        let tally = Arc::clone(&tally);
-                        let target = Arc::clone(&target);
-                        let input = input.clone();
-                        match reader {
-                            Err(e) => Err(e),
-                            Ok(reader) => tokio::task::spawn_blocking(move || {
-                                let send = |batch| tx.blocking_send(Ok(batch)).is_ok();
-                                let reader = decoded(reader, input.gzip, input.max_line);
-                                read_text(&input, reader, &target, &tally, &send)
-                            })
-                            .await
-                            .map_err(|e| Error::Internal(format!("reading failed: {e}")))
-                            .and_then(|r| r),
-                        }
-                    };
-                    result.map_err(|e| DataFusionError::External(Box::new(e)))?;
-                }
-                Ok(())
-            });
-        }
-        let stream = builder.build();
+        let mut input = read_files(files, &options, Arc::clone(&target), progress);
+        let stream = std::mem::replace(
+            &mut input.stream,
+            Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
+                Arc::clone(&target),
+            )),
+        );
         let provider = StreamingTable::try_new(
             Arc::clone(&target),
             vec![Arc::new(OneShot {
@@ -192,30 +275,19 @@ impl Lake {
             })],
         )?;
         let ctx = &self.context();
-        let input = ctx.read_table(Arc::new(provider))?.into_unoptimized_plan();
+        let plan = ctx.read_table(Arc::new(provider))?.into_unoptimized_plan();
         let created = new.is_some();
         let job = match (meta, new) {
-            (Some(meta), _) => WriteJob::Insert { meta, input },
+            (Some(meta), _) => WriteJob::Insert { meta, input: plan },
             (None, Some(table)) => WriteJob::Create {
                 table,
                 if_not_exists: false,
-                input: Some(input),
+                input: Some(plan),
             },
             (None, None) => unreachable!("one of the two is set"),
         };
         let (rows, snapshot) =
             run_write(ctx, &catalog, &stores, job, Some(self.target_file_size)).await?;
-        let (mut rejected, rejected_total) =
-            std::mem::take(&mut *tally.rejected.lock().unwrap_or_else(|e| e.into_inner()));
-        rejected.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        Ok(IngestReport {
-            files: files.len(),
-            rows,
-            bytes_read: tally.bytes.load(Ordering::Relaxed),
-            rejected,
-            rejected_total,
-            created,
-            snapshot,
-        })
+        Ok(input.report(rows, created, snapshot))
     }
 }
