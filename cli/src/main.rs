@@ -42,7 +42,7 @@ async fn run(cli: Cli) -> Result<()> {
         command,
     } = cli;
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let open = |default: &str| -> Result<Engine> {
+    let engine_config = |default: &str| -> Result<EngineConfig> {
         let (config, warnings) = config::load(
             config.as_deref(),
             &env,
@@ -53,8 +53,9 @@ async fn run(cli: Cli) -> Result<()> {
         for w in warnings {
             eprintln!("warning: {w}");
         }
-        Ok(Engine::open(&config)?)
+        Ok(config)
     };
+    let open = |default: &str| -> Result<Engine> { Ok(Engine::open(&engine_config(default)?)?) };
     if remote.server.is_some() {
         let local = match &command {
             Command::Gen(_) => Some("gen"),
@@ -123,16 +124,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Ingest(args) if remote.server.is_some() => {
             // The files are read here (with this machine's store settings) and sent to the
             // server, which writes them.
-            let (config, warnings) = config::load(
-                config.as_deref(),
-                &env,
-                catalog.clone(),
-                data_path.clone(),
-                &default_catalog,
-            )?;
-            for w in warnings {
-                eprintln!("warning: {w}");
-            }
+            let config = engine_config(&default_catalog)?;
             let mut server = remote::Remote::connect(&remote).await?;
             let max_value_bytes = config.limits.max_value_bytes;
             ingest::run_remote(&mut server, &config.storage, max_value_bytes, args).await
