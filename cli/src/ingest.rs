@@ -7,13 +7,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use arrow::array::AsArray;
-use arrow::datatypes::{Int64Type, Schema};
+use arrow::datatypes::Int64Type;
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use strata_engine::datafusion::physical_plan::EmptyRecordBatchStream;
 use strata_engine::{
     CreateOptions, Engine, IngestOptions, IngestProgress, IngestReport, InputFormat, OnError,
-    StorageConfig, Stores, infer_input_schema, parse_partitioning, read_inputs,
+    StorageConfig, Stores, infer_input_schema, parse_partitioning, read_inputs, split_table_name,
 };
 
 use crate::args::{IngestArgs, IngestFormat, OnErrorArg};
@@ -119,14 +118,31 @@ pub async fn run_remote(
     stores.validate()?;
     let table = identifier(&args.table);
     // The table's columns, as the server reads them; without the table, `--create` infers them.
-    let existing = match remote.run(&format!("SELECT * FROM {table} LIMIT 0")).await {
-        Ok((schema, _, _)) => Some(schema),
-        Err(e) if args.create && e.to_string().contains("not found") => None,
-        Err(e) if e.to_string().contains("not found") => anyhow::bail!(
+    let (schema_name, table_name) = split_table_name(&args.table)?;
+    let (_, found, _) = remote
+        .run(&format!(
+            "SELECT count(*) FROM strata_tables() WHERE table_schema = {} AND table_name = {}",
+            quote(&schema_name),
+            quote(&table_name)
+        ))
+        .await?;
+    let found: Vec<_> = found.try_collect().await?;
+    let exists = found
+        .first()
+        .and_then(|b| b.column(0).as_primitive_opt::<Int64Type>())
+        .is_some_and(|c| c.value(0) > 0);
+    let existing = if exists {
+        let (schema, _, _) = remote
+            .run(&format!("SELECT * FROM {table} LIMIT 0"))
+            .await?;
+        Some(schema)
+    } else if args.create {
+        None
+    } else {
+        anyhow::bail!(
             "table '{}' does not exist; create it with CREATE TABLE, or pass --create to infer its columns from the first file",
             args.table
-        ),
-        Err(e) => return Err(e),
+        );
     };
     let create = existing.is_none();
     let target = match existing {
@@ -138,7 +154,7 @@ pub async fn run_remote(
     let (bar, progress) = progress();
     let started = progress.1;
     let result = async {
-        let mut input = read_inputs(
+        let (stream, tally) = read_inputs(
             &stores,
             &args.inputs,
             &options,
@@ -147,10 +163,6 @@ pub async fn run_remote(
             progress,
         )
         .await?;
-        let stream = std::mem::replace(
-            &mut input.stream,
-            Box::pin(EmptyRecordBatchStream::new(Arc::new(Schema::empty()))),
-        );
         let rows = remote.ingest(&args.table, create, stream).await?;
         // The snapshot the ingest committed: the table's newest.
         let (_, batches, _) = remote
@@ -165,7 +177,7 @@ pub async fn run_remote(
                 .as_primitive_opt::<Int64Type>()
                 .map(|c| c.value(0))
         });
-        anyhow::Ok(input.report(rows.max(0) as u64, create, snapshot))
+        anyhow::Ok(tally.report(rows.max(0) as u64, create, snapshot))
     }
     .await;
     if let Some(bar) = &bar {

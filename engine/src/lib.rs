@@ -42,7 +42,7 @@ pub use config::{EngineConfig, physical_memory};
 pub use engine::{Engine, QuerySession};
 pub use error::{Error, Result};
 pub use ingest::{
-    IngestInput, IngestOptions, IngestProgress, IngestReport, InputFormat, OnError, Rejected,
+    IngestOptions, IngestProgress, IngestReport, IngestTally, InputFormat, OnError, Rejected,
     StreamTarget, infer_input_schema, parse_timestamp, read_inputs,
 };
 pub use lake::{Lake, split_table_name};

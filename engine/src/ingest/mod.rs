@@ -94,18 +94,14 @@ impl IngestProgress for () {
     fn update(&self, _: u64, _: u64) {}
 }
 
-/// Input files being read into one stream of a target schema, and the tally of what was read
-/// and rejected. A [`Lake`] writes the stream into a table; `strata ingest --server` sends it to
-/// a server as a bulk ingest.
-pub struct IngestInput {
-    /// The batches, in the target's types. An error ends the stream (with `OnError::Fail` the
-    /// first rejected line; with `Skip`, going past `max_errors`).
-    pub stream: SendableRecordBatchStream,
+/// What reading the input files of an ingest counted: files, bytes, rejected lines. The batches
+/// go apart from it (see [`read_inputs`]).
+pub struct IngestTally {
     files: usize,
     tally: Arc<Tally>,
 }
 
-impl IngestInput {
+impl IngestTally {
     /// The report of an ingest that wrote `rows` rows from this input.
     pub fn report(&self, rows: u64, created: bool, snapshot: Option<SnapshotId>) -> IngestReport {
         let (mut rejected, rejected_total) = std::mem::take(
@@ -153,7 +149,9 @@ pub async fn infer_input_schema(
     infer_schema(&files[0]).await
 }
 
-/// Start reading `inputs` into batches of `target`'s types.
+/// Start reading `inputs` into batches of `target`'s types. A [`Lake`] writes the stream into a
+/// table; `strata ingest --server` sends it to a server as a bulk ingest. An error ends the
+/// stream (with `OnError::Fail` the first rejected line; with `Skip`, going past `max_errors`).
 pub async fn read_inputs(
     stores: &Stores,
     inputs: &[String],
@@ -161,7 +159,7 @@ pub async fn read_inputs(
     max_value_bytes: usize,
     target: SchemaRef,
     progress: Arc<dyn IngestProgress>,
-) -> Result<IngestInput> {
+) -> Result<(SendableRecordBatchStream, IngestTally)> {
     let files = input_files(stores, inputs, options, max_value_bytes).await?;
     Ok(read_files(files, options, target, progress))
 }
@@ -171,7 +169,7 @@ fn read_files(
     options: &IngestOptions,
     target: SchemaRef,
     progress: Arc<dyn IngestProgress>,
-) -> IngestInput {
+) -> (SendableRecordBatchStream, IngestTally) {
     let tally = Arc::new(Tally {
         options: options.clone(),
         rejected: Mutex::new((Vec::new(), 0)),
@@ -211,11 +209,13 @@ fn read_files(
             Ok(())
         });
     }
-    IngestInput {
-        stream: builder.build(),
-        files: count,
-        tally,
-    }
+    (
+        builder.build(),
+        IngestTally {
+            files: count,
+            tally,
+        },
+    )
 }
 
 impl Lake {
@@ -260,13 +260,7 @@ impl Lake {
                 )));
             }
         };
-        let mut input = read_files(files, &options, Arc::clone(&target), progress);
-        let stream = std::mem::replace(
-            &mut input.stream,
-            Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
-                Arc::clone(&target),
-            )),
-        );
+        let (stream, tally) = read_files(files, &options, Arc::clone(&target), progress);
         let provider = StreamingTable::try_new(
             Arc::clone(&target),
             vec![Arc::new(OneShot {
@@ -288,6 +282,6 @@ impl Lake {
         };
         let (rows, snapshot) =
             run_write(ctx, &catalog, &stores, job, Some(self.target_file_size)).await?;
-        Ok(input.report(rows, created, snapshot))
+        Ok(tally.report(rows, created, snapshot))
     }
 }
