@@ -43,6 +43,10 @@ pub struct LoadArgs {
     /// Where the generated lake goes
     #[arg(long, default_value = "benches/data/load")]
     pub data: PathBuf,
+    /// Catalog of the started server [default: a fresh SQLite file under --data]; a
+    /// PostgreSQL URL must name an empty database (set STRATA_DATA_PATH for its files)
+    #[arg(long)]
+    pub catalog: Option<String>,
     /// Extra lines for the started server's strata.toml (e.g. "[server.limits]\nmax_running = 8")
     #[arg(long)]
     pub config: Option<String>,
@@ -254,7 +258,10 @@ fn start_server(args: &LoadArgs, dir: &Path) -> Result<Server> {
         let _ = std::fs::remove_file(dir.join(stale));
     }
     let _ = std::fs::remove_dir_all(dir.join("load.db.files"));
-    let catalog = format!("sqlite:{}", catalog_file.display());
+    let catalog = args
+        .catalog
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", catalog_file.display()));
     register_tables(
         &bin,
         &catalog,
@@ -277,7 +284,7 @@ fn start_server(args: &LoadArgs, dir: &Path) -> Result<Server> {
     Server::start(
         &bin,
         &catalog,
-        &[("STRATA_QUERY_LOG".into(), "off".into())],
+        &[("STRATA_SERVER_QUERY_LOG".into(), "off".into())],
         &["--config", &config],
         None,
     )

@@ -125,9 +125,7 @@ impl Catalog {
         author: &str,
     ) -> Result<SnapshotId> {
         if changes.is_empty() {
-            return Err(Error::Invalid(
-                "ALTER TABLE needs at least one change".into(),
-            ));
+            return Err(Error::Usage("ALTER TABLE needs at least one change".into()));
         }
         let (snapshot, ()) = self.write(author, Some("alter table"), |c| {
             let table = format!("{schema}.{name}");
@@ -140,7 +138,7 @@ impl Catalog {
                         table: name.to_string(),
                     })?;
                 if meta.location.is_some() {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::Refused(format!(
                         "table '{table}' is registered in place: its columns are read from its files (`strata table refresh {name}` picks up new ones), so it cannot be altered"
                     )));
                 }
@@ -186,7 +184,7 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
         Alteration::RenameColumn { .. } | Alteration::DropColumn { .. }
     ) && has_inlined_rows(c, meta.table_id)?
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Refused(format!(
             "table '{table}' has rows DuckDB inlined into the catalog; move them into files first (in DuckDB: CALL ducklake_flush_inlined_data(...)), then rename or drop columns"
         )));
     }
@@ -195,15 +193,15 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
             .iter()
             .find(|col| col.name.eq_ignore_ascii_case(name))
     };
-    let missing = |name: &str| {
-        Error::Invalid(format!(
-            "column '{name}' does not exist in table '{table}' (columns: {})",
-            meta.columns
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+    let missing = |name: &str| Error::ColumnNotFound {
+        table: table.to_string(),
+        column: name.to_string(),
+        columns: meta
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     let is_partition = |id: i64| meta.partition.iter().any(|p| p.column_id == id);
     match change {
@@ -216,7 +214,7 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
                 return if *if_not_exists {
                     Ok(())
                 } else {
-                    Err(Error::Invalid(format!(
+                    Err(Error::Usage(format!(
                         "column '{name}' already exists in table '{table}'"
                     )))
                 };
@@ -263,7 +261,7 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
                 };
             };
             if is_partition(column.column_id) {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Refused(format!(
                     "column '{}' is a partition key of table '{table}' and cannot be dropped",
                     column.name
                 )));
@@ -272,13 +270,13 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
                 .property("sort_by")
                 .is_some_and(|s| s.eq_ignore_ascii_case(&column.name))
             {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Refused(format!(
                     "column '{}' is the sort column (sort_by) of table '{table}' and cannot be dropped",
                     column.name
                 )));
             }
             if meta.columns.len() == 1 {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Refused(format!(
                     "column '{}' is the only column of table '{table}'; drop the table instead",
                     column.name
                 )));
@@ -299,7 +297,7 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
             if let Some(other) = find(to)
                 && other.column_id != column.column_id
             {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Usage(format!(
                     "cannot rename column '{from}' to '{to}': table '{table}' has a column '{}' already",
                     other.name
                 )));
@@ -326,7 +324,7 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
                 return Ok(());
             }
             if !widens(&from, &to) {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Refused(format!(
                     "cannot change column '{}' of table '{table}' from {from} to {to}: only widening changes keep old files readable (int8 → int16 → int32 → int64, uintN → a wider uint or int, float32 → float64)",
                     column.name
                 )));

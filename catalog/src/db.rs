@@ -513,7 +513,7 @@ fn inline(sql: &str, params: &[&dyn Param]) -> Result<String> {
                     .checked_sub(1)
                     .and_then(|i| params.get(i))
                     .ok_or_else(|| {
-                        Error::Invalid(format!("placeholder ?{index} has no parameter in: {sql}"))
+                        Error::Internal(format!("placeholder ?{index} has no parameter in: {sql}"))
                     })?;
                 out.push_str(&literal(&param.value()));
             }

@@ -83,9 +83,62 @@ pub enum Error {
     /// Another writer changed what this commit depends on.
     #[error("write conflict: {0}")]
     Conflict(String),
-    /// Anything else that names its own cause.
+    /// The request cannot be done as asked (an ALTER that changes nothing, a duplicate
+    /// column, another data path than the catalog's); the message says what to do instead.
     #[error("{0}")]
-    Invalid(String),
+    Usage(String),
+    /// A column does not exist.
+    #[error("column '{column}' does not exist in table '{table}' (columns: {columns})")]
+    ColumnNotFound {
+        table: String,
+        column: String,
+        columns: String,
+    },
+    /// The table's state does not allow the change (registered in place, inlined rows, a
+    /// narrowing type change); the message says why.
+    #[error("{0}")]
+    Refused(String),
+    /// A feature or type Strata does not handle yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// No snapshot matches a time-travel request.
+    #[error("the catalog has no snapshot at or before {0}")]
+    NoSnapshotAt(String),
+    /// A local file or directory could not be used.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A check inside Strata failed: a bug, reported instead of committing.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Whether the request was at fault (unknown names, a change the table does not allow),
+    /// as opposed to the catalog database or Strata itself.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidUrl { .. }
+                | Error::SchemaNotFound { .. }
+                | Error::TableNotFound { .. }
+                | Error::TableExists { .. }
+                | Error::ColumnNotFound { .. }
+                | Error::UnsupportedType { .. }
+                | Error::UnsupportedFeature { .. }
+                | Error::NotRegistered { .. }
+                | Error::NoFiles { .. }
+                | Error::SchemaConflict { .. }
+                | Error::PartitionMismatch { .. }
+                | Error::Usage(_)
+                | Error::Refused(_)
+                | Error::Unsupported(_)
+                | Error::NoSnapshotAt(_)
+        )
+    }
 }
 
 impl From<rusqlite::Error> for Error {

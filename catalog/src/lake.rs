@@ -118,11 +118,12 @@ impl Catalog {
             && !path.exists()
             && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                Error::Invalid(format!(
-                    "cannot create directory '{}' for the catalog: {e}",
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                context: format!(
+                    "cannot create directory '{}' for the catalog",
                     parent.display()
-                ))
+                ),
+                source,
             })?;
         }
         let conn = connect(&url)?;
@@ -154,7 +155,7 @@ impl Catalog {
                 .map(str::to_string)
                 .or(default_data_path)
                 .ok_or_else(|| {
-                    Error::Invalid(format!(
+                    Error::Usage(format!(
                         "catalog {url} is empty: creating a PostgreSQL catalog needs a data path (--data-path DIR or URL)"
                     ))
                 })?;
@@ -167,7 +168,7 @@ impl Catalog {
         {
             let requested = normalize_data_path(requested)?;
             if requested != recorded {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Usage(format!(
                     "catalog {url} keeps its data under '{recorded}', not '{requested}'; omit --data-path or use another catalog"
                 )));
             }
@@ -259,6 +260,12 @@ impl Catalog {
         &self.data_path
     }
 
+    /// Keep up to `n` connections (at least one) instead of the default four.
+    pub fn with_max_connections(mut self, n: usize) -> Self {
+        self.pool.resize_with(n.max(1), || Mutex::new(None));
+        self
+    }
+
     /// A connection for one call: a free open one, else a new one while the pool has room,
     /// else the first, once it is free.
     pub(crate) fn conn(&self) -> ConnGuard<'_> {
@@ -344,7 +351,10 @@ fn normalize_data_path(path: &str) -> Result<String> {
             p.to_path_buf()
         } else {
             std::env::current_dir()
-                .map_err(|e| Error::Invalid(format!("cannot read the current directory: {e}")))?
+                .map_err(|source| Error::Io {
+                    context: "cannot read the current directory".into(),
+                    source,
+                })?
                 .join(p)
         };
         abs.display().to_string()

@@ -189,7 +189,7 @@ impl Catalog {
             self.check_unchanged(c, table)?;
             let ended = end_files(c, table.table_id, removed, "compact")?;
             if ended != added_rows {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Internal(format!(
                     "compaction of '{}.{}' wrote {added_rows} rows for files holding {}; nothing was committed",
                     table.schema, table.name, ended
                 )));

@@ -315,6 +315,13 @@ impl Catalog {
             if affinity == StatsAffinity::None {
                 continue;
             }
+            // PostgreSQL may run the NOT EXISTS as an anti-join that filters the statistics of
+            // every table before joining them to this table's files, and so cast another
+            // table's or column's statistics (a timestamp as BIGINT fails the query, found by
+            // the load driver on a PostgreSQL catalog); the CASE makes sure only this column's
+            // statistics are ever cast.
+            values.push(Value::Int(range.column_id));
+            let column_param = values.len();
             let mut violations = Vec::new();
             for bound in &range.bounds {
                 let (stat, op, value) = match bound {
@@ -328,18 +335,20 @@ impl Catalog {
                 values.push(Value::Text(value.clone()));
                 violations.push(format!(
                     "{} {op} {}",
-                    cast(stat.to_string()),
+                    cast(format!(
+                        "CASE WHEN s.table_id = ?2 AND s.column_id = ?{column_param} THEN {stat} END"
+                    )),
                     cast(format!("?{}", values.len()))
                 ));
             }
             if violations.is_empty() {
+                values.pop();
                 continue;
             }
-            values.push(Value::Int(range.column_id));
             sql.push_str(&format!(
                 " AND NOT EXISTS (SELECT 1 FROM ducklake_file_column_stats s
-                   WHERE s.data_file_id = f.data_file_id AND s.column_id = ?{} AND ({}))",
-                values.len(),
+                   WHERE s.data_file_id = f.data_file_id AND s.table_id = ?2
+                     AND s.column_id = ?{column_param} AND ({}))",
                 violations.join(" OR ")
             ));
         }

@@ -247,7 +247,7 @@ fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<(Vec<LayoutColu
     for f in files {
         for field in f.footer.schema.fields() {
             let type_name = ducklake_type(field.name(), field.data_type()).map_err(|e| match e {
-                Error::UnsupportedType { column, type_name } => Error::Invalid(format!(
+                Error::UnsupportedType { column, type_name } => Error::Unsupported(format!(
                     "column '{column}' of '{}' has type {type_name}, which Strata cannot register yet",
                     f.path
                 )),
@@ -454,7 +454,7 @@ impl Catalog {
                 |r| r.get(0),
             )?;
             if changed > 0 {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Conflict(format!(
                     "table '{}.{}' changed while it was being refreshed; run the refresh again",
                     table.schema, table.name
                 )));

@@ -132,7 +132,7 @@ impl Catalog {
         author: &str,
     ) -> Result<TableMeta> {
         if table.columns.is_empty() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "table '{}' needs at least one column",
                 table.name
             )));
@@ -142,7 +142,7 @@ impl Catalog {
                 .iter()
                 .any(|c| c.name.eq_ignore_ascii_case(&col.name))
             {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Usage(format!(
                     "column '{}' appears twice in table '{}'",
                     col.name, table.name
                 )));
@@ -169,7 +169,7 @@ impl Catalog {
                 )?;
                 for (i, (column, transform)) in table.partition.iter().enumerate() {
                     let column_id = table.column_id(column).ok_or_else(|| {
-                        Error::Invalid(format!(
+                        Error::Usage(format!(
                             "partition column '{column}' is not a column of table '{}'",
                             table.name
                         ))
@@ -258,7 +258,7 @@ impl Catalog {
             params![time],
             |r| r.get(0),
         )?;
-        id.ok_or_else(|| Error::Invalid(format!("the catalog has no snapshot at or before {time}")))
+        id.ok_or_else(|| Error::NoSnapshotAt(time.to_string()))
     }
 
     /// Whether snapshot `id` exists (it may have been expired).

@@ -54,11 +54,31 @@ pub enum Command {
     /// Create a static API token for CI jobs and print its `[[tokens]]` entry
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Show the configuration: every setting, its value, its variable and what it does
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the configuration as a commented strata.toml: what the file, the `STRATA_*`
+    /// variables and the flags make of it (secrets are never printed)
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// The defaults, ignoring the file and the environment
+    #[arg(long)]
+    pub defaults: bool,
+    /// A Markdown table (key, variable, kind, value, description), as in docs/settings.md
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [env: STRATA_LISTEN] [default: 127.0.0.1:50051]
+    /// Address to listen on [env: STRATA_SERVER_LISTEN] [default: 127.0.0.1:50051]
     #[arg(long)]
     pub listen: Option<String>,
     /// Allow listening on a non-loopback address without any configured user or token

@@ -63,6 +63,7 @@ async fn run(cli: Cli) -> Result<()> {
             Command::Serve(_) => Some("serve"),
             Command::User(_) => Some("user"),
             Command::Token(_) => Some("token"),
+            Command::Config(_) => Some("config"),
             _ => None,
         };
         if let Some(name) = local {
@@ -121,6 +122,25 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(command) => serve::user(command),
         Command::Token(command) => serve::token(command),
+        Command::Config(args::ConfigCommand::Show(args)) => {
+            let settings = if args.defaults {
+                config::Settings::default()
+            } else {
+                let (mut settings, warnings) = config::read(config.as_deref(), &env)?;
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
+                settings.catalog = catalog.or(settings.catalog);
+                settings.data_path = data_path.or(settings.data_path);
+                settings
+            };
+            if args.markdown && args.defaults {
+                print!("{}", config::settings_document());
+            } else {
+                print!("{}", config::show(&settings, args.markdown));
+            }
+            Ok(())
+        }
         Command::Ingest(args) if remote.server.is_some() => {
             // The files are read here (with this machine's store settings) and sent to the
             // server, which writes them.

@@ -88,7 +88,7 @@ pub async fn serve(engine: Engine, mut server: ServerConfig, args: &ServeArgs) -
                 .context("--retention-every must be positive, or off")?,
         ),
     };
-    let tls = server.tls.is_some();
+    let tls = server.tls_cert.is_some();
     let auth = server.auth.enabled();
     let engine = Arc::new(engine);
     if let Some(every) = retention_every {

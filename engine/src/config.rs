@@ -1,8 +1,19 @@
-//! Engine configuration: one plain struct, each field documenting its default.
+//! Engine configuration. Each section is a struct whose fields are the keys of its section of
+//! `strata.toml`; the doc comment on a field is that setting's documentation (`strata config
+//! show --defaults` and `docs/settings.md` are generated from it), and the `STRATA_*` variable
+//! of a setting is its path (`engine.batch_size` → `STRATA_ENGINE_BATCH_SIZE`).
 
-pub use crate::storage::StorageConfig;
+use std::collections::BTreeMap;
 
-/// How the engine opens the catalog and runs queries.
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::units::serde_units::{self, Size};
+
+use crate::limits::Limits;
+use crate::storage::StorageConfig;
+
+/// How the engine opens the catalog and runs queries: the engine's part of `strata.toml`.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Catalog URL. Default: `sqlite:strata.db`.
@@ -10,36 +21,12 @@ pub struct EngineConfig {
     /// Where new data files go; recorded when the catalog is created.
     /// Default: `<catalog file>.files/` beside the catalog database.
     pub data_path: Option<String>,
-    /// Parallelism of scans and operators. Default: the number of CPU cores.
-    pub target_partitions: Option<usize>,
-    /// Rows per Arrow batch. Default: 8192 (DataFusion's default, a good fit for the CPU cache).
-    pub batch_size: usize,
-    /// Bytes of decoded Parquet footers and page indexes kept in memory, so repeated queries
-    /// never re-read footers. Default: 256 MiB (about 10,000 footers of wide tables).
-    pub metadata_cache_bytes: usize,
-    /// Evaluate filters while decoding Parquet (late materialization): columns not in the filter
-    /// are decoded only for matching rows. Default: true, which helps selective log queries.
-    pub parquet_pushdown_filters: bool,
-    /// Further DataFusion settings as `datafusion.*` keys. Default: none.
-    pub datafusion: Vec<(String, String)>,
-    /// Object stores: per-bucket settings, timeouts and retries.
+    /// `[engine]`: how queries run.
+    pub execution: ExecutionConfig,
+    /// `[storage]` and `[stores."url"]`: how object stores are reached.
     pub storage: StorageConfig,
-    /// Memory all running queries may reserve together (`limits.memory`); operators that can
-    /// spill (sorts, aggregations, joins) spill to disk at the limit. Default: half the
-    /// machine's memory.
-    pub memory_limit: Option<usize>,
-    /// Memory one statement may reserve (`limits.query_memory`). Default: all of
-    /// `memory_limit` (the server defaults to a quarter of it).
-    pub query_memory_limit: Option<usize>,
-    /// Where spill files go (`limits.spill_dir`). Default: the system's temporary directory.
-    pub spill_dir: Option<std::path::PathBuf>,
-    /// Bytes of spill files all queries may keep at once (`limits.spill_max`). Default: 20 GiB.
-    pub spill_max_bytes: u64,
-    /// Size at which a written data file is closed and the next begun, unless the table sets
-    /// `target_file_size`. Default: 256 MiB, good for object storage.
-    pub target_file_size: u64,
-    /// Limits on statements (text, count, depth) and on values functions build.
-    pub limits: crate::limits::StatementLimits,
+    /// `[limits]`: what any statement may use.
+    pub limits: Limits,
 }
 
 impl Default for EngineConfig {
@@ -47,18 +34,55 @@ impl Default for EngineConfig {
         EngineConfig {
             catalog: "sqlite:strata.db".into(),
             data_path: None,
+            execution: ExecutionConfig::default(),
+            storage: StorageConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// `[engine]`: how queries run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutionConfig {
+    /// Parallelism of scans and operators. Default: the number of CPU cores.
+    pub target_partitions: Option<usize>,
+    /// Rows per Arrow batch (DataFusion's default, a good fit for the CPU cache).
+    pub batch_size: usize,
+    /// Decoded Parquet footers and page indexes kept in memory, so repeated queries never
+    /// re-read footers (256 MiB holds about 10,000 footers of wide tables).
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub metadata_cache: usize,
+    /// Evaluate filters while decoding Parquet (late materialization): columns not in the
+    /// filter are decoded only for matching rows, which helps selective log queries.
+    pub parquet_pushdown_filters: bool,
+    /// Size at which a written data file is closed and the next begun, unless the table sets
+    /// its own `target_file_size` property.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub target_file_size: u64,
+    /// Connections to the catalog database this process keeps at most; each catalog call
+    /// takes a free one, so concurrent queries do not wait for each other's catalog reads
+    /// (SQLite in WAL mode: readers beside the writer; PostgreSQL: one session each).
+    pub catalog_connections: usize,
+    /// Further DataFusion settings, e.g.
+    /// `"datafusion.execution.parquet.bloom_filter_on_read" = false`.
+    #[serde(with = "serde_units::text_map")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub datafusion: BTreeMap<String, String>,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig {
             target_partitions: None,
             batch_size: 8192,
-            metadata_cache_bytes: 256 * 1024 * 1024,
+            metadata_cache: 256 * 1024 * 1024,
             parquet_pushdown_filters: true,
-            datafusion: Vec::new(),
-            storage: StorageConfig::default(),
-            memory_limit: Some(physical_memory().map_or(4 << 30, |m| m / 2)),
-            query_memory_limit: None,
-            spill_dir: None,
-            spill_max_bytes: 20 << 30,
             target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
-            limits: crate::limits::StatementLimits::default(),
+            catalog_connections: 4,
+            datafusion: BTreeMap::new(),
         }
     }
 }

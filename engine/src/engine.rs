@@ -26,7 +26,7 @@ use crate::commands::{catalog_command, number_placeholders};
 use crate::config::EngineConfig;
 use crate::error::{Error, Result};
 use crate::lake::{Lake, split_table_name};
-use crate::limits::StatementLimits;
+use crate::limits::Limits;
 use crate::memory::QueryMemoryPool;
 use crate::provider::{CATALOG_NAME, DEFAULT_SCHEMA, SnapshotCatalog};
 use crate::requests::RequestCounter;
@@ -53,20 +53,23 @@ impl Engine {
             // A data path on a store that is not configured is refused before it is recorded.
             stores.resolve(path)?;
         }
-        let catalog = Arc::new(Catalog::open(&config.catalog, config.data_path.as_deref())?);
+        let catalog = Arc::new(
+            Catalog::open(&config.catalog, config.data_path.as_deref())?
+                .with_max_connections(config.execution.catalog_connections),
+        );
         let mut session = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_SCHEMA)
             .with_create_default_catalog_and_schema(false)
-            .with_batch_size(config.batch_size);
-        if let Some(n) = config.target_partitions {
+            .with_batch_size(config.execution.batch_size);
+        if let Some(n) = config.execution.target_partitions {
             session = session.with_target_partitions(n);
         }
         {
             let parquet = &mut session.options_mut().execution.parquet;
-            parquet.pushdown_filters = config.parquet_pushdown_filters;
+            parquet.pushdown_filters = config.execution.parquet_pushdown_filters;
             // With pushdown on, evaluate the cheapest and most selective filters first.
-            parquet.reorder_filters = config.parquet_pushdown_filters;
+            parquet.reorder_filters = config.execution.parquet_pushdown_filters;
         }
         // DataFusion 55 pushes the running min/max of an aggregate down to the scan as a
         // dynamic filter; over a path-derived (partition) column inside an expression it skips
@@ -77,36 +80,34 @@ impl Engine {
             .options_mut()
             .optimizer
             .enable_aggregate_dynamic_filter_pushdown = false;
-        if let Some(limit) = config.query_memory_limit.or(config.memory_limit) {
-            // A sort that spills first merges its in-memory runs, and the merge needs about as
-            // much memory again as the runs hold, from what it reserved up front
-            // (`sort_spill_reservation_bytes`, 10 MB by default). Under a limit of more than
-            // about twice that per partition the merge outgrows its reservation and the query
-            // fails instead of spilling. Reserve half of each partition's share: then every
-            // sort can spill, whatever the limit.
-            let partitions = session.options().execution.target_partitions.max(1);
-            session.options_mut().execution.sort_spill_reservation_bytes =
-                (limit / (2 * partitions)).max(1 << 20);
-        }
-        for (key, value) in &config.datafusion {
+        let memory = config.limits.memory_bytes();
+        let query_memory = config.limits.query_memory;
+        // A sort that spills first merges its in-memory runs, and the merge needs about as
+        // much memory again as the runs hold, from what it reserved up front
+        // (`sort_spill_reservation_bytes`, 10 MB by default). Under a limit of more than
+        // about twice that per partition the merge outgrows its reservation and the query
+        // fails instead of spilling. Reserve half of each partition's share: then every
+        // sort can spill, whatever the limit.
+        let partitions = session.options().execution.target_partitions.max(1);
+        session.options_mut().execution.sort_spill_reservation_bytes =
+            (query_memory.unwrap_or(memory) / (2 * partitions)).max(1 << 20);
+        for (key, value) in &config.execution.datafusion {
             session.options_mut().set(key, value)?;
         }
         let mut disk =
-            DiskManagerBuilder::default().with_max_temp_directory_size(config.spill_max_bytes);
-        if let Some(dir) = &config.spill_dir {
+            DiskManagerBuilder::default().with_max_temp_directory_size(config.limits.spill_max);
+        if let Some(dir) = &config.limits.spill_dir {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
                 context: format!("cannot create spill directory {}", dir.display()),
                 source,
             })?;
             disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
         }
-        let mut runtime = RuntimeEnvBuilder::new()
-            .with_metadata_cache_limit(config.metadata_cache_bytes)
+        let runtime = RuntimeEnvBuilder::new()
+            .with_metadata_cache_limit(config.execution.metadata_cache)
             .with_disk_manager_builder(disk)
-            .with_object_store_registry(stores.registry(Arc::new(RequestCounter::default())));
-        if let Some(limit) = config.memory_limit {
-            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
-        }
+            .with_object_store_registry(stores.registry(Arc::new(RequestCounter::default())))
+            .with_memory_pool(Arc::new(FairSpillPool::new(memory)));
         let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
         crate::functions::register(&ctx, &config.limits);
         ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
@@ -119,10 +120,10 @@ impl Engine {
                 catalog,
                 stores,
                 ctx,
-                target_file_size: config.target_file_size,
+                target_file_size: config.execution.target_file_size,
                 limits: config.limits.clone(),
             },
-            query_memory_limit: config.query_memory_limit,
+            query_memory_limit: query_memory,
         })
     }
 
@@ -132,7 +133,7 @@ impl Engine {
     }
 
     /// The limits every statement is checked against.
-    pub fn limits(&self) -> &StatementLimits {
+    pub fn limits(&self) -> &Limits {
         &self.lake.limits
     }
 

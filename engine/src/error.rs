@@ -105,10 +105,8 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         use datafusion::error::DataFusionError as D;
         match self {
-            Error::Catalog(strata_catalog::Error::TableNotFound { .. })
-            | Error::Catalog(strata_catalog::Error::SchemaNotFound { .. })
-            | Error::Catalog(strata_catalog::Error::TableExists { .. })
-            | Error::Location { .. }
+            Error::Catalog(e) => e.is_user_error(),
+            Error::Location { .. }
             | Error::LimitExceeded { .. }
             | Error::Usage(_)
             | Error::Unsupported(_)

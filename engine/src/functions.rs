@@ -19,7 +19,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use crate::limits::StatementLimits;
+use crate::limits::Limits;
 
 /// How a wrapped function's output size follows from its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,7 +51,7 @@ const WRAPPED: &[(&str, Growth)] = &[
 ];
 
 /// Replace DataFusion's value-building functions in `ctx` by size-checked ones.
-pub(crate) fn register(ctx: &SessionContext, limits: &StatementLimits) {
+pub(crate) fn register(ctx: &SessionContext, limits: &Limits) {
     register_test_hooks(ctx);
     for (name, growth) in WRAPPED {
         if let Ok(inner) = ctx.udf(name) {

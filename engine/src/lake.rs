@@ -10,7 +10,7 @@ use datafusion::prelude::SessionContext;
 use strata_catalog::{Catalog, Progress, RegisterReport, SnapshotId, TableMeta, TableSummary};
 
 use crate::error::{Error, Result};
-use crate::limits::StatementLimits;
+use crate::limits::Limits;
 use crate::provider::DEFAULT_SCHEMA;
 use crate::requests::{RequestCounter, RequestCounts};
 use crate::storage::Stores;
@@ -24,7 +24,7 @@ pub struct Lake {
     pub(crate) ctx: SessionContext,
     /// Size at which written files roll over, unless a table sets its own.
     pub(crate) target_file_size: u64,
-    pub(crate) limits: StatementLimits,
+    pub(crate) limits: Limits,
 }
 
 /// Split `schema.table` (default schema `main`).
@@ -53,7 +53,7 @@ impl Lake {
     }
 
     /// The limits every statement is checked against.
-    pub fn limits(&self) -> &StatementLimits {
+    pub fn limits(&self) -> &Limits {
         &self.limits
     }
 

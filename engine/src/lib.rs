@@ -38,7 +38,7 @@ mod units;
 mod write_job;
 
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
-pub use config::{EngineConfig, physical_memory};
+pub use config::{EngineConfig, ExecutionConfig, physical_memory};
 pub use engine::{Engine, QuerySession};
 pub use error::{Error, Result};
 pub use ingest::{
@@ -46,7 +46,7 @@ pub use ingest::{
     StreamTarget, infer_input_schema, parse_timestamp, read_inputs,
 };
 pub use lake::{Lake, split_table_name};
-pub use limits::{QUERY_THREAD_STACK, StatementLimits, expression_depth};
+pub use limits::{Limits, QUERY_THREAD_STACK, expression_depth};
 pub use maintenance::{CompactOptions, CompactReport, GcFile, GcReport, RetentionReport};
 pub use procedures::{
     compact_lines, expire_line, gc_lines, human_bytes, procedure_schema, register_lines,
@@ -61,7 +61,7 @@ pub use storage::{StorageConfig, StoreConfig, Stores, cloud_environment};
 pub use strata_catalog::{ExpireReport, Progress};
 pub use table::CatalogTable;
 pub use table_writer::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
-pub use units::{parse_age, parse_duration, parse_size};
+pub use units::{format_duration, format_size, parse_age, parse_duration, parse_size, serde_units};
 pub use write_job::{CreateOptions, TABLE_PROPERTIES, parse_partitioning};
 
 /// Re-exported so that callers use the same versions.

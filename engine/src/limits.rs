@@ -8,34 +8,67 @@ use std::ops::ControlFlow;
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{Expr, Query, Visit, Visitor};
 
-use crate::error::{Error, Result};
+use std::path::PathBuf;
 
-/// Limits on the shape of statements and on values built by functions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementLimits {
-    /// Longest SQL text accepted, in bytes (`limits.max_statement_bytes`). Default: 8 MiB.
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::units::serde_units::{self, Size};
+
+/// `[limits]`: what any statement may use, embedded or served — memory, spill, the shape of
+/// statements and the values functions build. Every refusal names its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Memory all running queries may reserve together; sorts, aggregations and joins spill
+    /// to disk at the limit, and past it a query fails naming `limits.memory`. Default: half
+    /// the machine's memory.
+    #[serde(with = "serde_units::opt_size")]
+    #[schemars(with = "Option<Size>")]
+    pub memory: Option<usize>,
+    /// Memory one statement may reserve; the query spills, or fails naming
+    /// `limits.query_memory`. Default: all of `memory` (`strata serve`: a quarter of it).
+    #[serde(with = "serde_units::opt_size")]
+    #[schemars(with = "Option<Size>")]
+    pub query_memory: Option<usize>,
+    /// Where spill files go. Default: the system's temporary directory.
+    pub spill_dir: Option<PathBuf>,
+    /// Spill files all queries may keep at once; past it spilling fails cleanly.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub spill_max: u64,
+    /// Longest SQL text accepted; longer text is refused before parsing.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
     pub max_statement_bytes: usize,
-    /// Statements in one request or script (`limits.max_statements`). Default: 10,000.
+    /// Statements in one request or script.
     pub max_statements: usize,
-    /// Deepest nesting of expressions and subqueries (`limits.max_expression_depth`): a chain
-    /// `a OR b OR …` of n terms nests n deep. Default: 20,000.
+    /// Deepest nesting of expressions and subqueries: a chain `a OR b OR …` of n terms
+    /// nests n deep.
     pub max_expression_depth: usize,
-    /// Deepest nesting of function calls, `f(g(h(…)))` (`limits.max_call_depth`). DataFusion
-    /// 55 names every call after its whole argument tree, so planning costs the cube of this
-    /// depth (400 nested calls: 12 s). Default: 128.
+    /// Deepest nesting of function calls, `f(g(h(…)))`. DataFusion 55 names every call after
+    /// its whole argument tree, so planning costs the cube of this depth (400 nested calls:
+    /// 12 s).
     pub max_call_depth: usize,
-    /// Deepest nesting of subquery expressions (`(SELECT …)`, `EXISTS`, `IN (SELECT …)`) inside
-    /// one another (`limits.max_subquery_depth`; tables in `FROM` do not count). DataFusion 55's
-    /// plan checks double in cost with each level (25 levels: 90 s). Default: 16.
+    /// Deepest nesting of subquery expressions (`(SELECT …)`, `EXISTS`, `IN (SELECT …)`)
+    /// inside one another; tables in `FROM` and CTEs do not count. DataFusion 55's plan
+    /// checks double in cost with each level (25 levels: 90 s).
     pub max_subquery_depth: usize,
     /// Largest string, binary or list value one function call may build, such as
-    /// `repeat('x', n)` (`limits.max_value_bytes`). Default: 256 MiB.
+    /// `repeat('x', n)`; the call fails at once instead of allocating it.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
     pub max_value_bytes: usize,
 }
 
-impl Default for StatementLimits {
+impl Default for Limits {
     fn default() -> Self {
-        StatementLimits {
+        Limits {
+            memory: None,
+            query_memory: None,
+            spill_dir: None,
+            spill_max: 20 << 30,
             max_statement_bytes: 8 << 20,
             max_statements: 10_000,
             max_expression_depth: 20_000,
@@ -46,13 +79,21 @@ impl Default for StatementLimits {
     }
 }
 
+impl Limits {
+    /// `memory`, or its default: half the machine's memory (4 GiB where that is unknown).
+    pub fn memory_bytes(&self) -> usize {
+        self.memory
+            .unwrap_or_else(|| crate::config::physical_memory().map_or(4 << 30, |m| m / 2))
+    }
+}
+
 /// Stack every thread that plans or runs queries gets: deep expressions recurse in places
 /// DataFusion does not guard (evaluation, `Drop`, `Hash`), and `max_expression_depth` is
 /// checked against it by the engine's tests (debug builds use several times the stack of
 /// release builds). Callers build their Tokio runtimes with it.
 pub const QUERY_THREAD_STACK: usize = 256 << 20;
 
-impl StatementLimits {
+impl Limits {
     /// Refuse SQL text longer than the limit, before parsing it.
     pub fn check_text(&self, sql: &str) -> Result<()> {
         if sql.len() > self.max_statement_bytes {
@@ -119,7 +160,7 @@ impl StatementLimits {
     }
 }
 
-impl StatementLimits {
+impl Limits {
     /// Check an expression given as text (a procedure's predicate) like a statement's.
     pub fn check_expression(&self, sql: &str) -> Result<()> {
         self.check_text(sql)?;
@@ -280,11 +321,11 @@ mod tests {
 
     #[test]
     fn refuses_beyond_the_limits() {
-        let limits = StatementLimits {
+        let limits = Limits {
             max_statement_bytes: 100,
             max_statements: 2,
             max_expression_depth: 50,
-            ..StatementLimits::default()
+            ..Limits::default()
         };
         let err = limits.check_text(&"x".repeat(101)).unwrap_err();
         assert!(
@@ -314,7 +355,7 @@ mod tests {
                 .unwrap()
                 .into_iter()
                 .collect();
-            StatementLimits::default().check_statements(&statements)
+            Limits::default().check_statements(&statements)
         };
         let calls = |n: usize| format!("SELECT {}1{}", "abs(".repeat(n), ")".repeat(n));
         check(&calls(128)).unwrap();

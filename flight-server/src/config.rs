@@ -1,32 +1,48 @@
-//! Server configuration: one plain struct per concern, each field documenting its default.
-//! The CLI fills these from `strata.toml`, `STRATA_*` variables and flags.
+//! Server configuration: `[server]`, `[server.limits]`, `[auth]`, `[[users]]` and `[[tokens]]`
+//! of `strata.toml`. As in the engine's configuration, a field's doc comment documents its
+//! setting and its path names its `STRATA_*` variable (`server.listen` → `STRATA_SERVER_LISTEN`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strata_engine::serde_units::{self, DurationText, Size};
 
-/// How `strata serve` listens, authenticates and limits.
-#[derive(Debug, Clone)]
+/// `[server]`: how `strata serve` listens, authenticates and limits.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address to listen on. Default: `127.0.0.1:50051`.
+    /// Address to listen on.
     pub listen: String,
-    /// Listen on a non-loopback address without authentication. Default: false (refused).
+    /// Listen on a non-loopback address without authentication (otherwise refused).
     pub allow_insecure: bool,
-    /// TLS certificate and key; none means plain gRPC. Default: none.
-    pub tls: Option<TlsConfig>,
+    /// TLS certificate (PEM); with `tls_key`, the server speaks TLS. Default: plain gRPC.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM), with `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// CA bundle that client certificates must chain to (mTLS). Default: no client
+    /// certificates asked for.
+    pub tls_client_ca: Option<PathBuf>,
+    /// Users, tokens and the token secret: the `[auth]`, `[[users]]` and `[[tokens]]` sections.
+    #[serde(skip)]
     pub auth: AuthConfig,
+    /// `[server.limits]`: what the server lets clients use.
     pub limits: LimitsConfig,
     /// Table type reported by GetTables and GetTableTypes: `TABLE` (ODBC, Power BI) or
-    /// `BASE TABLE` (JDBC, Grafana). Default: `TABLE`.
+    /// `BASE TABLE` (JDBC, Grafana).
     pub table_type: String,
     /// A query that has produced no rows for this long sends an empty batch, so proxies keep
-    /// the stream open. Default: 5 s.
+    /// the stream open.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub keepalive_interval: Duration,
     /// On SIGTERM or Ctrl-C, running queries get this long to finish before they are
-    /// cancelled. Default: 30 s.
+    /// cancelled.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub shutdown_grace: Duration,
-    /// Where the query log goes: `stderr` or a file path (appended). Default: `stderr`.
+    /// Where the query log goes: `stderr` or a file path (appended).
     pub query_log: String,
 }
 
@@ -35,7 +51,9 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:50051".into(),
             allow_insecure: false,
-            tls: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             table_type: "TABLE".into(),
@@ -46,27 +64,44 @@ impl Default for ServerConfig {
     }
 }
 
-/// TLS files (PEM).
-#[derive(Debug, Clone)]
-pub struct TlsConfig {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-    /// CA bundle that client certificates must chain to (mTLS). Default: none (no client
-    /// certificates asked for).
-    pub client_ca: Option<PathBuf>,
+impl ServerConfig {
+    /// Settings that are wrong together or out of their range, named as in `strata.toml`.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.table_type != "TABLE" && self.table_type != "BASE TABLE" {
+            return Err(format!(
+                "[server] table_type: use \"TABLE\" or \"BASE TABLE\", not \"{}\"",
+                self.table_type
+            ));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some()
+            || (self.tls_client_ca.is_some() && self.tls_cert.is_none())
+        {
+            return Err(
+                "[server] TLS needs both tls_cert and tls_key (tls_client_ca is optional)".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
-/// Users, API tokens and the token signing secret.
-#[derive(Clone, Default)]
+/// `[auth]`: users, API tokens and the token signing secret.
+#[derive(Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Users who log in with a password (Basic → Bearer). Default: none.
+    /// Users who log in with a password (Basic → Bearer), from `[[users]]`.
+    #[serde(skip)]
     pub users: Vec<UserEntry>,
-    /// Static API tokens for CI jobs, stored as SHA-256 hashes. Default: none.
+    /// Static API tokens for CI jobs, stored as SHA-256 hashes, from `[[tokens]]`.
+    #[serde(skip)]
     pub tokens: Vec<TokenEntry>,
     /// Secret that signs bearer tokens and tickets; replicas that share it accept each other's
-    /// tokens. Default: a random secret per process.
+    /// tokens. Better set in the environment than in the file. Default: a random secret per
+    /// process.
+    #[serde(skip_serializing)]
     pub secret: Option<String>,
     /// Lifetime of a bearer token issued at login. Default: 12 h.
+    #[serde(with = "serde_units::opt_duration")]
+    #[schemars(with = "Option<DurationText>")]
     pub token_ttl: Option<Duration>,
 }
 
@@ -94,51 +129,63 @@ impl AuthConfig {
     }
 }
 
-/// A user: name, role and argon2 password hash (PHC string).
-#[derive(Debug, Clone)]
+/// A `[[users]]` entry: name, role and argon2 password hash (PHC string), as `strata user add`
+/// prints it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserEntry {
     pub name: String,
     pub role: Role,
     pub password_hash: String,
 }
 
-/// A static API token: its SHA-256 (hex) and the role it grants.
-#[derive(Debug, Clone)]
+/// A `[[tokens]]` entry: the token's SHA-256 (hex) and the role it grants, as `strata token
+/// create` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenEntry {
     pub name: String,
     pub role: Role,
     pub sha256: String,
 }
 
-/// Resource limits of the server (memory and spill limits are the engine's, `[limits]`).
-/// Every limit names itself in the error it causes.
-#[derive(Debug, Clone)]
+/// `[server.limits]`: what the server lets clients use (memory and spill are the engine's
+/// `[limits]`). Every limit names itself in the error it causes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Longest a query may run, queueing excluded. Default: 5 min.
+    /// Longest a query may run, queueing excluded.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub query_timeout: Duration,
     /// Queries that run at once. Default: twice the CPU cores.
-    pub max_running: usize,
+    pub max_running: Option<usize>,
     /// Queries that may wait for a slot; beyond it requests fail at once with
-    /// `RESOURCE_EXHAUSTED`. Default: 64.
+    /// `RESOURCE_EXHAUSTED`.
     pub max_queued: usize,
-    /// Bytes of Arrow data one result may send. Default: 2 GiB.
+    /// Arrow data one result may send.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
     pub max_result_bytes: u64,
-    /// Largest gRPC message a client may send, and largest set of parameters it may bind
-    /// to one statement. Default: 64 MiB.
+    /// Largest gRPC message a client may send, and largest set of parameters it may bind to
+    /// one statement.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
     pub max_request_bytes: usize,
     /// A client that takes no data of a running result for this long is disconnected and its
-    /// query cancelled, so a stalled reader cannot hold a query slot. Default: 60 s.
+    /// query cancelled, so a stalled reader cannot hold a query slot.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub slow_reader_timeout: Duration,
-    /// Connections open at once; further clients wait to be accepted. Default: 1024.
+    /// Connections open at once; further clients wait to be accepted.
     pub max_connections: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         LimitsConfig {
             query_timeout: Duration::from_secs(300),
-            max_running: cores * 2,
+            max_running: None,
             max_queued: 64,
             max_result_bytes: 2 << 30,
             max_request_bytes: 64 << 20,
@@ -148,8 +195,18 @@ impl Default for LimitsConfig {
     }
 }
 
+impl LimitsConfig {
+    /// `max_running`, or its default: twice the CPU cores.
+    pub fn running(&self) -> usize {
+        self.max_running
+            .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+}
+
 /// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read: queries, EXPLAIN, SHOW, DESCRIBE and metadata calls.

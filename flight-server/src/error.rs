@@ -84,16 +84,22 @@ impl From<Error> for Status {
 fn engine_code(e: &strata_engine::Error) -> Code {
     use datafusion::error::DataFusionError as D;
     match e {
-        strata_engine::Error::Catalog(strata_catalog::Error::TableNotFound { .. })
-        | strata_engine::Error::Catalog(strata_catalog::Error::SchemaNotFound { .. }) => {
-            Code::NotFound
-        }
+        strata_engine::Error::Catalog(
+            strata_catalog::Error::TableNotFound { .. }
+            | strata_catalog::Error::SchemaNotFound { .. }
+            | strata_catalog::Error::ColumnNotFound { .. }
+            | strata_catalog::Error::NoSnapshotAt(_),
+        ) => Code::NotFound,
         strata_engine::Error::NotFound(_) => Code::NotFound,
         strata_engine::Error::Catalog(strata_catalog::Error::TableExists { .. }) => {
             Code::AlreadyExists
         }
         strata_engine::Error::Unsupported(_) => Code::Unimplemented,
-        strata_engine::Error::Refused(_) => Code::FailedPrecondition,
+        strata_engine::Error::Refused(_)
+        | strata_engine::Error::Catalog(strata_catalog::Error::Refused(_)) => {
+            Code::FailedPrecondition
+        }
+        strata_engine::Error::Catalog(strata_catalog::Error::Unsupported(_)) => Code::Unimplemented,
         // Retryable: the catalog database was locked or unreachable for too long.
         strata_engine::Error::Catalog(strata_catalog::Error::Unavailable(_)) => Code::Unavailable,
         strata_engine::Error::Catalog(strata_catalog::Error::Conflict(_)) => Code::Aborted,

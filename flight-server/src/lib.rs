@@ -22,7 +22,7 @@ mod session;
 
 pub use auth::{Auth, Principal, hash_password, new_api_token, sha256_hex};
 pub use boundary::panic_message;
-pub use config::{AuthConfig, LimitsConfig, Role, ServerConfig, TlsConfig, TokenEntry, UserEntry};
+pub use config::{AuthConfig, LimitsConfig, Role, ServerConfig, TokenEntry, UserEntry};
 pub use error::{Error, Result};
 pub use server::{Listening, bind};
 pub use service::{STATS_HEADER, StrataFlightSql};

@@ -27,6 +27,7 @@ pub struct Listening {
 /// Bind the configured address, refusing an open (unauthenticated) server anywhere but
 /// loopback unless `allow_insecure` is set.
 pub async fn bind(engine: Arc<Engine>, config: ServerConfig) -> Result<Listening> {
+    config.validate().map_err(Error::InvalidArgument)?;
     let addr = tokio::net::lookup_host(&config.listen)
         .await
         .map_err(|e| {
@@ -76,15 +77,15 @@ impl Listening {
         let mut builder = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(20)));
-        if let Some(tls) = &config.tls {
+        if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
             let read = |p: &std::path::Path| {
                 std::fs::read(p).map_err(|e| {
                     Error::InvalidArgument(format!("cannot read TLS file {}: {e}", p.display()))
                 })
             };
-            let mut tls_config = ServerTlsConfig::new()
-                .identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
-            if let Some(ca) = &tls.client_ca {
+            let mut tls_config =
+                ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+            if let Some(ca) = &config.tls_client_ca {
                 tls_config = tls_config.client_ca_root(Certificate::from_pem(read(ca)?));
             }
             builder = builder

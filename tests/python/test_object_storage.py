@@ -117,7 +117,7 @@ def test_queries_make_no_list_or_head_and_reuse_footers(lake):
     # CPU, bounds it): all six files get their own stream even with two target partitions.
     plan = lake.strata(
         "query", "EXPLAIN SELECT sum(bytes) FROM applogs", "--format", "csv",
-        env=lake.env(STRATA_TARGET_PARTITIONS="2"),
+        env=lake.env(STRATA_ENGINE_TARGET_PARTITIONS="2"),
     ).stdout
     if lake.store.scheme is not None:
         assert "file_groups={6 groups" in plan, plan

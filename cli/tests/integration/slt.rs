@@ -153,7 +153,10 @@ async fn run_file(path: &Path, postgres: Option<&str>) {
             let engine = Engine::open(&EngineConfig {
                 catalog,
                 data_path,
-                target_partitions: Some(2),
+                execution: strata_engine::ExecutionConfig {
+                    target_partitions: Some(2),
+                    ..Default::default()
+                },
                 ..EngineConfig::default()
             })
             .map_err(|e| SltError(e.to_string()))?;

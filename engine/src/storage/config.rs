@@ -5,34 +5,51 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-/// How Strata reaches object stores. Every field has a documented default.
-#[derive(Clone)]
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::units::serde_units::{self, DurationText};
+
+/// `[storage]`: how Strata reaches object stores (per-bucket settings come from the
+/// `[stores."url"]` sections).
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Per-bucket settings, keyed by `scheme://bucket` (or `abfss://container@account…`).
-    /// Default: none.
+    /// Per-bucket settings, keyed by `scheme://bucket` (or `abfss://container@account…`),
+    /// from the `[stores."url"]` sections.
+    #[serde(skip)]
     pub stores: Vec<StoreConfig>,
     /// Read each cloud's usual environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
-    /// Default: true.
     pub use_environment: bool,
-    /// Time to establish a connection. Default: 5 s.
+    /// Time to establish a connection.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub connect_timeout: Duration,
-    /// Time for one request, from sending it until the whole response arrived. Default: 60 s.
+    /// Time for one request, from sending it until the whole response arrived.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub request_timeout: Duration,
-    /// Retries of a failed request (5xx, throttling, dropped connection). Default: 5.
+    /// Retries of a failed request (5xx, throttling, dropped connection).
     pub max_retries: usize,
-    /// No retry starts later than this after the first attempt. Default: 30 s, well below the
-    /// query timeout, so that a store that stays down fails the query with a clear error.
+    /// No retry starts later than this after the first attempt: well below the query
+    /// timeout, so that a store that stays down fails the query with a clear error.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub retry_timeout: Duration,
     /// First backoff between retries; it grows exponentially with random jitter.
-    /// Default: 100 ms.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub backoff_initial: Duration,
-    /// Longest backoff between retries. Default: 5 s.
+    /// Longest backoff between retries.
+    #[serde(with = "serde_units::duration")]
+    #[schemars(with = "DurationText")]
     pub backoff_max: Duration,
     /// Files one scan reads at once from object storage, where requests wait on latency rather
-    /// than CPU; local scans use one file per core. Default: 16.
+    /// than CPU; local scans use one file per core.
     pub scan_concurrency: usize,
     /// The environment used when `use_environment` is true. Default: the process environment,
     /// read when the configuration is created.
+    #[serde(skip)]
     pub environment: Vec<(String, String)>,
 }
 

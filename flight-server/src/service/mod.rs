@@ -126,7 +126,7 @@ impl StrataFlightSql {
             inner: Arc::new(Inner {
                 engine,
                 auth: Auth::new(config.auth.clone()),
-                admission: Admission::new(config.limits.max_running, config.limits.max_queued),
+                admission: Admission::new(config.limits.running(), config.limits.max_queued),
                 sql_info: metadata::sql_info(false)?,
                 xdbc: metadata::xdbc_types()?,
                 log,
