@@ -19,6 +19,7 @@ use datafusion::physical_plan::filter_pushdown::{
 };
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::sort_pushdown::SortOrderPushdownResult;
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
@@ -124,7 +125,6 @@ impl DisplayAs for CatalogScanExec {
     }
 }
 
-#[expect(deprecated)]
 impl ExecutionPlan for CatalogScanExec {
     fn name(&self) -> &'static str {
         "CatalogScanExec"
@@ -198,8 +198,23 @@ impl ExecutionPlan for CatalogScanExec {
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, named)))
     }
 
-    fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
-        self.input.partition_statistics(partition)
+    // DataFusion 55 computes statistics bottom-up (`StatisticsContext`): the scan's are its
+    // input's, which the context computes when asked for them here. (Delegating through the
+    // deprecated `partition_statistics` answered "unknown", which kept `count(*)`, `min`/`max`
+    // from being answered from the catalog's statistics and join planning from row counts.)
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        Ok(input_stats
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Statistics::new_unknown(self.schema().as_ref()))))
     }
 
     fn repartitioned(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{Field, FieldRef, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
@@ -173,6 +173,7 @@ impl CatalogTable {
 
     /// DataFusion statistics of one file, in table-schema order.
     fn file_statistics(&self, file: &DataFile) -> Statistics {
+        let no_deletes = file.deletes.is_none() && file.inlined_deletes.is_empty();
         let columns = self
             .schema
             .fields()
@@ -192,10 +193,15 @@ impl CatalogTable {
                 {
                     stats.null_count = Precision::Exact(n as usize);
                 }
-                // Parquet bounds may be truncated or widened, so min/max are only estimates,
-                // except for partition values, which are the exact value of every row.
+                // Partition values are the exact value of every row. Parquet bounds of strings
+                // and binaries may be truncated, and floats leave NaN out, so those are only
+                // estimates; integers, dates and timestamps are the exact extremes of the
+                // file's values, as long as no row of it was deleted. Exact bounds let
+                // `min`/`max` be answered from the catalog without reading the file.
+                let exact_bounds =
+                    column.from_path || (no_deletes && exact_type(field.data_type()));
                 let wrap = |v: ScalarValue| {
-                    if column.from_path {
+                    if exact_bounds {
                         Precision::Exact(v)
                     } else {
                         Precision::Inexact(v)
@@ -252,6 +258,28 @@ impl CatalogTable {
         ids.sort_unstable();
         ids
     }
+}
+
+/// Whether a Parquet writer's min/max of this type, as the catalog encodes them, are the
+/// column's exact extremes (the catalog keeps time zone timestamps to microseconds).
+fn exact_type(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(
+                TimeUnit::Second | TimeUnit::Millisecond | TimeUnit::Microsecond,
+                _
+            )
+    )
 }
 
 /// Spread files over `n` groups of similar total size (largest first into the lightest group).

@@ -109,6 +109,54 @@ fn errors_exit_non_zero_with_one_line() {
 }
 
 #[test]
+fn aggregates_the_catalog_knows_read_no_file() {
+    let lake = Lake::new();
+    lake.ok(&[
+        "query",
+        "CREATE TABLE t (id BIGINT, ts TIMESTAMP, name VARCHAR, x DOUBLE)",
+    ]);
+    lake.ok(&[
+        "query",
+        "INSERT INTO t VALUES (5, TIMESTAMP '2026-03-04 10:00:00', 'kiwi', 1.5), (-3, NULL, NULL, NULL)",
+    ]);
+    lake.ok(&[
+        "query",
+        "INSERT INTO t VALUES (42, TIMESTAMP '2026-03-06 23:59:59.999999', 'apple', -2.5)",
+    ]);
+    let run = |sql: &str| {
+        let out = lake.run(&["query", sql, "--stats", "json", "--format", "csv"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            stats_json(&out.stderr),
+        )
+    };
+    // Row and null counts, and bounds of integers and timestamps: from the catalog.
+    let (csv, stats) = run(
+        "SELECT count(*) AS n, count(ts) AS c, min(id) AS lo, max(id) AS hi, max(ts) AS last FROM t",
+    );
+    assert_eq!(
+        csv,
+        "n,c,lo,hi,last\n3,2,-3,42,2026-03-06 23:59:59.999999\n"
+    );
+    assert_eq!(stats["requests"]["get"], 0, "{stats}");
+    assert_eq!(stats["requests"]["ranged_get"], 0, "{stats}");
+    let explain = lake.ok(&["query", "EXPLAIN SELECT count(*), max(id) FROM t"]);
+    assert!(explain.contains("PlaceholderRowExec"), "{explain}");
+    // String and float bounds are estimates: the files are read.
+    let (csv, stats) = run("SELECT max(name) AS s, min(x) AS x FROM t");
+    assert_eq!(csv, "s,x\nkiwi,-2.5\n");
+    assert!(
+        stats["requests"]["ranged_get"].as_u64() > Some(0),
+        "{stats}"
+    );
+}
+
+#[test]
 fn one_day_query_scans_only_that_day() {
     let lake = Lake::new().with_fixtures();
     let out = lake.run(
