@@ -12,7 +12,8 @@ use crate::error::{BUSY_TIMEOUT, Error, Result};
 /// so concurrent queries read in parallel and a write waiting for a lock holds up no reader;
 /// writers still exclude each other in the database (`BEGIN IMMEDIATE` on SQLite, a lock on
 /// `ducklake_snapshot` on PostgreSQL), as they do across processes.
-const POOL_SIZE: usize = 4;
+/// Connections a catalog keeps at most unless told otherwise ([`Catalog::with_max_connections`]).
+pub const DEFAULT_CONNECTIONS: usize = 4;
 
 /// The DuckLake specification version Strata reads and writes.
 pub const DUCKLAKE_VERSION: &str = "1.0";
@@ -184,7 +185,7 @@ impl Catalog {
             conn.execute_batch(ddl::CREATE_INDEXES)?;
         }
         let mut pool = vec![Mutex::new(Some(conn))];
-        pool.extend((1..POOL_SIZE).map(|_| Mutex::new(None)));
+        pool.extend((1..DEFAULT_CONNECTIONS).map(|_| Mutex::new(None)));
         Ok(Catalog {
             pool,
             next: AtomicUsize::new(0),
@@ -260,7 +261,7 @@ impl Catalog {
         &self.data_path
     }
 
-    /// Keep up to `n` connections (at least one) instead of the default four.
+    /// Keep up to `n` connections (at least one) instead of [`DEFAULT_CONNECTIONS`].
     pub fn with_max_connections(mut self, n: usize) -> Self {
         self.pool.resize_with(n.max(1), || Mutex::new(None));
         self

@@ -29,7 +29,7 @@ pub use commit::crash_point;
 pub use error::{Error, Result};
 pub use files::NewFile;
 pub use footer::{Footer, footer_stats, read_footer};
-pub use lake::{Catalog, CatalogUrl, DUCKLAKE_VERSION};
+pub use lake::{Catalog, CatalogUrl, DEFAULT_CONNECTIONS, DUCKLAKE_VERSION};
 pub use maintenance::{ExpireReport, KnownFiles, ScheduledFile};
 pub use model::{
     Bound, Column, ColumnRange, ColumnStats, DataFile, DeleteFile, FileQuery, FileSet,

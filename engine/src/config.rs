@@ -81,7 +81,7 @@ impl Default for ExecutionConfig {
             metadata_cache: 256 * 1024 * 1024,
             parquet_pushdown_filters: true,
             target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
-            catalog_connections: 4,
+            catalog_connections: strata_catalog::DEFAULT_CONNECTIONS,
             datafusion: BTreeMap::new(),
         }
     }

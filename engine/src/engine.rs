@@ -37,6 +37,9 @@ use crate::write_job::{
     CreateOptions, WriteJob, check_writable, new_table, rewrite_partitioned_by, take_create_options,
 };
 
+/// Most catalog connections one process may keep (each is a database session).
+const MAX_CATALOG_CONNECTIONS: usize = 1024;
+
 /// Strata's query engine: a [`Lake`] (catalog, stores, the base DataFusion session) that
 /// hands out [`QuerySession`]s.
 pub struct Engine {
@@ -53,9 +56,15 @@ impl Engine {
             // A data path on a store that is not configured is refused before it is recorded.
             stores.resolve(path)?;
         }
+        let connections = config.execution.catalog_connections;
+        if !(1..=MAX_CATALOG_CONNECTIONS).contains(&connections) {
+            return Err(Error::Usage(format!(
+                "engine.catalog_connections is {connections}: use 1 to {MAX_CATALOG_CONNECTIONS}"
+            )));
+        }
         let catalog = Arc::new(
             Catalog::open(&config.catalog, config.data_path.as_deref())?
-                .with_max_connections(config.execution.catalog_connections),
+                .with_max_connections(connections),
         );
         let mut session = SessionConfig::new()
             .with_information_schema(true)

@@ -157,6 +157,23 @@ fn aggregates_the_catalog_knows_read_no_file() {
 }
 
 #[test]
+fn an_impossible_catalog_pool_is_refused_with_its_key() {
+    let lake = Lake::new();
+    std::fs::write(
+        lake.path().join("strata.toml"),
+        "[engine]\ncatalog_connections = 1000000000000\n",
+    )
+    .expect("write strata.toml");
+    let out = lake.run(&["query", "SELECT 1"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("engine.catalog_connections") && err.contains("1 to 1024"),
+        "{err}"
+    );
+}
+
+#[test]
 fn one_day_query_scans_only_that_day() {
     let lake = Lake::new().with_fixtures();
     let out = lake.run(
