@@ -14,6 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 /// Column types the generators use.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,6 +149,25 @@ impl Batch {
 /// Rows per generated batch (and per row group: 2 batches).
 pub const BATCH_ROWS: usize = 65_536;
 
+/// Whether Strata's writer gives this column a bloom filter by default: an identifier
+/// (`…_id`, `…ID`, `…Id`) of integer or string type. Mirrors
+/// `strata_engine::default_bloom_filter` (a test checks they agree on every generated column)
+/// without linking the engine into the runner.
+fn wants_bloom_filter(name: &str, data_type: &DataType) -> bool {
+    let camel = (name.ends_with("ID") || name.ends_with("Id"))
+        && name
+            .chars()
+            .rev()
+            .nth(2)
+            .is_some_and(|c| c.is_ascii_lowercase());
+    let lower = name.to_ascii_lowercase();
+    (lower == "id" || lower.ends_with("_id") || lower.ends_with("_uuid") || camel)
+        && matches!(
+            data_type,
+            DataType::Utf8 | DataType::Int32 | DataType::Int64
+        )
+}
+
 /// Write `rows` rows, produced by `row(index, batch)`, to the Parquet file `path`.
 pub fn write_file(
     path: &Path,
@@ -160,11 +180,22 @@ pub fn write_file(
     }
     let schema = schema(columns);
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(BATCH_ROWS * 2))
-        .build();
+        .set_max_row_group_row_count(Some(BATCH_ROWS * 2));
+    // The bloom filters Strata's writer adds by default (identifier columns such as `UserID`),
+    // so that lookups measure what a table Strata wrote would give.
+    for field in schema.fields() {
+        if wants_bloom_filter(field.name(), field.data_type()) {
+            let path = ColumnPath::from(field.name().as_str());
+            props = props
+                .set_column_bloom_filter_enabled(path.clone(), true)
+                .set_column_bloom_filter_fpp(path.clone(), 0.01)
+                .set_column_bloom_filter_max_ndv(path, (BATCH_ROWS * 2) as u64);
+        }
+    }
+    let props = props.build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
     let mut batch = Batch::new(&schema, columns, BATCH_ROWS.min(rows));
     for i in 0..rows {
@@ -178,4 +209,28 @@ pub fn write_file(
     }
     writer.close()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bloom_filters_are_the_ones_strata_writes() {
+        for columns in [crate::logs::COLUMNS, crate::trips::COLUMNS] {
+            for field in schema(columns).fields() {
+                assert_eq!(
+                    wants_bloom_filter(field.name(), field.data_type()),
+                    strata_engine::default_bloom_filter(field.name(), field.data_type()),
+                    "{}",
+                    field.name()
+                );
+            }
+        }
+        let logs = schema(crate::logs::COLUMNS);
+        assert!(wants_bloom_filter(
+            "UserID",
+            logs.field_with_name("UserID").unwrap().data_type()
+        ));
+    }
 }

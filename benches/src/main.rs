@@ -195,6 +195,18 @@ pub fn tpchgen(python: Option<&std::path::Path>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("tpchgen-cli"))
 }
 
+/// What the generators write, bumped when that changes so that data generated before is
+/// generated again (kept in `data/.strata-bench-data`; TPC-H's data is tpchgen-cli's).
+const DATA_VERSION: &str = "2: bloom filters on identifier columns";
+const DATA_MARKER: &str = ".strata-bench-data";
+
+/// Whether `data` holds `suite`'s tables as the generators now write them.
+fn data_is_current(suite: Suite, data: &std::path::Path) -> bool {
+    suite.tables().iter().all(|t| data.join(t).exists())
+        && (suite == Suite::Tpch
+            || std::fs::read_to_string(data.join(DATA_MARKER)).is_ok_and(|v| v == DATA_VERSION))
+}
+
 /// Generate `suite` at `scale` into `data` (each table's files go to `data/<table>/`).
 fn generate(
     suite: Suite,
@@ -241,6 +253,9 @@ fn generate(
             (0, parts as usize * suite.tables().len())
         }
     };
+    if suite != Suite::Tpch {
+        std::fs::write(data.join(DATA_MARKER), DATA_VERSION)?;
+    }
     let what = if suite == Suite::Tpch {
         format!("TPC-H at scale factor {scale}")
     } else {
@@ -274,7 +289,7 @@ fn main() -> Result<()> {
                 .data
                 .clone()
                 .unwrap_or_else(|| default_data(args.suite, args.scale));
-            if !args.suite.tables().iter().all(|t| data.join(t).exists()) {
+            if !data_is_current(args.suite, &data) {
                 generate(args.suite, args.scale, &data, 42, args.python.as_deref())?;
             }
             let outcome = report::run_suite(&args, &data)?;
@@ -303,7 +318,7 @@ fn main() -> Result<()> {
             for (suite, storage) in runs {
                 let data = dir.join("data").join(suite.name());
                 let scale = if suite == Suite::Tpch { 0.01 } else { 0.002 };
-                if !suite.tables().iter().all(|t| data.join(t).exists()) {
+                if !data_is_current(suite, &data) {
                     generate(suite, scale, &data, 42, args.python.as_deref())?;
                 }
                 let run = RunArgs {

@@ -65,6 +65,7 @@ impl Stats {
         if let Some(q) = &self.query {
             json["files_scanned"] = q.files_scanned.into();
             json["files_pruned"] = q.files_pruned.into();
+            json["files_answered"] = q.files_answered.into();
             json["files_total"] = q.files_total.into();
             json["bytes_read"] = q.requests.bytes_read.into();
             json["requests"] = serde_json::to_value(q.requests).unwrap_or_default();

@@ -14,6 +14,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement as LogicalStatement, WriteOp};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
@@ -120,8 +121,17 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
         crate::functions::register(&ctx, &config.limits);
         ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
-        let state = SessionStateBuilder::new_from_existing(ctx.state())
-            .with_physical_optimizer_rule(Arc::new(crate::chains::BalancePredicates))
+        // Strata's own physical rules: answering groups from statistics runs first, while each
+        // partial aggregate still sits directly on its scan.
+        let state = ctx.state();
+        let rules = std::iter::once(Arc::new(crate::catalog_answers::AnswerGroupsFromStatistics)
+            as Arc<dyn PhysicalOptimizerRule + Send + Sync>)
+        .chain(state.physical_optimizers().iter().cloned())
+        .chain(std::iter::once(Arc::new(crate::chains::BalancePredicates)
+            as Arc<dyn PhysicalOptimizerRule + Send + Sync>))
+        .collect();
+        let state = SessionStateBuilder::new_from_existing(state)
+            .with_physical_optimizer_rules(rules)
             .build();
         let ctx = SessionContext::new_with_state(state);
         Ok(Engine {

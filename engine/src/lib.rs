@@ -7,6 +7,7 @@
 //! — so queries never list directories or re-read footers. It sits between `strata-catalog`
 //! and the server and CLI crates.
 
+mod catalog_answers;
 mod chains;
 mod commands;
 mod config;
@@ -62,7 +63,7 @@ pub use strata_catalog::{ExpireReport, Progress};
 pub use table::CatalogTable;
 pub use table_writer::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, Written, discard};
 pub use units::{format_duration, format_size, parse_age, parse_duration, parse_size, serde_units};
-pub use write_job::{CreateOptions, TABLE_PROPERTIES, parse_partitioning};
+pub use write_job::{CreateOptions, TABLE_PROPERTIES, default_bloom_filter, parse_partitioning};
 
 /// Re-exported so that callers use the same versions.
 pub use datafusion;

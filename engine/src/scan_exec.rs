@@ -69,6 +69,9 @@ pub struct ScanSummary {
     pub catalog_candidates: usize,
     /// Files left after in-memory pruning: the files the scan reads.
     pub files: usize,
+    /// Files whose part of the answer came from the catalog's statistics, unread (a
+    /// `GROUP BY` of partition columns with `count`/`min`/`max`).
+    pub answered: usize,
 }
 
 /// Wraps the Parquet `DataSourceExec` of a catalog table. Errors of the scan (and panics of
@@ -100,6 +103,11 @@ impl CatalogScanExec {
         &self.summary
     }
 
+    /// The plan this scan wraps.
+    pub(crate) fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.input
+    }
+
     fn wrap(&self, input: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
         Arc::new(CatalogScanExec {
             input,
@@ -120,8 +128,12 @@ impl DisplayAs for CatalogScanExec {
             s.files,
             s.total_files,
             s.catalog_candidates,
-            s.catalog_candidates - s.files
-        )
+            s.catalog_candidates - s.files - s.answered
+        )?;
+        if s.answered > 0 {
+            write!(f, ", answered from statistics {}", s.answered)?;
+        }
+        Ok(())
     }
 }
 

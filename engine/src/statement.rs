@@ -306,6 +306,9 @@ pub struct QueryStats {
     pub files_scanned: usize,
     /// Files skipped thanks to catalog statistics and partition values.
     pub files_pruned: usize,
+    /// Files whose share of a `GROUP BY` answer came from the catalog's statistics, unread.
+    #[serde(default)]
+    pub files_answered: usize,
     /// Live files of the scanned tables.
     pub files_total: usize,
     /// Rows returned.
@@ -360,11 +363,15 @@ impl RunningStatement {
 fn accumulate(plan: &Arc<dyn ExecutionPlan>, stats: &mut QueryStats) {
     if let Some(scan) = plan.downcast_ref::<CatalogScanExec>() {
         let ScanSummary {
-            total_files, files, ..
+            total_files,
+            files,
+            answered,
+            ..
         } = scan.summary();
         stats.files_scanned += files;
+        stats.files_answered += answered;
         stats.files_total += total_files;
-        stats.files_pruned += total_files - files;
+        stats.files_pruned += total_files - files - answered;
     }
     for child in plan.children() {
         accumulate(child, stats);

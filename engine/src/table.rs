@@ -8,12 +8,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, StringArray};
+use arrow::array::{Array, BooleanArray, RecordBatch, StringArray};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{ColumnStatistics, DFSchema, ScalarValue, Statistics};
 use datafusion::config::TableParquetOptions;
 use datafusion::datasource::listing::PartitionedFile;
@@ -144,8 +145,87 @@ impl CatalogTable {
                 });
             }
         }
+        self.keep_matching_partitions(state, filters, &mut files)?;
 
         Ok((file_set.total_files, catalog_candidates, files))
+    }
+
+    /// Whether `filter` has the same value for every row of a file, so that keeping or dropping
+    /// whole files applies it exactly: it reads only path-derived (partition) columns, is
+    /// deterministic, and holds no subquery or parameter. Only for tables registered in place,
+    /// whose rows all live in files (other tables may have rows DuckDB inlined into the
+    /// catalog, which the filter must still see).
+    fn decided_per_file(&self, filter: &Expr) -> bool {
+        if self.meta.location.is_none() || self.partition_fields.is_empty() {
+            return false;
+        }
+        let columns = filter.column_refs();
+        !columns.is_empty()
+            && columns
+                .iter()
+                .all(|c| self.partition_fields.iter().any(|f| *f.name() == c.name))
+            && !filter.is_volatile()
+            && !filter
+                .exists(|e| {
+                    Ok(matches!(
+                        e,
+                        Expr::ScalarSubquery(_)
+                            | Expr::InSubquery(_)
+                            | Expr::Exists(_)
+                            | Expr::OuterReferenceColumn(..)
+                            | Expr::Placeholder(_)
+                    ))
+                })
+                .unwrap_or(true)
+    }
+
+    /// Applies the filters [`Self::decided_per_file`] accepts: each is evaluated once per file
+    /// on the file's partition values, and a file is kept only where all are true (as a row is
+    /// by a `WHERE`). The plan keeps no filter of its own for them (they are pushed down as
+    /// exact), so the scan's row counts are exact and `count(*) … WHERE dt = …` is answered
+    /// from the catalog.
+    fn keep_matching_partitions(
+        &self,
+        state: &dyn Session,
+        filters: &[Expr],
+        files: &mut Vec<DataFile>,
+    ) -> Result<()> {
+        let exact = filters.iter().filter(|f| self.decided_per_file(f)).cloned();
+        let Some(predicate) = crate::chains::balanced_conjunction(exact) else {
+            return Ok(());
+        };
+        if files.is_empty() {
+            return Ok(());
+        }
+        let schema = Arc::new(Schema::new(self.partition_fields.clone()));
+        let columns = self
+            .partition_fields
+            .iter()
+            .map(|field| {
+                ScalarValue::iter_to_array(files.iter().map(|f| self.partition_value(f, field)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+        let physical = state.create_physical_expr(predicate, &DFSchema::try_from(schema)?)?;
+        let value = physical.evaluate(&batch)?.into_array(files.len())?;
+        let keep = value
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| {
+                DataFusionError::Internal(format!(
+                    "a partition filter of {}.{} evaluated to {} instead of booleans",
+                    self.meta.schema,
+                    self.meta.name,
+                    value.data_type()
+                ))
+            })?;
+        let mut i = 0;
+        files.retain(|_| {
+            let k = keep.is_valid(i) && keep.value(i);
+            i += 1;
+            k
+        });
+        Ok(())
     }
 
     /// Value of a path-derived column for one file.
@@ -321,8 +401,18 @@ impl TableProvider for CatalogTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        // Files are pruned by statistics, rows are not all removed: DataFusion keeps the filter.
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+        // Filters on partition columns keep or drop whole files and are applied exactly by the
+        // scan; the others prune files by statistics but leave rows to DataFusion's filter.
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if self.decided_per_file(f) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Inexact
+                }
+            })
+            .collect())
     }
 
     async fn scan(
@@ -414,6 +504,7 @@ impl CatalogTable {
             total_files,
             catalog_candidates,
             files: files.len(),
+            answered: 0,
         };
         let projected = match projection {
             Some(p) => Arc::new(self.schema.project(p)?),

@@ -25,6 +25,7 @@ use parquet::arrow::async_writer::AsyncFileWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::FooterTail;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use strata_catalog::types::encode_value;
 use strata_catalog::{ColumnStats, NewFile, Transform, footer_stats};
 
@@ -36,6 +37,9 @@ pub const DEFAULT_TARGET_FILE_SIZE: u64 = 256 * 1024 * 1024;
 /// Rows per row group: small enough to bound the writer's memory on wide tables and to let
 /// statistics prune within a file, large enough for efficient scans.
 const ROW_GROUP_ROWS: usize = 256 * 1024;
+
+/// False-positive rate of the bloom filters the writer adds.
+const BLOOM_FILTER_FPP: f64 = 0.01;
 /// Partitions with a file open at once; beyond it the least recently used file is closed.
 const MAX_OPEN_FILES: usize = 32;
 
@@ -49,6 +53,8 @@ pub struct WriteLayout {
     /// Directory the table's files go under (absolute path or URL, ending in `/`).
     pub table_path: String,
     pub target_file_size: u64,
+    /// Columns whose row groups get a Parquet bloom filter (the `bloom_filter` property).
+    pub bloom_filter: Vec<String>,
 }
 
 impl WriteLayout {
@@ -125,12 +131,21 @@ pub struct TableWriter {
 impl TableWriter {
     pub fn new(stores: &Stores, layout: WriteLayout) -> Result<Self> {
         let resolved = stores.resolve(&layout.table_path)?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(concat!("Strata ", env!("CARGO_PKG_VERSION")).to_string())
-            .build();
+            .set_created_by(concat!("Strata ", env!("CARGO_PKG_VERSION")).to_string());
+        // Sized for a row group of distinct values at 1% false positives, then folded down by
+        // the writer to what the values it saw need (a small file gets a small filter).
+        for column in &layout.bloom_filter {
+            let path = ColumnPath::from(column.as_str());
+            props = props
+                .set_column_bloom_filter_enabled(path.clone(), true)
+                .set_column_bloom_filter_fpp(path.clone(), BLOOM_FILTER_FPP)
+                .set_column_bloom_filter_max_ndv(path, ROW_GROUP_ROWS as u64);
+        }
+        let props = props.build();
         Ok(TableWriter {
             schema: layout.schema(),
             layout,

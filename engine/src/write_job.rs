@@ -28,7 +28,7 @@ use crate::table_writer::{DEFAULT_TARGET_FILE_SIZE, TableWriter, WriteLayout, di
 use crate::units::{parse_age, parse_size, parse_stored_size, store_size};
 
 /// Table properties a user may set with `WITH (…)`.
-pub const TABLE_PROPERTIES: &[&str] = &["sort_by", "retention", "target_file_size"];
+pub const TABLE_PROPERTIES: &[&str] = &["sort_by", "retention", "target_file_size", "bloom_filter"];
 
 /// What a `CREATE TABLE` asks for beyond its columns.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -326,6 +326,15 @@ pub(crate) fn new_table(name: &str, schema: &Schema, options: CreateOptions) -> 
             "sort_by column '{sort}' is not a column of '{name}'"
         )));
     }
+    if let Some((_, list)) = options.properties.iter().find(|(k, _)| k == "bloom_filter") {
+        for column in bloom_filter_list(list) {
+            if !columns.iter().any(|c| c.name == column) {
+                return Err(Error::Usage(format!(
+                    "bloom_filter column '{column}' is not a column of '{name}'"
+                )));
+            }
+        }
+    }
     Ok(NewTable {
         schema: schema_name,
         name: table,
@@ -382,15 +391,63 @@ fn target(
         Some(v) => parse_stored_size(&v)?,
         None => default_file_size,
     };
+    let bloom_filter = match property("bloom_filter") {
+        // Columns dropped since are left out: a bloom filter is only an index.
+        Some(list) => bloom_filter_list(&list)
+            .filter(|name| columns.iter().any(|(n, ..)| n == name))
+            .collect(),
+        None => layout_columns
+            .iter()
+            .filter(|(name, _, data_type, _)| default_bloom_filter(name, data_type))
+            .map(|(name, ..)| name.clone())
+            .collect(),
+    };
     Ok(Target {
         layout: WriteLayout {
             columns: layout_columns,
             partition: layout_partition,
             table_path,
             target_file_size,
+            bloom_filter,
         },
         sort,
     })
+}
+
+/// The columns of a `bloom_filter` table property: a comma-separated list, or `none`.
+fn bloom_filter_list(list: &str) -> impl Iterator<Item = String> + '_ {
+    list.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("none"))
+        .map(str::to_string)
+}
+
+/// Whether a column gets a bloom filter when the table does not say: identifiers (`id`, a
+/// name ending in `_id` or `_uuid`, or a camel-case one ending in `Id`/`ID` such as `UserID`)
+/// of string or integer type, the high-cardinality keys an on-call engineer looks one value up
+/// by (`trace_id`, `request_id`, `user_id`). Their min/max statistics prune nothing (every
+/// file spans the whole range); a bloom filter skips every row group without the value.
+pub fn default_bloom_filter(name: &str, data_type: &DataType) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let camel = (name.ends_with("ID") || name.ends_with("Id"))
+        && name
+            .chars()
+            .rev()
+            .nth(2)
+            .is_some_and(|c| c.is_ascii_lowercase());
+    let identifier = lower == "id" || lower.ends_with("_id") || lower.ends_with("_uuid") || camel;
+    identifier
+        && matches!(
+            data_type,
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt32
+                | DataType::UInt64
+                | DataType::FixedSizeBinary(16)
+        )
 }
 
 /// How files of the existing table `meta` are written.

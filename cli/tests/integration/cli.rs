@@ -12,6 +12,20 @@ fn stats_json(stderr: &[u8]) -> serde_json::Value {
     serde_json::from_str(line).expect("stats are JSON")
 }
 
+/// Run `sql` with `--stats json --format csv`, require success: the CSV and the statistics.
+fn csv_and_stats(lake: &Lake, sql: &str) -> (String, serde_json::Value) {
+    let out = lake.run(&["query", sql, "--stats", "json", "--format", "csv"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        stats_json(&out.stderr),
+    )
+}
+
 #[test]
 fn formats() {
     let lake = Lake::new().with_fixtures();
@@ -123,18 +137,7 @@ fn aggregates_the_catalog_knows_read_no_file() {
         "query",
         "INSERT INTO t VALUES (42, TIMESTAMP '2026-03-06 23:59:59.999999', 'apple', -2.5)",
     ]);
-    let run = |sql: &str| {
-        let out = lake.run(&["query", sql, "--stats", "json", "--format", "csv"], None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            stats_json(&out.stderr),
-        )
-    };
+    let run = |sql: &str| csv_and_stats(&lake, sql);
     // Row and null counts, and bounds of integers and timestamps: from the catalog.
     let (csv, stats) = run(
         "SELECT count(*) AS n, count(ts) AS c, min(id) AS lo, max(id) AS hi, max(ts) AS last FROM t",
@@ -176,24 +179,19 @@ fn an_impossible_catalog_pool_is_refused_with_its_key() {
 #[test]
 fn one_day_query_scans_only_that_day() {
     let lake = Lake::new().with_fixtures();
-    let out = lake.run(
-        &[
-            "query",
-            "SELECT count(*) FROM applogs WHERE dt = DATE '2026-03-05'",
-            "--stats",
-            "json",
-            "--format",
-            "csv",
-        ],
-        None,
-    );
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "count(*)\n50\n");
-    let stats = stats_json(&out.stderr);
-    assert_eq!(stats["files_scanned"], 2);
-    assert_eq!(stats["files_pruned"], 4);
+    let run = |sql: &str| csv_and_stats(&lake, sql);
+    // A filter on partition columns keeps or drops whole files, so it is applied exactly by
+    // the scan and the day's count is the catalog's row count: nothing is read.
+    let (csv, stats) = run("SELECT count(*) FROM applogs WHERE dt = DATE '2026-03-05'");
+    assert_eq!(csv, "count(*)\n50\n");
+    assert_eq!(stats["requests"]["ranged_get"], 0, "{stats}");
     assert_eq!(stats["rows"], 1);
     assert!(stats["elapsed_ms"].is_u64());
+    // What has to be read is read from that day's two files only.
+    let (_, stats) = run("SELECT max(message) FROM applogs WHERE dt = DATE '2026-03-05'");
+    assert_eq!(stats["files_scanned"], 2, "{stats}");
+    assert_eq!(stats["files_pruned"], 4, "{stats}");
+    assert!(stats["bytes_read"].as_u64() > Some(0), "{stats}");
 
     // A filter on a stored column prunes by min/max statistics.
     let out = lake.run(
@@ -211,9 +209,168 @@ fn one_day_query_scans_only_that_day() {
 
     let explain = lake.ok(&[
         "query",
-        "EXPLAIN SELECT count(*) FROM rides WHERE year = 2026",
+        "EXPLAIN SELECT max(fare) FROM rides WHERE year = 2026",
     ]);
     assert!(explain.contains("files=2 of 6"), "{explain}");
+    // The partition filter is applied by the scan (exactly), not by a filter above it.
+    assert!(!explain.contains("FilterExec"), "{explain}");
+}
+
+/// `GROUP BY` partition columns with count/min/max over a partition range: every file is one
+/// group's share, answered from its statistics. The same question asked so that the files
+/// must be read gives the same answer.
+#[test]
+fn groups_of_partition_columns_are_answered_from_statistics() {
+    let lake = Lake::new().with_fixtures();
+    let run = |sql: &str| csv_and_stats(&lake, sql);
+    let queries = [
+        "SELECT dt, count(*) AS n, count(latency_ms) AS c, min(ts) AS lo, max(ts) AS hi, \
+         min(status) AS s FROM applogs WHERE {filter} GROUP BY dt ORDER BY dt",
+        "SELECT year, month, count(*) AS n FROM rides WHERE {filter} GROUP BY month, year \
+         ORDER BY year, month",
+        "SELECT count(*) AS n, year FROM rides WHERE {filter} GROUP BY year ORDER BY year",
+    ];
+    let partition_filter = [
+        "dt BETWEEN DATE '2026-03-05' AND DATE '2026-03-09'",
+        "year = 2026 OR month = '12'",
+        "year >= 2025",
+    ];
+    // Also true of every row, but it reads a stored column, so the files are read.
+    let read_filter = "coalesce(length(service), 0) >= 0";
+    let read_filter_rides = "coalesce(fare, 0) > -1";
+    for (i, (query, filter)) in queries.iter().zip(partition_filter).enumerate() {
+        let (answered, stats) = run(&query.replace("{filter}", filter));
+        assert_eq!(stats["requests"]["ranged_get"], 0, "{query}: {stats}");
+        assert!(
+            stats["files_answered"].as_u64() >= Some(2),
+            "{query}: {stats}"
+        );
+        let forced = format!(
+            "({filter}) AND {}",
+            if i == 0 {
+                read_filter
+            } else {
+                read_filter_rides
+            }
+        );
+        let (read, stats) = run(&query.replace("{filter}", &forced));
+        assert!(
+            stats["requests"]["ranged_get"].as_u64() > Some(0),
+            "{stats}"
+        );
+        assert_eq!(answered, read, "{query}");
+        assert!(answered.lines().count() >= 3, "{answered}");
+    }
+    let explain = lake.ok(&[
+        "query",
+        "EXPLAIN SELECT dt, count(*) FROM applogs WHERE dt > DATE '2026-03-04' GROUP BY dt",
+    ]);
+    assert!(explain.contains("answered from statistics 4"), "{explain}");
+    // A filter on a stored column, a volatile one, or an aggregate that needs the values:
+    // the files are read.
+    for sql in [
+        "SELECT dt, count(*) FROM applogs WHERE status >= 500 GROUP BY dt",
+        "SELECT dt, count(*) FROM applogs WHERE dt > DATE '2026-03-04' AND random() < 2 GROUP BY dt",
+        "SELECT dt, sum(status) FROM applogs GROUP BY dt",
+        "SELECT dt, count(DISTINCT service) FROM applogs GROUP BY dt",
+        "SELECT dt, max(message) FROM applogs GROUP BY dt",
+    ] {
+        let (_, stats) = run(sql);
+        assert!(
+            stats["requests"]["ranged_get"].as_u64() > Some(0),
+            "{sql}: {stats}"
+        );
+        assert_eq!(stats["files_answered"], 0, "{sql}: {stats}");
+    }
+}
+
+/// Identifier columns (`*_id`) get Parquet bloom filters by default, other columns when the
+/// table names them (`WITH (bloom_filter = '…')`); a lookup of a value that is within a row
+/// group's min/max but not in it skips the row group without reading its pages.
+#[test]
+fn identifier_columns_get_bloom_filters_that_skip_row_groups() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let lake = Lake::new();
+    lake.ok(&[
+        "query",
+        "CREATE TABLE ev (trace_id VARCHAR, user_id BIGINT, message VARCHAR, n BIGINT)",
+    ]);
+    lake.ok(&[
+        "query",
+        "CREATE TABLE named (trace_id VARCHAR, user_id BIGINT, message VARCHAR, n BIGINT) \
+         WITH (bloom_filter = 'message')",
+    ]);
+    for table in ["ev", "named"] {
+        lake.ok(&[
+            "query",
+            &format!(
+                "INSERT INTO {table} SELECT 'trace-' || value AS a, value AS b, 'message ' || value AS c, value AS d \
+                 FROM generate_series(1, 20000)"
+            ),
+        ]);
+    }
+    let err = lake.run(
+        &[
+            "query",
+            "CREATE TABLE bad (a INT) WITH (bloom_filter = 'a, nope')",
+        ],
+        None,
+    );
+    let text = String::from_utf8_lossy(&err.stderr);
+    assert!(!err.status.success() && text.contains("'nope'"), "{text}");
+
+    // Which columns of each table's file carry a bloom filter.
+    let mut found = Vec::new();
+    let mut dirs = vec![lake.path().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read lake dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                let file = std::fs::File::open(&path).expect("open parquet");
+                let reader = SerializedFileReader::new(file).expect("parquet footer");
+                let row_group = reader.metadata().row_group(0);
+                let with: Vec<String> = row_group
+                    .columns()
+                    .iter()
+                    .filter(|c| c.bloom_filter_offset().is_some())
+                    .map(|c| c.column_path().string())
+                    .collect();
+                found.push((path.to_string_lossy().to_string(), with.join(",")));
+            }
+        }
+    }
+    found.sort();
+    let of = |table: &str| {
+        found
+            .iter()
+            .find(|(p, _)| p.contains(&format!("/{table}/")))
+            .map(|(_, w)| w.clone())
+            .unwrap_or_else(|| panic!("no file of {table} in {found:?}"))
+    };
+    assert_eq!(of("ev"), "trace_id,user_id");
+    assert_eq!(of("named"), "message");
+
+    let bytes_read = |sql: &str| {
+        let (csv, stats) = csv_and_stats(&lake, sql);
+        (csv, stats["bytes_read"].as_u64().expect("bytes_read"))
+    };
+    // 'trace-1000x' sorts between 'trace-1000' and 'trace-1001': min/max keep the row group.
+    let lookup = "SELECT count(*) AS n, max(message) AS m FROM {t} WHERE trace_id = '{v}'";
+    let ask = |t: &str, v: &str| bytes_read(&lookup.replace("{t}", t).replace("{v}", v));
+    let (absent, with_bloom) = ask("ev", "trace-1000x");
+    let (absent_too, without) = ask("named", "trace-1000x");
+    assert_eq!(absent, "n,m\n0,\n");
+    assert_eq!(absent, absent_too);
+    assert!(
+        with_bloom < without,
+        "bloom filter {with_bloom} vs none {without}"
+    );
+    let (present, _) = ask("ev", "trace-1000");
+    assert_eq!(present, "n,m\n1,message 1000\n");
+    let (present_too, _) = ask("named", "trace-1000");
+    assert_eq!(present, present_too);
 }
 
 #[test]

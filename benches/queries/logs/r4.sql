@@ -1,0 +1,2 @@
+-- dashboard tile: events of one day
+SELECT count(*) FROM hits WHERE day = '2013-07-15';
