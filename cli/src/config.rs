@@ -603,7 +603,7 @@ allow_http = true
                 ("STRATA_STORAGE_MAX_RETRIES", "7"),
                 ("STRATA_DATA_PATH", "/env/data"),
                 ("STRATA_LIMITS_MAX_VALUE_BYTES", "1MB"),
-                ("STRATA_ENGINE_PARQUET_PUSHDOWN_FILTERS", "false"),
+                ("STRATA_ENGINE_PARQUET_PUSHDOWN_FILTERS", "true"),
                 ("STRATA_TYPO", "1"),
                 ("STRATA_TEST_BIN", "x"),
             ]),
@@ -615,7 +615,7 @@ allow_http = true
         assert_eq!(c.catalog, "sqlite:flag.db");
         assert_eq!(c.data_path.as_deref(), Some("/env/data"));
         assert_eq!(c.execution.metadata_cache, 64 << 20);
-        assert!(!c.execution.parquet_pushdown_filters);
+        assert!(c.execution.parquet_pushdown_filters);
         assert_eq!(
             c.execution.datafusion["datafusion.execution.parquet.bloom_filter_on_read"],
             "false"

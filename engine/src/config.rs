@@ -54,8 +54,11 @@ pub struct ExecutionConfig {
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub metadata_cache: usize,
-    /// Evaluate filters while decoding Parquet (late materialization): columns not in the
-    /// filter are decoded only for matching rows, which helps selective log queries.
+    /// Evaluate filters while decoding Parquet (late materialization: columns not in the
+    /// filter are decoded only for matching rows). Off by default, as in DataFusion: with it
+    /// on, the benchmark runner measured the logs suite 6% and the trips suite 9% slower on
+    /// the geometric mean (docs/performance.md); a very selective filter over wide rows can
+    /// still gain from it.
     pub parquet_pushdown_filters: bool,
     /// Size at which a written data file is closed and the next begun, unless the table sets
     /// its own `target_file_size` property.
@@ -79,7 +82,7 @@ impl Default for ExecutionConfig {
             target_partitions: None,
             batch_size: 8192,
             metadata_cache: 256 * 1024 * 1024,
-            parquet_pushdown_filters: true,
+            parquet_pushdown_filters: false,
             target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
             catalog_connections: strata_catalog::DEFAULT_CONNECTIONS,
             datafusion: BTreeMap::new(),
