@@ -9,6 +9,12 @@
 //! by those shares, one row per file, and the final aggregate merges them as it would have
 //! merged the partial states. Files whose statistics are not exact (deletes without a count,
 //! string bounds a writer may have truncated) leave the plan as it was.
+//!
+//! `DropFiltersTheStatisticsProve`: a filter that every row of every file the scan reads
+//! satisfies, by the files' exact bounds (`ts >= '2026-03-05'` over files whose smallest `ts`
+//! is that day or later, the others pruned), is removed, so the scan's exact row counts reach
+//! the aggregates above it: a day's `count(*)` on a table partitioned by `day(ts)` reads
+//! nothing.
 
 use std::sync::Arc;
 
@@ -16,6 +22,7 @@ use arrow::array::{ArrayRef, RecordBatch};
 use arrow::compute::cast;
 use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
+use datafusion::common::pruning::PrunableStatistics;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::common::{ColumnStatistics, Statistics};
@@ -23,16 +30,22 @@ use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
-use datafusion::physical_expr::expressions::Column;
+use datafusion::logical_expr::Operator;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+use datafusion::physical_expr::utils::collect_columns;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::udaf::StatisticsArgs;
 
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
 
-/// The physical optimizer rule; it runs first, while each partial aggregate still sits
-/// directly on its scan.
+/// The physical optimizer rule answering groups; it runs first (after
+/// [`DropFiltersTheStatisticsProve`]), while each partial aggregate still sits directly on
+/// its scan.
 #[derive(Debug, Default)]
 pub(crate) struct AnswerGroupsFromStatistics;
 
@@ -42,13 +55,7 @@ impl PhysicalOptimizerRule for AnswerGroupsFromStatistics {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            Ok(match answer(&node)? {
-                Some(answered) => Transformed::yes(answered),
-                None => Transformed::no(node),
-            })
-        })
-        .data()
+        replace_nodes(plan, answer)
     }
 
     fn name(&self) -> &str {
@@ -60,12 +67,213 @@ impl PhysicalOptimizerRule for AnswerGroupsFromStatistics {
     }
 }
 
+/// A plan node's replacement, if it has one.
+type Replacement = Result<Option<Arc<dyn ExecutionPlan>>>;
+
+/// `plan` with every node `f` has a replacement for replaced, bottom-up.
+fn replace_nodes(
+    plan: Arc<dyn ExecutionPlan>,
+    f: fn(&Arc<dyn ExecutionPlan>) -> Replacement,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        Ok(match f(&node)? {
+            Some(replaced) => Transformed::yes(replaced),
+            None => Transformed::no(node),
+        })
+    })
+    .data()
+}
+
+/// The physical optimizer rule removing filters the statistics prove true for every row; it
+/// runs before [`AnswerGroupsFromStatistics`] and DataFusion's own rules.
+#[derive(Debug, Default)]
+pub(crate) struct DropFiltersTheStatisticsProve;
+
+impl PhysicalOptimizerRule for DropFiltersTheStatisticsProve {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        replace_nodes(plan, proven_filter_input)
+    }
+
+    fn name(&self) -> &str {
+        "strata_drop_filters_the_statistics_prove"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// The input of `node` when it is a filter over a catalog scan that every row of every file
+/// of the scan passes: its negation can hold for no row, by the files' exact bounds, and the
+/// columns it reads hold no NULL (a NULL makes the filter drop the row).
+fn proven_filter_input(node: &Arc<dyn ExecutionPlan>) -> Replacement {
+    let Some(filter) = node.downcast_ref::<FilterExec>() else {
+        return Ok(None);
+    };
+    if filter.projection().is_some() {
+        return Ok(None);
+    }
+    let Some(scan) = filter.input().downcast_ref::<CatalogScanExec>() else {
+        return Ok(None);
+    };
+    let Some(files) = scan_files(scan) else {
+        return Ok(None);
+    };
+    let schema = filter.input().schema();
+    let Some(statistics) = files.statistics(&schema) else {
+        return Ok(None);
+    };
+    if statistics.is_empty() {
+        return Ok(None);
+    }
+    let predicate = filter.predicate();
+    let Some(negated) = negate(predicate) else {
+        return Ok(None);
+    };
+    let columns = collect_columns(predicate);
+    let null_free = statistics.iter().all(|s| {
+        columns.iter().all(|c| {
+            s.column_statistics
+                .get(c.index())
+                .is_some_and(|c| c.null_count == Precision::Exact(0))
+        })
+    });
+    if columns.is_empty() || !null_free {
+        return Ok(None);
+    }
+    let Some(pruning) = PruningPredicateBuilder::new()
+        .with_file_schema(Arc::clone(&schema))
+        .build(negated)
+    else {
+        return Ok(None);
+    };
+    if pruning.always_true() {
+        return Ok(None);
+    }
+    let may_fail = pruning.prune(&PrunableStatistics::new(statistics, schema))?;
+    Ok((!may_fail.iter().any(|m| *m)).then(|| Arc::clone(filter.input())))
+}
+
+/// `NOT e` for comparisons and their `AND`/`OR` (valid where no operand is NULL), or `None`.
+fn negate(e: &Arc<dyn PhysicalExpr>) -> Option<Arc<dyn PhysicalExpr>> {
+    if e.downcast_ref::<Literal>()
+        .is_some_and(|l| l.value().is_null())
+    {
+        return None;
+    }
+    let binary = e.downcast_ref::<BinaryExpr>()?;
+    let (left, right) = (binary.left(), binary.right());
+    let has_null_literal = |x: &Arc<dyn PhysicalExpr>| {
+        x.downcast_ref::<Literal>()
+            .is_some_and(|l| l.value().is_null())
+    };
+    if has_null_literal(left) || has_null_literal(right) {
+        return None;
+    }
+    let op = match binary.op() {
+        Operator::And => {
+            return Some(Arc::new(BinaryExpr::new(
+                negate(left)?,
+                Operator::Or,
+                negate(right)?,
+            )));
+        }
+        Operator::Or => {
+            return Some(Arc::new(BinaryExpr::new(
+                negate(left)?,
+                Operator::And,
+                negate(right)?,
+            )));
+        }
+        Operator::Eq => Operator::NotEq,
+        Operator::NotEq => Operator::Eq,
+        Operator::Lt => Operator::GtEq,
+        Operator::LtEq => Operator::Gt,
+        Operator::Gt => Operator::LtEq,
+        Operator::GtEq => Operator::Lt,
+        _ => return None,
+    };
+    Some(Arc::new(BinaryExpr::new(
+        Arc::clone(left),
+        op,
+        Arc::clone(right),
+    )))
+}
+
+/// The files of a catalog scan that reads every row of them (no limit, no row filter).
+struct ScanFiles<'a> {
+    config: &'a FileScanConfig,
+}
+
+/// The file scan under a catalog scan, when it returns every row of its files.
+fn scan_files(scan: &CatalogScanExec) -> Option<ScanFiles<'_>> {
+    let config = scan
+        .input()
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())?;
+    let parquet = config.file_source().downcast_ref::<ParquetSource>()?;
+    (config.limit.is_none() && parquet.filter().is_none()).then_some(ScanFiles { config })
+}
+
+impl ScanFiles<'_> {
+    /// Table-schema fields: the stored columns, then the partition columns (the order of each
+    /// file's statistics).
+    fn table_fields(&self) -> Vec<arrow::datatypes::FieldRef> {
+        self.config
+            .file_schema()
+            .fields()
+            .iter()
+            .chain(self.config.table_partition_cols().iter())
+            .cloned()
+            .collect()
+    }
+
+    /// Where each column of `output` (the scan's schema) sits in the table schema.
+    fn positions(&self, output: &arrow::datatypes::Schema) -> Option<Vec<usize>> {
+        let table = self.table_fields();
+        output
+            .fields()
+            .iter()
+            .map(|f| {
+                table
+                    .iter()
+                    .position(|t| t.name() == f.name() && t.data_type() == f.data_type())
+            })
+            .collect()
+    }
+
+    /// Each file's statistics, projected to `output`'s columns (`None` when a file has none).
+    fn statistics(&self, output: &arrow::datatypes::Schema) -> Option<Vec<Arc<Statistics>>> {
+        let positions = self.positions(output)?;
+        self.config
+            .file_groups
+            .iter()
+            .flat_map(|g| g.files())
+            .map(|file| {
+                let stats = file.statistics.as_deref()?;
+                Some(Arc::new(Statistics {
+                    num_rows: stats.num_rows,
+                    total_byte_size: stats.total_byte_size,
+                    column_statistics: positions
+                        .iter()
+                        .map(|&t| stats.column_statistics.get(t).cloned())
+                        .collect::<Option<Vec<ColumnStatistics>>>()?,
+                }))
+            })
+            .collect()
+    }
+}
+
 /// The aggregates whose partial state is one value equal to their result over the rows seen.
 const ANSWERABLE: [&str; 3] = ["count", "min", "max"];
 
 /// The replacement of `node` when it is a partial `GROUP BY` aggregate over a catalog scan
 /// whose every file can be answered from its statistics.
-fn answer(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+fn answer(node: &Arc<dyn ExecutionPlan>) -> Replacement {
     let Some(aggregate) = node.downcast_ref::<AggregateExec>() else {
         return Ok(None);
     };
@@ -88,42 +296,15 @@ fn answer(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>
     let Some(scan) = aggregate.input().downcast_ref::<CatalogScanExec>() else {
         return Ok(None);
     };
-    let Some(config) = scan
-        .input()
-        .downcast_ref::<DataSourceExec>()
-        .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())
-    else {
+    let Some(files) = scan_files(scan) else {
         return Ok(None);
     };
-    // A limit or a pushed-down row filter means the scan does not return every row.
-    let Some(parquet) = config.file_source().downcast_ref::<ParquetSource>() else {
-        return Ok(None);
-    };
-    if config.limit.is_some() || parquet.filter().is_some() {
-        return Ok(None);
-    }
-
+    let config = files.config;
     // Where each column the aggregate reads sits in a file's statistics (table-schema order:
     // stored columns, then partition columns).
     let stored = config.file_schema().fields().len();
-    let table_fields: Vec<_> = config
-        .file_schema()
-        .fields()
-        .iter()
-        .chain(config.table_partition_cols().iter())
-        .cloned()
-        .collect();
-    let input_schema = aggregate.input().schema();
-    let Some(in_table) = input_schema
-        .fields()
-        .iter()
-        .map(|f| {
-            table_fields
-                .iter()
-                .position(|t| t.name() == f.name() && t.data_type() == f.data_type())
-        })
-        .collect::<Option<Vec<usize>>>()
-    else {
+    let table_fields = files.table_fields();
+    let Some(in_table) = files.positions(&aggregate.input().schema()) else {
         return Ok(None);
     };
     let Some(keys) = group_by

@@ -121,15 +121,21 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
         crate::functions::register(&ctx, &config.limits);
         ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
-        // Strata's own physical rules: answering groups from statistics runs first, while each
-        // partial aggregate still sits directly on its scan.
+        // Strata's own physical rules: dropping filters the statistics prove and answering
+        // groups from statistics run first, while each filter and partial aggregate still sits
+        // directly on its scan.
         let state = ctx.state();
-        let rules = std::iter::once(Arc::new(crate::catalog_answers::AnswerGroupsFromStatistics)
-            as Arc<dyn PhysicalOptimizerRule + Send + Sync>)
-        .chain(state.physical_optimizers().iter().cloned())
-        .chain(std::iter::once(Arc::new(crate::chains::BalancePredicates)
-            as Arc<dyn PhysicalOptimizerRule + Send + Sync>))
-        .collect();
+        let first: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 2] = [
+            Arc::new(crate::catalog_answers::DropFiltersTheStatisticsProve),
+            Arc::new(crate::catalog_answers::AnswerGroupsFromStatistics),
+        ];
+        let last: Arc<dyn PhysicalOptimizerRule + Send + Sync> =
+            Arc::new(crate::chains::BalancePredicates);
+        let rules = first
+            .into_iter()
+            .chain(state.physical_optimizers().iter().cloned())
+            .chain(std::iter::once(last))
+            .collect();
         let state = SessionStateBuilder::new_from_existing(state)
             .with_physical_optimizer_rules(rules)
             .build();

@@ -94,9 +94,10 @@ def test_sql_writes_are_read_back_and_by_duckdb(tmp_path, duck, catalog):
     # The inserted values are the generated ones.
     expected = [(r["request_id"], r["status"], r["path"]) for r in rows]
     same_rows(strata_rows("SELECT request_id, status, path FROM requests", catalog, tmp_path), expected)
-    # A day filter prunes to one file.
+    # A day filter prunes to one file (a count over it is answered from the catalog instead, so
+    # the query reads a string column).
     stats = strata(
-        "query", "SELECT count(*) FROM requests WHERE ts >= TIMESTAMP '2026-03-05 00:00:00'",
+        "query", "SELECT max(path) FROM requests WHERE ts >= TIMESTAMP '2026-03-05 00:00:00'",
         "--stats", "json", catalog=catalog,
     )
     assert json.loads(stats.stderr.strip().splitlines()[-1])["files_scanned"] == 1
