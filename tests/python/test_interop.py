@@ -12,6 +12,11 @@ QUERIES = [
     "SELECT ts, service, status, latency_ms, message, bytes, dt FROM applogs WHERE latency_ms > 250 OR message IS NULL",
     "SELECT year, month, city, count(*), sum(fare), avg(rating) FROM rides GROUP BY year, month, city",
     "SELECT trip_id, city, fare, rating, pickup_at, year, month FROM rides WHERE year = 2025 AND fare > 10",
+    # Answered from the catalog: partition filters applied per file, groups of partition
+    # columns from per-file statistics, a time filter every kept file passes.
+    "SELECT dt, count(*), count(message), min(ts), max(ts), min(status) FROM applogs WHERE dt >= DATE '2026-03-05' GROUP BY dt",
+    "SELECT year, count(*), min(month), max(rating) FROM rides WHERE month <> '12' OR year IS NULL GROUP BY year",
+    "SELECT count(*), max(bytes) FROM applogs WHERE ts >= TIMESTAMP '2026-03-05 00:00:00'",
 ]
 
 
@@ -132,6 +137,8 @@ def test_strata_reads_rows_duckdb_inlined(duck, tmp_path, catalog):
         "SELECT * FROM {p}small WHERE id < 100 OR id IN (99, 100, 101, 102, 4098, 4099, 4100)",
         "SELECT count(*), count(name), count(note), sum(amount), sum(big), min(ts), max(d) FROM {p}small",
         "SELECT ok, count(*), sum(x) FROM {p}small GROUP BY ok",
+        "SELECT d, count(*), count(name), min(id), max(id) FROM {p}small GROUP BY d",
+        "SELECT count(*), min(id) FROM {p}small WHERE id >= 100",
         "SELECT id, name FROM {p}small WHERE name LIKE '%s' OR note IS NOT NULL",
     ]:
         same_rows(
@@ -174,6 +181,9 @@ def test_strata_applies_duckdb_delete_files(duck, tmp_path, catalog):
         "SELECT region, day, count(*), sum(amount) FROM {p}orders GROUP BY region, day",
         "SELECT id, region, note FROM {p}orders WHERE id BETWEEN 13990 AND 14030",
         "SELECT count(*) FROM {p}orders WHERE region = 'eu' AND day = DATE '2026-04-01'",
+        "SELECT region, count(*), count(note), min(id), max(id), min(day) FROM {p}orders GROUP BY region",
+        "SELECT day, count(*), max(id) FROM {p}orders WHERE day >= DATE '2026-03-15' GROUP BY day",
+        "SELECT count(*), min(id), max(id) FROM {p}orders WHERE id >= 0 AND id < 30000",
     ]
 
     def check():
