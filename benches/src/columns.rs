@@ -150,7 +150,7 @@ impl Batch {
 pub const BATCH_ROWS: usize = 65_536;
 
 /// Whether Strata's writer gives this column a bloom filter by default: an identifier
-/// (`…_id`, `…ID`, `…Id`) of integer or string type. Mirrors
+/// (`…_id`, `…ID`, `…Id`) of 64-bit integer or string type. Mirrors
 /// `strata_engine::default_bloom_filter` (a test checks they agree on every generated column)
 /// without linking the engine into the runner.
 fn wants_bloom_filter(name: &str, data_type: &DataType) -> bool {
@@ -162,10 +162,7 @@ fn wants_bloom_filter(name: &str, data_type: &DataType) -> bool {
             .is_some_and(|c| c.is_ascii_lowercase());
     let lower = name.to_ascii_lowercase();
     (lower == "id" || lower.ends_with("_id") || lower.ends_with("_uuid") || camel)
-        && matches!(
-            data_type,
-            DataType::Utf8 | DataType::Int32 | DataType::Int64
-        )
+        && matches!(data_type, DataType::Utf8 | DataType::Int64)
 }
 
 /// Write `rows` rows, produced by `row(index, batch)`, to the Parquet file `path`.

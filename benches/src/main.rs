@@ -197,7 +197,7 @@ pub fn tpchgen(python: Option<&std::path::Path>) -> PathBuf {
 
 /// What the generators write, bumped when that changes so that data generated before is
 /// generated again (kept in `data/.strata-bench-data`; TPC-H's data is tpchgen-cli's).
-const DATA_VERSION: &str = "2: bloom filters on identifier columns";
+const DATA_VERSION: &str = "3: bloom filters on 64-bit and string identifier columns";
 const DATA_MARKER: &str = ".strata-bench-data";
 
 /// Whether `data` holds `suite`'s tables as the generators now write them.

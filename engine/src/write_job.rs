@@ -424,9 +424,11 @@ fn bloom_filter_list(list: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Whether a column gets a bloom filter when the table does not say: identifiers (`id`, a
 /// name ending in `_id` or `_uuid`, or a camel-case one ending in `Id`/`ID` such as `UserID`)
-/// of string or integer type, the high-cardinality keys an on-call engineer looks one value up
-/// by (`trace_id`, `request_id`, `user_id`). Their min/max statistics prune nothing (every
-/// file spans the whole range); a bloom filter skips every row group without the value.
+/// of string, UUID or 64-bit integer type, the high-cardinality keys an on-call engineer looks
+/// one value up by (`trace_id`, `request_id`, `user_id`). Their min/max statistics prune
+/// nothing (every file spans the whole range); a bloom filter skips every row group without
+/// the value. 32-bit ids are left out: they are mostly categories (`RegionID`, `CounterID`),
+/// whose filters would match every row group and cost a read per file on every lookup.
 pub fn default_bloom_filter(name: &str, data_type: &DataType) -> bool {
     let lower = name.to_ascii_lowercase();
     let camel = (name.ends_with("ID") || name.ends_with("Id"))
@@ -442,9 +444,7 @@ pub fn default_bloom_filter(name: &str, data_type: &DataType) -> bool {
             DataType::Utf8
                 | DataType::LargeUtf8
                 | DataType::Utf8View
-                | DataType::Int32
                 | DataType::Int64
-                | DataType::UInt32
                 | DataType::UInt64
                 | DataType::FixedSizeBinary(16)
         )
