@@ -124,8 +124,11 @@ pub fn footer_stats(metadata: &ParquetMetaData, footer_size: i64, size: u64) -> 
     let mut stats = HashMap::new();
     for field in schema.fields() {
         let name = field.name();
+        // A writer that left a null count out has not said there are none: unknown, not 0
+        // (an exact 0 lets a count or a filter be answered without reading).
         let converter = StatisticsConverter::try_new(name, &schema, file.schema_descr())
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(e.to_string()))?
+            .with_missing_null_counts_as_zero(false);
         let size_bytes = converter.parquet_column_index().map(|leaf| {
             row_groups
                 .iter()

@@ -154,26 +154,20 @@ fn proven_filter_input(node: &Arc<dyn ExecutionPlan>) -> Replacement {
     if pruning.always_true() {
         return Ok(None);
     }
-    let may_fail = pruning.prune(&PrunableStatistics::new(statistics, schema))?;
+    // A bound the pruning cannot evaluate (a cast that overflows, say) decides nothing.
+    let Ok(may_fail) = pruning.prune(&PrunableStatistics::new(statistics, schema)) else {
+        return Ok(None);
+    };
     Ok((!may_fail.iter().any(|m| *m)).then(|| Arc::clone(filter.input())))
 }
 
-/// `NOT e` for comparisons and their `AND`/`OR` (valid where no operand is NULL), or `None`.
+/// `NOT e` for comparisons of a column with a non-NULL literal and their `AND`/`OR` (valid
+/// where the columns hold no NULL), or `None`. Nothing else: the pruning evaluates casts of a
+/// bound as if they kept order, and anything else column-free once per file, which is only
+/// sound for a plain column against a constant.
 fn negate(e: &Arc<dyn PhysicalExpr>) -> Option<Arc<dyn PhysicalExpr>> {
-    if e.downcast_ref::<Literal>()
-        .is_some_and(|l| l.value().is_null())
-    {
-        return None;
-    }
     let binary = e.downcast_ref::<BinaryExpr>()?;
     let (left, right) = (binary.left(), binary.right());
-    let has_null_literal = |x: &Arc<dyn PhysicalExpr>| {
-        x.downcast_ref::<Literal>()
-            .is_some_and(|l| l.value().is_null())
-    };
-    if has_null_literal(left) || has_null_literal(right) {
-        return None;
-    }
     let op = match binary.op() {
         Operator::And => {
             return Some(Arc::new(BinaryExpr::new(
@@ -197,6 +191,14 @@ fn negate(e: &Arc<dyn PhysicalExpr>) -> Option<Arc<dyn PhysicalExpr>> {
         Operator::GtEq => Operator::Lt,
         _ => return None,
     };
+    let column = |x: &Arc<dyn PhysicalExpr>| x.downcast_ref::<Column>().is_some();
+    let constant = |x: &Arc<dyn PhysicalExpr>| {
+        x.downcast_ref::<Literal>()
+            .is_some_and(|l| !l.value().is_null())
+    };
+    if !(column(left) && constant(right) || constant(left) && column(right)) {
+        return None;
+    }
     Some(Arc::new(BinaryExpr::new(
         Arc::clone(left),
         op,

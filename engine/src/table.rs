@@ -254,6 +254,7 @@ impl CatalogTable {
     /// DataFusion statistics of one file, in table-schema order.
     fn file_statistics(&self, file: &DataFile) -> Statistics {
         let no_deletes = file.deletes.is_none() && file.inlined_deletes.is_empty();
+        let num_rows = self.live_rows(file);
         let columns = self
             .schema
             .fields()
@@ -263,6 +264,9 @@ impl CatalogTable {
                 let Some(column) = self.meta.column_by_name(field.name()) else {
                     return stats;
                 };
+                if column.from_path {
+                    return self.partition_statistics(file, field, num_rows);
+                }
                 let Some(s) = file.column_stats(column.column_id) else {
                     return stats;
                 };
@@ -273,13 +277,12 @@ impl CatalogTable {
                 {
                     stats.null_count = Precision::Exact(n as usize);
                 }
-                // Partition values are the exact value of every row. Parquet bounds of strings
-                // and binaries may be truncated, and floats leave NaN out, so those are only
-                // estimates; integers, dates and timestamps are the exact extremes of the
-                // file's values, as long as no row of it was deleted. Exact bounds let
-                // `min`/`max` be answered from the catalog without reading the file.
-                let exact_bounds =
-                    column.from_path || (no_deletes && exact_type(field.data_type()));
+                // Parquet bounds of strings and binaries may be truncated, and floats leave NaN
+                // out, so those are only estimates; integers, dates and timestamps are the
+                // exact extremes of the file's values, as long as no row of it was deleted.
+                // Exact bounds let `min`/`max` be answered from the catalog without reading the
+                // file.
+                let exact_bounds = no_deletes && exact_type(field.data_type());
                 let wrap = |v: ScalarValue| {
                     if exact_bounds {
                         Precision::Exact(v)
@@ -304,8 +307,18 @@ impl CatalogTable {
                 stats
             })
             .collect();
+        Statistics {
+            num_rows,
+            total_byte_size: Precision::Inexact(file.file_size as usize),
+            column_statistics: columns,
+        }
+    }
+
+    /// The live rows of a file: exact unless deletes of both kinds might overlap or a delete
+    /// file does not record its count.
+    fn live_rows(&self, file: &DataFile) -> Precision<usize> {
         let inlined = file.inlined_deletes.len() as i64;
-        let num_rows = match (&file.deletes, inlined) {
+        match (&file.deletes, inlined) {
             (None, n) => Precision::Exact((file.record_count - n).max(0) as usize),
             // Both kinds at once might overlap: only an estimate.
             (Some(_), n) if n > 0 => Precision::Inexact(file.record_count as usize),
@@ -313,12 +326,38 @@ impl CatalogTable {
                 Some(n) => Precision::Exact((file.record_count - n).max(0) as usize),
                 None => Precision::Inexact(file.record_count as usize),
             },
-        };
-        Statistics {
-            num_rows,
-            total_byte_size: Precision::Inexact(file.file_size as usize),
-            column_statistics: columns,
         }
+    }
+
+    /// Statistics of a path-derived column: the value the scan gives every row of the file
+    /// ([`Self::partition_value`]), so bounds and NULL count agree with what is read. A file
+    /// with no live row has no bounds (merged into the table's, they would widen them).
+    fn partition_statistics(
+        &self,
+        file: &DataFile,
+        field: &Field,
+        rows: Precision<usize>,
+    ) -> ColumnStatistics {
+        let mut stats = ColumnStatistics::new_unknown();
+        let value = self.partition_value(file, field);
+        match rows {
+            Precision::Exact(0) => {
+                stats.null_count = Precision::Exact(0);
+            }
+            Precision::Exact(n) if value.is_null() => stats.null_count = Precision::Exact(n),
+            Precision::Exact(_) => {
+                stats.null_count = Precision::Exact(0);
+                stats.min_value = Precision::Exact(value.clone());
+                stats.max_value = Precision::Exact(value);
+            }
+            _ if value.is_null() => {}
+            _ => {
+                stats.null_count = Precision::Exact(0);
+                stats.min_value = Precision::Inexact(value.clone());
+                stats.max_value = Precision::Inexact(value);
+            }
+        }
+        stats
     }
 
     /// Ids of the columns a scan touches, so only their statistics are loaded.

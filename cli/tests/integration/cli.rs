@@ -423,6 +423,65 @@ fn filters_the_statistics_prove_are_dropped() {
     assert!(explain.contains("PlaceholderRowExec"), "{explain}");
 }
 
+/// Catalog answers stay exact at the edges: an empty file in a partition of its own adds no
+/// group and does not widen `min`/`max`; a filter through a cast is evaluated on the rows.
+#[test]
+fn catalog_answers_ignore_empty_files_and_casts() {
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let lake = Lake::new();
+    let copy = lake.path().join("logs");
+    for day in ["2026-03-04", "2026-03-05"] {
+        let d = copy.join(format!("dt={day}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(
+            fixtures().join(format!("applogs/dt={day}/part-0.parquet")),
+            d.join("part-0.parquet"),
+        )
+        .unwrap();
+    }
+    let schema = ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(copy.join("dt=2026-03-04/part-0.parquet")).unwrap(),
+    )
+    .unwrap()
+    .schema()
+    .clone();
+    let empty = copy.join("dt=2026-01-01");
+    std::fs::create_dir_all(&empty).unwrap();
+    let file = std::fs::File::create(empty.join("part-0.parquet")).unwrap();
+    ArrowWriter::try_new(file, schema, None)
+        .unwrap()
+        .close()
+        .unwrap();
+    lake.ok(&[
+        "table",
+        "register",
+        "logs",
+        "--location",
+        copy.to_str().unwrap(),
+    ]);
+    let (csv, _) = csv_and_stats(&lake, "SELECT min(dt) AS lo, count(*) AS n FROM logs");
+    assert_eq!(csv, "lo,n\n2026-03-04,50\n");
+    let (csv, _) = csv_and_stats(
+        &lake,
+        "SELECT min(dt) AS lo FROM logs WHERE dt < DATE '2026-03-05'",
+    );
+    assert_eq!(csv, "lo\n2026-03-04\n");
+    let (csv, _) = csv_and_stats(
+        &lake,
+        "SELECT dt, count(*) AS n FROM logs GROUP BY dt ORDER BY dt",
+    );
+    assert_eq!(csv, "dt,n\n2026-03-04,25\n2026-03-05,25\n");
+
+    lake.ok(&["query", "CREATE TABLE t (x BIGINT)"]);
+    lake.ok(&["query", "INSERT INTO t VALUES (-1), (0), (1)"]);
+    let (csv, _) = csv_and_stats(
+        &lake,
+        "SELECT count(*) AS n FROM t WHERE CAST(x AS BOOLEAN) >= true",
+    );
+    assert_eq!(csv, "n\n2\n");
+}
+
 #[test]
 fn refresh_picks_up_new_and_removed_files() {
     let lake = Lake::new();
