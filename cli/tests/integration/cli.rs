@@ -289,7 +289,6 @@ fn groups_of_partition_columns_are_answered_from_statistics() {
 /// group's min/max but not in it skips the row group without reading its pages.
 #[test]
 fn identifier_columns_get_bloom_filters_that_skip_row_groups() {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
     let lake = Lake::new();
     lake.ok(&[
         "query",
@@ -320,28 +319,10 @@ fn identifier_columns_get_bloom_filters_that_skip_row_groups() {
     assert!(!err.status.success() && text.contains("'nope'"), "{text}");
 
     // Which columns of each table's file carry a bloom filter.
-    let mut found = Vec::new();
-    let mut dirs = vec![lake.path().to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read lake dir") {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                let file = std::fs::File::open(&path).expect("open parquet");
-                let reader = SerializedFileReader::new(file).expect("parquet footer");
-                let row_group = reader.metadata().row_group(0);
-                let with: Vec<String> = row_group
-                    .columns()
-                    .iter()
-                    .filter(|c| c.bloom_filter_offset().is_some())
-                    .map(|c| c.column_path().string())
-                    .collect();
-                found.push((path.to_string_lossy().to_string(), with.join(",")));
-            }
-        }
-    }
-    found.sort();
+    let found: Vec<(String, String)> = parquet_files(lake.path())
+        .into_iter()
+        .map(|p| (p.to_string_lossy().to_string(), bloom_columns(&p)))
+        .collect();
     let of = |table: &str| {
         found
             .iter()
@@ -371,6 +352,56 @@ fn identifier_columns_get_bloom_filters_that_skip_row_groups() {
     assert_eq!(present, "n,m\n1,message 1000\n");
     let (present_too, _) = ask("named", "trace-1000");
     assert_eq!(present, present_too);
+
+    // Compaction writes them too.
+    lake.ok(&[
+        "query",
+        "INSERT INTO ev SELECT 'trace-' || value AS a, value AS b, 'm' AS c, value AS d \
+         FROM generate_series(20001, 20100)",
+    ]);
+    let before = parquet_files(lake.path());
+    lake.ok(&["compact", "ev"]);
+    let written: Vec<_> = parquet_files(lake.path())
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(bloom_columns(&written[0]), "trace_id,user_id");
+    let (found, _) = ask("ev", "trace-20050");
+    assert_eq!(found, "n,m\n1,m\n");
+}
+
+/// Every Parquet file under `root`, sorted.
+fn parquet_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read lake dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The columns of a Parquet file's first row group that carry a bloom filter, comma-separated.
+fn bloom_columns(path: &std::path::Path) -> String {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = std::fs::File::open(path).expect("open parquet");
+    let reader = SerializedFileReader::new(file).expect("parquet footer");
+    let row_group = reader.metadata().row_group(0);
+    row_group
+        .columns()
+        .iter()
+        .filter(|c| c.bloom_filter_offset().is_some())
+        .map(|c| c.column_path().string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A filter every row of every file passes, by the files' exact bounds, is dropped: a day's
