@@ -301,18 +301,17 @@ fn answer(node: &Arc<dyn ExecutionPlan>) -> Replacement {
     let Some(files) = scan_files(scan) else {
         return Ok(None);
     };
-    let config = files.config;
-    // Where each column the aggregate reads sits in a file's statistics (table-schema order:
-    // stored columns, then partition columns).
-    let stored = config.file_schema().fields().len();
-    let table_fields = files.table_fields();
-    let Some(in_table) = files.positions(&aggregate.input().schema()) else {
+    // Each file's statistics for the columns the aggregate reads. A path-derived column's are
+    // the value the scan gives every row of the file, so grouping keys, partition columns
+    // included, are answered by `constant` alike.
+    let input = aggregate.input().schema();
+    let Some(statistics) = files.statistics(&input) else {
         return Ok(None);
     };
     let Some(keys) = group_by
         .expr()
         .iter()
-        .map(|(e, _)| e.downcast_ref::<Column>().map(|c| in_table[c.index()]))
+        .map(|(e, _)| e.downcast_ref::<Column>().map(Column::index))
         .collect::<Option<Vec<usize>>>()
     else {
         return Ok(None);
@@ -322,10 +321,7 @@ fn answer(node: &Arc<dyn ExecutionPlan>) -> Replacement {
     let arguments: Vec<_> = aggregates.iter().map(|e| e.expressions()).collect();
     let mut columns: Vec<Vec<ScalarValue>> = vec![Vec::new(); keys.len() + aggregates.len()];
     let mut files = 0;
-    for file in config.file_groups.iter().flat_map(|g| g.files()) {
-        let Some(stats) = file.statistics.as_deref() else {
-            return Ok(None);
-        };
+    for stats in &statistics {
         let rows = match stats.num_rows {
             // No live row: no group.
             Precision::Exact(0) => continue,
@@ -333,36 +329,20 @@ fn answer(node: &Arc<dyn ExecutionPlan>) -> Replacement {
             _ => return Ok(None),
         };
         files += 1;
-        for (k, &t) in keys.iter().enumerate() {
-            let value = if t >= stored {
-                file.partition_values.get(t - stored).cloned()
-            } else {
-                stats
-                    .column_statistics
-                    .get(t)
-                    .and_then(|c| constant(c, rows, table_fields[t].data_type()))
-            };
-            let Some(value) = value else {
+        for (k, &c) in keys.iter().enumerate() {
+            let Some(value) = constant(
+                &stats.column_statistics[c],
+                rows,
+                input.field(c).data_type(),
+            ) else {
                 return Ok(None);
             };
             columns[k].push(value);
         }
-        let Some(column_statistics) = in_table
-            .iter()
-            .map(|&t| stats.column_statistics.get(t).cloned())
-            .collect::<Option<Vec<ColumnStatistics>>>()
-        else {
-            return Ok(None);
-        };
-        let projected = Statistics {
-            num_rows: stats.num_rows,
-            total_byte_size: stats.total_byte_size,
-            column_statistics,
-        };
         for (a, expr) in aggregates.iter().enumerate() {
             let field = expr.field();
             let args = StatisticsArgs {
-                statistics: &projected,
+                statistics: stats,
                 return_type: field.data_type(),
                 is_distinct: false,
                 exprs: &arguments[a],
