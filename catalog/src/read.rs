@@ -345,9 +345,12 @@ impl Catalog {
                 values.pop();
                 continue;
             }
+            // The file id names the table: with `s.table_id` in the condition as well, SQLite
+            // looked up by (table_id, column_id), every file's statistics row for each file
+            // (quadratic: 16 ms instead of 1 ms over 250 files).
             sql.push_str(&format!(
                 " AND NOT EXISTS (SELECT 1 FROM ducklake_file_column_stats s
-                   WHERE s.data_file_id = f.data_file_id AND s.table_id = ?2
+                   WHERE s.data_file_id = f.data_file_id
                      AND s.column_id = ?{column_param} AND ({}))",
                 violations.join(" OR ")
             ));

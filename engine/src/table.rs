@@ -49,6 +49,8 @@ pub struct CatalogTable {
     schema: SchemaRef,
     file_schema: SchemaRef,
     partition_fields: Vec<FieldRef>,
+    /// For each field of `schema`, its column in `meta.columns`.
+    schema_columns: Vec<usize>,
     /// When set, only these files are read.
     only_files: Option<Arc<HashSet<i64>>>,
 }
@@ -71,6 +73,11 @@ impl CatalogTable {
             .map(field)
             .collect();
         let file_schema = Arc::new(Schema::new(stored.clone()));
+        let schema_columns = (meta.columns.iter().enumerate())
+            .filter(|(_, c)| !c.from_path)
+            .chain(meta.columns.iter().enumerate().filter(|(_, c)| c.from_path))
+            .map(|(i, _)| i)
+            .collect();
         let schema = Arc::new(Schema::new(
             stored
                 .into_iter()
@@ -84,6 +91,7 @@ impl CatalogTable {
             schema,
             file_schema,
             partition_fields,
+            schema_columns,
             only_files: None,
         }
     }
@@ -251,19 +259,17 @@ impl CatalogTable {
             .unwrap_or_else(typed_null)
     }
 
-    /// DataFusion statistics of one file, in table-schema order.
-    fn file_statistics(&self, file: &DataFile) -> Statistics {
+    /// DataFusion statistics of one file for the table-schema columns `columns` (indices into
+    /// the table schema), in that order.
+    fn file_statistics(&self, file: &DataFile, columns: &[usize]) -> Statistics {
         let no_deletes = file.deletes.is_none() && file.inlined_deletes.is_empty();
         let num_rows = self.live_rows(file);
-        let columns = self
-            .schema
-            .fields()
+        let columns = columns
             .iter()
-            .map(|field| {
+            .map(|&i| {
+                let field = self.schema.field(i);
                 let mut stats = ColumnStatistics::new_unknown();
-                let Some(column) = self.meta.column_by_name(field.name()) else {
-                    return stats;
-                };
+                let column = &self.meta.columns[self.schema_columns[i]];
                 if column.from_path {
                     return self.partition_statistics(file, field, num_rows);
                 }
@@ -556,6 +562,25 @@ impl CatalogTable {
             )));
         }
 
+        // DataFusion is given only the stored columns the scan outputs (all partition columns
+        // stay, as every file carries their values): per-file statistics and their merge cost
+        // one entry per column and file, which for a wide table (100 columns, 250 files) was
+        // most of a small query's planning time.
+        let scan = ScanColumns::new(
+            self.file_schema.fields().len(),
+            self.schema.fields().len(),
+            projection,
+        );
+        let file_schema = Arc::new(self.file_schema.project(&scan.stored)?);
+        let stats_schema = Schema::new(
+            file_schema
+                .fields()
+                .iter()
+                .chain(&self.partition_fields)
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+
         // Every file of a table lives on one store (checked here, as the scan has one URL).
         let mut store_url = None;
         let mut partitioned = Vec::with_capacity(files.len());
@@ -575,7 +600,7 @@ impl CatalogTable {
                 }
                 Some(_) => {}
             }
-            let stats = Arc::new(self.file_statistics(file));
+            let stats = Arc::new(self.file_statistics(file, &scan.table));
             per_file_stats.push(Arc::clone(&stats));
             let mut pf = PartitionedFile::new(resolved.path.to_string(), file.file_size as u64)
                 .with_partition_values(
@@ -583,8 +608,10 @@ impl CatalogTable {
                         .iter()
                         .map(|f| self.partition_value(file, f))
                         .collect(),
-                )
-                .with_statistics(stats);
+                );
+            // The statistics cover the table schema, partition columns included (set directly:
+            // `with_statistics` would copy them and append its own partition statistics).
+            pf.statistics = Some(stats);
             // The page index and footer (or the footer and its 8-byte tail, for files Strata
             // did not register): the reader fetches them in one request.
             let metadata = file
@@ -603,7 +630,7 @@ impl CatalogTable {
         }
         let store_url = store_url.unwrap_or_else(Stores::local_url);
         let table_stats =
-            Statistics::try_merge_iter(per_file_stats.iter().map(|s| s.as_ref()), &self.schema)?;
+            Statistics::try_merge_iter(per_file_stats.iter().map(|s| s.as_ref()), &stats_schema)?;
 
         let runtime = state.runtime_env();
         let store = runtime.object_store(&store_url)?;
@@ -627,7 +654,7 @@ impl CatalogTable {
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(
-            TableSchema::builder(Arc::clone(&self.file_schema))
+            TableSchema::builder(file_schema)
                 .with_table_partition_cols(self.partition_fields.clone())
                 .build(),
         )
@@ -660,7 +687,7 @@ impl CatalogTable {
             .with_expr_adapter(by_id)
             .with_file_groups(groups)
             .with_statistics(table_stats)
-            .with_projection_indices(projection.cloned())?
+            .with_projection_indices(scan.projection)?
             .with_limit(limit)
             .with_output_partitioning(declared)
             .build();
@@ -668,5 +695,71 @@ impl CatalogTable {
             CatalogScanExec::new(DataSourceExec::from_data_source(config), summary)
                 .reading(reading),
         ))
+    }
+}
+
+/// The columns a file scan gives DataFusion: the stored columns it outputs, then every
+/// partition column.
+struct ScanColumns {
+    /// Indices into the stored (file) schema.
+    stored: Vec<usize>,
+    /// Indices into the table schema of the scan's columns: `stored`, then the partition
+    /// columns.
+    table: Vec<usize>,
+    /// The scan's projection, as indices into its columns (`None`: all of them).
+    projection: Option<Vec<usize>>,
+}
+
+impl ScanColumns {
+    /// `stored` columns in the table schema's first places, `total` columns in all.
+    fn new(stored: usize, total: usize, projection: Option<&Vec<usize>>) -> Self {
+        let Some(projection) = projection else {
+            return ScanColumns {
+                stored: (0..stored).collect(),
+                table: (0..total).collect(),
+                projection: None,
+            };
+        };
+        let mut kept: Vec<usize> = projection.iter().copied().filter(|&i| i < stored).collect();
+        kept.sort_unstable();
+        kept.dedup();
+        let projection = projection
+            .iter()
+            .map(|&i| match kept.binary_search(&i) {
+                Ok(k) => k,
+                Err(_) => kept.len() + (i - stored),
+            })
+            .collect();
+        ScanColumns {
+            table: kept.iter().copied().chain(stored..total).collect(),
+            stored: kept,
+            projection: Some(projection),
+        }
+    }
+}
+
+#[cfg(test)]
+mod scan_columns_tests {
+    use super::ScanColumns;
+
+    #[test]
+    fn the_projection_is_remapped_to_the_kept_columns() {
+        // Stored columns 0..5, partition columns 5 and 6.
+        let s = ScanColumns::new(5, 7, Some(&vec![6, 3, 1, 3]));
+        assert_eq!(s.stored, vec![1, 3]);
+        assert_eq!(s.table, vec![1, 3, 5, 6]);
+        assert_eq!(s.projection, Some(vec![3, 1, 0, 1]));
+
+        let none = ScanColumns::new(2, 3, None);
+        assert_eq!(
+            (none.stored, none.table, none.projection),
+            (vec![0, 1], vec![0, 1, 2], None)
+        );
+
+        let empty = ScanColumns::new(5, 6, Some(&vec![]));
+        assert_eq!(
+            (empty.stored, empty.table, empty.projection),
+            (vec![], vec![5], Some(vec![]))
+        );
     }
 }
