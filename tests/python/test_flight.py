@@ -110,6 +110,31 @@ def test_adbc_queries_match_duckdb(sql, lake, server, duck):
     same_rows([tuple(r.values()) for r in table.to_pylist()], duck.execute(sql).fetchall())
 
 
+def test_a_ticket_runs_the_query_planned_for_it(server):
+    """GetFlightInfo plans the query and DoGet runs that plan (at the snapshot it was planned
+    at); a ticket redeemed again, or after the kept plan is gone, is planned anew."""
+    with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
+        cur.adbc_statement.set_sql_query("CREATE TABLE ticket_rows (n BIGINT)")
+        cur.adbc_statement.execute_update()
+        cur.adbc_statement.set_sql_query("INSERT INTO ticket_rows VALUES (1), (2)")
+        assert cur.adbc_statement.execute_update() == 2
+        partitions, _ = cur.adbc_execute_partitions("SELECT count(*) AS c, sum(n) AS s FROM ticket_rows")
+        assert len(partitions) == 1
+        # A commit between the plan and its run: the ticket answers at the planned snapshot.
+        cur.adbc_statement.set_sql_query("INSERT INTO ticket_rows VALUES (3)")
+        assert cur.adbc_statement.execute_update() == 1
+        cur.adbc_read_partition(partitions[0])
+        assert cur.fetchall() == [(2, 3)]
+        # Redeemed again, the ticket is planned again, at the current snapshot.
+        cur.adbc_read_partition(partitions[0])
+        assert cur.fetchall() == [(3, 6)]
+    # Tickets are bound to the user they were issued to.
+    with connect(server) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error, match="issued to another user"):
+            cur.adbc_read_partition(partitions[0])
+            cur.fetchall()
+
+
 def test_adbc_metadata(server):
     with connect(server) as conn:
         objects = conn.adbc_get_objects(depth="columns").read_all().to_pylist()

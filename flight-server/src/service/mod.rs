@@ -99,7 +99,22 @@ struct Inner {
     /// Parameters bound to prepared statements, for clients that keep the original handle
     /// instead of the one DoPut returns. Keyed by user and handle hash.
     bound: Mutex<HashMap<String, Option<String>>>,
+    /// Queries planned for a FlightInfo, kept for the DoGet that redeems its ticket, so a
+    /// query is planned once rather than twice. Keyed by ticket id.
+    planned: Mutex<HashMap<String, Planned>>,
 }
+
+/// A query planned at GetFlightInfo, waiting for its DoGet.
+struct Planned {
+    user: String,
+    at: Instant,
+    prepared: PreparedStatement,
+}
+
+/// How long, and how many, planned queries wait for their DoGet (a client that only wanted
+/// the schema never comes back: the entry expires and the query is planned again if it does).
+const PLANNED_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+const PLANNED_MAX: usize = 64;
 
 /// Who is calling, from where, in which session.
 struct Caller {
@@ -134,6 +149,7 @@ impl StrataFlightSql {
                 sessions: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
                 bound: Mutex::new(HashMap::new()),
+                planned: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -150,6 +166,32 @@ impl StrataFlightSql {
     /// The query log, shared with the panic boundary.
     pub(crate) fn query_log(&self) -> crate::querylog::QueryLog {
         self.inner.log.clone()
+    }
+
+    /// Keep a query planned for ticket `id` for the DoGet that redeems it.
+    fn keep_planned(&self, id: &str, user: &str, prepared: PreparedStatement) {
+        let Ok(mut planned) = self.inner.planned.lock() else {
+            return;
+        };
+        planned.retain(|_, p| p.at.elapsed() < PLANNED_TTL);
+        if planned.len() >= PLANNED_MAX {
+            return;
+        }
+        planned.insert(
+            id.to_string(),
+            Planned {
+                user: user.to_string(),
+                at: Instant::now(),
+                prepared,
+            },
+        );
+    }
+
+    /// The query planned for ticket `id` by the same user, if it is still kept.
+    fn take_planned(&self, id: &str, user: &str) -> Option<PreparedStatement> {
+        let mut planned = self.inner.planned.lock().ok()?;
+        let p = planned.remove(id)?;
+        (p.user == user && p.at.elapsed() < PLANNED_TTL).then_some(p.prepared)
     }
 
     /// Queries running now.

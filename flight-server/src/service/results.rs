@@ -18,7 +18,10 @@ impl StrataFlightSql {
         }
         let started = Instant::now();
         let limits = self.inner.config.limits.clone();
-        let (_session, prepared) = self.plan(&caller, &handle.sql, &handle.schema).await?;
+        let prepared = match self.take_planned(&handle.id, &caller.principal.user) {
+            Some(prepared) => prepared,
+            None => self.plan(&caller, &handle.sql, &handle.schema).await?.1,
+        };
         if prepared.has_effects() {
             // Only a client that sends a prepared-statement handle as a ticket gets here.
             let (schema, batches, _) = self.complete(&caller, &handle, prepared).await?;

@@ -44,6 +44,8 @@ impl StrataFlightSql {
             let (result_schema, batches, _) = self.complete(caller, &handle, prepared).await?;
             handle.set_result(&result_schema, &batches)?;
             handle.params = None;
+        } else {
+            self.keep_planned(&handle.id, &caller.principal.user, prepared);
         }
         let ticket = TicketStatementQuery {
             statement_handle: handle.seal(self.inner.auth.signer())?.into(),
