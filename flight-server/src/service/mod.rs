@@ -170,12 +170,19 @@ impl StrataFlightSql {
 
     /// Keep a query planned for ticket `id` for the DoGet that redeems it.
     fn keep_planned(&self, id: &str, user: &str, prepared: PreparedStatement) {
-        let Ok(mut planned) = self.inner.planned.lock() else {
-            return;
-        };
+        let mut planned = self
+            .inner
+            .planned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         planned.retain(|_, p| p.at.elapsed() < PLANNED_TTL);
-        if planned.len() >= PLANNED_MAX {
-            return;
+        if planned.len() >= PLANNED_MAX
+            && let Some(oldest) = planned
+                .iter()
+                .min_by_key(|(_, p)| p.at)
+                .map(|(id, _)| id.clone())
+        {
+            planned.remove(&oldest);
         }
         planned.insert(
             id.to_string(),
@@ -189,7 +196,12 @@ impl StrataFlightSql {
 
     /// The query planned for ticket `id` by the same user, if it is still kept.
     fn take_planned(&self, id: &str, user: &str) -> Option<PreparedStatement> {
-        let mut planned = self.inner.planned.lock().ok()?;
+        let mut planned = self
+            .inner
+            .planned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        planned.retain(|_, p| p.at.elapsed() < PLANNED_TTL);
         let p = planned.remove(id)?;
         (p.user == user && p.at.elapsed() < PLANNED_TTL).then_some(p.prepared)
     }

@@ -108,6 +108,8 @@ impl StrataFlightSql {
                 "ticket",
                 &caller.principal,
             )?;
+            // A plan kept for the ticket is dropped: the query is no longer wanted.
+            let _ = self.take_planned(&handle.id, &caller.principal.user);
             let running = self
                 .inner
                 .running
