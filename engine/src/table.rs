@@ -571,15 +571,9 @@ impl CatalogTable {
             self.schema.fields().len(),
             projection,
         );
-        let file_schema = Arc::new(self.file_schema.project(&scan.stored)?);
-        let stats_schema = Schema::new(
-            file_schema
-                .fields()
-                .iter()
-                .chain(&self.partition_fields)
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        let table_schema = TableSchema::builder(Arc::new(self.file_schema.project(&scan.stored)?))
+            .with_table_partition_cols(self.partition_fields.clone())
+            .build();
 
         // Every file of a table lives on one store (checked here, as the scan has one URL).
         let mut store_url = None;
@@ -629,8 +623,10 @@ impl CatalogTable {
             partitioned.push(pf);
         }
         let store_url = store_url.unwrap_or_else(Stores::local_url);
-        let table_stats =
-            Statistics::try_merge_iter(per_file_stats.iter().map(|s| s.as_ref()), &stats_schema)?;
+        let table_stats = Statistics::try_merge_iter(
+            per_file_stats.iter().map(|s| s.as_ref()),
+            table_schema.table_schema(),
+        )?;
 
         let runtime = state.runtime_env();
         let store = runtime.object_store(&store_url)?;
@@ -653,13 +649,9 @@ impl CatalogTable {
         ));
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
-        let source = ParquetSource::new(
-            TableSchema::builder(file_schema)
-                .with_table_partition_cols(self.partition_fields.clone())
-                .build(),
-        )
-        .with_table_parquet_options(options)
-        .with_parquet_file_reader_factory(reader);
+        let source = ParquetSource::new(table_schema)
+            .with_table_parquet_options(options)
+            .with_parquet_file_reader_factory(reader);
         let mut parallel = state.config_options().execution.target_partitions;
         if remote {
             // Remote reads wait on latency, not CPU: keep more files in flight than cores.

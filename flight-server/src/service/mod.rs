@@ -170,12 +170,7 @@ impl StrataFlightSql {
 
     /// Keep a query planned for ticket `id` for the DoGet that redeems it.
     fn keep_planned(&self, id: &str, user: &str, prepared: PreparedStatement) {
-        let mut planned = self
-            .inner
-            .planned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        planned.retain(|_, p| p.at.elapsed() < PLANNED_TTL);
+        let mut planned = self.live_planned();
         if planned.len() >= PLANNED_MAX
             && let Some(oldest) = planned
                 .iter()
@@ -196,14 +191,20 @@ impl StrataFlightSql {
 
     /// The query planned for ticket `id` by the same user, if it is still kept.
     fn take_planned(&self, id: &str, user: &str) -> Option<PreparedStatement> {
+        let p = self.live_planned().remove(id)?;
+        (p.user == user).then_some(p.prepared)
+    }
+
+    /// The kept plans, expired ones dropped (a poisoned lock still gives the map: nothing
+    /// done under it can leave it half-changed).
+    fn live_planned(&self) -> std::sync::MutexGuard<'_, HashMap<String, Planned>> {
         let mut planned = self
             .inner
             .planned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         planned.retain(|_, p| p.at.elapsed() < PLANNED_TTL);
-        let p = planned.remove(id)?;
-        (p.user == user && p.at.elapsed() < PLANNED_TTL).then_some(p.prepared)
+        planned
     }
 
     /// Queries running now.
