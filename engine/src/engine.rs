@@ -136,8 +136,18 @@ impl Engine {
             .chain(state.physical_optimizers().iter().cloned())
             .chain(std::iter::once(last))
             .collect();
+        // `EXTRACT` is planned by Strata's `date_part` (registered above under its name).
+        let date_part = state
+            .scalar_functions()
+            .get("date_part")
+            .cloned()
+            .unwrap_or_else(crate::date_part::date_part);
+        let planners = std::iter::once(crate::date_part::extract_planner(date_part))
+            .chain(state.expr_planners().iter().cloned())
+            .collect();
         let state = SessionStateBuilder::new_from_existing(state)
             .with_physical_optimizer_rules(rules)
+            .with_expr_planners(planners)
             .build();
         let ctx = SessionContext::new_with_state(state);
         Ok(Engine {

@@ -11,8 +11,6 @@ use arrow::datatypes::{DataType, FieldRef, Int64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::simplify::ExprSimplifyResult;
-use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
     ScalarUDFImpl, Signature,
@@ -53,6 +51,7 @@ const WRAPPED: &[(&str, Growth)] = &[
 /// Replace DataFusion's value-building functions in `ctx` by size-checked ones.
 pub(crate) fn register(ctx: &SessionContext, limits: &Limits) {
     register_test_hooks(ctx);
+    ctx.register_udf(crate::date_part::date_part().as_ref().clone());
     for (name, growth) in WRAPPED {
         if let Ok(inner) = ctx.udf(name) {
             ctx.register_udf(ScalarUDF::new_from_impl(SizeChecked {
@@ -88,6 +87,80 @@ fn register_test_hooks(ctx: &SessionContext) {
     );
     ctx.register_udf(panicking);
 }
+
+/// The methods of `ScalarUDFImpl` that a wrapper around a DataFusion function (its field
+/// `inner: Arc<ScalarUDF>`) passes on unchanged: everything but `invoke_with_args`.
+macro_rules! delegate_to_inner {
+    () => {
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+
+        fn aliases(&self) -> &[String] {
+            self.inner.aliases()
+        }
+
+        fn schema_name(&self, args: &[Expr]) -> Result<String> {
+            self.inner.schema_name(args)
+        }
+
+        fn signature(&self) -> &Signature {
+            self.inner.signature()
+        }
+
+        fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+            self.inner.return_type(arg_types)
+        }
+
+        fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+            self.inner.return_field_from_args(args)
+        }
+
+        fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+            self.inner.coerce_types(arg_types)
+        }
+
+        fn simplify(
+            &self,
+            args: Vec<Expr>,
+            info: &datafusion::logical_expr::simplify::SimplifyContext,
+        ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+            self.inner.simplify(args, info)
+        }
+
+        fn preimage(
+            &self,
+            args: &[Expr],
+            lit_expr: &Expr,
+            info: &datafusion::logical_expr::simplify::SimplifyContext,
+        ) -> Result<datafusion::logical_expr::preimage::PreimageResult> {
+            self.inner.preimage(args, lit_expr, info)
+        }
+
+        fn short_circuits(&self) -> bool {
+            self.inner.short_circuits()
+        }
+
+        fn evaluate_bounds(
+            &self,
+            input: &[&datafusion::logical_expr::interval_arithmetic::Interval],
+        ) -> Result<datafusion::logical_expr::interval_arithmetic::Interval> {
+            self.inner.evaluate_bounds(input)
+        }
+
+        fn output_ordering(
+            &self,
+            inputs: &[datafusion::logical_expr::sort_properties::ExprProperties],
+        ) -> Result<datafusion::logical_expr::sort_properties::SortProperties> {
+            self.inner.output_ordering(inputs)
+        }
+
+        fn documentation(&self) -> Option<&Documentation> {
+            self.inner.documentation()
+        }
+    };
+}
+pub(crate) use delegate_to_inner;
 
 /// A DataFusion function whose output size is checked before it is computed.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -271,45 +344,7 @@ fn series_len(arrays: &[ArrayRef], at: impl Fn(usize) -> usize) -> u128 {
 }
 
 impl ScalarUDFImpl for SizeChecked {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
-    fn schema_name(&self, args: &[Expr]) -> Result<String> {
-        self.inner.schema_name(args)
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(arg_types)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(arg_types)
-    }
-
-    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
-        self.inner.simplify(args, info)
-    }
-
-    fn short_circuits(&self) -> bool {
-        self.inner.short_circuits()
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
-    }
+    delegate_to_inner!();
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let (largest, total) = self.estimate(&args.args, args.number_rows)?;

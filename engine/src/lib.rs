@@ -11,6 +11,7 @@ mod catalog_answers;
 mod chains;
 mod commands;
 mod config;
+mod date_part;
 mod deletes;
 mod engine;
 mod error;
