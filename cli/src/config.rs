@@ -19,7 +19,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use strata_engine::{EngineConfig, ExecutionConfig, Limits, StorageConfig, StoreConfig};
+use strata_engine::{
+    CacheConfig, EngineConfig, ExecutionConfig, Limits, StorageConfig, StoreConfig,
+};
 use strata_flight::{AuthConfig, ServerConfig, TokenEntry, UserEntry};
 
 /// The whole of `strata.toml`. Every key is optional; absent keys keep their defaults.
@@ -38,6 +40,8 @@ pub struct Settings {
     pub storage: StorageConfig,
     /// `[limits]`: what any statement may use, embedded or served.
     pub limits: Limits,
+    /// `[cache]`: what the process keeps between queries.
+    pub cache: CacheConfig,
     /// `[stores."s3://bucket"]`: settings of one bucket or container, the keys `object_store`
     /// knows for its cloud (for S3 `endpoint`, `region`, `access_key_id`,
     /// `secret_access_key`, `allow_http`, …).
@@ -338,6 +342,7 @@ impl Settings {
             execution: self.engine.clone(),
             storage,
             limits: self.limits.clone(),
+            cache: self.cache.clone(),
         }
     }
 

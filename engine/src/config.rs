@@ -27,6 +27,8 @@ pub struct EngineConfig {
     pub storage: StorageConfig,
     /// `[limits]`: what any statement may use.
     pub limits: Limits,
+    /// `[cache]`: what the process keeps between queries.
+    pub cache: CacheConfig,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +39,7 @@ impl Default for EngineConfig {
             execution: ExecutionConfig::default(),
             storage: StorageConfig::default(),
             limits: Limits::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -87,6 +90,24 @@ impl Default for ExecutionConfig {
             catalog_connections: strata_catalog::DEFAULT_CONNECTIONS,
             datafusion: BTreeMap::new(),
         }
+    }
+}
+
+/// `[cache]`: what the process keeps between queries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Memory for byte ranges of data files on object storage (column chunks), shared by every
+    /// query of the process, so that repeated queries do not request them again; `0` turns it
+    /// off. Local files are left to the operating system's page cache.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub data: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { data: 1 << 30 }
     }
 }
 

@@ -51,7 +51,8 @@ pub struct Engine {
 impl Engine {
     /// Open the catalog (creating it on first use) and set up the session.
     pub fn open(config: &EngineConfig) -> Result<Self> {
-        let stores = Arc::new(Stores::new(config.storage.clone()));
+        let stores =
+            Arc::new(Stores::new(config.storage.clone()).with_data_cache(config.cache.data));
         stores.validate()?;
         if let Some(path) = &config.data_path {
             // A data path on a store that is not configured is refused before it is recorded.

@@ -11,6 +11,7 @@ mod catalog_answers;
 mod chains;
 mod commands;
 mod config;
+mod data_cache;
 mod date_part;
 mod deletes;
 mod engine;
@@ -40,7 +41,7 @@ mod units;
 mod write_job;
 
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
-pub use config::{EngineConfig, ExecutionConfig, physical_memory};
+pub use config::{CacheConfig, EngineConfig, ExecutionConfig, physical_memory};
 pub use engine::{Engine, QuerySession};
 pub use error::{Error, Result};
 pub use ingest::{

@@ -20,7 +20,7 @@ use datafusion::datasource::physical_plan::parquet::{
 };
 use datafusion::error::Result;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
-use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -34,6 +34,7 @@ use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
+use crate::data_cache::DataCache;
 use crate::requests::{CHANGED, RequestCounter, StorageProblem};
 
 /// Creates the readers of a catalog table's files: footers and page indexes cached together,
@@ -52,6 +53,9 @@ pub struct CatalogReaderFactory {
     reading: Arc<Reading>,
     /// Footer reads in flight, shared by every scan of the engine.
     footers: Arc<FooterReads>,
+    /// Byte ranges of remote files, shared by every query of the engine (None: local files,
+    /// or caching off).
+    data_cache: Option<Arc<DataCache>>,
 }
 
 impl CatalogReaderFactory {
@@ -72,7 +76,14 @@ impl CatalogReaderFactory {
             counter,
             reading,
             footers,
+            data_cache: None,
         }
+    }
+
+    /// Keep the byte ranges read in `cache` (remote files only: local ones have the page cache).
+    pub fn with_data_cache(mut self, cache: Option<Arc<DataCache>>) -> Self {
+        self.data_cache = cache;
+        self
     }
 }
 
@@ -121,6 +132,7 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
         metrics: &ExecutionPlanMetricsSet,
     ) -> Result<Box<dyn AsyncFileReader + Send>> {
         let url = format!("{}/{}", self.base, partitioned_file.object_meta.location);
+        let partitioned_file_size = partitioned_file.object_meta.size;
         let store = Arc::new(ExpectSize {
             inner: Arc::clone(&self.store),
             expected: partitioned_file.object_meta.size,
@@ -139,12 +151,24 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
         } else {
             inner
         };
+        let data_cache = self.data_cache.as_ref().map(|cache| {
+            let counter = |name| MetricBuilder::new(metrics).counter(name, partition_index);
+            CachedFile {
+                cache: Arc::clone(cache),
+                file: DataCache::file_key(&url, partitioned_file_size),
+                hits: counter("data_cache_hits"),
+                hit_bytes: counter("data_cache_hit_bytes"),
+                misses: counter("data_cache_misses"),
+            }
+        });
         Ok(Box::new(Tracked {
             inner,
             url,
             partition: partition_index,
             reading: Arc::clone(&self.reading),
             footers: Arc::clone(&self.footers),
+            data_cache,
+            counter: self.counter.clone(),
         }))
     }
 }
@@ -157,12 +181,63 @@ struct Tracked {
     partition: usize,
     reading: Arc<Reading>,
     footers: Arc<FooterReads>,
+    /// The data cache, when this file's ranges are cached.
+    data_cache: Option<CachedFile>,
+    counter: Option<Arc<RequestCounter>>,
+}
+
+/// A file whose ranges the data cache keeps, with the scan's metrics of it (`EXPLAIN ANALYZE`).
+struct CachedFile {
+    cache: Arc<DataCache>,
+    /// The file's name in the cache.
+    file: Arc<str>,
+    hits: Count,
+    hit_bytes: Count,
+    misses: Count,
+}
+
+impl Tracked {
+    /// The cached range, counted as a hit.
+    fn cached(&self, range: &Range<u64>) -> Option<Bytes> {
+        let cached = self.data_cache.as_ref()?;
+        let bytes = cached.cache.get(&cached.file, range)?;
+        cached.hits.add(1);
+        cached.hit_bytes.add(bytes.len());
+        if let Some(counter) = &self.counter {
+            counter.cache_hit(bytes.len() as u64);
+        }
+        Some(bytes)
+    }
+
+    /// Keep ranges just read, counted as misses.
+    fn keep(&self, ranges: &[Range<u64>], read: &[Bytes]) {
+        if let Some(cached) = &self.data_cache {
+            for (range, bytes) in ranges.iter().zip(read) {
+                cached.cache.insert(&cached.file, range, bytes);
+            }
+            cached.misses.add(ranges.len());
+            if let Some(counter) = &self.counter {
+                counter.cache_missed(ranges.len() as u64);
+            }
+        }
+    }
 }
 
 impl AsyncFileReader for Tracked {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         self.reading.set(self.partition, &self.url);
-        self.inner.get_bytes(range)
+        if let Some(bytes) = self.cached(&range) {
+            return futures::future::ready(Ok(bytes)).boxed();
+        }
+        if self.data_cache.is_none() {
+            return self.inner.get_bytes(range);
+        }
+        async move {
+            let bytes = self.inner.get_bytes(range.clone()).await?;
+            self.keep(std::slice::from_ref(&range), std::slice::from_ref(&bytes));
+            Ok(bytes)
+        }
+        .boxed()
     }
 
     fn get_byte_ranges(
@@ -170,7 +245,37 @@ impl AsyncFileReader for Tracked {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         self.reading.set(self.partition, &self.url);
-        self.inner.get_byte_ranges(ranges)
+        if self.data_cache.is_none() {
+            return self.inner.get_byte_ranges(ranges);
+        }
+        async move {
+            let mut found: Vec<Option<Bytes>> = ranges.iter().map(|r| self.cached(r)).collect();
+            let missing: Vec<Range<u64>> = ranges
+                .iter()
+                .zip(&found)
+                .filter(|(_, bytes)| bytes.is_none())
+                .map(|(range, _)| range.clone())
+                .collect();
+            if !missing.is_empty() {
+                let read = self.inner.get_byte_ranges(missing.clone()).await?;
+                self.keep(&missing, &read);
+                let mut read = read.into_iter();
+                for slot in found.iter_mut().filter(|slot| slot.is_none()) {
+                    *slot = read.next();
+                }
+            }
+            found
+                .into_iter()
+                .map(|bytes| {
+                    bytes.ok_or_else(|| {
+                        parquet::errors::ParquetError::General(
+                            "the store returned fewer ranges than asked for".into(),
+                        )
+                    })
+                })
+                .collect()
+        }
+        .boxed()
     }
 
     fn get_metadata<'a>(

@@ -34,6 +34,9 @@ pub struct RequestCounter {
     bytes_written: AtomicU64,
     micros: AtomicU64,
     max_micros: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_hit_bytes: AtomicU64,
+    cache_misses: AtomicU64,
     /// The first storage failure, explained; reported instead of the error that reaches the
     /// caller through DataFusion and the Parquet reader, which flattens it into text.
     problem: std::sync::Mutex<Option<StorageProblem>>,
@@ -58,6 +61,16 @@ pub struct RequestCounts {
     pub latency_ms_total: u64,
     /// The slowest request, in milliseconds.
     pub latency_ms_max: u64,
+    /// Byte ranges of data files served from the data cache (`storage.data_cache`), with no
+    /// request.
+    #[serde(default)]
+    pub cache_hits: u64,
+    /// Bytes of those ranges.
+    #[serde(default)]
+    pub cache_hit_bytes: u64,
+    /// Byte ranges of data files on object storage the cache did not have (read, then kept).
+    #[serde(default)]
+    pub cache_misses: u64,
 }
 
 impl std::ops::AddAssign for RequestCounts {
@@ -72,6 +85,9 @@ impl std::ops::AddAssign for RequestCounts {
         self.bytes_written += o.bytes_written;
         self.latency_ms_total += o.latency_ms_total;
         self.latency_ms_max = self.latency_ms_max.max(o.latency_ms_max);
+        self.cache_hits += o.cache_hits;
+        self.cache_hit_bytes += o.cache_hit_bytes;
+        self.cache_misses += o.cache_misses;
     }
 }
 
@@ -115,6 +131,17 @@ impl RequestCounter {
         self.bytes_read.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// A range served by the data cache.
+    pub(crate) fn cache_hit(&self, bytes: u64) {
+        self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        self.cache_hit_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Ranges the data cache did not have.
+    pub(crate) fn cache_missed(&self, ranges: u64) {
+        self.cache_misses.fetch_add(ranges, Ordering::Relaxed);
+    }
+
     fn wrote(&self, bytes: u64) {
         self.bytes_written.fetch_add(bytes, Ordering::Relaxed);
     }
@@ -148,6 +175,9 @@ impl RequestCounter {
             bytes_written: load(&self.bytes_written),
             latency_ms_total: load(&self.micros) / 1000,
             latency_ms_max: load(&self.max_micros) / 1000,
+            cache_hits: load(&self.cache_hits),
+            cache_hit_bytes: load(&self.cache_hit_bytes),
+            cache_misses: load(&self.cache_misses),
         }
     }
 }

@@ -638,15 +638,22 @@ impl CatalogTable {
             String::new()
         };
         let reading = Arc::new(Reading::default());
-        let reader = Arc::new(CatalogReaderFactory::new(
-            store,
-            cache,
-            state.config_options().execution.parquet.enable_page_index,
-            base,
-            state.config().get_extension::<RequestCounter>(),
-            Arc::clone(&reading),
-            self.stores.footer_reads(),
-        ));
+        let reader = Arc::new(
+            CatalogReaderFactory::new(
+                store,
+                cache,
+                state.config_options().execution.parquet.enable_page_index,
+                base,
+                state.config().get_extension::<RequestCounter>(),
+                Arc::clone(&reading),
+                self.stores.footer_reads(),
+            )
+            .with_data_cache(if remote {
+                self.stores.data_cache()
+            } else {
+                None
+            }),
+        );
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(table_schema)

@@ -28,6 +28,11 @@ pub struct Entry {
     pub rows: u64,
     pub bytes: u64,
     pub files_scanned: usize,
+    /// Object-store requests the statement made.
+    pub requests: u64,
+    /// Byte ranges of data files served from the data cache (`cache.data`), and their bytes.
+    pub cache_hits: u64,
+    pub cache_hit_bytes: u64,
     /// `ok`, `error`, `denied`, `cancelled` or `timed_out`.
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]

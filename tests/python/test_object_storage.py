@@ -3,6 +3,7 @@ emulators (moto for S3, fake-gcs-server for GCS, Azurite for Azure), with reques
 clear errors and retries through a fault-injecting proxy."""
 
 import json
+import re
 import time
 import uuid
 
@@ -109,6 +110,27 @@ def test_queries_make_no_list_or_head_and_reuse_footers(lake):
     # The first run reads each footer once (one ranged GET, its size from the catalog) and the
     # column chunks; the second reads only column chunks, the footers coming from the cache.
     assert first["requests"]["get"] == first["requests"]["ranged_get"], first
+    remote = lake.store.scheme is not None
+    if remote:
+        # On object storage the column chunks come from the data cache the second time: no
+        # request at all, every range a hit, as many ranges as the first run missed.
+        assert first["requests"]["cache_misses"] > 0 and first["requests"]["cache_hits"] == 0, first
+        assert second["requests"]["get"] == 0, second
+        assert second["requests"]["cache_hits"] == first["requests"]["cache_misses"], (first, second)
+        assert second["requests"]["cache_hit_bytes"] > 0 and second["bytes_read"] == 0, second
+        # EXPLAIN ANALYZE shows the scan's hits and misses.
+        plan = lake.strata("query", f"{selective}; EXPLAIN ANALYZE {selective}", "--format", "csv").stdout
+        hits = re.search(r"data_cache_hits=(\d+)", plan)
+        assert hits and int(hits.group(1)) == first["requests"]["cache_misses"], plan
+        assert "data_cache_misses=0" in plan, plan
+    else:
+        # Local files are left to the page cache: the data cache does not count them.
+        assert first["requests"]["cache_misses"] == 0 and second["requests"]["cache_hits"] == 0, second
+    # With the data cache off (and for local files) the second run reads only column chunks,
+    # the footers coming from the metadata cache.
+    off = lake.env(STRATA_CACHE_DATA="0")
+    first, second = lake.stats(f"{selective}; {selective}", env=off) if remote else (first, second)
+    assert second["requests"]["cache_hits"] == 0 and second["requests"]["cache_misses"] == 0, second
     assert second["requests"]["get"] == first["requests"]["get"] - first["files_scanned"], (first, second)
     assert second["requests"]["get"] > 0, second
     assert second["bytes_read"] < first["bytes_read"], (first, second)
@@ -136,7 +158,9 @@ def test_page_index_comes_with_the_footer_and_is_cached(lake, tmp_path):
     lake.strata("table", "register", "requests", "--location", lake.url("requests"))
     sql = "SELECT count(*), sum(bytes) FROM requests WHERE latency_ms > 900"
     # Late materialization (off by default) makes the reads below one per column.
-    first, second = lake.stats(f"{sql}; {sql}", env=lake.env(STRATA_ENGINE_PARQUET_PUSHDOWN_FILTERS="true"))
+    # The data cache off: what is counted is the footer and page index caching.
+    env = lake.env(STRATA_ENGINE_PARQUET_PUSHDOWN_FILTERS="true", STRATA_CACHE_DATA="0")
+    first, second = lake.stats(f"{sql}; {sql}", env=env)
     assert first["files_scanned"] == 4, first
     for s in (first, second):
         assert s["requests"]["list"] == 0 and s["requests"]["head"] == 0, s
@@ -146,6 +170,13 @@ def test_page_index_comes_with_the_footer_and_is_cached(lake, tmp_path):
     # (DataFusion alone reads the page index separately and uncached: a GET per file, every run.)
     assert second["requests"]["get"] == 8, (first["requests"], second["requests"])
     assert first["requests"]["get"] == 12, (first["requests"], second["requests"])
+    if lake.store.scheme is not None:
+        # With the data cache (the default), the second run's ranges, selected by the page
+        # index, all come from memory.
+        first, second = lake.stats(f"{sql}; {sql}", env=lake.env(STRATA_ENGINE_PARQUET_PUSHDOWN_FILTERS="true"))
+        assert first["requests"]["get"] == 12 and first["requests"]["cache_misses"] > 0, first
+        assert second["requests"]["get"] == 0, second
+        assert second["requests"]["cache_hits"] == first["requests"]["cache_misses"], (first, second)
 
 
 def test_data_path_on_object_storage(lake, duck):
@@ -344,3 +375,36 @@ def test_a_blackholed_store_fails_within_the_limits(s3_lake, tmp_path):
             server.stop()
     finally:
         proxy.stop()
+
+
+def test_a_server_answers_repeated_queries_from_the_data_cache(s3_lake, tmp_path):
+    """Two dashboard clients asking the same question: the first reads column chunks from the
+    bucket, the second is served from the server's data cache with no request at all, and
+    the query log says so."""
+    from conftest import Server
+    import adbc_driver_flightsql.dbapi as flight
+
+    s3_lake.register("applogs")
+    sql = "SELECT service, count(*), sum(bytes) FROM applogs WHERE status >= 500 GROUP BY service ORDER BY service"
+    config = tmp_path / "server.toml"
+    config.write_text('[cache]\ndata = "64MiB"\n')
+    server = Server(s3_lake.catalog, config, tmp_path, env=s3_lake.env())
+    try:
+        answers = []
+        for _ in range(2):
+            with flight.connect(server.url) as conn, conn.cursor() as cur:
+                cur.execute(sql)
+                answers.append(cur.fetchall())
+        assert answers[0] == answers[1] and answers[0], answers
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            entries = [e for e in server.log() if e.get("statement") == sql and e["outcome"] == "ok"]
+            if len(entries) >= 2:
+                break
+            time.sleep(0.1)
+        first, second = entries[:2]
+        assert first["requests"] > 0 and first["cache_hits"] == 0, first
+        assert second["requests"] == 0 and second["cache_hits"] > 0, second
+        assert second["cache_hit_bytes"] > 0, second
+    finally:
+        server.stop()

@@ -25,6 +25,7 @@ use strata_catalog::Location;
 mod cloud;
 mod config;
 
+use crate::data_cache::DataCache;
 use crate::error::{Error, Result};
 use crate::parquet_reader::FooterReads;
 use cloud::{Cloud, service_account_file, settings, unsupported_scheme};
@@ -91,6 +92,8 @@ pub struct Stores {
     built: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
     /// Parquet footer reads in flight, so that concurrent readers of a file read it once.
     footer_reads: Arc<FooterReads>,
+    /// Byte ranges of remote data files (`cache.data`), shared by every query.
+    data_cache: Option<Arc<DataCache>>,
 }
 
 impl fmt::Debug for Stores {
@@ -114,12 +117,25 @@ impl Stores {
             local: Arc::new(LocalFileSystem::new()),
             built: Mutex::new(HashMap::new()),
             footer_reads: Arc::default(),
+            data_cache: None,
         }
     }
 
     /// Parquet footer reads in flight, shared by every scan over these stores.
     pub(crate) fn footer_reads(&self) -> Arc<FooterReads> {
         Arc::clone(&self.footer_reads)
+    }
+
+    /// These stores with a data cache of `bytes` (none when 0) for the byte ranges of remote
+    /// data files.
+    pub fn with_data_cache(mut self, bytes: u64) -> Self {
+        self.data_cache = DataCache::new(bytes);
+        self
+    }
+
+    /// The data cache, when `cache.data` is not 0.
+    pub(crate) fn data_cache(&self) -> Option<Arc<DataCache>> {
+        self.data_cache.clone()
     }
 
     /// Check the configuration without connecting anywhere: every store section names a

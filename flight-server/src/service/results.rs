@@ -162,6 +162,9 @@ impl StrataFlightSql {
             entry.rows = rows;
             entry.bytes = bytes;
             entry.files_scanned = stats.files_scanned;
+            entry.requests = stats.requests.total();
+            entry.cache_hits = stats.requests.cache_hits;
+            entry.cache_hit_bytes = stats.requests.cache_hit_bytes;
             // The query is over: its slot is free for the next one.
             drop(permit);
             if let Ok(mut r) = inner.running.lock() {

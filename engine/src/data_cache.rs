@@ -1,0 +1,100 @@
+//! The data cache: byte ranges of data files on object storage, kept in memory and shared by
+//! every query of the process (a server's dashboards repeat the same column chunks all day).
+//!
+//! Data files never change in place: a range is keyed by the file's URL, its size as the
+//! catalog recorded it, and the range itself, so a replaced file (another size) never answers
+//! from the cache (and is refused by the size check on its first read). Local files are not
+//! cached: the operating system's page cache already keeps them. Eviction is moka's
+//! (W-TinyLFU: a one-off scan does not push out ranges that are read again and again), bounded
+//! by bytes (`cache.data` in `strata.toml`).
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A range of one file, as the catalog knows the file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    /// `s3://bucket/path@size`.
+    file: Arc<str>,
+    start: u64,
+    end: u64,
+}
+
+/// Byte ranges of object-store files, bounded by bytes.
+#[derive(Debug)]
+pub struct DataCache {
+    ranges: moka::sync::Cache<Key, Bytes>,
+    /// Ranges larger than this are read past the cache, so that one huge read does not
+    /// replace everything else.
+    largest: u64,
+}
+
+impl DataCache {
+    /// A cache of `capacity` bytes, or None when `capacity` is 0 (caching off).
+    pub fn new(capacity: u64) -> Option<Arc<DataCache>> {
+        (capacity > 0).then(|| {
+            let ranges = moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .weigher(|_: &Key, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+                .build();
+            Arc::new(DataCache {
+                ranges,
+                largest: (capacity / 8).min(u64::from(u32::MAX)),
+            })
+        })
+    }
+
+    /// The name under which the ranges of file `url`, `size` bytes long, are kept.
+    pub fn file_key(url: &str, size: u64) -> Arc<str> {
+        Arc::from(format!("{url}@{size}"))
+    }
+
+    pub fn get(&self, file: &Arc<str>, range: &Range<u64>) -> Option<Bytes> {
+        self.ranges.get(&key(file, range))
+    }
+
+    pub fn insert(&self, file: &Arc<str>, range: &Range<u64>, bytes: &Bytes) {
+        if (bytes.len() as u64) <= self.largest {
+            self.ranges.insert(key(file, range), bytes.clone());
+        }
+    }
+}
+
+fn key(file: &Arc<str>, range: &Range<u64>) -> Key {
+    Key {
+        file: Arc::clone(file),
+        start: range.start,
+        end: range.end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_kept_by_file_size_and_range() {
+        let cache = DataCache::new(1 << 20).unwrap();
+        let file = DataCache::file_key("s3://b/t/f.parquet", 1000);
+        let bytes = Bytes::from_static(b"0123456789");
+        cache.insert(&file, &(10..20), &bytes);
+        assert_eq!(cache.get(&file, &(10..20)), Some(bytes));
+        assert_eq!(cache.get(&file, &(10..19)), None);
+        // The same path with another size is another file.
+        let replaced = DataCache::file_key("s3://b/t/f.parquet", 1001);
+        assert_eq!(cache.get(&replaced, &(10..20)), None);
+        assert!(DataCache::new(0).is_none());
+    }
+
+    #[test]
+    fn a_range_larger_than_an_eighth_of_the_cache_is_not_kept() {
+        let cache = DataCache::new(800).unwrap();
+        let file = DataCache::file_key("s3://b/f", 5000);
+        cache.insert(&file, &(0..101), &Bytes::from(vec![0u8; 101]));
+        assert_eq!(cache.get(&file, &(0..101)), None);
+        cache.insert(&file, &(0..100), &Bytes::from(vec![0u8; 100]));
+        assert!(cache.get(&file, &(0..100)).is_some());
+    }
+}
