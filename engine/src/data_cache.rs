@@ -8,10 +8,12 @@
 //! (W-TinyLFU: a one-off scan does not push out ranges that are read again and again), bounded
 //! by bytes (`cache.data` in `strata.toml`).
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use tokio::sync::watch;
 
 /// A range of one file, as the catalog knows the file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,6 +31,32 @@ pub struct DataCache {
     /// Ranges larger than this are read past the cache, so that one huge read does not
     /// replace everything else.
     largest: u64,
+    /// Ranges being read, each by the first reader that missed it: later readers wait for that
+    /// read (it ends when the sender, held by the first reader, is dropped) instead of
+    /// requesting the same bytes again.
+    reading: Mutex<HashMap<Key, watch::Receiver<()>>>,
+}
+
+/// What a reader does about a range the cache did not have.
+pub enum Miss {
+    /// Read it: nobody else is. Dropping the claim (read done or failed) wakes the waiters.
+    Read(Claim),
+    /// Wait for the reader already reading it, then look again.
+    Wait(watch::Receiver<()>),
+}
+
+/// A range a reader has undertaken to read.
+pub struct Claim {
+    cache: Arc<DataCache>,
+    key: Key,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut reading = self.cache.reading.lock().unwrap_or_else(|e| e.into_inner());
+        reading.remove(&self.key);
+    }
 }
 
 impl DataCache {
@@ -42,6 +70,7 @@ impl DataCache {
             Arc::new(DataCache {
                 ranges,
                 largest: (capacity / 8).min(u64::from(u32::MAX)),
+                reading: Mutex::default(),
             })
         })
     }
@@ -53,6 +82,22 @@ impl DataCache {
 
     pub fn get(&self, file: &Arc<str>, range: &Range<u64>) -> Option<Bytes> {
         self.ranges.get(&key(file, range))
+    }
+
+    /// For a range just missed: read it, or wait for the reader already reading it.
+    pub fn miss(self: &Arc<Self>, file: &Arc<str>, range: &Range<u64>) -> Miss {
+        let key = key(file, range);
+        let mut reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = reading.get(&key) {
+            return Miss::Wait(done.clone());
+        }
+        let (done, waiters) = watch::channel(());
+        reading.insert(key.clone(), waiters);
+        Miss::Read(Claim {
+            cache: Arc::clone(self),
+            key,
+            _done: done,
+        })
     }
 
     pub fn insert(&self, file: &Arc<str>, range: &Range<u64>, bytes: &Bytes) {
@@ -86,6 +131,29 @@ mod tests {
         let replaced = DataCache::file_key("s3://b/t/f.parquet", 1001);
         assert_eq!(cache.get(&replaced, &(10..20)), None);
         assert!(DataCache::new(0).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_second_reader_of_a_range_waits_for_the_first() {
+        let cache = DataCache::new(1 << 20).unwrap();
+        let file = DataCache::file_key("s3://b/f", 100);
+        let Miss::Read(claim) = cache.miss(&file, &(0..10)) else {
+            panic!("the first reader reads");
+        };
+        let Miss::Wait(mut done) = cache.miss(&file, &(0..10)) else {
+            panic!("the second waits");
+        };
+        // Another range is not waited for.
+        assert!(matches!(cache.miss(&file, &(0..11)), Miss::Read(_)));
+        let waiter = tokio::spawn(async move {
+            let _ = done.changed().await;
+        });
+        cache.insert(&file, &(0..10), &Bytes::from_static(b"0123456789"));
+        drop(claim);
+        waiter.await.unwrap();
+        assert!(cache.get(&file, &(0..10)).is_some());
+        // The read is over: a later miss reads again.
+        assert!(matches!(cache.miss(&file, &(0..10)), Miss::Read(_)));
     }
 
     #[test]

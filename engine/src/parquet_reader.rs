@@ -34,7 +34,7 @@ use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
-use crate::data_cache::DataCache;
+use crate::data_cache::{DataCache, Miss};
 use crate::requests::{CHANGED, RequestCounter, StorageProblem};
 
 /// Creates the readers of a catalog table's files: footers and page indexes cached together,
@@ -226,16 +226,14 @@ impl Tracked {
 impl AsyncFileReader for Tracked {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         self.reading.set(self.partition, &self.url);
-        if let Some(bytes) = self.cached(&range) {
-            return futures::future::ready(Ok(bytes)).boxed();
-        }
         if self.data_cache.is_none() {
             return self.inner.get_bytes(range);
         }
         async move {
-            let bytes = self.inner.get_bytes(range.clone()).await?;
-            self.keep(std::slice::from_ref(&range), std::slice::from_ref(&bytes));
-            Ok(bytes)
+            let mut read = self.get_byte_ranges(vec![range]).await?;
+            read.pop().ok_or_else(|| {
+                parquet::errors::ParquetError::General("the store returned no bytes".into())
+            })
         }
         .boxed()
     }
@@ -245,24 +243,49 @@ impl AsyncFileReader for Tracked {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         self.reading.set(self.partition, &self.url);
-        if self.data_cache.is_none() {
+        let Some(cached) = &self.data_cache else {
             return self.inner.get_byte_ranges(ranges);
-        }
+        };
+        let (cache, file) = (Arc::clone(&cached.cache), Arc::clone(&cached.file));
         async move {
             let mut found: Vec<Option<Bytes>> = ranges.iter().map(|r| self.cached(r)).collect();
-            let missing: Vec<Range<u64>> = ranges
+            // Ranges nobody is reading are read here, together; the others are waited for.
+            let mut claims = Vec::new();
+            let mut waits = Vec::new();
+            for (i, range) in ranges
                 .iter()
-                .zip(&found)
-                .filter(|(_, bytes)| bytes.is_none())
-                .map(|(range, _)| range.clone())
-                .collect();
-            if !missing.is_empty() {
-                let read = self.inner.get_byte_ranges(missing.clone()).await?;
-                self.keep(&missing, &read);
-                let mut read = read.into_iter();
-                for slot in found.iter_mut().filter(|slot| slot.is_none()) {
-                    *slot = read.next();
+                .enumerate()
+                .filter(|(i, _)| found[*i].is_none())
+            {
+                match cache.miss(&file, range) {
+                    Miss::Read(claim) => claims.push((i, claim)),
+                    Miss::Wait(done) => waits.push((i, done)),
                 }
+            }
+            if !claims.is_empty() {
+                let mine: Vec<Range<u64>> =
+                    claims.iter().map(|(i, _)| ranges[*i].clone()).collect();
+                let read = self.inner.get_byte_ranges(mine.clone()).await?;
+                self.keep(&mine, &read);
+                for ((i, _), bytes) in claims.iter().zip(read) {
+                    found[*i] = Some(bytes);
+                }
+                // Dropping the claims wakes the readers waiting for these ranges.
+                drop(claims);
+            }
+            for (i, mut done) in waits {
+                // Woken when the other read ends, whether it succeeded or not.
+                let _ = done.changed().await;
+                found[i] = match self.cached(&ranges[i]) {
+                    Some(bytes) => Some(bytes),
+                    // It failed, or the cache did not admit the range: read it here.
+                    None => {
+                        let range = ranges[i].clone();
+                        let bytes = self.inner.get_bytes(range.clone()).await?;
+                        self.keep(std::slice::from_ref(&range), std::slice::from_ref(&bytes));
+                        Some(bytes)
+                    }
+                };
             }
             found
                 .into_iter()
@@ -461,22 +484,10 @@ mod tests {
     use object_store::local::LocalFileSystem;
     use parquet::arrow::ArrowWriter;
 
-    #[tokio::test]
-    async fn concurrent_readers_of_a_file_read_its_footer_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
-        let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
-        let mut bytes = Vec::new();
-        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
-        writer.write(&batch).unwrap();
-        writer.close().unwrap();
-        let size = bytes.len() as u64;
-        std::fs::write(dir.path().join("f.parquet"), bytes).unwrap();
-
-        // The local store reads on blocking threads, so the four reads below are in flight
-        // together.
+    /// A reader factory over the files in `dir`, and the counter of its requests.
+    fn factory_over(dir: &std::path::Path) -> (CatalogReaderFactory, Arc<RequestCounter>) {
         let counter = Arc::new(RequestCounter::default());
-        let local = Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+        let local = Arc::new(LocalFileSystem::new_with_prefix(dir).unwrap());
         let store = Arc::new(CountingStore::new(
             local,
             String::new(),
@@ -492,6 +503,24 @@ mod tests {
             Arc::default(),
             Arc::default(),
         );
+        (factory, counter)
+    }
+
+    #[tokio::test]
+    async fn concurrent_readers_of_a_file_read_its_footer_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
+        let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let size = bytes.len() as u64;
+        std::fs::write(dir.path().join("f.parquet"), bytes).unwrap();
+
+        // The local store reads on blocking threads, so the four reads below are in flight
+        // together.
+        let (factory, counter) = factory_over(dir.path());
         let metrics = ExecutionPlanMetricsSet::new();
         let file = PartitionedFile::new("f.parquet", size);
         let mut readers: Vec<_> = (0..4)
@@ -512,6 +541,42 @@ mod tests {
                 .iter()
                 .all(|m| m.file_metadata().num_rows() == 10_000)
         );
+        assert_eq!(counter.snapshot().get, 1, "{:?}", counter.snapshot());
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_a_range_read_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.parquet"), vec![7u8; 4096]).unwrap();
+        let (factory, counter) = factory_over(dir.path());
+        let factory = factory.with_data_cache(DataCache::new(1 << 20));
+        let metrics = ExecutionPlanMetricsSet::new();
+        let file = PartitionedFile::new("f.parquet", 4096);
+        let mut readers: Vec<_> = (0..4)
+            .map(|partition| {
+                factory
+                    .create_reader(partition, file.clone(), None, &metrics)
+                    .unwrap()
+            })
+            .collect();
+        let ranges = vec![0..100, 3000..3100];
+        let read = futures::future::try_join_all(
+            readers
+                .iter_mut()
+                .map(|r| r.get_byte_ranges(ranges.clone())),
+        )
+        .await
+        .unwrap();
+        assert!(
+            read.iter()
+                .all(|r| r.len() == 2 && r[0].len() == 100 && r[1].len() == 100)
+        );
+        // One GET (the two ranges coalesced) by the first reader; the other three waited for
+        // it instead of making theirs.
+        assert_eq!(counter.snapshot().get, 1, "{:?}", counter.snapshot());
+        // A later read of one of them comes from the cache.
+        let again = readers[0].get_bytes(3000..3100).await.unwrap();
+        assert_eq!(again.len(), 100);
         assert_eq!(counter.snapshot().get, 1, "{:?}", counter.snapshot());
     }
 }
