@@ -99,7 +99,8 @@ impl Default for ExecutionConfig {
 pub struct CacheConfig {
     /// Memory for byte ranges of data files on object storage (column chunks), shared by every
     /// query of the process, so that repeated queries do not request them again; `0` turns it
-    /// off. Local files are left to the operating system's page cache.
+    /// off. At most a quarter of `limits.memory` (queries keep the rest). Local files are left
+    /// to the operating system's page cache.
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub data: u64,

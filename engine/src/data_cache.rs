@@ -102,7 +102,10 @@ impl DataCache {
 
     pub fn insert(&self, file: &Arc<str>, range: &Range<u64>, bytes: &Bytes) {
         if (bytes.len() as u64) <= self.largest {
-            self.ranges.insert(key(file, range), bytes.clone());
+            // A copy: the bytes read are often a slice of a larger coalesced read, which a
+            // kept slice would keep alive whole, uncounted.
+            self.ranges
+                .insert(key(file, range), Bytes::copy_from_slice(bytes));
         }
     }
 }

@@ -51,8 +51,12 @@ pub struct Engine {
 impl Engine {
     /// Open the catalog (creating it on first use) and set up the session.
     pub fn open(config: &EngineConfig) -> Result<Self> {
-        let stores =
-            Arc::new(Stores::new(config.storage.clone()).with_data_cache(config.cache.data));
+        // The data cache takes at most a quarter of the engine's memory: queries keep the rest.
+        let data_cache = config
+            .cache
+            .data
+            .min(config.limits.memory_bytes() as u64 / 4);
+        let stores = Arc::new(Stores::new(config.storage.clone()).with_data_cache(data_cache));
         stores.validate()?;
         if let Some(path) = &config.data_path {
             // A data path on a store that is not configured is refused before it is recorded.
