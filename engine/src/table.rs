@@ -320,7 +320,7 @@ impl CatalogTable {
             // column) overstates what a join's build side holds, so a filtered small table was
             // repartitioned with its large partner instead of broadcast (TPC-H q16 1.23× of
             // datafusion-cli).
-            total_byte_size: Precision::Absent,
+            total_byte_size: Precision::Inexact(file.file_size as usize),
             column_statistics: columns,
         }
     }
