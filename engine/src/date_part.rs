@@ -280,7 +280,7 @@ fn compute(part: Part, array: &ArrayRef) -> Option<ArrayRef> {
 }
 
 fn is_utc(tz: &str) -> bool {
-    matches!(tz, "UTC" | "utc" | "+00:00" | "Z")
+    matches!(tz, "UTC" | "+00:00")
 }
 
 impl ScalarUDFImpl for FastDatePart {
