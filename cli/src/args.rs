@@ -295,6 +295,10 @@ pub struct QueryArgs {
     /// Print execution statistics to stderr after the results
     #[arg(long, value_enum)]
     pub stats: Option<StatsFormat>,
+    /// Data-quality checks: exit non-zero (after printing the rows) when any statement
+    /// returns rows — write each check as a query for the rows that break it
+    #[arg(long)]
+    pub fail_if_rows: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -61,6 +61,8 @@ pub async fn run(conn: &mut Connection, args: QueryArgs) -> Result<()> {
     }
     let count = statements.len();
     let mut written = false;
+    // Statements (1-based) that returned rows, and how many, for --fail-if-rows.
+    let mut failed: Vec<(usize, usize)> = Vec::new();
     for (i, text) in statements.iter().enumerate() {
         let last = i + 1 == count;
         let mut output = conn.run(text).await?;
@@ -84,6 +86,9 @@ pub async fn run(conn: &mut Connection, args: QueryArgs) -> Result<()> {
         if let Some(w) = writer {
             w.finish()?;
         }
+        if rows > 0 {
+            failed.push((i + 1, rows));
+        }
         if let Some(StatsFormat::Json) = args.stats {
             // One line per statement: the numbers are that statement's own.
             let mut json = output.stats(rows).json(i + 1);
@@ -92,6 +97,13 @@ pub async fn run(conn: &mut Connection, args: QueryArgs) -> Result<()> {
             }
             eprintln!("{json}");
         }
+    }
+    if args.fail_if_rows && !failed.is_empty() {
+        let which: Vec<String> = failed
+            .iter()
+            .map(|(statement, rows)| format!("statement {statement} returned {rows} row(s)"))
+            .collect();
+        bail!("check failed (--fail-if-rows): {}", which.join(", "));
     }
     Ok(())
 }

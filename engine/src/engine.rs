@@ -148,6 +148,10 @@ impl Engine {
             .cloned()
             .unwrap_or_else(crate::date_part::date_part);
         let planners = std::iter::once(crate::date_part::extract_planner(date_part))
+            .chain(std::iter::once(
+                Arc::new(crate::functions::JsonArrowPlanner)
+                    as Arc<dyn datafusion::logical_expr::planner::ExprPlanner>,
+            ))
             .chain(state.expr_planners().iter().cloned())
             .collect();
         let state = SessionStateBuilder::new_from_existing(state)
@@ -259,6 +263,7 @@ impl QuerySession {
         for statement in &mut statements {
             crate::chains::balance_chains(statement);
             crate::introspection::distinguish_calls(statement);
+            crate::introspection::show_functions(statement);
         }
         Ok(statements)
     }

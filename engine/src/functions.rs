@@ -2,6 +2,18 @@
 //! larger than their arguments (`repeat`, `lpad`, `replace`, `array_repeat`, `range`, …) are
 //! wrapped so that a call that would build more than `limits.max_value_bytes` fails at once,
 //! naming the limit, instead of allocating gigabytes (or aborting the process) first.
+//!
+//! It also adds the functions log and trip analysts bring from DuckDB: JSON access
+//! (`json.rs`), regular-expression extraction, time buckets and aggregates (`duckdb.rs`),
+//! spatial functions (`geo.rs`) and H3 cells (`h3.rs`), each with its documentation, which
+//! `SHOW FUNCTIONS` and `information_schema.routines` list.
+
+mod duckdb;
+mod geo;
+mod h3;
+mod json;
+
+pub(crate) use json::ArrowPlanner as JsonArrowPlanner;
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -52,6 +64,14 @@ const WRAPPED: &[(&str, Growth)] = &[
 pub(crate) fn register(ctx: &SessionContext, limits: &Limits) {
     register_test_hooks(ctx);
     ctx.register_udf(crate::date_part::date_part().as_ref().clone());
+    for udf in json::udfs()
+        .into_iter()
+        .chain(geo::udfs())
+        .chain(h3::udfs())
+    {
+        ctx.register_udf(udf);
+    }
+    duckdb::register(ctx);
     for (name, growth) in WRAPPED {
         if let Ok(inner) = ctx.udf(name) {
             ctx.register_udf(ScalarUDF::new_from_impl(SizeChecked {
@@ -363,5 +383,46 @@ impl ScalarUDFImpl for SizeChecked {
             )));
         }
         self.inner.invoke_with_args(args)
+    }
+}
+
+/// The documentation of one of Strata's own functions, in section `section` of the function
+/// reference.
+fn doc(section: &'static str, description: &str, syntax: &str, example: &str) -> Documentation {
+    Documentation::builder(
+        datafusion::logical_expr::DocSection {
+            include: true,
+            label: section,
+            description: None,
+        },
+        description,
+        syntax,
+    )
+    .with_sql_example(example)
+    .build()
+}
+
+/// A scalar result for scalar arguments, an array otherwise.
+pub(super) fn shaped(args: &[ColumnarValue], result: ArrayRef) -> Result<ColumnarValue> {
+    if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &result, 0,
+        )?))
+    } else {
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+/// How many rows to compute: one when every argument is a constant (the answer is one
+/// constant too, see `shaped`), else the batch's.
+pub(super) fn rows_to_compute(args: &ScalarFunctionArgs) -> usize {
+    if args
+        .args
+        .iter()
+        .all(|a| matches!(a, ColumnarValue::Scalar(_)))
+    {
+        1
+    } else {
+        args.number_rows
     }
 }

@@ -403,3 +403,39 @@ pub(crate) fn distinguish_calls(statement: &mut datafusion::sql::parser::Stateme
         _ => {}
     }
 }
+
+/// `SHOW FUNCTIONS [LIKE 'pattern']` as one row per function with its description and
+/// syntax: DataFusion's own lists one row per accepted argument type and leaves out every
+/// function whose arguments it cannot enumerate (Strata's JSON, spatial and H3 functions).
+pub(crate) fn show_functions(statement: &mut datafusion::sql::parser::Statement) {
+    use datafusion::sql::sqlparser::ast::{ShowStatementFilter, Statement as Sql};
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    let datafusion::sql::parser::Statement::Statement(inner) = statement else {
+        return;
+    };
+    let Sql::ShowFunctions { filter } = inner.as_ref() else {
+        return;
+    };
+    let condition = match filter {
+        None => String::new(),
+        Some(ShowStatementFilter::Like(pattern)) => {
+            format!("WHERE routine_name LIKE '{}'", pattern.replace('\'', "''"))
+        }
+        Some(ShowStatementFilter::ILike(pattern)) => {
+            format!("WHERE routine_name ILIKE '{}'", pattern.replace('\'', "''"))
+        }
+        Some(ShowStatementFilter::Where(expr)) => format!("WHERE {expr}"),
+        Some(_) => return,
+    };
+    let sql = format!(
+        "SELECT routine_name AS function_name, function_type, max(description) AS description, \
+         max(syntax_example) AS syntax_example FROM information_schema.routines {condition} \
+         GROUP BY routine_name, function_type ORDER BY function_name, function_type"
+    );
+    if let Ok(mut parsed) = Parser::parse_sql(&GenericDialect {}, &sql)
+        && let Some(query) = parsed.pop()
+    {
+        **inner = query;
+    }
+}
