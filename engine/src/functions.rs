@@ -426,3 +426,88 @@ pub(super) fn rows_to_compute(args: &ScalarFunctionArgs) -> usize {
         args.number_rows
     }
 }
+
+/// The reference of Strata's own functions (docs/functions.md), from their documentation.
+pub fn function_reference() -> String {
+    let mut entries: Vec<(String, String, Vec<String>, Documentation)> = Vec::new();
+    let scalar = json::udfs()
+        .into_iter()
+        .chain(duckdb::udfs())
+        .chain(geo::udfs())
+        .chain(h3::udfs());
+    for udf in scalar {
+        if let Some(doc) = udf.documentation() {
+            entries.push((
+                doc.doc_section.label.to_string(),
+                udf.name().to_string(),
+                udf.aliases().to_vec(),
+                doc.clone(),
+            ));
+        }
+    }
+    for udaf in duckdb::udafs() {
+        if let Some(doc) = udaf.documentation() {
+            entries.push((
+                doc.doc_section.label.to_string(),
+                udaf.name().to_string(),
+                udaf.aliases().to_vec(),
+                doc.clone(),
+            ));
+        }
+    }
+    let mut out = String::from(
+        "# Functions\n\n\
+         Generated from the functions' own documentation (`SHOW FUNCTIONS` and \
+         `information_schema.routines` show the same); do not edit by hand — \
+         `STRATA_WRITE_FUNCTIONS_DOC=1 cargo test -p strata-engine function_reference` rewrites it. \
+         These are Strata's additions, spelled as in DuckDB (core, `json`, `spatial` and `h3` \
+         extensions) so that queries port unchanged; every DataFusion function is available \
+         too (see DataFusion's SQL reference), as are the typed JSON getters of \
+         `datafusion-functions-json` (`json_get_str`, `json_get_int`, `json_get_float`, `json_get_bool`, \
+         `json_get_json`, `json_as_text`, `json_length`, `json_object_keys`). Timestamps and time buckets are in UTC.\n",
+    );
+    for section in ["JSON", "Text", "Time", "Aggregates", "Spatial", "H3"] {
+        out.push_str(&format!(
+            "\n## {section}\n\n| function | what it does | example |\n|---|---|---|\n"
+        ));
+        for (_, name, aliases, doc) in entries.iter().filter(|e| e.0 == section) {
+            let also = match aliases.as_slice() {
+                [] => String::new(),
+                more => format!(" (also `{}`)", more.join("`, `")),
+            };
+            out.push_str(&format!(
+                "| `{}`{also} | {} | `{}` |\n",
+                doc.syntax_example.replace('|', "\\|"),
+                doc.description.replace('|', "\\|"),
+                doc.sql_example
+                    .as_deref()
+                    .unwrap_or(name)
+                    .replace('|', "\\|"),
+            ));
+        }
+    }
+    out.push_str(
+        "\n## DuckDB names for DataFusion functions\n\n| DuckDB | DataFusion |\n|---|---|\n",
+    );
+    for (datafusion, duckdb) in duckdb::aliases() {
+        out.push_str(&format!("| `{duckdb}` | `{datafusion}` |\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod reference_tests {
+    #[test]
+    fn function_reference_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/functions.md");
+        let text = super::function_reference();
+        if std::env::var_os("STRATA_WRITE_FUNCTIONS_DOC").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap_or_default(),
+            text,
+            "docs/functions.md is out of date: run `STRATA_WRITE_FUNCTIONS_DOC=1 cargo test -p strata-engine function_reference`"
+        );
+    }
+}

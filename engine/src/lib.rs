@@ -44,6 +44,7 @@ pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
 pub use config::{CacheConfig, EngineConfig, ExecutionConfig, physical_memory};
 pub use engine::{Engine, QuerySession};
 pub use error::{Error, Result};
+pub use functions::function_reference;
 pub use ingest::{
     IngestOptions, IngestProgress, IngestReport, IngestTally, InputFormat, OnError, Rejected,
     StreamTarget, infer_input_schema, parse_timestamp, read_inputs,

@@ -58,6 +58,17 @@ def strata_rows(sql, catalog, tmp_path, env=None):
     return [tuple(r.values()) for r in table.to_pylist()]
 
 
+def sample_lake(root, rows, days):
+    """`strata gen` requests and trips under `root`, registered in a SQLite catalog there, with
+    an empty `open.toml` for an open server; returns the catalog URL."""
+    catalog = f"sqlite:{root}/strata.db"
+    for name in ["requests", "trips"]:
+        strata("gen", name, "--rows", str(rows), "--days", str(days), "--out", str(root / name))
+        strata("table", "register", name, "--location", str(root / name), catalog=catalog)
+    (root / "open.toml").write_text("")
+    return catalog
+
+
 def _extension(name):
     import importlib
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import Server, _extension, same_rows, strata, strata_rows
+from conftest import Server, _extension, same_rows, sample_lake, strata, strata_rows
 
 
 def _events(root):
@@ -44,13 +44,9 @@ def _events(root):
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     root = tmp_path_factory.mktemp("functions")
-    catalog = f"sqlite:{root}/strata.db"
-    strata("gen", "requests", "--rows", "20000", "--days", "2", "--out", str(root / "requests"))
-    strata("gen", "trips", "--rows", "20000", "--days", "2", "--out", str(root / "trips"))
+    catalog = sample_lake(root, rows=20000, days=2)
     _events(root)
-    for name in ["requests", "trips", "events"]:
-        strata("table", "register", name, "--location", str(root / name), catalog=catalog)
-    (root / "open.toml").write_text("")
+    strata("table", "register", "events", "--location", str(root / "events"), catalog=catalog)
     return root, catalog
 
 

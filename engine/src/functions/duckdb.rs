@@ -45,14 +45,37 @@ pub(crate) fn register(ctx: &SessionContext) {
             ctx.register_udaf(udaf.as_ref().clone().with_aliases([*alias]));
         }
     }
-    ctx.register_udf(ScalarUDF::new_from_impl(RegexpExtract::new(false)));
-    ctx.register_udf(ScalarUDF::new_from_impl(RegexpExtract::new(true)));
-    ctx.register_udf(ScalarUDF::new_from_impl(TimeBucket::new()));
-    ctx.register_udf(ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Millis)));
-    ctx.register_udf(ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Seconds)));
-    ctx.register_udaf(AggregateUDF::new_from_impl(CountIf::new()));
-    ctx.register_udaf(AggregateUDF::new_from_impl(ArgExtreme::new(true)));
-    ctx.register_udaf(AggregateUDF::new_from_impl(ArgExtreme::new(false)));
+    for udf in udfs() {
+        ctx.register_udf(udf);
+    }
+    for udaf in udafs() {
+        ctx.register_udaf(udaf);
+    }
+}
+
+/// The scalar functions of this module.
+pub(crate) fn udfs() -> Vec<ScalarUDF> {
+    vec![
+        ScalarUDF::new_from_impl(RegexpExtract::new(false)),
+        ScalarUDF::new_from_impl(RegexpExtract::new(true)),
+        ScalarUDF::new_from_impl(TimeBucket::new()),
+        ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Millis)),
+        ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Seconds)),
+    ]
+}
+
+/// The aggregate functions of this module.
+pub(crate) fn udafs() -> Vec<AggregateUDF> {
+    vec![
+        AggregateUDF::new_from_impl(CountIf::new()),
+        AggregateUDF::new_from_impl(ArgExtreme::new(true)),
+        AggregateUDF::new_from_impl(ArgExtreme::new(false)),
+    ]
+}
+
+/// DuckDB's names for DataFusion's functions, as (DataFusion's name, DuckDB's).
+pub(crate) fn aliases() -> &'static [(&'static str, &'static str)] {
+    ALIASES
 }
 
 /// `regexp_extract(text, pattern [, group])`: the first match's group (0: the whole match), ''
