@@ -264,6 +264,7 @@ impl QuerySession {
             crate::chains::balance_chains(statement);
             crate::introspection::distinguish_calls(statement);
             crate::introspection::show_functions(statement);
+            crate::functions::json_type_as_text(statement);
         }
         Ok(statements)
     }

@@ -8,12 +8,13 @@
 //! spatial functions (`geo.rs`) and H3 cells (`h3.rs`), each with its documentation, which
 //! `SHOW FUNCTIONS` and `information_schema.routines` list.
 
+mod calendar;
 mod duckdb;
 mod geo;
 mod h3;
 mod json;
 
-pub(crate) use json::ArrowPlanner as JsonArrowPlanner;
+pub(crate) use json::{ArrowPlanner as JsonArrowPlanner, json_type_as_text};
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -72,6 +73,12 @@ pub(crate) fn register(ctx: &SessionContext, limits: &Limits) {
         ctx.register_udf(udf);
     }
     duckdb::register(ctx);
+    for udf in calendar::udfs() {
+        ctx.register_udf(udf);
+    }
+    for udaf in calendar::udafs() {
+        ctx.register_udaf(udaf);
+    }
     for (name, growth) in WRAPPED {
         if let Ok(inner) = ctx.udf(name) {
             ctx.register_udf(ScalarUDF::new_from_impl(SizeChecked {
@@ -433,6 +440,7 @@ pub fn function_reference() -> String {
     let scalar = json::udfs()
         .into_iter()
         .chain(duckdb::udfs())
+        .chain(calendar::udfs())
         .chain(geo::udfs())
         .chain(h3::udfs());
     for udf in scalar {
@@ -445,7 +453,7 @@ pub fn function_reference() -> String {
             ));
         }
     }
-    for udaf in duckdb::udafs() {
+    for udaf in duckdb::udafs().into_iter().chain(calendar::udafs()) {
         if let Some(doc) = udaf.documentation() {
             entries.push((
                 doc.doc_section.label.to_string(),

@@ -105,6 +105,10 @@ LOG_QUERIES = [
     "SELECT service, arg_max(trace_id, ts), arg_min(trace_id, ts), max_by(endpoint, ts), min_by(status, ts), count_if(level = 'ERROR') FROM requests GROUP BY 1",
     "SELECT count_if(latency_ms > 100), count_if(user_id IS NULL) FROM requests",
     "SELECT string_split(endpoint, '/')[3] AS resource, count(*) FROM requests GROUP BY 1",
+    # DuckDB's calendar functions, discrete quantiles, the JSON type in casts
+    "SELECT hour(ts) AS h, dayofweek(ts), dayname(ts), monthname(ts), week(ts), count(*) FROM requests GROUP BY ALL",
+    "SELECT service, quantile_disc(latency_ms, 0.9), quantile(status, 0.5), percentile_disc(0.99) WITHIN GROUP (ORDER BY bytes) FROM requests GROUP BY 1",
+    "SELECT (attributes::JSON)->>'client' AS c, count(*) FROM requests GROUP BY 1",
     # sessions per user: a gap of 30 minutes starts a new session
     """WITH gaps AS (
          SELECT user_id, ts, CASE WHEN ts - lag(ts) OVER (PARTITION BY user_id ORDER BY ts) > INTERVAL '30 minutes'
@@ -133,6 +137,8 @@ TRIP_QUERIES = [
     """SELECT city, floor(distance_km / 2) AS band, count(*), avg(fare)
        FROM trips WHERE status = 'completed' GROUP BY 1, 2""",
     "SELECT city, time_bucket(INTERVAL '1 hour', pickup_at) AS hour, count(*), sum(fare) FROM trips GROUP BY 1, 2",
+    "SELECT city, sum(date_diff('minute', pickup_at, dropoff_at)), sum(date_diff('second', pickup_at, dropoff_at)), sum(date_diff('day', pickup_at, dropoff_at)) FROM trips GROUP BY city",
+    "SELECT city, avg(ST_Distance_Spheroid(ST_Point(pickup_lat, pickup_lon), ST_Point(dropoff_lat, dropoff_lon))) FROM trips GROUP BY city",
 ]
 
 

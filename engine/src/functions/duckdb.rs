@@ -35,6 +35,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("regexp_like", "regexp_matches"),
     ("approx_percentile_cont", "approx_quantile"),
     ("approx_distinct", "approx_count_distinct"),
+    ("character_length", "len"),
+    ("starts_with", "prefix"),
+    ("ends_with", "suffix"),
 ];
 
 pub(crate) fn register(ctx: &SessionContext) {

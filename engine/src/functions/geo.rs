@@ -15,7 +15,8 @@ use datafusion::logical_expr::{
     Volatility,
 };
 use geo::{
-    Area, Centroid, Contains, Distance, Euclidean, Geometry, HaversineMeasure, Intersects, Point,
+    Area, Centroid, Contains, Distance, Euclidean, Geodesic, Geometry, HaversineMeasure,
+    Intersects, Point,
 };
 use geo_traits::to_geo::ToGeoGeometry;
 use wkt::{ToWkt, TryFromWkt};
@@ -46,6 +47,7 @@ enum Kind {
     Y,
     Distance,
     DistanceSphere,
+    DistanceSpheroid,
     Contains,
     Within,
     Intersects,
@@ -55,7 +57,7 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 16] = [
+    const ALL: [Kind; 17] = [
         Kind::Point,
         Kind::MakeEnvelope,
         Kind::GeomFromText,
@@ -66,6 +68,7 @@ impl Kind {
         Kind::Y,
         Kind::Distance,
         Kind::DistanceSphere,
+        Kind::DistanceSpheroid,
         Kind::Contains,
         Kind::Within,
         Kind::Intersects,
@@ -181,6 +184,15 @@ impl Kind {
                 "The haversine distance in metres between two points given as (latitude, longitude), as DuckDB spatial orders them.",
                 "ST_Distance_Sphere(point_a, point_b)",
                 "SELECT ST_Distance_Sphere(ST_Point(pickup_lat, pickup_lon), ST_Point(dropoff_lat, dropoff_lon)) FROM trips",
+            ),
+            Kind::DistanceSpheroid => (
+                "st_distance_spheroid",
+                &[],
+                &[Geometry, Geometry],
+                f.clone(),
+                "The geodesic distance in metres on the WGS84 ellipsoid (Karney's algorithm) between two points given as (latitude, longitude).",
+                "ST_Distance_Spheroid(point_a, point_b)",
+                "SELECT ST_Distance_Spheroid(ST_Point(52.37, 4.89), ST_Point(48.85, 2.35))  -- 430803.6",
             ),
             Kind::Contains => (
                 "st_contains",
@@ -498,7 +510,12 @@ impl ScalarUDFImpl for GeoUdf {
                         }
                         Arc::new(out.finish())
                     }
-                    Kind::X | Kind::Y | Kind::Area | Kind::Distance | Kind::DistanceSphere => {
+                    Kind::X
+                    | Kind::Y
+                    | Kind::Area
+                    | Kind::Distance
+                    | Kind::DistanceSphere
+                    | Kind::DistanceSpheroid => {
                         let mut out = Float64Builder::with_capacity(rows);
                         for row in 0..rows {
                             let value = match (self.kind, a(row), b(row)) {
@@ -507,6 +524,13 @@ impl ScalarUDFImpl for GeoUdf {
                                 (Kind::Area, Some(g), _) => Some(g.unsigned_area()),
                                 (Kind::Distance, Some(g), Some(h)) => {
                                     Some(Euclidean.distance(g, h))
+                                }
+                                (Kind::DistanceSpheroid, Some(g), Some(h)) => {
+                                    let (p, q) = (point_of(name, g)?, point_of(name, h)?);
+                                    Some(Geodesic.distance(
+                                        Point::new(p.y(), p.x()),
+                                        Point::new(q.y(), q.x()),
+                                    ))
                                 }
                                 (Kind::DistanceSphere, Some(g), Some(h)) => {
                                     let (p, q) = (point_of(name, g)?, point_of(name, h)?);

@@ -835,6 +835,30 @@ impl ExprPlanner for ArrowPlanner {
     }
 }
 
+/// DuckDB's `JSON` type in casts (`attributes::JSON`, `CAST(x AS JSON)`) as text: Strata's JSON
+/// values are text, which DataFusion's planner would otherwise refuse as an unknown type.
+pub(crate) fn json_type_as_text(statement: &mut datafusion::sql::parser::Statement) {
+    use datafusion::sql::sqlparser::ast::{
+        DataType as SqlType, Expr as SqlExpr, VisitMut, VisitorMut,
+    };
+    use std::ops::ControlFlow;
+    struct Rewrite;
+    impl VisitorMut for Rewrite {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+            if let SqlExpr::Cast { data_type, .. } = expr
+                && matches!(data_type, SqlType::JSON)
+            {
+                *data_type = SqlType::Varchar(None);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    if let datafusion::sql::parser::Statement::Statement(s) = statement {
+        let _ = s.visit(&mut Rewrite);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
