@@ -66,3 +66,6 @@ echo "== fuzzer: replay the regression cases (tests/fuzz), then a short seeded r
 
 echo "== load driver smoke run (8 clients, a few seconds; fails on any error but queue rejections)"
 "$CARGO_TARGET_DIR/debug/strata-bench" load --smoke --strata "$CARGO_TARGET_DIR/debug/strata"
+
+echo "== superset on strata in headless chromium (scripts/superset-test.sh)"
+scripts/superset-test.sh

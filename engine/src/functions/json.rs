@@ -252,7 +252,10 @@ impl Extract {
             ),
             Output::Text => (
                 "json_extract_string",
-                vec!["json_extract_path_text".to_string()],
+                vec![
+                    "json_extract_path_text".to_string(),
+                    "json_extract_scalar".to_string(),
+                ],
                 udfs::json_as_text_udf(),
                 doc(
                     "JSON",
