@@ -109,6 +109,9 @@ LOG_QUERIES = [
     "SELECT hour(ts) AS h, dayofweek(ts), dayname(ts), monthname(ts), week(ts), count(*) FROM requests GROUP BY ALL",
     "SELECT service, quantile_disc(latency_ms, 0.9), quantile(status, 0.5), percentile_disc(0.99) WITHIN GROUP (ORDER BY bytes) FROM requests GROUP BY 1",
     "SELECT (attributes::JSON)->>'client' AS c, count(*) FROM requests GROUP BY 1",
+    "SELECT service, mode(status), first(endpoint ORDER BY ts), last(trace_id ORDER BY ts), if(count(*) > 2500, 'busy', 'quiet') FROM requests GROUP BY service",
+    "SELECT service, list(status ORDER BY ts) FROM requests WHERE trace_id LIKE 'ab%' GROUP BY service",
+    "SELECT if(status >= 500, 'error', 'ok') AS outcome, if(user_id IS NULL, NULL, 1.5), count(*) FROM requests GROUP BY 1, 2",
     # sessions per user: a gap of 30 minutes starts a new session
     """WITH gaps AS (
          SELECT user_id, ts, CASE WHEN ts - lag(ts) OVER (PARTITION BY user_id ORDER BY ts) > INTERVAL '30 minutes'

@@ -95,16 +95,27 @@ pub(crate) fn udfs() -> Vec<ScalarUDF> {
 }
 
 pub(crate) fn udafs() -> Vec<AggregateUDF> {
-    vec![AggregateUDF::new_from_impl(QuantileDisc {
-        aliases: vec!["quantile".to_string(), "percentile_disc".to_string()],
-        signature: Signature::any(2, Volatility::Immutable),
-        doc: doc(
-            "Aggregates",
-            "The input value at fraction `q` of the sorted values (no interpolation), as DuckDB's `quantile_disc`; also `percentile_disc(q) WITHIN GROUP (ORDER BY x)`.",
-            "quantile_disc(x, q)",
-            "SELECT service, quantile_disc(latency_ms, 0.99) FROM requests GROUP BY service",
-        ),
-    })]
+    vec![
+        AggregateUDF::new_from_impl(Mode {
+            signature: Signature::any(1, Volatility::Immutable),
+            doc: doc(
+                "Aggregates",
+                "The most frequent non-null value (of equally frequent ones, the first seen).",
+                "mode(x)",
+                "SELECT service, mode(endpoint) FROM requests GROUP BY service",
+            ),
+        }),
+        AggregateUDF::new_from_impl(QuantileDisc {
+            aliases: vec!["quantile".to_string(), "percentile_disc".to_string()],
+            signature: Signature::any(2, Volatility::Immutable),
+            doc: doc(
+                "Aggregates",
+                "The input value at fraction `q` of the sorted values (no interpolation), as DuckDB's `quantile_disc`; also `percentile_disc(q) WITHIN GROUP (ORDER BY x)`.",
+                "quantile_disc(x, q)",
+                "SELECT service, quantile_disc(latency_ms, 0.99) FROM requests GROUP BY service",
+            ),
+        }),
+    ]
 }
 
 impl ScalarUDFImpl for Calendar {
@@ -422,5 +433,131 @@ impl Accumulator for QuantileDiscAccumulator {
                 .iter()
                 .map(|a| a.get_array_memory_size())
                 .sum::<usize>()
+    }
+}
+
+/// `mode(x)`: the most frequent non-null value.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Mode {
+    signature: Signature,
+    doc: Documentation,
+}
+
+impl AggregateUDFImpl for Mode {
+    fn name(&self) -> &str {
+        "mode"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types[0].clone())
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let list = |name: &str, t: DataType| {
+            Arc::new(Field::new(
+                format!("{}[{name}]", args.name),
+                DataType::List(Arc::new(Field::new_list_field(t, true))),
+                true,
+            ))
+        };
+        Ok(vec![
+            list("values", args.input_fields[0].data_type().clone()),
+            list("counts", DataType::Int64),
+        ])
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(ModeAccumulator {
+            data_type: args.expr_fields[0].data_type().clone(),
+            counts: Default::default(),
+            order: Vec::new(),
+        }))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&self.doc)
+    }
+}
+
+#[derive(Debug)]
+struct ModeAccumulator {
+    data_type: DataType,
+    /// Count of each value, and its position in `order`.
+    counts: std::collections::HashMap<ScalarValue, (i64, usize)>,
+    /// Values in the order first seen.
+    order: Vec<ScalarValue>,
+}
+
+impl ModeAccumulator {
+    fn add(&mut self, value: ScalarValue, count: i64) {
+        let next = self.order.len();
+        let entry = self.counts.entry(value.clone()).or_insert((0, next));
+        if entry.1 == next {
+            self.order.push(value);
+        }
+        entry.0 += count;
+    }
+}
+
+impl Accumulator for ModeAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let array = &values[0];
+        for row in 0..array.len() {
+            if array.is_valid(row) {
+                self.add(ScalarValue::try_from_array(array, row)?, 1);
+            }
+        }
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let (values, counts) = (states[0].as_list::<i32>(), states[1].as_list::<i32>());
+        for (values, counts) in values.iter().zip(counts.iter()) {
+            let (Some(values), Some(counts)) = (values, counts) else {
+                continue;
+            };
+            let counts = counts.as_primitive::<Int64Type>();
+            for row in 0..values.len() {
+                self.add(
+                    ScalarValue::try_from_array(&values, row)?,
+                    counts.value(row),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let counts: Vec<ScalarValue> = self
+            .order
+            .iter()
+            .map(|v| ScalarValue::Int64(Some(self.counts[v].0)))
+            .collect();
+        Ok(vec![
+            ScalarValue::List(ScalarValue::new_list_nullable(&self.order, &self.data_type)),
+            ScalarValue::List(ScalarValue::new_list_nullable(&counts, &DataType::Int64)),
+        ])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let mut best: Option<(&ScalarValue, i64)> = None;
+        for value in &self.order {
+            let count = self.counts[value].0;
+            if best.is_none_or(|(_, c)| count > c) {
+                best = Some((value, count));
+            }
+        }
+        match best {
+            Some((value, _)) => Ok(value.clone()),
+            None => ScalarValue::try_from(&self.data_type),
+        }
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.order.iter().map(|v| 2 * v.size() + 16).sum::<usize>()
     }
 }

@@ -36,6 +36,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("approx_percentile_cont", "approx_quantile"),
     ("approx_distinct", "approx_count_distinct"),
     ("character_length", "len"),
+    ("first_value", "first"),
+    ("last_value", "last"),
+    ("array_agg", "list"),
     ("starts_with", "prefix"),
     ("ends_with", "suffix"),
 ];
@@ -64,7 +67,80 @@ pub(crate) fn udfs() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(TimeBucket::new()),
         ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Millis)),
         ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Seconds)),
+        ScalarUDF::new_from_impl(If {
+            signature: Signature::user_defined(Volatility::Immutable),
+            doc: doc(
+                "Text",
+                "`a` when the condition is true, else `b` (a NULL condition gives `b`), as `CASE WHEN condition THEN a ELSE b END`.",
+                "if(condition, a, b)",
+                "SELECT if(status >= 500, 'error', 'ok') AS outcome, count(*) FROM requests GROUP BY 1",
+            ),
+        }),
     ]
+}
+
+/// `if(condition, a, b)`: planned as `CASE WHEN condition THEN a ELSE b END`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct If {
+    signature: Signature,
+    doc: Documentation,
+}
+
+impl ScalarUDFImpl for If {
+    fn name(&self) -> &str {
+        "if"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [_, a, b] = arg_types else {
+            return plan_err!("if(condition, a, b) takes 3 arguments");
+        };
+        let common = datafusion::logical_expr::type_coercion::binary::comparison_coercion(a, b)
+            .ok_or_else(|| {
+                datafusion::error::DataFusionError::Plan(format!(
+                    "if: no common type for {a} and {b}"
+                ))
+            })?;
+        Ok(vec![DataType::Boolean, common.clone(), common])
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types[1].clone())
+    }
+
+    fn simplify(
+        &self,
+        args: Vec<Expr>,
+        _info: &datafusion::logical_expr::simplify::SimplifyContext,
+    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+        let [condition, a, b]: [Expr; 3] = args
+            .try_into()
+            .map_err(|_| datafusion::error::DataFusionError::Plan("if takes 3 arguments".into()))?;
+        Ok(
+            datafusion::logical_expr::simplify::ExprSimplifyResult::Simplified(
+                datafusion::logical_expr::when(condition, a).otherwise(b)?,
+            ),
+        )
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = super::rows_to_compute(&args);
+        let condition = args.args[0].to_array(rows)?;
+        let condition = arrow::compute::prep_null_mask_filter(condition.as_boolean());
+        let (a, b) = (args.args[1].to_array(rows)?, args.args[2].to_array(rows)?);
+        shaped(
+            &args.args,
+            arrow::compute::kernels::zip::zip(&condition, &a, &b)?,
+        )
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&self.doc)
+    }
 }
 
 /// The aggregate functions of this module.
