@@ -143,6 +143,8 @@ fn strata_timed(
             "/dev/null",
             "--stats",
             "json",
+            // Hot runs repeat the query: they measure the engine, not the result cache.
+            "--no-result-cache",
             "-f",
         ])
         .arg(script);

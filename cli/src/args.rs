@@ -299,6 +299,10 @@ pub struct QueryArgs {
     /// returns rows — write each check as a query for the rows that break it
     #[arg(long)]
     pub fail_if_rows: bool,
+    /// Run without the result cache (`[cache] results`): not answered from it, not stored in
+    /// it — embedded, or asking the server with `--server`
+    #[arg(long)]
+    pub no_result_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

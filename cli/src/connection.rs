@@ -70,6 +70,9 @@ impl Stats {
             json["bytes_read"] = q.requests.bytes_read.into();
             json["requests"] = serde_json::to_value(q.requests).unwrap_or_default();
             json["snapshot"] = q.snapshot.into();
+            if let Some(result_cache) = &q.result_cache {
+                json["result_cache"] = result_cache.as_str().into();
+            }
         }
         json
     }
@@ -140,6 +143,14 @@ impl Connection {
         match self {
             Connection::Embedded { .. } => None,
             Connection::Remote { url, .. } => Some(url),
+        }
+    }
+
+    /// Use the result cache for the statements that follow, or not (`--no-result-cache`).
+    pub fn set_result_cache(&mut self, enabled: bool) {
+        match self {
+            Connection::Embedded { session, .. } => session.set_result_cache(enabled, ""),
+            Connection::Remote { remote, .. } => remote.set_result_cache(enabled),
         }
     }
 

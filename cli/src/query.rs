@@ -52,6 +52,9 @@ fn sink(args: &QueryArgs, replace: bool) -> Result<Box<dyn Write + Send>> {
 pub async fn run(conn: &mut Connection, args: QueryArgs) -> Result<()> {
     let sql = read_sql(&args)?;
     let statements = conn.split(&sql)?;
+    if args.no_result_cache {
+        conn.set_result_cache(false);
+    }
     let binary = matches!(args.format, Format::Parquet | Format::Arrow);
     if binary && args.output.is_none() && std::io::stdout().is_terminal() {
         bail!(

@@ -22,6 +22,8 @@ pub struct Remote {
     client: FlightSqlServiceClient<Channel>,
     /// For the result streams, which run apart from `client`.
     channel: Channel,
+    /// `--no-result-cache`: every call says so to the server.
+    no_result_cache: bool,
 }
 
 impl Remote {
@@ -69,7 +71,19 @@ impl Remote {
         }
         // Ask for each statement's statistics (files, bytes, requests) after its rows.
         client.set_header(strata_flight::STATS_HEADER, "json");
-        Ok(Remote { client, channel })
+        Ok(Remote {
+            client,
+            channel,
+            no_result_cache: false,
+        })
+    }
+
+    /// Ask the server to run every statement without its result cache (or with it again).
+    pub fn set_result_cache(&mut self, enabled: bool) {
+        self.no_result_cache = !enabled;
+        let value = if enabled { "on" } else { "off" };
+        self.client
+            .set_header(strata_flight::RESULT_CACHE_HEADER, value);
     }
 
     /// Start one statement: its schema, its rows as they arrive (endpoint after endpoint), and
@@ -87,6 +101,7 @@ impl Remote {
         );
         let stats: ServerStats = Default::default();
         let (channel, token) = (self.channel.clone(), self.client.token().cloned());
+        let no_result_cache = self.no_result_cache;
         let reported = std::sync::Arc::clone(&stats);
         let tickets: Vec<_> = info
             .endpoint
@@ -100,6 +115,9 @@ impl Remote {
                     client.set_token(token.clone());
                 }
                 client.set_header(strata_flight::STATS_HEADER, "json");
+                if no_result_cache {
+                    client.set_header(strata_flight::RESULT_CACHE_HEADER, "off");
+                }
                 let reported = std::sync::Arc::clone(&reported);
                 async move {
                     let decoder = client

@@ -104,11 +104,23 @@ pub struct CacheConfig {
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub data: u64,
+    /// Memory for the answers of repeated queries, shared by every session of the process: a
+    /// query whose tables have not changed since (checked against the catalog, so commits of
+    /// other processes count) is answered without running; `0` turns it off. At most an
+    /// eighth of `limits.memory`; one answer larger than an eighth of this is not kept. Bypass
+    /// it per query with `strata query --no-result-cache` or the Flight SQL header
+    /// `x-strata-result-cache: off`.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub results: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { data: 1 << 30 }
+        CacheConfig {
+            data: 1 << 30,
+            results: 256 << 20,
+        }
     }
 }
 

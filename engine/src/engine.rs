@@ -166,6 +166,9 @@ impl Engine {
                 ctx,
                 target_file_size: config.execution.target_file_size,
                 limits: config.limits.clone(),
+                results: crate::result_cache::ResultCache::new(
+                    config.cache.results.min(memory as u64 / 8),
+                ),
             },
             query_memory_limit: query_memory,
         })
@@ -195,6 +198,10 @@ impl Engine {
             },
             query_memory_limit: self.query_memory_limit,
             progress: Arc::new(()),
+            result_cache: ResultCacheChoice {
+                enabled: true,
+                scope: String::new(),
+            },
         }
     }
 
@@ -215,6 +222,15 @@ pub struct QuerySession {
     query_memory_limit: Option<usize>,
     /// Where `CALL register`/`refresh` report the footers they read (the CLI's progress bar).
     progress: Arc<dyn Progress>,
+    /// Whether queries use the result cache, and the scope their entries are kept under.
+    result_cache: ResultCacheChoice,
+}
+
+/// A session's use of the result cache.
+#[derive(Debug, Clone)]
+pub(crate) struct ResultCacheChoice {
+    pub(crate) enabled: bool,
+    pub(crate) scope: String,
 }
 
 /// A cache configuration that reuses `caches` (footers, statistics, listings) as they are.
@@ -267,6 +283,15 @@ impl QuerySession {
             crate::functions::json_type_as_text(statement);
         }
         Ok(statements)
+    }
+
+    /// Use the result cache for this session's queries or not, and keep its entries under
+    /// `scope` (the server passes the caller's role, so entries are shared within a role).
+    pub fn set_result_cache(&mut self, enabled: bool, scope: &str) {
+        self.result_cache = ResultCacheChoice {
+            enabled,
+            scope: scope.to_string(),
+        };
     }
 
     /// Report the footers `CALL register`/`refresh` read to `progress`.
@@ -380,6 +405,7 @@ impl QuerySession {
             snapshot,
             counter,
             progress: Arc::clone(&self.progress),
+            result_cache: self.result_cache.clone(),
         })
     }
 

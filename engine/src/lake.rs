@@ -25,6 +25,8 @@ pub struct Lake {
     /// Size at which written files roll over, unless a table sets its own.
     pub(crate) target_file_size: u64,
     pub(crate) limits: Limits,
+    /// The result cache (`[cache] results`), shared by every session of the engine.
+    pub(crate) results: Option<Arc<crate::result_cache::ResultCache>>,
 }
 
 /// Split `schema.table` (default schema `main`).

@@ -30,6 +30,7 @@ mod procedures;
 mod provider;
 mod pruning;
 mod requests;
+mod result_cache;
 mod scan_exec;
 mod statement;
 mod statements;
@@ -58,6 +59,7 @@ pub use procedures::{
 };
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
 pub use requests::{RequestCounter, RequestCounts, StorageProblem};
+pub use result_cache::CacheUse;
 pub use scan_exec::{CatalogScanExec, ScanSummary};
 pub use statement::{PreparedStatement, QueryStats, RunningStatement, scan_summaries};
 pub use statements::split_statements;

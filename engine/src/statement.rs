@@ -22,6 +22,7 @@ use crate::commands::{AlterChange, CatalogCommand};
 use crate::error::{Error, Result};
 use crate::lake::{Lake, split_table_name};
 use crate::requests::{RequestCounter, RequestCounts};
+use crate::result_cache::{CacheUse, Probe};
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
 use crate::write_job::{WriteJob, count_batch, count_schema, run_write};
 
@@ -35,6 +36,7 @@ pub struct PreparedStatement {
     pub(crate) snapshot: SnapshotId,
     pub(crate) counter: Arc<RequestCounter>,
     pub(crate) progress: Arc<dyn Progress>,
+    pub(crate) result_cache: crate::engine::ResultCacheChoice,
 }
 
 pub(crate) enum Work {
@@ -112,6 +114,7 @@ impl PreparedStatement {
             snapshot,
             counter,
             progress,
+            result_cache,
         } = self;
         let plan = match work {
             Work::Plan(plan, _) => plan,
@@ -142,6 +145,7 @@ impl PreparedStatement {
                     // The statement reports the snapshot its write committed.
                     snapshot: committed.unwrap_or(snapshot),
                     counter,
+                    result_cache: None,
                 });
             }
             Work::Command(command) => {
@@ -154,23 +158,47 @@ impl PreparedStatement {
                     ),
                     None => (Arc::new(arrow::datatypes::Schema::empty()), Vec::new()),
                 };
-                let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
-                return Ok(RunningStatement {
-                    schema: Arc::clone(&schema),
-                    stream: Box::pin(RecordBatchStreamAdapter::new(
-                        schema,
-                        futures::stream::iter(batches.into_iter().map(Ok)),
-                    )),
-                    plan,
-                    started,
-                    snapshot,
-                    counter,
-                });
+                return Ok(RunningStatement::answered(
+                    schema, batches, started, snapshot, counter, None,
+                ));
             }
         };
         let plan = match rows.into_iter().next() {
             Some(params) => plan.with_param_values(params)?,
             None => plan,
+        };
+        let (cache_use, pending) = match (&lake.results, result_cache.enabled) {
+            (None, _) => (None, None),
+            (Some(_), false) => (Some(CacheUse::Bypassed), None),
+            (Some(cache), true) => {
+                let options = lake.ctx.state().config_options().clone();
+                let probe = cache
+                    .probe(
+                        &lake.catalog,
+                        snapshot,
+                        &plan,
+                        &result_cache.scope,
+                        &options.catalog.default_schema,
+                        options.execution.time_zone.as_deref().unwrap_or(""),
+                    )
+                    .unwrap_or(Probe::Uncacheable);
+                match probe {
+                    Probe::Uncacheable => (Some(CacheUse::Uncacheable), None),
+                    Probe::Miss(pending) => {
+                        (Some(CacheUse::Miss), Some((Arc::clone(cache), pending)))
+                    }
+                    Probe::Hit(schema, batches) => {
+                        return Ok(RunningStatement::answered(
+                            schema,
+                            batches,
+                            started,
+                            snapshot,
+                            counter,
+                            Some(CacheUse::Hit),
+                        ));
+                    }
+                }
+            }
         };
         let frame = lake.ctx.execute_logical_plan(plan).await?;
         let physical = frame.create_physical_plan().await?;
@@ -187,6 +215,10 @@ impl PreparedStatement {
                 }),
             ))
         };
+        let stream = match pending {
+            Some((cache, pending)) => cache.collect(pending, stream),
+            None => stream,
+        };
         Ok(RunningStatement {
             schema: physical.schema(),
             stream,
@@ -194,6 +226,7 @@ impl PreparedStatement {
             started,
             snapshot,
             counter,
+            result_cache: cache_use,
         })
     }
 }
@@ -321,6 +354,10 @@ pub struct QueryStats {
     pub elapsed_us: u128,
     /// The snapshot the statement read.
     pub snapshot: SnapshotId,
+    /// How the statement met the result cache: `hit`, `miss`, `uncacheable` or `bypassed`
+    /// (absent when the cache is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_cache: Option<String>,
 }
 
 /// A statement that is running: its result stream and, once drained, its statistics.
@@ -331,9 +368,35 @@ pub struct RunningStatement {
     pub(crate) started: Instant,
     pub(crate) snapshot: SnapshotId,
     pub(crate) counter: Arc<RequestCounter>,
+    /// How the statement met the result cache; None when the cache is off.
+    pub(crate) result_cache: Option<CacheUse>,
 }
 
 impl RunningStatement {
+    /// A statement whose answer is already at hand (a procedure's lines, a cached result).
+    fn answered(
+        schema: SchemaRef,
+        batches: Vec<arrow::array::RecordBatch>,
+        started: Instant,
+        snapshot: SnapshotId,
+        counter: Arc<RequestCounter>,
+        result_cache: Option<CacheUse>,
+    ) -> RunningStatement {
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&schema)));
+        RunningStatement {
+            schema: Arc::clone(&schema),
+            stream: Box::pin(RecordBatchStreamAdapter::new(
+                schema,
+                futures::stream::iter(batches.into_iter().map(Ok)),
+            )),
+            plan,
+            started,
+            snapshot,
+            counter,
+            result_cache,
+        }
+    }
+
     /// Take the result stream out, to drive it elsewhere; statistics stay available.
     pub fn take_stream(mut self) -> (SendableRecordBatchStream, RunningStatement) {
         let empty: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(
@@ -353,6 +416,7 @@ impl RunningStatement {
             elapsed_us: self.started.elapsed().as_micros(),
             snapshot: self.snapshot,
             requests: self.counter.snapshot(),
+            result_cache: self.result_cache.map(|c| c.as_str().to_string()),
             ..Default::default()
         };
         accumulate(&self.plan, &mut stats);

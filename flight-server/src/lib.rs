@@ -25,4 +25,4 @@ pub use boundary::panic_message;
 pub use config::{AuthConfig, LimitsConfig, Role, ServerConfig, TokenEntry, UserEntry};
 pub use error::{Error, Result};
 pub use server::{Listening, bind};
-pub use service::{STATS_HEADER, StrataFlightSql};
+pub use service::{RESULT_CACHE_HEADER, STATS_HEADER, StrataFlightSql};

@@ -33,6 +33,10 @@ pub struct Entry {
     /// Byte ranges of data files served from the data cache (`cache.data`), and their bytes.
     pub cache_hits: u64,
     pub cache_hit_bytes: u64,
+    /// How the statement met the result cache (`cache.results`): `hit`, `miss`,
+    /// `uncacheable` or `bypassed`; absent when the cache is off or for other requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_cache: Option<String>,
     /// `ok`, `error`, `denied`, `cancelled` or `timed_out`.
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]

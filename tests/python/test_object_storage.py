@@ -63,8 +63,9 @@ class Lake:
             self.strata("table", "register", name, "--location", self.url(name))
 
     def stats(self, sql, env=None):
-        """Run `sql` (one or more statements) and return the per-statement stats."""
-        proc = self.strata("query", sql, "--format", "csv", "--stats", "json", env=env)
+        """Run `sql` (one or more statements) and return the per-statement stats. The result
+        cache is bypassed: these tests count what repeated queries read from storage."""
+        proc = self.strata("query", sql, "--format", "csv", "--stats", "json", "--no-result-cache", env=env)
         return [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
 
 
@@ -119,7 +120,7 @@ def test_queries_make_no_list_or_head_and_reuse_footers(lake):
         assert second["requests"]["cache_hits"] == first["requests"]["cache_misses"], (first, second)
         assert second["requests"]["cache_hit_bytes"] > 0 and second["bytes_read"] == 0, second
         # EXPLAIN ANALYZE shows the scan's hits and misses.
-        plan = lake.strata("query", f"{selective}; EXPLAIN ANALYZE {selective}", "--format", "csv").stdout
+        plan = lake.strata("query", f"{selective}; EXPLAIN ANALYZE {selective}", "--format", "csv", "--no-result-cache").stdout
         hits = re.search(r"data_cache_hits=(\d+)", plan)
         assert hits and int(hits.group(1)) == first["requests"]["cache_misses"], plan
         assert "data_cache_misses=0" in plan, plan
@@ -380,14 +381,15 @@ def test_a_blackholed_store_fails_within_the_limits(s3_lake, tmp_path):
 def test_a_server_answers_repeated_queries_from_the_data_cache(s3_lake, tmp_path):
     """Two dashboard clients asking the same question: the first reads column chunks from the
     bucket, the second is served from the server's data cache with no request at all, and
-    the query log says so."""
+    the query log says so (the result cache, which would answer without reading at all, is off
+    here: test_result_cache.py covers it)."""
     from conftest import Server
     import adbc_driver_flightsql.dbapi as flight
 
     s3_lake.register("applogs")
     sql = "SELECT service, count(*), sum(bytes) FROM applogs WHERE status >= 500 GROUP BY service ORDER BY service"
     config = tmp_path / "server.toml"
-    config.write_text('[cache]\ndata = "64MiB"\n')
+    config.write_text('[cache]\ndata = "64MiB"\nresults = 0\n')
     server = Server(s3_lake.catalog, config, tmp_path, env=s3_lake.env())
     try:
         answers = []

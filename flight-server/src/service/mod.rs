@@ -79,6 +79,10 @@ const VIEW_TYPES_HEADER: &str = "x-strata-view-types";
 /// a server as embedded.
 pub const STATS_HEADER: &str = "x-strata-stats";
 
+/// Header a client sets to `off` to run its statements without the result cache (neither
+/// answered from it nor stored in it). `strata query --no-result-cache` sets it.
+pub const RESULT_CACHE_HEADER: &str = "x-strata-result-cache";
+
 /// Strata's Flight SQL service.
 #[derive(Clone)]
 pub struct StrataFlightSql {
@@ -124,6 +128,8 @@ struct Caller {
     keep_views: bool,
     /// The client asked for each statement's statistics after its rows ([`STATS_HEADER`]).
     wants_stats: bool,
+    /// The client did not ask to bypass the result cache ([`RESULT_CACHE_HEADER`]).
+    result_cache: bool,
     /// When this call's time is up (`limits.query_timeout` after it arrived): planning and
     /// running share it.
     deadline: tokio::time::Instant,
@@ -245,12 +251,22 @@ impl StrataFlightSql {
             .get(STATS_HEADER)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("json"));
+        let result_cache = !request
+            .metadata()
+            .get(RESULT_CACHE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                ["off", "false", "0", "no"]
+                    .iter()
+                    .any(|off| v.eq_ignore_ascii_case(off))
+            });
         Ok(Caller {
             principal,
             client,
             session,
             keep_views,
             wants_stats,
+            result_cache,
             deadline: tokio::time::Instant::now() + self.inner.config.limits.query_timeout,
         })
     }
@@ -299,6 +315,7 @@ fn caller_clone(c: &Caller) -> Caller {
         session: c.session.clone(),
         keep_views: c.keep_views,
         wants_stats: c.wants_stats,
+        result_cache: c.result_cache,
         deadline: c.deadline,
     }
 }

@@ -12,8 +12,10 @@ impl StrataFlightSql {
         sql: &str,
         schema: &str,
     ) -> Result<(QuerySession, PreparedStatement)> {
-        let session = self.inner.engine.session();
+        let mut session = self.inner.engine.session();
         session.set_default_schema(schema);
+        // Entries are shared within a role: roles decide what may run, not what a query sees.
+        session.set_result_cache(caller.result_cache, caller.principal.role.as_str());
         let statement = one_statement(&session, sql)?;
         authorize(&caller.principal, &statement)?;
         let limits = &self.inner.config.limits;

@@ -13,7 +13,7 @@ use arrow_flight::sql::client::FlightSqlServiceClient;
 use arrow_flight::{FlightInfo, Ticket};
 use futures::TryStreamExt;
 use strata_engine::{Engine, EngineConfig, QueryStats};
-use strata_flight::{STATS_HEADER, ServerConfig, bind};
+use strata_flight::{RESULT_CACHE_HEADER, STATS_HEADER, ServerConfig, bind};
 use tonic::transport::Channel;
 
 /// A server on a fresh SQLite catalog, stopped when dropped.
@@ -151,7 +151,22 @@ async fn flight_sql_from_ddl_to_results() {
         .expect("query");
     let (rows, stats) = fetch(&mut client, info).await;
     assert_eq!(int(&rows, 0), vec![2, 3]);
+    // The same query again is answered by the result cache: no file is read.
     let stats = stats.expect("statistics after the rows");
+    assert_eq!(stats.result_cache.as_deref(), Some("hit"));
+    assert_eq!((stats.files_scanned, stats.requests.bytes_read), (0, 0));
+    client.set_header(RESULT_CACHE_HEADER, "off");
+    let info = client
+        .execute(
+            "SELECT n FROM t WHERE ts >= TIMESTAMP '2026-03-05 00:00:00' ORDER BY n".into(),
+            None,
+        )
+        .await
+        .expect("query");
+    let (rows, stats) = fetch(&mut client, info).await;
+    assert_eq!(int(&rows, 0), vec![2, 3]);
+    let stats = stats.expect("statistics after the rows");
+    assert_eq!(stats.result_cache.as_deref(), Some("bypassed"));
     assert_eq!(
         (stats.files_scanned, stats.files_pruned, stats.files_total),
         (1, 1, 2)

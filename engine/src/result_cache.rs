@@ -1,0 +1,352 @@
+//! The result cache: a repeated query (a dashboard tile, a report) is answered from memory
+//! while none of the tables it reads has changed.
+//!
+//! An entry is keyed by the query's bound logical plan as text — the statement normalised by
+//! the parser and planner, with its parameters' values — plus the caller's scope (the role on
+//! the server) and the session time zone. It records, for each table the query read, the last
+//! snapshot that changed that table; a lookup computes the same at the current snapshot, read
+//! from the catalog database, so commits made by any process (`strata ingest`, DuckDB, another
+//! server on a shared PostgreSQL catalog) invalidate exactly the entries that read the
+//! changed tables. Non-deterministic functions (`now()`, `random()`, …), unbound parameters,
+//! `information_schema`, the catalog table functions, `EXPLAIN`, `SET` and every write are never
+//! cached. Entries are bounded in bytes (moka, TinyLFU admission); one answer larger than an
+//! eighth of the cache is not kept.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
+use strata_catalog::{Catalog, SnapshotId};
+
+use crate::error::Result;
+use crate::provider::CATALOG_NAME;
+
+/// How a statement met the result cache (reported in statistics and the query log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Answered from the cache.
+    Hit,
+    /// Run, and its answer kept if it completes (and fits).
+    Miss,
+    /// Not cacheable: not a query, or non-deterministic, or reads catalog metadata.
+    Uncacheable,
+    /// The caller asked not to use the cache.
+    Bypassed,
+}
+
+impl CacheUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheUse::Hit => "hit",
+            CacheUse::Miss => "miss",
+            CacheUse::Uncacheable => "uncacheable",
+            CacheUse::Bypassed => "bypassed",
+        }
+    }
+}
+
+struct Entry {
+    /// Each table the query read (schema, name) with the last snapshot that changed it.
+    versions: Vec<((String, String), SnapshotId)>,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+}
+
+/// The last snapshot that changed each table, as of one snapshot.
+struct Changes {
+    snapshot: SnapshotId,
+    by_id: HashMap<i64, SnapshotId>,
+    created: HashMap<(String, String), SnapshotId>,
+    /// Table ids by name at this snapshot, looked up as queries name them.
+    ids: Mutex<HashMap<(String, String), Option<i64>>>,
+}
+
+pub struct ResultCache {
+    entries: moka::sync::Cache<String, Arc<Entry>>,
+    largest: usize,
+    changes: Mutex<Option<Arc<Changes>>>,
+}
+
+/// What a lookup found: the answer, or the key and versions to store the answer under.
+pub(crate) enum Probe {
+    Uncacheable,
+    Hit(SchemaRef, Vec<RecordBatch>),
+    Miss(Pending),
+}
+
+pub(crate) struct Pending {
+    key: String,
+    versions: Vec<((String, String), SnapshotId)>,
+}
+
+impl ResultCache {
+    /// A cache of at most `capacity` bytes; None when `capacity` is 0.
+    pub fn new(capacity: u64) -> Option<Arc<ResultCache>> {
+        if capacity == 0 {
+            return None;
+        }
+        let entries = moka::sync::Cache::builder()
+            // Weights in KiB, so that u32 weights cover terabytes.
+            .weigher(|_key: &String, entry: &Arc<Entry>| {
+                let bytes: usize = entry
+                    .batches
+                    .iter()
+                    .map(|b| b.get_array_memory_size())
+                    .sum();
+                u32::try_from(bytes / 1024 + 1).unwrap_or(u32::MAX)
+            })
+            .max_capacity((capacity / 1024).max(1))
+            .build();
+        Some(Arc::new(ResultCache {
+            entries,
+            largest: usize::try_from(capacity / 8).unwrap_or(usize::MAX),
+            changes: Mutex::new(None),
+        }))
+    }
+
+    /// Look `plan` (bound, unoptimised) up at `snapshot`.
+    pub(crate) fn probe(
+        &self,
+        catalog: &Catalog,
+        snapshot: SnapshotId,
+        plan: &LogicalPlan,
+        scope: &str,
+        default_schema: &str,
+        time_zone: &str,
+    ) -> Result<Probe> {
+        let Some(tables) = tables_of(plan, default_schema) else {
+            return Ok(Probe::Uncacheable);
+        };
+        let changes = self.changes_at(catalog, snapshot)?;
+        let mut versions = Vec::with_capacity(tables.len());
+        for (schema, name) in tables {
+            let known = changes
+                .ids
+                .lock()
+                .expect("ids")
+                .get(&(schema.clone(), name.clone()))
+                .copied();
+            let id = match known {
+                Some(id) => id,
+                None => {
+                    let id = catalog
+                        .table(snapshot, &schema, &name)?
+                        .map(|meta| meta.table_id);
+                    changes
+                        .ids
+                        .lock()
+                        .expect("ids")
+                        .insert((schema.clone(), name.clone()), id);
+                    id
+                }
+            };
+            let Some(id) = id else {
+                return Ok(Probe::Uncacheable);
+            };
+            let by_id = changes.by_id.get(&id).copied();
+            let created = changes
+                .created
+                .get(&(schema.clone(), name.clone()))
+                .copied();
+            let version = by_id.max(created).unwrap_or_default();
+            versions.push(((schema, name), version));
+        }
+        let key = format!("{scope}\u{1}{time_zone}\u{1}{}", plan.display_indent());
+        if let Some(entry) = self.entries.get(&key)
+            && entry.versions == versions
+        {
+            return Ok(Probe::Hit(Arc::clone(&entry.schema), entry.batches.clone()));
+        }
+        Ok(Probe::Miss(Pending { key, versions }))
+    }
+
+    /// `stream`, which keeps its batches and stores them under `pending` when it ends without
+    /// error (a stream dropped early, failed, or larger than an eighth of the cache is not kept).
+    pub(crate) fn collect(
+        self: &Arc<Self>,
+        pending: Pending,
+        stream: SendableRecordBatchStream,
+    ) -> SendableRecordBatchStream {
+        struct Collected {
+            batches: Vec<RecordBatch>,
+            bytes: usize,
+            keep: bool,
+        }
+        let schema = stream.schema();
+        let state = Arc::new(Mutex::new(Collected {
+            batches: Vec::new(),
+            bytes: 0,
+            keep: true,
+        }));
+        let largest = self.largest;
+        let seen = Arc::clone(&state);
+        let body = stream.inspect(move |item| {
+            let mut c = seen.lock().expect("result cache state");
+            match item {
+                Ok(batch) if c.keep => {
+                    c.bytes += batch.get_array_memory_size();
+                    if c.bytes > largest {
+                        c.keep = false;
+                        c.batches.clear();
+                    } else {
+                        c.batches.push(batch.clone());
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    c.keep = false;
+                    c.batches.clear();
+                }
+            }
+        });
+        let cache = Arc::clone(self);
+        let end_schema = Arc::clone(&schema);
+        let end = futures::stream::once(async move {
+            let mut c = state.lock().expect("result cache state");
+            if c.keep {
+                let entry = Entry {
+                    versions: pending.versions,
+                    schema: end_schema,
+                    batches: std::mem::take(&mut c.batches),
+                };
+                cache.entries.insert(pending.key, Arc::new(entry));
+            }
+            None
+        })
+        .filter_map(|none: Option<datafusion::error::Result<RecordBatch>>| async move { none });
+        Box::pin(RecordBatchStreamAdapter::new(schema, body.chain(end)))
+    }
+
+    /// The last change of every table as of `snapshot`, from the catalog's snapshot log (read
+    /// once per snapshot: a lookup at a snapshot already seen costs nothing).
+    fn changes_at(&self, catalog: &Catalog, snapshot: SnapshotId) -> Result<Arc<Changes>> {
+        if let Some(changes) = self.changes.lock().expect("changes").as_ref()
+            && changes.snapshot == snapshot
+        {
+            return Ok(Arc::clone(changes));
+        }
+        let mut by_id = HashMap::new();
+        let mut created = HashMap::new();
+        for entry in catalog.snapshots()? {
+            if entry.snapshot > snapshot {
+                continue;
+            }
+            for change in entry.changes.split(',') {
+                let Some((kind, target)) = change.split_once(':') else {
+                    continue;
+                };
+                if kind == "created_table" {
+                    if let Some(name) = unquote_qualified(target) {
+                        created.insert(name, entry.snapshot);
+                    }
+                } else if let Ok(id) = target.parse::<i64>() {
+                    by_id.insert(id, entry.snapshot);
+                }
+            }
+        }
+        let changes = Arc::new(Changes {
+            snapshot,
+            by_id,
+            created,
+            ids: Mutex::new(HashMap::new()),
+        });
+        *self.changes.lock().expect("changes") = Some(Arc::clone(&changes));
+        Ok(changes)
+    }
+}
+
+/// `"schema"."name"` as DuckLake writes a created table into its change list.
+fn unquote_qualified(text: &str) -> Option<(String, String)> {
+    let parts: Vec<String> = text
+        .split("\".\"")
+        .map(|p| p.trim_matches('"').replace("\"\"", "\""))
+        .collect();
+    match parts.as_slice() {
+        [schema, name] => Some((schema.clone(), name.clone())),
+        _ => None,
+    }
+}
+
+/// The catalog tables a cacheable query reads, as (schema, name); None when the plan is not
+/// a deterministic query over catalog tables only.
+fn tables_of(plan: &LogicalPlan, default_schema: &str) -> Option<Vec<(String, String)>> {
+    let mut tables = Vec::new();
+    let mut cacheable = true;
+    let _ = plan.apply_with_subqueries(|node| {
+        match node {
+            LogicalPlan::TableScan(scan) => {
+                let reference = &scan.table_name;
+                let ours = reference.catalog().is_none_or(|c| c == CATALOG_NAME);
+                let schema = reference.schema().unwrap_or(default_schema);
+                if !ours || schema.eq_ignore_ascii_case("information_schema") {
+                    cacheable = false;
+                } else {
+                    tables.push((schema.to_string(), reference.table().to_string()));
+                }
+            }
+            LogicalPlan::Explain(_)
+            | LogicalPlan::Analyze(_)
+            | LogicalPlan::Statement(_)
+            | LogicalPlan::DescribeTable(_)
+            | LogicalPlan::Ddl(_)
+            | LogicalPlan::Dml(_)
+            | LogicalPlan::Copy(_)
+            | LogicalPlan::Extension(_)
+            | LogicalPlan::RecursiveQuery(_) => cacheable = false,
+            _ => {}
+        }
+        for expr in node.expressions() {
+            let _ = expr.apply(|e| {
+                let deterministic = match e {
+                    Expr::ScalarFunction(f) => {
+                        f.func.signature().volatility == Volatility::Immutable
+                    }
+                    Expr::AggregateFunction(f) => {
+                        f.func.signature().volatility == Volatility::Immutable
+                    }
+                    Expr::Placeholder(_) | Expr::ScalarVariable(..) => false,
+                    _ => true,
+                };
+                if !deterministic {
+                    cacheable = false;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+        }
+        Ok(match cacheable {
+            true => TreeNodeRecursion::Continue,
+            false => TreeNodeRecursion::Stop,
+        })
+    });
+    if !cacheable {
+        return None;
+    }
+    tables.sort();
+    tables.dedup();
+    Some(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_table_names_unquote() {
+        assert_eq!(
+            unquote_qualified("\"main\".\"trips\""),
+            Some(("main".into(), "trips".into()))
+        );
+        assert_eq!(
+            unquote_qualified("\"main\".\"a\"\"b\""),
+            Some(("main".into(), "a\"b".into()))
+        );
+        assert_eq!(unquote_qualified("trips"), None);
+    }
+}

@@ -1,0 +1,120 @@
+"""The result cache: repeated queries are answered from memory until a table they read changes —
+by this server, by another Strata process, or by DuckDB writing the same catalog — and a change
+to one table leaves the entries of the others alone."""
+
+import json
+import time
+
+import adbc_driver_flightsql.dbapi as flight
+import pytest
+
+from conftest import Server, strata
+
+Q_T = "SELECT count(*) AS n, sum(x) AS s FROM t"
+Q_U = "SELECT count(*) AS n, max(name) AS m FROM u"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("result-cache")
+    path = root / "strata.db"
+    catalog = f"sqlite:{path}"
+    strata(
+        "query",
+        """CREATE TABLE t AS SELECT v AS x FROM generate_series(1, 1000) g(v);
+           CREATE TABLE u AS SELECT v AS id, 'n' || v AS name FROM generate_series(1, 50) g(v)""",
+        catalog=catalog,
+    )
+    (root / "open.toml").write_text("")
+    return root, catalog, path
+
+
+@pytest.fixture(scope="module")
+def server(lake):
+    root, catalog, _ = lake
+    s = Server(catalog, root / "open.toml", root)
+    yield s
+    s.stop()
+
+
+def _stats(proc):
+    return [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+
+
+def test_embedded_repeats_are_hits_and_nondeterministic_queries_never(lake):
+    _, catalog, _ = lake
+    proc = strata("query", f"{Q_T}; {Q_T}; SELECT x FROM t WHERE x < 3 ORDER BY x; {Q_T}", "--stats", "json", "--format", "csv", catalog=catalog)
+    stats = _stats(proc)
+    assert [s["result_cache"] for s in stats] == ["miss", "hit", "miss", "hit"], stats
+    assert proc.stdout.count("1000,500500") == 3, proc.stdout
+    # A hit reads nothing.
+    assert stats[1]["files_scanned"] == 0 and stats[1]["requests"]["get"] == 0
+    proc = strata(
+        "query",
+        "SELECT now(), count(*) FROM t; SELECT now(), count(*) FROM t; SELECT random() FROM u LIMIT 1; "
+        "SELECT random() FROM u LIMIT 1; SELECT * FROM strata_tables(); SELECT * FROM strata_tables(); "
+        "SELECT count(*) FROM information_schema.tables; SELECT count(*) FROM information_schema.tables",
+        "--stats", "json", "--format", "csv",
+        catalog=catalog,
+    )
+    assert {s["result_cache"] for s in _stats(proc)} == {"uncacheable"}, proc.stderr
+    proc = strata("query", f"{Q_T}; {Q_T}", "--stats", "json", "--no-result-cache", catalog=catalog)
+    assert [s["result_cache"] for s in _stats(proc)] == ["bypassed", "bypassed"]
+    # Parameters and literals are part of the key.
+    proc = strata("query", "SELECT count(*) FROM t WHERE x < 10; SELECT count(*) FROM t WHERE x < 20", "--stats", "json", "--format", "csv", catalog=catalog)
+    assert [s["result_cache"] for s in _stats(proc)] == ["miss", "miss"] and proc.stdout.split() == ["count(*)", "9", "count(*)", "19"]
+
+
+def _ask(server, sql, headers=None):
+    kwargs = {}
+    if headers:
+        kwargs["db_kwargs"] = {f"adbc.flight.sql.rpc.call_header.{k}": v for k, v in headers.items()}
+    with flight.connect(server.url, **kwargs) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def _uses(server, sql, count):
+    """How the last `count` runs of `sql` met the result cache, from the query log."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        entries = [e for e in server.log() if e.get("statement") == sql and e["request"] == "statement"]
+        if len(entries) >= count:
+            return [e.get("result_cache") for e in entries[-count:]]
+        time.sleep(0.1)
+    raise AssertionError(f"{sql} not logged {count} times: {server.log()[-5:]}")
+
+
+def test_server_invalidates_exactly_the_changed_tables_whoever_commits(lake, server, duck):
+    _, catalog, path = lake
+    assert _ask(server, Q_T) == _ask(server, Q_T) == [(1000, 500500)]
+    assert _ask(server, Q_U) == _ask(server, Q_U) == [(50, "n9")]
+    assert _uses(server, Q_T, 2) == ["miss", "hit"] and _uses(server, Q_U, 2) == ["miss", "hit"]
+
+    # A write through the server invalidates t's entries, not u's.
+    _ask(server, "INSERT INTO t VALUES (5000)")
+    assert _ask(server, Q_T) == [(1001, 505500)]
+    assert _ask(server, Q_U) == [(50, "n9")]
+    assert _uses(server, Q_T, 1) == ["miss"] and _uses(server, Q_U, 1) == ["hit"]
+
+    # A commit by another Strata process on the same catalog.
+    strata("query", "INSERT INTO t VALUES (7)", catalog=catalog)
+    assert _ask(server, Q_T) == [(1002, 505507)]
+    assert _uses(server, Q_T, 1) == ["miss"]
+    assert _ask(server, Q_T) == [(1002, 505507)] and _uses(server, Q_T, 1) == ["hit"]
+
+    # DuckDB writing the same catalog.
+    duck.execute(f"ATTACH 'ducklake:sqlite:{path}' AS lake")
+    duck.execute("INSERT INTO lake.u VALUES (51, 'zz')")
+    duck.execute("DETACH lake")
+    assert _ask(server, Q_U) == [(51, "zz")]
+    assert _uses(server, Q_U, 1) == ["miss"]
+    assert _ask(server, Q_T) == [(1002, 505507)] and _uses(server, Q_T, 1) == ["hit"]
+
+    # Bypassed on request: the ADBC header, and the CLI's flag against the server.
+    assert _ask(server, Q_T, {"x-strata-result-cache": "off"}) == [(1002, 505507)]
+    assert _uses(server, Q_T, 1) == ["bypassed"]
+    proc = strata("query", "--server", server.url, "--no-result-cache", "--stats", "json", Q_U)
+    assert [s["result_cache"] for s in _stats(proc)] == ["bypassed"], proc.stderr
+    proc = strata("query", "--server", server.url, "--stats", "json", Q_U)
+    assert [s["result_cache"] for s in _stats(proc)] == ["hit"], proc.stderr
