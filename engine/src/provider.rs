@@ -48,7 +48,14 @@ impl CatalogProvider for SnapshotCatalog {
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        self.schema_names().iter().any(|s| s == name).then(|| {
+        // When the catalog cannot list its schemas (its database restarting, say), the schema
+        // is handed out all the same, so that resolving a table reports the catalog's error
+        // rather than "table not found".
+        let known = match self.catalog.list_schemas(self.snapshot) {
+            Ok(schemas) => schemas.iter().any(|s| s.name == name),
+            Err(_) => true,
+        };
+        known.then(|| {
             Arc::new(SnapshotSchema {
                 catalog: Arc::clone(&self.catalog),
                 stores: Arc::clone(&self.stores),

@@ -838,8 +838,45 @@ impl ExprPlanner for ArrowPlanner {
     }
 }
 
+/// BigQuery's `TIMESTAMP_TRUNC(ts, HOUR)` and `DATETIME_TRUNC(ts, DAY)` (the part a bare word,
+/// after the value) as `date_trunc('hour', ts)`.
+fn bigquery_trunc(f: &mut datafusion::sql::sqlparser::ast::Function) {
+    use datafusion::sql::sqlparser::ast::{
+        Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Value,
+    };
+    let named = f
+        .name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.to_ascii_lowercase());
+    if !matches!(named.as_deref(), Some("timestamp_trunc" | "datetime_trunc")) {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else {
+        return;
+    };
+    let [_, FunctionArg::Unnamed(FunctionArgExpr::Expr(part))] = list.args.as_mut_slice() else {
+        return;
+    };
+    let part = match part {
+        SqlExpr::Identifier(ident) => ident.value.to_ascii_lowercase(),
+        SqlExpr::Value(v) => match &v.value {
+            Value::SingleQuotedString(text) => text.to_ascii_lowercase(),
+            _ => return,
+        },
+        _ => return,
+    };
+    list.args.swap(0, 1);
+    list.args[0] = FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::value(
+        Value::SingleQuotedString(part),
+    )));
+    f.name = ObjectName::from(vec![Ident::new("date_trunc")]);
+}
+
 /// DuckDB's `JSON` type in casts (`attributes::JSON`, `CAST(x AS JSON)`) as text: Strata's JSON
-/// values are text, which DataFusion's planner would otherwise refuse as an unknown type.
+/// values are text, which DataFusion's planner would otherwise refuse as an unknown type; and
+/// BigQuery's `TIMESTAMP_TRUNC(ts, HOUR)` (see `bigquery_trunc`).
 pub(crate) fn json_type_as_text(statement: &mut datafusion::sql::parser::Statement) {
     use datafusion::sql::sqlparser::ast::{
         DataType as SqlType, Expr as SqlExpr, VisitMut, VisitorMut,
@@ -853,6 +890,9 @@ pub(crate) fn json_type_as_text(statement: &mut datafusion::sql::parser::Stateme
                 && matches!(data_type, SqlType::JSON)
             {
                 *data_type = SqlType::Varchar(None);
+            }
+            if let SqlExpr::Function(f) = expr {
+                bigquery_trunc(f);
             }
             ControlFlow::Continue(())
         }
