@@ -1,13 +1,16 @@
 //! The result cache: a repeated query (a dashboard tile, a report) is answered from memory
 //! while none of the tables it reads has changed.
 //!
-//! An entry is keyed by the query's bound logical plan as text — the statement normalised by
-//! the parser and planner, with its parameters' values — plus the caller's scope (the role on
-//! the server) and the session time zone. It records, for each table the query read, the last
-//! snapshot that changed that table; a lookup computes the same at the current snapshot, read
-//! from the catalog database, so commits made by any process (`strata ingest`, DuckDB, another
-//! server on a shared PostgreSQL catalog) invalidate exactly the entries that read the
-//! changed tables. Non-deterministic functions (`now()`, `random()`, …), unbound parameters,
+//! An entry is keyed by the query's bound logical plan itself (compared node by node: the
+//! statement normalised by the parser and planner, with its literals' and parameters' typed
+//! values — not its text, which DataFusion abbreviates and does not escape) plus the caller's
+//! scope (the role on the server) and the session time zone. It records, for each table the
+//! query read, the last snapshot that changed that table, and the oldest snapshot still in the
+//! catalog's log; a lookup computes the same at the current snapshot, read from the catalog
+//! database, so commits made by any process (`strata ingest`, DuckDB, another server on a
+//! shared PostgreSQL catalog) invalidate exactly the entries that read the changed tables, and
+//! expiring snapshots invalidates everything (a table whose changes were all expired is not
+//! cached). Non-deterministic functions (`now()`, `random()`, …), unbound parameters,
 //! `information_schema`, the catalog table functions, `EXPLAIN`, `SET` and every write are never
 //! cached. Entries are bounded in bytes (moka, TinyLFU admission); one answer larger than an
 //! eighth of the cache is not kept.
@@ -25,7 +28,7 @@ use futures::StreamExt;
 use strata_catalog::{Catalog, SnapshotId};
 
 use crate::error::Result;
-use crate::provider::CATALOG_NAME;
+use crate::table::CatalogTable;
 
 /// How a statement met the result cache (reported in statistics and the query log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,24 +54,35 @@ impl CacheUse {
     }
 }
 
+/// What an entry is found by.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    scope: String,
+    time_zone: String,
+    plan: LogicalPlan,
+}
+
 struct Entry {
-    /// Each table the query read (schema, name) with the last snapshot that changed it.
-    versions: Vec<((String, String), SnapshotId)>,
+    /// The oldest snapshot of the catalog's log, then each table the query read (its id)
+    /// with the last snapshot that changed it.
+    versions: Versions,
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
 }
 
+type Versions = (SnapshotId, Vec<(i64, SnapshotId)>);
+
 /// The last snapshot that changed each table, as of one snapshot.
 struct Changes {
     snapshot: SnapshotId,
+    /// The oldest snapshot still in the log (expiring snapshots moves it).
+    oldest: SnapshotId,
     by_id: HashMap<i64, SnapshotId>,
     created: HashMap<(String, String), SnapshotId>,
-    /// Table ids by name at this snapshot, looked up as queries name them.
-    ids: Mutex<HashMap<(String, String), Option<i64>>>,
 }
 
 pub struct ResultCache {
-    entries: moka::sync::Cache<String, Arc<Entry>>,
+    entries: moka::sync::Cache<Key, Arc<Entry>>,
     largest: usize,
     changes: Mutex<Option<Arc<Changes>>>,
 }
@@ -77,12 +91,12 @@ pub struct ResultCache {
 pub(crate) enum Probe {
     Uncacheable,
     Hit(SchemaRef, Vec<RecordBatch>),
-    Miss(Pending),
+    Miss(Box<Pending>),
 }
 
 pub(crate) struct Pending {
-    key: String,
-    versions: Vec<((String, String), SnapshotId)>,
+    key: Key,
+    versions: Versions,
 }
 
 impl ResultCache {
@@ -93,7 +107,7 @@ impl ResultCache {
         }
         let entries = moka::sync::Cache::builder()
             // Weights in KiB, so that u32 weights cover terabytes.
-            .weigher(|_key: &String, entry: &Arc<Entry>| {
+            .weigher(|_key: &Key, entry: &Arc<Entry>| {
                 let bytes: usize = entry
                     .batches
                     .iter()
@@ -117,60 +131,41 @@ impl ResultCache {
         snapshot: SnapshotId,
         plan: &LogicalPlan,
         scope: &str,
-        default_schema: &str,
         time_zone: &str,
     ) -> Result<Probe> {
-        let Some(tables) = tables_of(plan, default_schema) else {
+        let Some(tables) = tables_of(plan, snapshot) else {
             return Ok(Probe::Uncacheable);
         };
         let changes = self.changes_at(catalog, snapshot)?;
         let mut versions = Vec::with_capacity(tables.len());
-        for (schema, name) in tables {
-            let known = changes
-                .ids
-                .lock()
-                .expect("ids")
-                .get(&(schema.clone(), name.clone()))
-                .copied();
-            let id = match known {
-                Some(id) => id,
-                None => {
-                    let id = catalog
-                        .table(snapshot, &schema, &name)?
-                        .map(|meta| meta.table_id);
-                    changes
-                        .ids
-                        .lock()
-                        .expect("ids")
-                        .insert((schema.clone(), name.clone()), id);
-                    id
-                }
-            };
-            let Some(id) = id else {
+        for (id, schema, name) in tables {
+            let by_id = changes.by_id.get(&id).copied();
+            let created = changes.created.get(&(schema, name)).copied();
+            // A table whose changes were all expired has no version to compare.
+            let Some(version) = by_id.max(created) else {
                 return Ok(Probe::Uncacheable);
             };
-            let by_id = changes.by_id.get(&id).copied();
-            let created = changes
-                .created
-                .get(&(schema.clone(), name.clone()))
-                .copied();
-            let version = by_id.max(created).unwrap_or_default();
-            versions.push(((schema, name), version));
+            versions.push((id, version));
         }
-        let key = format!("{scope}\u{1}{time_zone}\u{1}{}", plan.display_indent());
+        let versions = (changes.oldest, versions);
+        let key = Key {
+            scope: scope.to_string(),
+            time_zone: time_zone.to_string(),
+            plan: plan.clone(),
+        };
         if let Some(entry) = self.entries.get(&key)
             && entry.versions == versions
         {
             return Ok(Probe::Hit(Arc::clone(&entry.schema), entry.batches.clone()));
         }
-        Ok(Probe::Miss(Pending { key, versions }))
+        Ok(Probe::Miss(Box::new(Pending { key, versions })))
     }
 
     /// `stream`, which keeps its batches and stores them under `pending` when it ends without
     /// error (a stream dropped early, failed, or larger than an eighth of the cache is not kept).
     pub(crate) fn collect(
         self: &Arc<Self>,
-        pending: Pending,
+        pending: Box<Pending>,
         stream: SendableRecordBatchStream,
     ) -> SendableRecordBatchStream {
         struct Collected {
@@ -233,11 +228,13 @@ impl ResultCache {
         }
         let mut by_id = HashMap::new();
         let mut created = HashMap::new();
+        let mut oldest = None;
         for entry in catalog.snapshots()? {
             if entry.snapshot > snapshot {
                 continue;
             }
-            for change in entry.changes.split(',') {
+            oldest = Some(oldest.unwrap_or(entry.snapshot).min(entry.snapshot));
+            for change in split_changes(&entry.changes) {
                 let Some((kind, target)) = change.split_once(':') else {
                     continue;
                 };
@@ -252,13 +249,32 @@ impl ResultCache {
         }
         let changes = Arc::new(Changes {
             snapshot,
+            oldest: oldest.unwrap_or_default(),
             by_id,
             created,
-            ids: Mutex::new(HashMap::new()),
         });
         *self.changes.lock().expect("changes") = Some(Arc::clone(&changes));
         Ok(changes)
     }
+}
+
+/// The entries of a DuckLake change list: commas separate them, except inside double quotes
+/// (a quoted name may hold a comma; `""` is a quote inside quotes).
+fn split_changes(list: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in list.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&list[start..]);
+    out
 }
 
 /// `"schema"."name"` as DuckLake writes a created table into its change list.
@@ -273,21 +289,26 @@ fn unquote_qualified(text: &str) -> Option<(String, String)> {
     }
 }
 
-/// The catalog tables a cacheable query reads, as (schema, name); None when the plan is not
-/// a deterministic query over catalog tables only.
-fn tables_of(plan: &LogicalPlan, default_schema: &str) -> Option<Vec<(String, String)>> {
+/// The catalog tables a cacheable query reads, as (id, schema, name), found through the
+/// scanned providers themselves (a table function named like a table cannot pass for it); None
+/// when the plan is not a deterministic query over catalog tables read at `snapshot`.
+fn tables_of(plan: &LogicalPlan, snapshot: SnapshotId) -> Option<Vec<(i64, String, String)>> {
     let mut tables = Vec::new();
     let mut cacheable = true;
     let _ = plan.apply_with_subqueries(|node| {
         match node {
             LogicalPlan::TableScan(scan) => {
-                let reference = &scan.table_name;
-                let ours = reference.catalog().is_none_or(|c| c == CATALOG_NAME);
-                let schema = reference.schema().unwrap_or(default_schema);
-                if !ours || schema.eq_ignore_ascii_case("information_schema") {
-                    cacheable = false;
-                } else {
-                    tables.push((schema.to_string(), reference.table().to_string()));
+                let provider = datafusion::datasource::source_as_provider(&scan.source).ok();
+                match provider
+                    .as_ref()
+                    .and_then(|p| p.as_ref().downcast_ref::<CatalogTable>())
+                    .filter(|t| t.reads_whole_table_at(snapshot))
+                {
+                    Some(table) => {
+                        let meta = table.meta();
+                        tables.push((meta.table_id, meta.schema.clone(), meta.name.clone()));
+                    }
+                    None => cacheable = false,
                 }
             }
             LogicalPlan::Explain(_)
@@ -336,6 +357,15 @@ fn tables_of(plan: &LogicalPlan, default_schema: &str) -> Option<Vec<(String, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn change_lists_split_outside_quotes() {
+        assert_eq!(
+            split_changes("inserted_into_table:3,created_table:\"main\".\"a,b\""),
+            vec!["inserted_into_table:3", "created_table:\"main\".\"a,b\""]
+        );
+        assert_eq!(split_changes(""), vec![""]);
+    }
 
     #[test]
     fn created_table_names_unquote() {

@@ -178,7 +178,6 @@ impl PreparedStatement {
                         snapshot,
                         &plan,
                         &result_cache.scope,
-                        &options.catalog.default_schema,
                         options.execution.time_zone.as_deref().unwrap_or(""),
                     )
                     .unwrap_or(Probe::Uncacheable);

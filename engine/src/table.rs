@@ -30,7 +30,7 @@ use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
-use strata_catalog::{Catalog, DataFile, FileQuery, TableMeta};
+use strata_catalog::{Catalog, DataFile, FileQuery, SnapshotId, TableMeta};
 
 use crate::field_ids::FieldIdAdapterFactory;
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
@@ -99,6 +99,12 @@ impl CatalogTable {
     /// The catalog's view of the table.
     pub fn meta(&self) -> &TableMeta {
         &self.meta
+    }
+
+    /// Whether this reads the whole table as of `snapshot` (not a time-travel read of an older
+    /// snapshot, nor a chosen set of its files): what the result cache may key on.
+    pub(crate) fn reads_whole_table_at(&self, snapshot: SnapshotId) -> bool {
+        self.only_files.is_none() && self.meta.snapshot == snapshot
     }
 
     /// Only read the files with these ids (a compaction reads the files it replaces).
