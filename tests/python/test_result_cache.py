@@ -119,8 +119,13 @@ def test_server_invalidates_exactly_the_changed_tables_whoever_commits(lake, ser
     proc = strata("query", "--server", server.url, "--stats", "json", Q_U)
     assert [s["result_cache"] for s in _stats(proc)] == ["hit"], proc.stderr
 
-    # Expiring snapshots forgets the changes the versions were read from: no entry is served
-    # after it (the table's last change may be gone from the log; then it is not cached).
+    # Expiring snapshots forgets the changes versions are read from: a write to t, then one to
+    # u, then an expiry that keeps only the last snapshot leaves t with no recorded change; its
+    # fresh answer is served (not cached), never the entry from before the write.
+    assert _ask(server, Q_T) == [(1002, 505507)] and _uses(server, Q_T, 1) == ["hit"]
+    strata("query", "INSERT INTO t VALUES (3)", catalog=catalog)
+    strata("query", "INSERT INTO u VALUES (52, 'a')", catalog=catalog)
     strata("query", "CALL expire_snapshots('0s')", catalog=catalog)
-    assert _ask(server, Q_T) == [(1002, 505507)]
-    assert _uses(server, Q_T, 1)[0] in ("miss", "uncacheable")
+    assert _ask(server, Q_T) == [(1003, 505510)]
+    assert _uses(server, Q_T, 1) == ["uncacheable"]
+    assert _ask(server, Q_U) == [(52, "zz")] and _uses(server, Q_U, 1) == ["miss"]
