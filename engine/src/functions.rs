@@ -472,7 +472,7 @@ pub fn function_reference() -> String {
          extensions) so that queries port unchanged; every DataFusion function is available \
          too (see DataFusion's SQL reference), as are the typed JSON getters of \
          `datafusion-functions-json` (`json_get_str`, `json_get_int`, `json_get_float`, `json_get_bool`, \
-         `json_get_json`, `json_as_text`, `json_length`, `json_object_keys`). Timestamps and time buckets are in UTC.\n",
+         `json_get_json`, `json_as_text`, `json_length`). Timestamps and time buckets are in UTC.\n",
     );
     for section in ["JSON", "Text", "Time", "Aggregates", "Spatial", "H3"] {
         out.push_str(&format!(

@@ -82,7 +82,7 @@ LOG_QUERIES = [
     """SELECT id, payload->>'$.http.status', payload->'$.http', payload->>'$.tags[0]', payload->>'$.tags[-1]',
               payload->'tags'->>1, json_extract(payload, '$.user.id'), json_value(payload, '$.user.name'),
               json_value(payload, '$.http'), json_array_length(payload, '$.tags'), json_type(payload, '$.http.status'),
-              json_type(payload, '$.latency'), json_exists(payload, '$.user'), json_keys(payload), payload->>'$.user.name',
+              json_type(payload, '$.latency'), json_exists(payload, '$.user'), json_keys(payload), json_keys(payload, '$.http'), payload->>'$.user.name',
               json_extract(payload, '/http/method'), json_contains(payload, '"b"'), json_valid(payload)
        FROM events""",
     "SELECT payload->>'$.http.status' AS status, count(*) FROM events WHERE (payload->>'$.http.status')::INTEGER >= 500 GROUP BY 1",

@@ -128,8 +128,11 @@ impl ScalarUDFImpl for Calendar {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let [t] = arg_types else {
+            return plan_err!("{}(t) takes 1 argument", self.name);
+        };
         if !matches!(
-            arg_types[0],
+            t,
             DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 | DataType::Null
         ) {
             return plan_err!(
@@ -143,7 +146,7 @@ impl ScalarUDFImpl for Calendar {
             let part = ScalarValue::Utf8(Some(self.argument.to_string()));
             let fields = [
                 Arc::new(Field::new("part", DataType::Utf8, false)),
-                Arc::new(Field::new("t", arg_types[0].clone(), true)),
+                Arc::new(Field::new("t", t.clone(), true)),
             ];
             let field = self.inner.return_field_from_args(ReturnFieldArgs {
                 arg_fields: &fields,
@@ -222,6 +225,9 @@ impl ScalarUDFImpl for DateDiff {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if arg_types.len() != 3 {
+            return plan_err!("date_diff(part, start, end) takes 3 arguments");
+        }
         for t in &arg_types[1..] {
             if !matches!(
                 t,
@@ -310,7 +316,7 @@ impl AggregateUDFImpl for QuantileDisc {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(arg_types[0].clone())
+        first_type(self.name(), arg_types)
     }
 
     fn supports_within_group_clause(&self) -> bool {
@@ -453,7 +459,7 @@ impl AggregateUDFImpl for Mode {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(arg_types[0].clone())
+        first_type(self.name(), arg_types)
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -559,5 +565,13 @@ impl Accumulator for ModeAccumulator {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.order.iter().map(|v| 2 * v.size() + 16).sum::<usize>()
+    }
+}
+
+/// The type of the first argument (what aggregates like `mode` return), or a planning error.
+pub(super) fn first_type(name: &str, arg_types: &[DataType]) -> Result<DataType> {
+    match arg_types.first() {
+        Some(t) => Ok(t.clone()),
+        None => plan_err!("{name} needs an argument"),
     }
 }

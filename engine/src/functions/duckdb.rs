@@ -109,7 +109,10 @@ impl ScalarUDFImpl for If {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(arg_types[1].clone())
+        match arg_types.get(1) {
+            Some(t) => Ok(t.clone()),
+            None => plan_err!("{} needs a second argument", self.name()),
+        }
     }
 
     fn simplify(
@@ -379,7 +382,10 @@ impl ScalarUDFImpl for TimeBucket {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(arg_types[1].clone())
+        match arg_types.get(1) {
+            Some(t) => Ok(t.clone()),
+            None => plan_err!("{} needs a second argument", self.name()),
+        }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -506,8 +512,11 @@ impl ScalarUDFImpl for Epoch {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let [arg] = arg_types else {
+            return plan_err!("{} takes 1 argument", self.name());
+        };
         let time = matches!(
-            arg_types[0],
+            arg,
             DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
         );
         match (self.unit, time) {
@@ -718,7 +727,7 @@ impl AggregateUDFImpl for ArgExtreme {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(arg_types[0].clone())
+        super::calendar::first_type(self.name(), arg_types)
     }
 
     fn accumulator(&self, _acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {

@@ -302,30 +302,35 @@ impl ScalarUDFImpl for Extract {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        if self.output == Output::Scalar || arg_types[0].is_null() {
+        let Some(json) = arg_types.first() else {
+            return plan_err!("{}(json, path) takes 2 arguments", self.name);
+        };
+        if self.output == Output::Scalar || json.is_null() {
             return Ok(DataType::Utf8);
         }
-        self.inner
-            .return_type(&[arg_types[0].clone(), DataType::Utf8])
+        self.inner.return_type(&[json.clone(), DataType::Utf8])
     }
 
     fn schema_name(&self, args: &[Expr]) -> Result<String> {
-        match self.operator {
+        // Called before the arguments are checked: any number of them must be named.
+        match (self.operator, args) {
             // `attributes ->> 'client'`, as DuckDB and PostgreSQL name the column.
-            Some(op) => Ok(format!(
+            (Some(op), [json, path]) => Ok(format!(
                 "{} {op} {}",
-                args[0].schema_name(),
-                match &args[1] {
+                json.schema_name(),
+                match path {
                     Expr::Literal(ScalarValue::Utf8(Some(key)), _) => format!("'{key}'"),
                     Expr::Literal(value, _) => value.to_string(),
                     other => other.schema_name().to_string(),
                 }
             )),
-            None => Ok(format!(
-                "{}({}, {})",
+            _ => Ok(format!(
+                "{}({})",
                 self.name,
-                args[0].schema_name(),
-                args[1].schema_name()
+                args.iter()
+                    .map(|a| a.schema_name().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }
@@ -700,7 +705,7 @@ impl ScalarUDFImpl for Contains {
 
 /// Every JSON function: DuckDB's names, and the crate's typed getters (`json_get_str`,
 /// `json_get_int`, `json_get_float`, `json_get_bool`, `json_get_json`, `json_as_text`,
-/// `json_length`, `json_object_keys`), which take the path as separate keys and indexes.
+/// `json_length`), which take the path as separate keys and indexes.
 pub(crate) fn udfs() -> Vec<ScalarUDF> {
     use datafusion_functions_json::udfs;
     let mut all: Vec<ScalarUDF> = [
@@ -711,12 +716,12 @@ pub(crate) fn udfs() -> Vec<ScalarUDF> {
         udfs::json_get_json_udf(),
         udfs::json_as_text_udf(),
         udfs::json_length_udf(),
-        udfs::json_object_keys_udf(),
     ]
     .into_iter()
     .map(|udf| udf.as_ref().clone())
     .collect();
-    // `json_object_keys` answers to `json_keys` too; DuckDB's `json_keys` (registered after) wins.
+    // Not the crate's `json_object_keys`: it also answers to `json_keys`, and when a session's
+    // functions are copied (in no fixed order) it could take that name from DuckDB's.
     all.extend(
         [Output::Json, Output::Text, Output::Scalar]
             .into_iter()
