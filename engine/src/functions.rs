@@ -9,12 +9,13 @@
 //! `SHOW FUNCTIONS` and `information_schema.routines` list.
 
 mod calendar;
+mod dialect;
 mod duckdb;
 mod geo;
 mod h3;
 mod json;
 
-pub(crate) use json::{ArrowPlanner as JsonArrowPlanner, json_type_as_text};
+pub(crate) use dialect::{ArrowPlanner as JsonArrowPlanner, json_type_as_text};
 
 use std::hash::Hash;
 use std::sync::Arc;

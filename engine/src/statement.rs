@@ -171,14 +171,20 @@ impl PreparedStatement {
             (None, _) => (None, None),
             (Some(_), false) => (Some(CacheUse::Bypassed), None),
             (Some(cache), true) => {
-                let options = lake.ctx.state().config_options().clone();
+                let time_zone = lake
+                    .ctx
+                    .state()
+                    .config_options()
+                    .execution
+                    .time_zone
+                    .clone();
                 let probe = cache
                     .probe(
                         &lake.catalog,
                         snapshot,
                         &plan,
                         &result_cache.scope,
-                        options.execution.time_zone.as_deref().unwrap_or(""),
+                        time_zone.as_deref().unwrap_or(""),
                     )
                     .unwrap_or(Probe::Uncacheable);
                 match probe {

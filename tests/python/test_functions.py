@@ -104,6 +104,8 @@ LOG_QUERIES = [
        FROM requests GROUP BY 1""",
     "SELECT service, arg_max(trace_id, ts), arg_min(trace_id, ts), max_by(endpoint, ts), min_by(status, ts), count_if(level = 'ERROR') FROM requests GROUP BY 1",
     "SELECT count_if(latency_ms > 100), count_if(user_id IS NULL) FROM requests",
+    # as window functions (no rewrite to first_value there: their own accumulators)
+    "SELECT DISTINCT service, arg_max(trace_id, ts) OVER (PARTITION BY service), arg_min(status, ts) OVER (PARTITION BY service), count_if(status >= 500) OVER (PARTITION BY service), mode(status) OVER (PARTITION BY service) FROM requests",
     "SELECT string_split(endpoint, '/')[3] AS resource, count(*) FROM requests GROUP BY 1",
     # DuckDB's calendar functions, discrete quantiles, the JSON type in casts
     "SELECT hour(ts) AS h, dayofweek(ts), dayname(ts), monthname(ts), week(ts), count(*) FROM requests GROUP BY ALL",

@@ -730,17 +730,28 @@ impl AggregateUDFImpl for ArgExtreme {
         super::calendar::first_type(self.name(), arg_types)
     }
 
-    fn accumulator(&self, _acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        // Always rewritten by `simplify` before execution.
-        datafusion::common::not_impl_err!("{} is planned as first_value", self.name())
+    /// Where `simplify` does not apply (`arg_max(x, by) OVER (…)`): the best row so far.
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(ArgExtremeAccumulator {
+            max: self.max,
+            best: None,
+            value_type: args.expr_fields[0].data_type().clone(),
+            by_type: args.expr_fields[1].data_type().clone(),
+        }))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            "value",
-            args.return_field.data_type().clone(),
-            true,
-        ))])
+        let field = |name: &str, t: &DataType| {
+            Arc::new(Field::new(
+                format!("{}[{name}]", args.name),
+                t.clone(),
+                true,
+            ))
+        };
+        Ok(vec![
+            field("value", args.input_fields[0].data_type()),
+            field("by", args.input_fields[1].data_type()),
+        ])
     }
 
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
@@ -764,5 +775,69 @@ impl AggregateUDFImpl for ArgExtreme {
 
     fn documentation(&self) -> Option<&Documentation> {
         Some(&self.doc)
+    }
+}
+
+/// `arg_max`/`arg_min` row by row: the value of the row with the largest (smallest) `by`,
+/// over rows where neither is NULL; the first such row wins a tie.
+#[derive(Debug)]
+struct ArgExtremeAccumulator {
+    max: bool,
+    best: Option<(ScalarValue, ScalarValue)>,
+    value_type: DataType,
+    by_type: DataType,
+}
+
+impl ArgExtremeAccumulator {
+    fn offer(&mut self, values: &ArrayRef, by: &ArrayRef) -> Result<()> {
+        for row in 0..values.len() {
+            if values.is_null(row) || by.is_null(row) {
+                continue;
+            }
+            let candidate = ScalarValue::try_from_array(by, row)?;
+            let better = match &self.best {
+                None => true,
+                Some((_, best)) => match candidate.partial_cmp(best) {
+                    Some(std::cmp::Ordering::Greater) => self.max,
+                    Some(std::cmp::Ordering::Less) => !self.max,
+                    _ => false,
+                },
+            };
+            if better {
+                self.best = Some((ScalarValue::try_from_array(values, row)?, candidate));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Accumulator for ArgExtremeAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.offer(&values[0], &values[1])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        self.offer(&states[0], &states[1])
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        match &self.best {
+            Some((value, by)) => Ok(vec![value.clone(), by.clone()]),
+            None => Ok(vec![
+                ScalarValue::try_from(&self.value_type)?,
+                ScalarValue::try_from(&self.by_type)?,
+            ]),
+        }
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        match &self.best {
+            Some((value, _)) => Ok(value.clone()),
+            None => ScalarValue::try_from(&self.value_type),
+        }
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.best.as_ref().map_or(0, |(v, b)| v.size() + b.size())
     }
 }
