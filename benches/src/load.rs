@@ -2,7 +2,9 @@
 //! each running a realistic mix (dashboard aggregates, selective log lookups, a few heavy
 //! scans, metadata calls, some writers) for a bounded time. Reports throughput, latency
 //! percentiles per kind, errors (queue-limit rejections, which the server documents, apart
-//! from every other error) and the server's resident memory over time.
+//! from every other error) and the server's resident memory over time. `--mix dashboard`
+//! replays only the dashboard queries (the same tiles over and over, nobody writing) and reports
+//! the server's result-cache and data-cache hit rates from its query log.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,11 +66,31 @@ pub struct LoadArgs {
     /// A few seconds on tiny data (CI): fails on any error other than a queue rejection
     #[arg(long)]
     pub smoke: bool,
+    /// What the clients send: `mixed` (dashboards, lookups, heavy scans, metadata, writes) or
+    /// `dashboard` (only the dashboard tiles, repeated, no writes)
+    #[arg(long, value_enum, default_value_t = Mix::Mixed)]
+    pub mix: Mix,
+}
+
+/// The request mix of a load run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    Mixed,
+    Dashboard,
+}
+
+impl Mix {
+    fn weights(self) -> &'static [(Kind, u32)] {
+        match self {
+            Mix::Mixed => MIX,
+            Mix::Dashboard => &[(Kind::Dashboard, 1)],
+        }
+    }
 }
 
 /// What a request does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
+pub enum Kind {
     Dashboard,
     Lookup,
     Heavy,
@@ -281,13 +303,57 @@ fn start_server(args: &LoadArgs, dir: &Path) -> Result<Server> {
     let config = dir.join("load.toml");
     std::fs::write(&config, args.config.clone().unwrap_or_default())?;
     let config = config.to_string_lossy().to_string();
+    // The dashboard mix reads the cache hit rates from the query log.
+    let log = match args.mix {
+        Mix::Mixed => "off".to_string(),
+        Mix::Dashboard => {
+            let log = query_log_path(dir);
+            let _ = std::fs::remove_file(&log);
+            log.to_string_lossy().to_string()
+        }
+    };
     Server::start(
         &bin,
         &catalog,
-        &[("STRATA_SERVER_QUERY_LOG".into(), "off".into())],
+        &[("STRATA_SERVER_QUERY_LOG".into(), log)],
         &["--config", &config],
         None,
     )
+}
+
+fn query_log_path(dir: &Path) -> PathBuf {
+    dir.join("query-log.jsonl")
+}
+
+/// What the server's query log says about the caches, for the statements that started after
+/// `skip` lines (the driver's own set-up queries come first).
+#[derive(Debug, Default)]
+struct CacheCounts {
+    statements: usize,
+    result: BTreeMap<String, usize>,
+    requests: u64,
+    data_hits: u64,
+    data_hit_bytes: u64,
+}
+
+fn cache_counts(log: &Path, skip: usize) -> Option<CacheCounts> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let mut counts = CacheCounts::default();
+    for line in text.lines().skip(skip) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v["request"] != "statement" {
+            continue;
+        }
+        counts.statements += 1;
+        let outcome = v["result_cache"].as_str().unwrap_or("none").to_string();
+        *counts.result.entry(outcome).or_default() += 1;
+        counts.requests += v["requests"].as_u64().unwrap_or(0);
+        counts.data_hits += v["cache_hits"].as_u64().unwrap_or(0);
+        counts.data_hit_bytes += v["cache_hit_bytes"].as_u64().unwrap_or(0);
+    }
+    Some(counts)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -326,7 +392,8 @@ pub fn run(mut args: LoadArgs) -> Result<()> {
     let login = std::env::var("STRATA_LOAD_USER")
         .ok()
         .zip(std::env::var("STRATA_LOAD_PASSWORD").ok());
-    let report = runtime.block_on(drive(&args, &url, pid, login))?;
+    let log = (server.is_some() && args.mix == Mix::Dashboard).then(|| query_log_path(&args.data));
+    let report = runtime.block_on(drive(&args, &url, pid, login, log.as_deref()))?;
     drop(server);
     if args.smoke {
         let _ = std::fs::remove_dir_all(&args.data);
@@ -362,6 +429,7 @@ async fn drive(
     url: &str,
     pid: Option<u32>,
     login: Option<(String, String)>,
+    log: Option<&Path>,
 ) -> Result<Report> {
     let login_ref = login.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
     let mut first = Client::connect(url, login_ref).await?;
@@ -369,6 +437,10 @@ async fn drive(
     if domain.days.is_empty() {
         bail!("the lake has no request logs to query");
     }
+    let mix = args.mix.weights();
+    let set_up_lines = log
+        .and_then(|l| std::fs::read_to_string(l).ok())
+        .map_or(0, |t| t.lines().count());
     let samples = Arc::new(Mutex::new(Vec::<Sample>::new()));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
@@ -398,7 +470,7 @@ async fn drive(
             let mut client = Client::connect(&url, login).await?;
             let mut rng = Rng::new(seed);
             while Instant::now() < deadline {
-                let kind = rng.weighted(MIX);
+                let kind = rng.weighted(mix);
                 let sql = domain.statement(kind, &mut rng, client_id);
                 let t0 = Instant::now();
                 let outcome = match kind {
@@ -431,7 +503,8 @@ async fn drive(
     let elapsed = started.elapsed().as_secs_f64();
     let samples = std::mem::take(&mut *samples.lock().expect("not poisoned"));
     let rss = std::mem::take(&mut *rss.lock().expect("not poisoned"));
-    Ok(report(args, url, elapsed, &samples, &rss))
+    let caches = log.and_then(|l| cache_counts(l, set_up_lines));
+    Ok(report(args, url, elapsed, &samples, &rss, caches.as_ref()))
 }
 
 fn process_rss(pid: u32) -> Option<u64> {
@@ -447,6 +520,7 @@ fn report(
     elapsed: f64,
     samples: &[Sample],
     rss: &[(f64, u64)],
+    caches: Option<&CacheCounts>,
 ) -> Report {
     let mut by_kind: BTreeMap<Kind, (Vec<f64>, usize, usize)> = BTreeMap::new();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
@@ -480,7 +554,11 @@ fn report(
         args.clients, args.duration
     ));
     md.push_str(&format!(
-        "Command: `strata-bench load --clients {} --duration {} --warmup {} --rows {}{}`, against {} ({}).\n\n",
+        "Command: `strata-bench load --mix {} --clients {} --duration {} --warmup {} --rows {}{}`, against {} ({}).\n\n",
+        match args.mix {
+            Mix::Mixed => "mixed",
+            Mix::Dashboard => "dashboard",
+        },
         args.clients,
         args.duration,
         args.warmup,
@@ -518,6 +596,22 @@ fn report(
             percentile(lat, 0.95),
             percentile(lat, 0.99),
             lat.last().copied().unwrap_or(0.0)
+        ));
+    }
+    if let Some(c) = caches {
+        let share = |n: usize| 100.0 * n as f64 / c.statements.max(1) as f64;
+        let outcomes: Vec<String> = c
+            .result
+            .iter()
+            .map(|(k, n)| format!("{k} {n} ({:.1}%)", share(*n)))
+            .collect();
+        md.push_str(&format!(
+            "\nCaches, from the server's query log ({} statements): result cache: {}. Data cache: {} ranges served from memory ({:.1} MiB), {} requests to storage.\n",
+            c.statements,
+            outcomes.join(", "),
+            c.data_hits,
+            c.data_hit_bytes as f64 / (1 << 20) as f64,
+            c.requests
         ));
     }
     if !errors.is_empty() {
@@ -617,6 +711,17 @@ fn report(
         unexpected,
         spread
     );
+    let summary = match caches {
+        Some(c) => format!(
+            "{summary}; result cache {}",
+            c.result
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => summary,
+    };
     Report {
         markdown: md,
         summary,

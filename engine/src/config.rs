@@ -53,7 +53,8 @@ pub struct ExecutionConfig {
     /// Rows per Arrow batch (DataFusion's default, a good fit for the CPU cache).
     pub batch_size: usize,
     /// Decoded Parquet footers and page indexes kept in memory, so repeated queries never
-    /// re-read footers (256 MiB holds about 10,000 footers of wide tables).
+    /// re-read footers (256 MiB holds about 10,000 footers of wide tables). At most an eighth
+    /// of `limits.memory`, set aside from what queries and the other caches share.
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub metadata_cache: usize,
@@ -97,10 +98,9 @@ impl Default for ExecutionConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// Memory for byte ranges of data files on object storage (column chunks), shared by every
-    /// query of the process, so that repeated queries do not request them again; `0` turns it
-    /// off. At most a quarter of `limits.memory` (queries keep the rest). Local files are left
-    /// to the operating system's page cache.
+    /// Memory for byte ranges of data files (column chunks), on object storage or local disk,
+    /// shared by every query of the process, so that repeated queries do not read them again;
+    /// `0` turns it off. At most a quarter of `limits.memory` (queries keep the rest).
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub data: u64,

@@ -1,10 +1,11 @@
-//! The data cache: byte ranges of data files on object storage, kept in memory and shared by
-//! every query of the process (a server's dashboards repeat the same column chunks all day).
+//! The data cache: byte ranges of data files, kept in memory and shared by every query of the
+//! process (a server's dashboards repeat the same column chunks all day).
 //!
 //! Data files never change in place: a range is keyed by the file's URL, its size as the
 //! catalog recorded it, and the range itself, so a replaced file (another size) never answers
-//! from the cache (and is refused by the size check on its first read). Local files are not
-//! cached: the operating system's page cache already keeps them. Eviction is moka's
+//! from the cache (and is refused by the size check on its first read). Local files are cached
+//! too: a range taken from the page cache still costs a system call, a copy and the page faults
+//! of fresh memory. Eviction is moka's
 //! (W-TinyLFU: a one-off scan does not push out ranges that are read again and again), bounded
 //! by bytes (`cache.data` in `strata.toml`).
 
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::watch;
+
+use crate::memory::Yielding;
 
 /// A range of one file, as the catalog knows the file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,6 +110,30 @@ impl DataCache {
             self.ranges
                 .insert(key(file, range), Bytes::copy_from_slice(bytes));
         }
+    }
+
+    /// Apply pending insertions and removals now (moka applies them lazily), so that
+    /// [`Yielding::held`] counts them.
+    pub fn settle(&self) {
+        self.ranges.run_pending_tasks();
+    }
+}
+
+impl Yielding for DataCache {
+    fn held(&self) -> usize {
+        usize::try_from(self.ranges.weighted_size()).unwrap_or(usize::MAX)
+    }
+
+    fn give_way(&self, bytes: usize) {
+        let mut freed = 0;
+        for (key, range) in self.ranges.iter() {
+            if freed >= bytes {
+                break;
+            }
+            freed += range.len();
+            self.ranges.invalidate(&*key);
+        }
+        self.settle();
     }
 }
 

@@ -9,7 +9,7 @@ use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::execution::cache::cache_manager::{CacheManager, CacheManagerConfig};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool};
+use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::dml::InsertOp;
@@ -118,11 +118,30 @@ impl Engine {
             })?;
             disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
         }
+        // One budget: what the caches hold counts against `limits.memory` too, and they give
+        // way before a query has to spill or fail. The footer cache (DataFusion's, bounded by
+        // `engine.metadata_cache`, at most an eighth of the budget) is set aside from it.
+        let footers = config.execution.metadata_cache.min(memory / 8);
+        let results =
+            crate::result_cache::ResultCache::new(config.cache.results.min(memory as u64 / 8));
+        let caches: Vec<Arc<dyn crate::memory::Yielding>> = stores
+            .data_cache()
+            .map(|c| c as Arc<dyn crate::memory::Yielding>)
+            .into_iter()
+            .chain(
+                results
+                    .clone()
+                    .map(|c| c as Arc<dyn crate::memory::Yielding>),
+            )
+            .collect();
         let runtime = RuntimeEnvBuilder::new()
-            .with_metadata_cache_limit(config.execution.metadata_cache)
+            .with_metadata_cache_limit(footers)
             .with_disk_manager_builder(disk)
             .with_object_store_registry(stores.registry(Arc::new(RequestCounter::default())))
-            .with_memory_pool(Arc::new(FairSpillPool::new(memory)));
+            .with_memory_pool(Arc::new(crate::memory::EnginePool::new(
+                memory - footers,
+                caches,
+            )));
         let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
         crate::functions::register(&ctx, &config.limits);
         ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
@@ -166,9 +185,7 @@ impl Engine {
                 ctx,
                 target_file_size: config.execution.target_file_size,
                 limits: config.limits.clone(),
-                results: crate::result_cache::ResultCache::new(
-                    config.cache.results.min(memory as u64 / 8),
-                ),
+                results,
             },
             query_memory_limit: query_memory,
         })

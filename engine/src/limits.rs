@@ -21,9 +21,9 @@ use crate::units::serde_units::{self, Size};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Memory all running queries may reserve together; sorts, aggregations and joins spill
-    /// to disk at the limit, and past it a query fails naming `limits.memory`. Default: half
-    /// the machine's memory.
+    /// Memory all running queries may reserve together with what the caches hold (the
+    /// caches give way first); sorts, aggregations and joins spill to disk at the limit, and
+    /// past it a query fails naming `limits.memory`. Default: half the machine's memory.
     #[serde(with = "serde_units::opt_size")]
     #[schemars(with = "Option<Size>")]
     pub memory: Option<usize>,

@@ -1,5 +1,7 @@
-//! Per-query memory share: a pool that caps one statement's reservations and passes them on to
-//! the engine's shared pool, so one heavy query spills (or fails) before it starves the others.
+//! Memory: one budget (`limits.memory`) for running queries and the caches, in which the
+//! caches give way before a query spills or fails ([`EnginePool`]); and a per-query share that
+//! caps one statement's reservations and passes them on to the engine's pool, so one heavy
+//! query spills (or fails) before it starves the others ([`QueryMemoryPool`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,6 +10,110 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{
     FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, human_readable_size,
 };
+
+/// Memory a cache holds that it can give back when queries need it.
+pub trait Yielding: Send + Sync + fmt::Debug {
+    /// Bytes held now.
+    fn held(&self) -> usize;
+    /// Drop entries until at least `bytes` are freed, or nothing is left.
+    fn give_way(&self, bytes: usize);
+}
+
+/// The engine's memory: queries reserve from a `FairSpillPool` of the whole budget, and what
+/// the caches hold counts against the same budget. A reservation that would pass the budget
+/// first makes the caches drop entries; only when they hold nothing more to give does the query
+/// spill or fail. (A cache may fill up again between reservations, by at most its own bound:
+/// the next reservation takes that back.)
+#[derive(Debug)]
+pub struct EnginePool {
+    queries: FairSpillPool,
+    limit: usize,
+    caches: Vec<Arc<dyn Yielding>>,
+}
+
+impl EnginePool {
+    pub fn new(limit: usize, caches: Vec<Arc<dyn Yielding>>) -> Self {
+        EnginePool {
+            queries: FairSpillPool::new(limit),
+            limit,
+            caches,
+        }
+    }
+
+    /// Bytes the caches hold now.
+    pub fn cached(&self) -> usize {
+        self.caches.iter().map(|c| c.held()).sum()
+    }
+
+    /// Make the caches give back what `additional` more bytes of queries would pass the budget
+    /// by.
+    fn make_room(&self, additional: usize) {
+        let cached = self.cached();
+        let wanted = self.queries.reserved() + additional + cached;
+        if cached == 0 || wanted <= self.limit {
+            return;
+        }
+        let mut excess = wanted - self.limit;
+        for cache in &self.caches {
+            let before = cache.held();
+            if before > 0 {
+                cache.give_way(excess);
+                excess = excess.saturating_sub(before.saturating_sub(cache.held()));
+            }
+            if excess == 0 {
+                break;
+            }
+        }
+    }
+}
+
+impl fmt::Display for EnginePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "engine pool ({} used by queries and {} by caches, of {})",
+            human_readable_size(self.queries.reserved()),
+            human_readable_size(self.cached()),
+            human_readable_size(self.limit)
+        )
+    }
+}
+
+impl MemoryPool for EnginePool {
+    fn name(&self) -> &str {
+        "strata-engine"
+    }
+
+    fn register(&self, consumer: &MemoryConsumer) {
+        self.queries.register(consumer);
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.queries.unregister(consumer);
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.make_room(additional);
+        self.queries.grow(reservation, additional);
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.queries.shrink(reservation, shrink);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        self.make_room(additional);
+        self.queries.try_grow(reservation, additional)
+    }
+
+    fn reserved(&self) -> usize {
+        self.queries.reserved()
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.limit)
+    }
+}
 
 /// The memory pool of one statement: at most `limit` bytes, shared fairly among the statement's
 /// spilling operators (DataFusion's `FairSpillPool`: each spilling operator, such as the sort of
@@ -123,6 +229,66 @@ impl MemoryPool for QueryMemoryPool {
 mod tests {
     use super::*;
     use datafusion::execution::memory_pool::GreedyMemoryPool;
+    use std::ops::Range;
+
+    /// The engine's pool over a real data cache holding `ranges` ranges of 100 bytes.
+    fn pool_over_a_cache(
+        limit: usize,
+        ranges: u64,
+    ) -> (Arc<dyn MemoryPool>, Arc<crate::data_cache::DataCache>) {
+        let cache = crate::data_cache::DataCache::new(1 << 20).unwrap();
+        let file = crate::data_cache::DataCache::file_key("s3://b/t/f.parquet", 1 << 20);
+        for i in 0..ranges {
+            let range: Range<u64> = i * 100..(i + 1) * 100;
+            cache.insert(&file, &range, &bytes::Bytes::from(vec![7u8; 100]));
+        }
+        cache.settle();
+        let caches: Vec<Arc<dyn Yielding>> = vec![Arc::clone(&cache) as Arc<dyn Yielding>];
+        (Arc::new(EnginePool::new(limit, caches)), cache)
+    }
+
+    #[test]
+    fn the_caches_give_way_before_a_query_fails() {
+        // 600 of 1,000 bytes held by the data cache; a query asking for 500 gets them, and
+        // the cache keeps only what is left.
+        let (pool, cache) = pool_over_a_cache(1000, 6);
+        assert_eq!(cache.held(), 600);
+        let r = MemoryConsumer::new("hash join").register(&pool);
+        r.try_grow(500).unwrap();
+        assert_eq!(pool.reserved(), 500);
+        assert!(
+            cache.held() <= 500,
+            "the cache still holds {}",
+            cache.held()
+        );
+        assert!(
+            cache.held() >= 400,
+            "the cache gave up more than needed: {}",
+            cache.held()
+        );
+        // Within the budget, nothing more is dropped.
+        let before = cache.held();
+        r.try_grow(0).unwrap();
+        assert_eq!(cache.held(), before);
+        // More than the budget fails, with the cache emptied first.
+        let err = r.try_grow(600).unwrap_err().to_string();
+        assert!(err.contains("Resources exhausted"), "{err}");
+        assert_eq!(cache.held(), 0);
+        drop(r);
+        assert_eq!(pool.reserved(), 0);
+    }
+
+    #[test]
+    fn infallible_growth_also_takes_from_the_caches() {
+        let (pool, cache) = pool_over_a_cache(1000, 8);
+        let r = MemoryConsumer::new("batch").register(&pool);
+        r.grow(700);
+        assert!(
+            cache.held() <= 300,
+            "the cache still holds {}",
+            cache.held()
+        );
+    }
 
     #[test]
     fn caps_one_query_and_returns_memory_to_the_shared_pool() {

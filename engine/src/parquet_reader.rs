@@ -53,8 +53,7 @@ pub struct CatalogReaderFactory {
     reading: Arc<Reading>,
     /// Footer reads in flight, shared by every scan of the engine.
     footers: Arc<FooterReads>,
-    /// Byte ranges of remote files, shared by every query of the engine (None: local files,
-    /// or caching off).
+    /// Byte ranges of data files, shared by every query of the engine (None: caching off).
     data_cache: Option<Arc<DataCache>>,
 }
 
@@ -80,7 +79,7 @@ impl CatalogReaderFactory {
         }
     }
 
-    /// Keep the byte ranges read in `cache` (remote files only: local ones have the page cache).
+    /// Keep the byte ranges read in `cache`.
     pub fn with_data_cache(mut self, cache: Option<Arc<DataCache>>) -> Self {
         self.data_cache = cache;
         self

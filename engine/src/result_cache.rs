@@ -108,12 +108,7 @@ impl ResultCache {
         let entries = moka::sync::Cache::builder()
             // Weights in KiB, so that u32 weights cover terabytes.
             .weigher(|_key: &Key, entry: &Arc<Entry>| {
-                let bytes: usize = entry
-                    .batches
-                    .iter()
-                    .map(|b| b.get_array_memory_size())
-                    .sum();
-                u32::try_from(bytes / 1024 + 1).unwrap_or(u32::MAX)
+                u32::try_from(entry.bytes() / 1024 + 1).unwrap_or(u32::MAX)
             })
             .max_capacity((capacity / 1024).max(1))
             .build();
@@ -352,6 +347,40 @@ fn tables_of(plan: &LogicalPlan, snapshot: SnapshotId) -> Option<Vec<(i64, Strin
     tables.sort();
     tables.dedup();
     Some(tables)
+}
+
+impl std::fmt::Debug for ResultCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultCache")
+            .field("entries", &self.entries.entry_count())
+            .field("kib", &self.entries.weighted_size())
+            .finish()
+    }
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.batches.iter().map(|b| b.get_array_memory_size()).sum()
+    }
+}
+
+impl crate::memory::Yielding for ResultCache {
+    fn held(&self) -> usize {
+        // Weights are KiB.
+        usize::try_from(self.entries.weighted_size().saturating_mul(1024)).unwrap_or(usize::MAX)
+    }
+
+    fn give_way(&self, bytes: usize) {
+        let mut freed = 0;
+        for (key, entry) in self.entries.iter() {
+            if freed >= bytes {
+                break;
+            }
+            freed += entry.bytes() + 1024;
+            self.entries.invalidate(&*key);
+        }
+        self.entries.run_pending_tasks();
+    }
 }
 
 #[cfg(test)]

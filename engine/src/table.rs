@@ -692,11 +692,10 @@ impl CatalogTable {
                 Arc::clone(&reading),
                 self.stores.footer_reads(),
             )
-            .with_data_cache(if remote {
-                self.stores.data_cache()
-            } else {
-                None
-            }),
+            // Local files too: a range from the page cache still costs a system call, a copy
+            // into fresh memory and its page faults (a fifth of the hot logs and trips
+            // suites, docs/performance.md).
+            .with_data_cache(self.stores.data_cache()),
         );
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();

@@ -111,26 +111,21 @@ def test_queries_make_no_list_or_head_and_reuse_footers(lake):
     # The first run reads each footer once (one ranged GET, its size from the catalog) and the
     # column chunks; the second reads only column chunks, the footers coming from the cache.
     assert first["requests"]["get"] == first["requests"]["ranged_get"], first
-    remote = lake.store.scheme is not None
-    if remote:
-        # On object storage the column chunks come from the data cache the second time: no
-        # request at all, every range a hit, as many ranges as the first run missed.
-        assert first["requests"]["cache_misses"] > 0 and first["requests"]["cache_hits"] == 0, first
-        assert second["requests"]["get"] == 0, second
-        assert second["requests"]["cache_hits"] == first["requests"]["cache_misses"], (first, second)
-        assert second["requests"]["cache_hit_bytes"] > 0 and second["bytes_read"] == 0, second
-        # EXPLAIN ANALYZE shows the scan's hits and misses.
-        plan = lake.strata("query", f"{selective}; EXPLAIN ANALYZE {selective}", "--format", "csv", "--no-result-cache").stdout
-        hits = re.search(r"data_cache_hits=(\d+)", plan)
-        assert hits and int(hits.group(1)) == first["requests"]["cache_misses"], plan
-        assert "data_cache_misses=0" in plan, plan
-    else:
-        # Local files are left to the page cache: the data cache does not count them.
-        assert first["requests"]["cache_misses"] == 0 and second["requests"]["cache_hits"] == 0, second
-    # With the data cache off (and for local files) the second run reads only column chunks,
-    # the footers coming from the metadata cache.
+    # The column chunks come from the data cache the second time, on object storage and on
+    # local disk alike: no request at all, every range a hit, as many as the first run missed.
+    assert first["requests"]["cache_misses"] > 0 and first["requests"]["cache_hits"] == 0, first
+    assert second["requests"]["get"] == 0, second
+    assert second["requests"]["cache_hits"] == first["requests"]["cache_misses"], (first, second)
+    assert second["requests"]["cache_hit_bytes"] > 0 and second["bytes_read"] == 0, second
+    # EXPLAIN ANALYZE shows the scan's hits and misses.
+    plan = lake.strata("query", f"{selective}; EXPLAIN ANALYZE {selective}", "--format", "csv", "--no-result-cache").stdout
+    hits = re.search(r"data_cache_hits=(\d+)", plan)
+    assert hits and int(hits.group(1)) == first["requests"]["cache_misses"], plan
+    assert "data_cache_misses=0" in plan, plan
+    # With the data cache off the second run reads only column chunks, the footers coming
+    # from the metadata cache.
     off = lake.env(STRATA_CACHE_DATA="0")
-    first, second = lake.stats(f"{selective}; {selective}", env=off) if remote else (first, second)
+    first, second = lake.stats(f"{selective}; {selective}", env=off)
     assert second["requests"]["cache_hits"] == 0 and second["requests"]["cache_misses"] == 0, second
     assert second["requests"]["get"] == first["requests"]["get"] - first["files_scanned"], (first, second)
     assert second["requests"]["get"] > 0, second
