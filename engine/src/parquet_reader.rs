@@ -22,7 +22,7 @@ use datafusion::error::Result;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 use futures::FutureExt;
-use futures::future::BoxFuture;
+use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
@@ -83,6 +83,42 @@ impl CatalogReaderFactory {
     pub fn with_data_cache(mut self, cache: Option<Arc<DataCache>>) -> Self {
         self.data_cache = cache;
         self
+    }
+}
+
+impl CatalogReaderFactory {
+    /// Start reading the footers of `files` now, while the rest of the statement is planned
+    /// and its other scans run: a scan that starts later (the probe side of a join, waiting for
+    /// its build side) then finds them in the cache instead of paying a round trip to object
+    /// storage at its start. A footer already cached costs a lookup; one being read is read
+    /// once ([`FooterReads`]). Failures are left for the scan to report. The reads stop when
+    /// the returned handles are aborted (the statement ended), so that an unanswered request
+    /// does not hold the file's footer slot past its statement.
+    pub fn prefetch_footers(self: &Arc<Self>, files: Vec<PartitionedFile>) -> Vec<AbortHandle> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Vec::new();
+        };
+        files
+            .into_iter()
+            .map(|file| {
+                let factory = Arc::clone(self);
+                let (abort, registration) = AbortHandle::new_pair();
+                runtime.spawn(Abortable::new(
+                    async move {
+                        let metrics = ExecutionPlanMetricsSet::new();
+                        let hint = file.metadata_size_hint;
+                        // No partition of the scan reads it (errors name files by partition).
+                        if let Ok(mut reader) =
+                            factory.create_reader(usize::MAX, file, hint, &metrics)
+                        {
+                            let _ = reader.get_metadata(None).await;
+                        }
+                    },
+                    registration,
+                ));
+                abort
+            })
+            .collect()
     }
 }
 

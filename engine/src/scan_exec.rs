@@ -3,10 +3,10 @@
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::common::Result;
-use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
@@ -26,8 +26,11 @@ use datafusion::physical_plan::{
     Statistics,
 };
 use futures::StreamExt;
+use futures::future::AbortHandle;
 
-use crate::parquet_reader::Reading;
+use datafusion::datasource::listing::PartitionedFile;
+
+use crate::parquet_reader::{CatalogReaderFactory, Reading};
 
 /// `e` with the file it happened in, unless it names one already (storage errors do) or is a
 /// cancellation or a limit.
@@ -81,6 +84,62 @@ pub struct CatalogScanExec {
     input: Arc<dyn ExecutionPlan>,
     summary: ScanSummary,
     reading: Arc<Reading>,
+    prefetch: Option<Arc<FooterPrefetch>>,
+}
+
+/// Footers a scan on object storage reads as soon as its statement starts executing rather
+/// than when the scan starts: a scan that waits for another (the probe side of a join waits
+/// for its build side, often behind a repartition that starts it late) then finds them in the
+/// cache. Only plans that run start it: `EXPLAIN`, and scans the catalog answered, read nothing.
+#[derive(Debug)]
+pub struct FooterPrefetch {
+    reader: Arc<CatalogReaderFactory>,
+    files: Mutex<Option<Vec<PartitionedFile>>>,
+    /// The reads started, stopped when the plan is dropped (its statement ended).
+    reads: Mutex<Vec<AbortHandle>>,
+}
+
+impl FooterPrefetch {
+    pub(crate) fn new(reader: Arc<CatalogReaderFactory>, files: Vec<PartitionedFile>) -> Self {
+        FooterPrefetch {
+            reader,
+            files: Mutex::new(Some(files)),
+            reads: Mutex::default(),
+        }
+    }
+
+    /// Start the reads (once).
+    fn start(&self) {
+        let files = self.files.lock().ok().and_then(|mut f| f.take());
+        if let Some(files) = files {
+            let started = self.reader.prefetch_footers(files);
+            if let Ok(mut reads) = self.reads.lock() {
+                reads.extend(started);
+            }
+        }
+    }
+}
+
+impl Drop for FooterPrefetch {
+    fn drop(&mut self) {
+        if let Ok(reads) = self.reads.lock() {
+            for read in reads.iter() {
+                read.abort();
+            }
+        }
+    }
+}
+
+/// Start the footer reads of every scan in `plan`, which is about to execute.
+pub(crate) fn start_prefetch(plan: &Arc<dyn ExecutionPlan>) {
+    let _ = plan.apply(|node| {
+        if let Some(scan) = node.downcast_ref::<CatalogScanExec>()
+            && let Some(prefetch) = &scan.prefetch
+        {
+            prefetch.start();
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
 }
 
 impl CatalogScanExec {
@@ -89,7 +148,14 @@ impl CatalogScanExec {
             input,
             summary,
             reading: Arc::default(),
+            prefetch: None,
         }
+    }
+
+    /// Footers to read when the statement starts executing.
+    pub(crate) fn prefetch(mut self, prefetch: Option<Arc<FooterPrefetch>>) -> Self {
+        self.prefetch = prefetch;
+        self
     }
 
     /// Share the record of which file each partition reads with the scan's reader factory.
@@ -113,6 +179,7 @@ impl CatalogScanExec {
             input,
             summary: self.summary.clone(),
             reading: Arc::clone(&self.reading),
+            prefetch: self.prefetch.clone(),
         })
     }
 }

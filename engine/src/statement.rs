@@ -207,6 +207,7 @@ impl PreparedStatement {
         };
         let frame = lake.ctx.execute_logical_plan(plan).await?;
         let physical = frame.create_physical_plan().await?;
+        crate::scan_exec::start_prefetch(&physical);
         let stream = execute_stream(Arc::clone(&physical), lake.ctx.task_ctx())?;
         // A storage failure reaches the stream flattened into text by the Parquet reader;
         // report the explained failure the statement's stores recorded instead.

@@ -36,7 +36,7 @@ use crate::field_ids::FieldIdAdapterFactory;
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
 use crate::pruning::{FileStatistics, column_ranges, decode_scalar};
 use crate::requests::RequestCounter;
-use crate::scan_exec::{CatalogScanExec, ScanSummary};
+use crate::scan_exec::{CatalogScanExec, FooterPrefetch, ScanSummary};
 use crate::storage::Stores;
 
 /// A catalog table at one snapshot.
@@ -701,7 +701,7 @@ impl CatalogTable {
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(table_schema)
             .with_table_parquet_options(options)
-            .with_parquet_file_reader_factory(reader);
+            .with_parquet_file_reader_factory(Arc::clone(&reader) as _);
         let mut parallel = state.config_options().execution.target_partitions;
         if remote {
             // Remote reads wait on latency, not CPU: keep more files in flight than cores.
@@ -711,6 +711,20 @@ impl CatalogTable {
             partitioned = pieces_for_latency(partitioned, parallel);
         }
         let groups = balance(partitioned, parallel);
+        // On object storage, the footers of the first file of each group (the ones the scan
+        // reads first) are read as soon as the statement starts executing.
+        let prefetch = remote.then(|| {
+            let mut first: Vec<PartitionedFile> = Vec::new();
+            for file in groups.iter().filter_map(|g| g.files().first()) {
+                if !first
+                    .iter()
+                    .any(|f| f.object_meta.location == file.object_meta.location)
+                {
+                    first.push(file.clone());
+                }
+            }
+            Arc::new(FooterPrefetch::new(Arc::clone(&reader), first))
+        });
         // On object storage, declaring the grouping keeps the optimizer from regrouping the
         // files to one group per core (and from splitting a file across groups, which would
         // read its footer twice).
@@ -738,7 +752,8 @@ impl CatalogTable {
             .build();
         Ok(Arc::new(
             CatalogScanExec::new(DataSourceExec::from_data_source(config), summary)
-                .reading(reading),
+                .reading(reading)
+                .prefetch(prefetch),
         ))
     }
 }

@@ -146,6 +146,27 @@ def test_queries_make_no_list_or_head_and_reuse_footers(lake):
     assert full["requests"]["get"] >= 6 and full["bytes_read"] > 0, full
 
 
+def test_footers_are_read_when_a_statement_runs_and_never_for_explain(lake, duck, tmp_path):
+    """On object storage every scan's first footers are read as soon as the statement starts
+    executing (a join's probe side would otherwise wait for its build side before asking);
+    plans that do not run, and counts the catalog answers, read nothing."""
+    lake.register("applogs")
+    join = (
+        "SELECT a.service, count(*) AS n FROM applogs a JOIN "
+        "(SELECT service, max(bytes) AS m FROM applogs WHERE dt = DATE '2026-03-05' GROUP BY service) b "
+        "ON a.service = b.service AND a.bytes = b.m GROUP BY a.service ORDER BY a.service"
+    )
+    explain, counted = lake.stats(f"EXPLAIN {join}; SELECT count(*) FROM applogs")
+    assert explain["requests"]["get"] == 0, explain
+    assert counted["requests"]["get"] == 0 and counted["files_scanned"] == 0, counted
+    first, second = lake.stats(f"{join}; {join}")
+    assert first["requests"]["get"] > 0, first
+    # Every footer and range read once: the repeat reads nothing from storage.
+    assert second["requests"]["get"] == 0 and second["requests"]["cache_hits"] > 0, second
+    duck_views(duck)
+    same_rows(strata_rows(join, lake.catalog, tmp_path, env=lake.env()), duck.execute(join).fetchall())
+
+
 def test_page_index_comes_with_the_footer_and_is_cached(lake, tmp_path):
     # Files written by `strata gen` have page indexes, which a filter on a stored column uses.
     out = tmp_path / "gen"
