@@ -72,6 +72,8 @@ pub struct ScanSummary {
     pub catalog_candidates: usize,
     /// Files left after in-memory pruning: the files the scan reads.
     pub files: usize,
+    /// Bytes of those files (what the scan reads at most).
+    pub bytes: u64,
     /// Files whose part of the answer came from the catalog's statistics, unread (a
     /// `GROUP BY` of partition columns with `count`/`min`/`max`).
     pub answered: usize,

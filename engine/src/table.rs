@@ -593,6 +593,7 @@ impl CatalogTable {
             total_files,
             catalog_candidates,
             files: files.len(),
+            bytes: files.iter().map(|f| f.file_size.max(0) as u64).sum(),
             answered: 0,
         };
         let projected = match projection {

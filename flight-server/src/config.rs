@@ -163,6 +163,12 @@ pub struct LimitsConfig {
     /// Queries that may wait for a slot; beyond it requests fail at once with
     /// `RESOURCE_EXHAUSTED`.
     pub max_queued: usize,
+    /// A query whose scans read at least this much (the sizes of the files left after
+    /// pruning) is heavy: heavy queries hold at most half of `max_running` and wait apart, so a
+    /// few big scans never keep dashboards waiting for a slot.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub heavy_query_bytes: u64,
     /// Arrow data one result may send.
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
@@ -187,6 +193,7 @@ impl Default for LimitsConfig {
             query_timeout: Duration::from_secs(300),
             max_running: None,
             max_queued: 64,
+            heavy_query_bytes: 1 << 30,
             max_result_bytes: 2 << 30,
             max_request_bytes: 64 << 20,
             slow_reader_timeout: Duration::from_secs(60),

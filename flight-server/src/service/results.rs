@@ -31,7 +31,6 @@ impl StrataFlightSql {
         // refuse a stream whose schema differs, and physical planning may narrow nullability
         // (a folded constant is never null).
         let announced = wire_schema(&prepared.schema(), caller.keep_views);
-        let permit = self.inner.admission.admit().await?;
         let params = handle
             .parameter_rows()?
             .into_iter()
@@ -44,6 +43,10 @@ impl StrataFlightSql {
             async move { prepared.execute(params).await },
         )
         .await??;
+        // Admitted once planned, weighed by what its scans read (the scans have not started:
+        // a stream runs when polled).
+        let heavy = running.bytes_to_read() >= limits.heavy_query_bytes;
+        let permit = self.inner.admission.admit(heavy).await?;
         let wire = metadata::reconcile(&announced, &running.schema);
         let keepalive = keepalive_message(&wire)?;
         let (cancel_tx, mut cancel_rx) = watch::channel(false);

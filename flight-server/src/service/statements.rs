@@ -118,7 +118,7 @@ impl StrataFlightSql {
             Some(schema) => format!("{schema}.{}", command.table),
             None => format!("{}.{}", self.default_schema(caller), command.table),
         };
-        let _permit = self.inner.admission.admit().await?;
+        let _permit = self.inner.admission.admit(false).await?;
         let mut batches =
             FlightRecordBatchStream::new_from_flight_data(data.map_err(FlightError::from));
         let first = batches
@@ -179,7 +179,7 @@ impl StrataFlightSql {
     ) -> Result<(SchemaRef, Vec<RecordBatch>, i64)> {
         let started = Instant::now();
         let limits = &self.inner.config.limits;
-        let _permit = self.inner.admission.admit().await?;
+        let _permit = self.inner.admission.admit(false).await?;
         let rows: Vec<ParamValues> = handle
             .parameter_rows()?
             .into_iter()
