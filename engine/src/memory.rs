@@ -20,15 +20,17 @@ pub trait Yielding: Send + Sync + fmt::Debug {
 }
 
 /// The engine's memory: queries reserve from a `FairSpillPool` of the whole budget, and what
-/// the caches hold counts against the same budget. A reservation that would pass the budget
-/// first makes the caches drop entries; only when they hold nothing more to give does the query
-/// spill or fail. (A cache may fill up again between reservations, by at most its own bound:
+/// the caches hold counts against the same budget: a reservation that takes queries and caches
+/// together past the budget makes the caches drop entries, so queries may always use all of
+/// it, and the caches keep what queries leave. (A cache may fill up again between reservations, by at most its own bound:
 /// the next reservation takes that back.)
 #[derive(Debug)]
 pub struct EnginePool {
     queries: FairSpillPool,
     limit: usize,
     caches: Vec<Arc<dyn Yielding>>,
+    /// Held by the caller making the caches give way.
+    evicting: std::sync::Mutex<()>,
 }
 
 impl EnginePool {
@@ -37,6 +39,7 @@ impl EnginePool {
             queries: FairSpillPool::new(limit),
             limit,
             caches,
+            evicting: std::sync::Mutex::new(()),
         }
     }
 
@@ -45,11 +48,15 @@ impl EnginePool {
         self.caches.iter().map(|c| c.held()).sum()
     }
 
-    /// Make the caches give back what `additional` more bytes of queries would pass the budget
-    /// by.
-    fn make_room(&self, additional: usize) {
+    /// Make the caches give back what queries and caches together hold past the budget. One
+    /// caller at a time (the others go on: the budget is settled by whoever holds the lock, on
+    /// the figures it reads inside it).
+    fn make_room(&self) {
+        let Ok(_evicting) = self.evicting.try_lock() else {
+            return;
+        };
         let cached = self.cached();
-        let wanted = self.queries.reserved() + additional + cached;
+        let wanted = self.queries.reserved() + cached;
         if cached == 0 || wanted <= self.limit {
             return;
         }
@@ -93,8 +100,8 @@ impl MemoryPool for EnginePool {
     }
 
     fn grow(&self, reservation: &MemoryReservation, additional: usize) {
-        self.make_room(additional);
         self.queries.grow(reservation, additional);
+        self.make_room();
     }
 
     fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
@@ -102,8 +109,13 @@ impl MemoryPool for EnginePool {
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
-        self.make_room(additional);
-        self.queries.try_grow(reservation, additional)
+        // The queries' pool spans the whole budget, so what the caches hold never decides
+        // whether a reservation succeeds; one that succeeds takes its room from the caches,
+        // and one that fails (past the budget, or a spilling operator past its share) leaves
+        // them alone.
+        self.queries.try_grow(reservation, additional)?;
+        self.make_room();
+        Ok(())
     }
 
     fn reserved(&self) -> usize {
@@ -270,9 +282,12 @@ mod tests {
         let before = cache.held();
         r.try_grow(0).unwrap();
         assert_eq!(cache.held(), before);
-        // More than the budget fails, with the cache emptied first.
+        // More than the budget fails, and costs the cache nothing.
         let err = r.try_grow(600).unwrap_err().to_string();
         assert!(err.contains("Resources exhausted"), "{err}");
+        assert_eq!(cache.held(), before);
+        // All of the budget, and the cache gives all it has.
+        r.try_grow(500).unwrap();
         assert_eq!(cache.held(), 0);
         drop(r);
         assert_eq!(pool.reserved(), 0);

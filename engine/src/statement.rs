@@ -207,14 +207,25 @@ impl PreparedStatement {
         };
         let frame = lake.ctx.execute_logical_plan(plan).await?;
         let physical = frame.create_physical_plan().await?;
-        crate::scan_exec::start_prefetch(&physical);
-        let stream = execute_stream(Arc::clone(&physical), lake.ctx.task_ctx())?;
+        // The plan starts when its stream is first polled, not here (DataFusion starts
+        // partitions' tasks in `execute`): the server admits a query in between, weighing it
+        // by this plan, and nothing of a query waiting for a slot runs.
+        let plan_starts = {
+            let physical = Arc::clone(&physical);
+            let task_ctx = lake.ctx.task_ctx();
+            futures::stream::once(async move {
+                crate::scan_exec::start_prefetch(&physical);
+                execute_stream(physical, task_ctx)
+            })
+            .try_flatten()
+        };
         // A storage failure reaches the stream flattened into text by the Parquet reader;
         // report the explained failure the statement's stores recorded instead.
         let stream: SendableRecordBatchStream = {
             let counter = Arc::clone(&counter);
+            let stream = plan_starts;
             Box::pin(RecordBatchStreamAdapter::new(
-                stream.schema(),
+                physical.schema(),
                 stream.map_err(move |e| match counter.problem() {
                     Some(problem) => DataFusionError::External(Box::new(problem)),
                     None => e,
@@ -475,7 +486,7 @@ pub fn scan_summaries(plan: &Arc<dyn ExecutionPlan>) -> Vec<ScanSummary> {
 mod tests {
     use crate::{Engine, EngineConfig};
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_statement_is_weighed_by_the_bytes_its_scans_read() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::open(&EngineConfig {
@@ -503,5 +514,17 @@ mod tests {
         let counted = weigh("SELECT count(*) FROM t").await;
         assert!(one_day > 0 && one_day < all, "{one_day} of {all}");
         assert_eq!(counted, 0);
+
+        // A started statement reads nothing until its stream is polled (the server admits it
+        // in between); then it reads its files.
+        let statement = session.parse("SELECT sum(n) FROM t").unwrap().remove(0);
+        let mut running = session.run(statement).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(running.stats(0).requests.get, 0);
+        let batches: Vec<_> = futures::TryStreamExt::try_collect(&mut running.stream)
+            .await
+            .unwrap();
+        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+        assert!(running.stats(1).requests.get > 0);
     }
 }

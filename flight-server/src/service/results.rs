@@ -43,8 +43,8 @@ impl StrataFlightSql {
             async move { prepared.execute(params).await },
         )
         .await??;
-        // Admitted once planned, weighed by what its scans read (the scans have not started:
-        // a stream runs when polled).
+        // Admitted once planned, weighed by what its scans read: the plan starts when its
+        // stream is first polled, after this.
         let heavy = running.bytes_to_read() >= limits.heavy_query_bytes;
         let permit = self.inner.admission.admit(heavy).await?;
         let wire = metadata::reconcile(&announced, &running.schema);
