@@ -17,6 +17,7 @@ mod deletes;
 mod engine;
 mod error;
 mod field_ids;
+mod file_groups;
 mod function_args;
 mod functions;
 mod ingest;

@@ -84,9 +84,7 @@ impl CatalogReaderFactory {
         self.data_cache = cache;
         self
     }
-}
 
-impl CatalogReaderFactory {
     /// Start reading the footers of `files` now, while the rest of the statement is planned
     /// and its other scans run: a scan that starts later (the probe side of a join, waiting for
     /// its build side) then finds them in the cache instead of paying a round trip to object

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::common::Result;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
+use datafusion::datasource::listing::PartitionedFile;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{PhysicalExpr, PhysicalSortExpr};
@@ -27,8 +28,6 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 use futures::future::AbortHandle;
-
-use datafusion::datasource::listing::PartitionedFile;
 
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
 
