@@ -415,48 +415,22 @@ impl Catalog {
         } else {
             "data_file_id IN (SELECT value FROM json_each(?2))".to_string()
         };
-        let column_filter = match &query.stats_columns {
-            Some(cols) => format!(
-                "column_id IN ({})",
-                if cols.is_empty() {
-                    "NULL".to_string()
-                } else {
-                    cols.iter()
-                        .map(i64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                }
-            ),
-            None => "1 = 1".to_string(),
-        };
-        // `?2` (the candidate ids) is always bound; the `?2 IS NULL OR 1 = 1` terms below keep
-        // it referenced when every file is a candidate and the id filter is left out.
+        // `?2` (the candidate ids) is always bound; the `?2 IS NULL OR 1 = 1` term keeps it
+        // referenced when every file is a candidate and the id filter is left out.
         let second: Value = if all {
             Value::Null
         } else {
             Value::Text(ids_json)
         };
-        {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT data_file_id, column_id, min_value, max_value, null_count, value_count, column_size_bytes
-                 FROM ducklake_file_column_stats
-                 WHERE table_id = ?1 AND {file_filter} AND {column_filter} AND (?2 IS NULL OR 1 = 1)"
-            ))?;
-            let rows = stmt.query_map(params![table.table_id, second], |r| {
-                Ok((
-                    r.get::<i64>(0)?,
-                    ColumnStats {
-                        column_id: r.get(1)?,
-                        min: r.get(2)?,
-                        max: r.get(3)?,
-                        null_count: r.get(4)?,
-                        value_count: r.get(5)?,
-                        size_bytes: r.get(6)?,
-                    },
-                ))
-            })?;
-            for row in rows {
-                let (id, stats) = row?;
+        if query.stats_columns.as_ref().is_none_or(|c| !c.is_empty()) {
+            let rows = column_stats_rows(
+                &conn,
+                table.table_id,
+                &file_filter,
+                query.stats_columns.as_deref(),
+                second.clone(),
+            )?;
+            for (id, stats) in rows {
                 if let Some(&i) = index.get(&id) {
                     files[i].stats.push(stats);
                 }
@@ -545,6 +519,23 @@ impl Catalog {
         })
     }
 
+    /// The statistics of `columns` in every file of `table` ever recorded, live at its
+    /// snapshot or not, as (data file id, statistics): what an in-memory index of the table's
+    /// live files (which knows their ids) keeps for the columns queries filter on.
+    pub fn file_column_stats(
+        &self,
+        table: &TableMeta,
+        columns: &[i64],
+    ) -> Result<Vec<(i64, ColumnStats)>> {
+        column_stats_rows(
+            &self.conn(),
+            table.table_id,
+            "1 = 1",
+            Some(columns),
+            Value::Null,
+        )
+    }
+
     /// Rows DuckDB inlined into the catalog database for `table` (its small inserts), live at
     /// the table's snapshot: one entry a row, each value as text (`None`: NULL) in the order of
     /// `table.columns`. Inlined tables are kept per schema version; their columns are matched
@@ -609,4 +600,45 @@ pub(crate) fn inlined_data_tables(conn: &Conn, table_id: i64) -> Result<Vec<Stri
 pub(crate) fn inlined_delete_table(conn: &Conn, table_id: i64) -> Result<Option<String>> {
     let name = format!("ducklake_inlined_delete_{table_id}");
     Ok(conn.table_exists(&name)?.then_some(name))
+}
+
+/// Rows of `ducklake_file_column_stats` for table `table_id`, files chosen by `file_filter`
+/// (which may use `?2`, bound to `second`), columns by `columns` (`None`: all).
+fn column_stats_rows(
+    conn: &Conn,
+    table_id: i64,
+    file_filter: &str,
+    columns: Option<&[i64]>,
+    second: Value,
+) -> Result<Vec<(i64, ColumnStats)>> {
+    let column_filter = match columns {
+        Some([]) => "column_id IN (NULL)".to_string(),
+        Some(cols) => format!(
+            "column_id IN ({})",
+            cols.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        None => "1 = 1".to_string(),
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT data_file_id, column_id, min_value, max_value, null_count, value_count, column_size_bytes
+         FROM ducklake_file_column_stats
+         WHERE table_id = ?1 AND {file_filter} AND {column_filter} AND (?2 IS NULL OR 1 = 1)"
+    ))?;
+    let rows = stmt.query_map(params![table_id, second], |r| {
+        Ok((
+            r.get::<i64>(0)?,
+            ColumnStats {
+                column_id: r.get(1)?,
+                min: r.get(2)?,
+                max: r.get(3)?,
+                null_count: r.get(4)?,
+                value_count: r.get(5)?,
+                size_bytes: r.get(6)?,
+            },
+        ))
+    })?;
+    rows.collect()
 }

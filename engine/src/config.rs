@@ -113,6 +113,13 @@ pub struct CacheConfig {
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub results: u64,
+    /// Memory for the file lists and column statistics of recently planned tables, kept per
+    /// table version (a commit to a table, by any process, gives it a new one), so that
+    /// planning over a table of many files prunes in memory instead of querying the catalog
+    /// database again; `0` turns it off. At most an eighth of `limits.memory`.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub files: u64,
 }
 
 impl Default for CacheConfig {
@@ -120,6 +127,7 @@ impl Default for CacheConfig {
         CacheConfig {
             data: 1 << 30,
             results: 256 << 20,
+            files: 256 << 20,
         }
     }
 }

@@ -56,7 +56,19 @@ impl Engine {
             .cache
             .data
             .min(config.limits.memory_bytes() as u64 / 4);
-        let stores = Arc::new(Stores::new(config.storage.clone()).with_data_cache(data_cache));
+        let versions = Arc::new(crate::table_versions::TableVersions::default());
+        let file_index = crate::file_index::FileIndex::new(
+            config
+                .cache
+                .files
+                .min(config.limits.memory_bytes() as u64 / 8),
+            Arc::clone(&versions),
+        );
+        let stores = Arc::new(
+            Stores::new(config.storage.clone())
+                .with_data_cache(data_cache)
+                .with_file_index(file_index.clone()),
+        );
         stores.validate()?;
         if let Some(path) = &config.data_path {
             // A data path on a store that is not configured is refused before it is recorded.
@@ -122,8 +134,10 @@ impl Engine {
         // way before a query has to spill or fail. The footer cache (DataFusion's, bounded by
         // `engine.metadata_cache`, at most an eighth of the budget) is set aside from it.
         let footers = config.execution.metadata_cache.min(memory / 8);
-        let results =
-            crate::result_cache::ResultCache::new(config.cache.results.min(memory as u64 / 8));
+        let results = crate::result_cache::ResultCache::new(
+            config.cache.results.min(memory as u64 / 8),
+            versions,
+        );
         let caches: Vec<Arc<dyn crate::memory::Yielding>> = stores
             .data_cache()
             .map(|c| c as Arc<dyn crate::memory::Yielding>)
@@ -133,6 +147,7 @@ impl Engine {
                     .clone()
                     .map(|c| c as Arc<dyn crate::memory::Yielding>),
             )
+            .chain(file_index.map(|c| c as Arc<dyn crate::memory::Yielding>))
             .collect();
         let runtime = RuntimeEnvBuilder::new()
             .with_metadata_cache_limit(footers)

@@ -12,7 +12,7 @@ use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 use strata_catalog::types::encode_value;
-use strata_catalog::{Bound, ColumnRange, DataFile, TableMeta};
+use strata_catalog::{Bound, ColumnRange, ColumnStats, DataFile, TableMeta};
 
 /// Bounds on plain columns implied by `filters` (a conjunction), encoded for the catalog.
 pub fn column_ranges(table: &TableMeta, filters: &[Expr]) -> Vec<ColumnRange> {
@@ -155,20 +155,39 @@ pub struct FileStatistics<'a> {
 impl FileStatistics<'_> {
     fn bounds(&self, column: &DfColumn, max: bool) -> Option<ArrayRef> {
         let col = self.table.column_by_name(&column.name)?;
-        let values: Vec<ScalarValue> = self
-            .files
-            .iter()
-            .map(|f| {
-                f.column_stats(col.column_id)
-                    .and_then(|s| if max { s.max.as_ref() } else { s.min.as_ref() })
-                    .and_then(|text| decode_scalar(text, &col.data_type))
-                    .unwrap_or_else(|| {
-                        ScalarValue::try_from(&col.data_type).unwrap_or(ScalarValue::Null)
-                    })
-            })
-            .collect();
-        ScalarValue::iter_to_array(values).ok()
+        bounds_array(
+            self.files.iter().map(|f| f.column_stats(col.column_id)),
+            &col.data_type,
+            max,
+        )
     }
+}
+
+/// The minimums (or maximums) of one column over files, decoded to `data_type`: what
+/// `PruningPredicate` compares (a file without a usable bound gives a NULL).
+pub(crate) fn bounds_array<'a>(
+    stats: impl Iterator<Item = Option<&'a ColumnStats>>,
+    data_type: &DataType,
+    max: bool,
+) -> Option<ArrayRef> {
+    let values: Vec<ScalarValue> = stats
+        .map(|s| {
+            s.and_then(|s| if max { s.max.as_ref() } else { s.min.as_ref() })
+                .and_then(|text| decode_scalar(text, data_type))
+                .unwrap_or_else(|| ScalarValue::try_from(data_type).unwrap_or(ScalarValue::Null))
+        })
+        .collect();
+    ScalarValue::iter_to_array(values).ok()
+}
+
+/// The NULL counts of one column over files (unknown: NULL).
+pub(crate) fn null_counts_array<'a>(
+    stats: impl Iterator<Item = Option<&'a ColumnStats>>,
+) -> ArrayRef {
+    let counts: UInt64Array = stats
+        .map(|s| s.and_then(|s| s.null_count).map(|n| n as u64))
+        .collect();
+    Arc::new(counts)
 }
 
 impl PruningStatistics for FileStatistics<'_> {
@@ -186,16 +205,9 @@ impl PruningStatistics for FileStatistics<'_> {
 
     fn null_counts(&self, column: &DfColumn) -> Option<ArrayRef> {
         let col = self.table.column_by_name(&column.name)?;
-        let counts: UInt64Array = self
-            .files
-            .iter()
-            .map(|f| {
-                f.column_stats(col.column_id)
-                    .and_then(|s| s.null_count)
-                    .map(|n| n as u64)
-            })
-            .collect();
-        Some(Arc::new(counts))
+        Some(null_counts_array(
+            self.files.iter().map(|f| f.column_stats(col.column_id)),
+        ))
     }
 
     fn row_counts(&self) -> Option<ArrayRef> {

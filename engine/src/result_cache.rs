@@ -15,7 +15,6 @@
 //! cached. Entries are bounded in bytes (moka, TinyLFU admission); one answer larger than an
 //! eighth of the cache is not kept.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
@@ -29,6 +28,7 @@ use strata_catalog::{Catalog, SnapshotId};
 
 use crate::error::Result;
 use crate::table::CatalogTable;
+use crate::table_versions::TableVersions;
 
 /// How a statement met the result cache (reported in statistics and the query log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,19 +72,11 @@ struct Entry {
 
 type Versions = (SnapshotId, Vec<(i64, SnapshotId)>);
 
-/// The last snapshot that changed each table, as of one snapshot.
-struct Changes {
-    snapshot: SnapshotId,
-    /// The oldest snapshot still in the log (expiring snapshots moves it).
-    oldest: SnapshotId,
-    by_id: HashMap<i64, SnapshotId>,
-    created: HashMap<(String, String), SnapshotId>,
-}
-
 pub struct ResultCache {
     entries: moka::sync::Cache<Key, Arc<Entry>>,
     largest: usize,
-    changes: Mutex<Option<Arc<Changes>>>,
+    /// The snapshot log, shared with the file index.
+    versions: Arc<TableVersions>,
 }
 
 /// What a lookup found: the answer, or the key and versions to store the answer under.
@@ -101,7 +93,7 @@ pub(crate) struct Pending {
 
 impl ResultCache {
     /// A cache of at most `capacity` bytes; None when `capacity` is 0.
-    pub fn new(capacity: u64) -> Option<Arc<ResultCache>> {
+    pub fn new(capacity: u64, versions: Arc<TableVersions>) -> Option<Arc<ResultCache>> {
         if capacity == 0 {
             return None;
         }
@@ -115,7 +107,7 @@ impl ResultCache {
         Some(Arc::new(ResultCache {
             entries,
             largest: usize::try_from(capacity / 8).unwrap_or(usize::MAX),
-            changes: Mutex::new(None),
+            versions,
         }))
     }
 
@@ -131,13 +123,11 @@ impl ResultCache {
         let Some(tables) = tables_of(plan, snapshot) else {
             return Ok(Probe::Uncacheable);
         };
-        let changes = self.changes_at(catalog, snapshot)?;
+        let changes = self.versions.at(catalog, snapshot)?;
         let mut versions = Vec::with_capacity(tables.len());
         for (id, schema, name) in tables {
-            let by_id = changes.by_id.get(&id).copied();
-            let created = changes.created.get(&(schema, name)).copied();
             // A table whose changes were all expired has no version to compare.
-            let Some(version) = by_id.max(created) else {
+            let Some(version) = changes.version(id, &schema, &name) else {
                 return Ok(Probe::Uncacheable);
             };
             versions.push((id, version));
@@ -211,76 +201,6 @@ impl ResultCache {
         })
         .filter_map(|none: Option<datafusion::error::Result<RecordBatch>>| async move { none });
         Box::pin(RecordBatchStreamAdapter::new(schema, body.chain(end)))
-    }
-
-    /// The last change of every table as of `snapshot`, from the catalog's snapshot log (read
-    /// once per snapshot: a lookup at a snapshot already seen costs nothing).
-    fn changes_at(&self, catalog: &Catalog, snapshot: SnapshotId) -> Result<Arc<Changes>> {
-        if let Some(changes) = self.changes.lock().expect("changes").as_ref()
-            && changes.snapshot == snapshot
-        {
-            return Ok(Arc::clone(changes));
-        }
-        let mut by_id = HashMap::new();
-        let mut created = HashMap::new();
-        let mut oldest = None;
-        for entry in catalog.snapshots()? {
-            if entry.snapshot > snapshot {
-                continue;
-            }
-            oldest = Some(oldest.unwrap_or(entry.snapshot).min(entry.snapshot));
-            for change in split_changes(&entry.changes) {
-                let Some((kind, target)) = change.split_once(':') else {
-                    continue;
-                };
-                if kind == "created_table" {
-                    if let Some(name) = unquote_qualified(target) {
-                        created.insert(name, entry.snapshot);
-                    }
-                } else if let Ok(id) = target.parse::<i64>() {
-                    by_id.insert(id, entry.snapshot);
-                }
-            }
-        }
-        let changes = Arc::new(Changes {
-            snapshot,
-            oldest: oldest.unwrap_or_default(),
-            by_id,
-            created,
-        });
-        *self.changes.lock().expect("changes") = Some(Arc::clone(&changes));
-        Ok(changes)
-    }
-}
-
-/// The entries of a DuckLake change list: commas separate them, except inside double quotes
-/// (a quoted name may hold a comma; `""` is a quote inside quotes).
-fn split_changes(list: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut start, mut quoted) = (0, false);
-    for (i, c) in list.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                out.push(&list[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&list[start..]);
-    out
-}
-
-/// `"schema"."name"` as DuckLake writes a created table into its change list.
-fn unquote_qualified(text: &str) -> Option<(String, String)> {
-    let parts: Vec<String> = text
-        .split("\".\"")
-        .map(|p| p.trim_matches('"').replace("\"\"", "\""))
-        .collect();
-    match parts.as_slice() {
-        [schema, name] => Some((schema.clone(), name.clone())),
-        _ => None,
     }
 }
 
@@ -380,32 +300,5 @@ impl crate::memory::Yielding for ResultCache {
             self.entries.invalidate(&*key);
         }
         self.entries.run_pending_tasks();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn change_lists_split_outside_quotes() {
-        assert_eq!(
-            split_changes("inserted_into_table:3,created_table:\"main\".\"a,b\""),
-            vec!["inserted_into_table:3", "created_table:\"main\".\"a,b\""]
-        );
-        assert_eq!(split_changes(""), vec![""]);
-    }
-
-    #[test]
-    fn created_table_names_unquote() {
-        assert_eq!(
-            unquote_qualified("\"main\".\"trips\""),
-            Some(("main".into(), "trips".into()))
-        );
-        assert_eq!(
-            unquote_qualified("\"main\".\"a\"\"b\""),
-            Some(("main".into(), "a\"b".into()))
-        );
-        assert_eq!(unquote_qualified("trips"), None);
     }
 }

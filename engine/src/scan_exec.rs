@@ -31,6 +31,8 @@ use futures::future::AbortHandle;
 
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
 
+/// Files a scan partition must hold before DataFusion is no longer asked to regroup them.
+const MANY_FILES_A_GROUP: usize = 32;
 /// `e` with the file it happened in, unless it names one already (storage errors do) or is a
 /// cancellation or a limit.
 fn name_file(e: DataFusionError, table: &str, file: Option<String>) -> DataFusionError {
@@ -302,6 +304,18 @@ impl ExecutionPlan for CatalogScanExec {
         target_partitions: usize,
         config: &ConfigOptions,
     ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        // The scan's files are already in size-balanced groups, one a partition
+        // (`file_groups::balance`). With many files a group, DataFusion's regrouping could not
+        // even them out further, and it costs time per file (a fifth of planning 100,000
+        // files); with few, it may split a large file across partitions, which helps.
+        let groups = self
+            .input
+            .properties()
+            .output_partitioning()
+            .partition_count();
+        if groups >= target_partitions && self.summary.files >= MANY_FILES_A_GROUP * groups {
+            return Ok(None);
+        }
         Ok(self
             .input
             .repartitioned(target_partitions, config)?

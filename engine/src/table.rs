@@ -26,7 +26,7 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr_adapter::PhysicalExprAdapterFactory;
-use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
+use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
@@ -34,6 +34,7 @@ use strata_catalog::{Catalog, DataFile, FileQuery, SnapshotId, TableMeta};
 
 use crate::field_ids::FieldIdAdapterFactory;
 use crate::file_groups::{balance, first_files, pieces_for_latency};
+use crate::file_index::Indexed;
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
 use crate::pruning::{FileStatistics, column_ranges, decode_scalar};
 use crate::requests::RequestCounter;
@@ -114,18 +115,88 @@ impl CatalogTable {
         self
     }
 
-    /// The files a scan with `filters` reads: candidates from the catalog, pruned with
+    /// The files a scan with `filters` reads: the table's files from the file index, or
+    /// candidates from the catalog database (pre-filtered there on simple bounds), pruned with
     /// DataFusion's `PruningPredicate`. Returns the table's live file count, the number of
-    /// catalog candidates, and the files.
+    /// candidates before statistics pruned them, and the files.
     pub(crate) async fn select_files(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
     ) -> Result<(usize, usize, Vec<DataFile>)> {
+        let used = self.used_columns(projection, filters);
+        let pruning = match crate::chains::balanced_conjunction(filters.iter().cloned()) {
+            Some(predicate) => {
+                let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
+                let physical = state.create_physical_expr(predicate, &df_schema)?;
+                PruningPredicateBuilder::new()
+                    .with_file_schema(Arc::clone(&self.schema))
+                    .build(physical)
+            }
+            None => None,
+        };
+        let catalog = Arc::clone(&self.catalog);
+        let meta = self.meta.clone();
+        let indexed = match self.stores.file_index() {
+            Some(index) => {
+                let columns = used.clone();
+                tokio::task::spawn_blocking(move || index.lookup(&catalog, &meta, &columns))
+                    .await
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?
+            }
+            None => None,
+        };
+        let (total_files, candidates, mut files) = match indexed {
+            Some(indexed) => self.select_indexed(&indexed, pruning.as_deref())?,
+            None => {
+                self.select_from_catalog(filters, used, pruning.as_deref())
+                    .await?
+            }
+        };
+        self.keep_matching_partitions(state, filters, &mut files)?;
+        Ok((total_files, candidates, files))
+    }
+
+    /// [`Self::select_files`] from the file index: every live file is a candidate, and the
+    /// pruning predicate runs over the index's decoded statistics; only the files kept are
+    /// copied out.
+    fn select_indexed(
+        &self,
+        indexed: &Indexed,
+        pruning: Option<&PruningPredicate>,
+    ) -> Result<(usize, usize, Vec<DataFile>)> {
+        let mut keep: Vec<bool> = match &self.only_files {
+            Some(only) => indexed.ids().map(|id| only.contains(&id)).collect(),
+            None => vec![true; indexed.len()],
+        };
+        let candidates = keep.iter().filter(|k| **k).count();
+        if let Some(pruning) = pruning
+            && candidates > 0
+        {
+            let kept = pruning.prune(&indexed.statistics(&self.meta))?;
+            for (k, p) in keep.iter_mut().zip(kept) {
+                *k &= p;
+            }
+        }
+        let files = (keep.iter().enumerate())
+            .filter(|(_, k)| **k)
+            .map(|(i, _)| indexed.file(i, &self.meta))
+            .collect();
+        Ok((indexed.len(), candidates, files))
+    }
+
+    /// [`Self::select_files`] from the catalog database.
+    async fn select_from_catalog(
+        &self,
+        filters: &[Expr],
+        used: Vec<i64>,
+        pruning: Option<&PruningPredicate>,
+    ) -> Result<(usize, usize, Vec<DataFile>)> {
         let query = FileQuery {
             ranges: column_ranges(&self.meta, filters),
-            stats_columns: Some(self.used_columns(projection, filters)),
+            stats_columns: Some(used),
         };
         let catalog = Arc::clone(&self.catalog);
         let meta = self.meta.clone();
@@ -137,32 +208,22 @@ impl CatalogTable {
         if let Some(only) = &self.only_files {
             files.retain(|f| only.contains(&f.data_file_id));
         }
-        let catalog_candidates = files.len();
-
-        if let Some(predicate) = crate::chains::balanced_conjunction(filters.iter().cloned())
+        let candidates = files.len();
+        if let Some(pruning) = pruning
             && !files.is_empty()
         {
-            let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
-            let physical = state.create_physical_expr(predicate, &df_schema)?;
-            let pruning = PruningPredicateBuilder::new()
-                .with_file_schema(Arc::clone(&self.schema))
-                .build(physical);
-            if let Some(pruning) = pruning {
-                let keep = pruning.prune(&FileStatistics {
-                    table: &self.meta,
-                    files: &files,
-                })?;
-                let mut i = 0;
-                files.retain(|_| {
-                    let k = keep[i];
-                    i += 1;
-                    k
-                });
-            }
+            let keep = pruning.prune(&FileStatistics {
+                table: &self.meta,
+                files: &files,
+            })?;
+            let mut i = 0;
+            files.retain(|_| {
+                let k = keep[i];
+                i += 1;
+                k
+            });
         }
-        self.keep_matching_partitions(state, filters, &mut files)?;
-
-        Ok((file_set.total_files, catalog_candidates, files))
+        Ok((file_set.total_files, candidates, files))
     }
 
     /// Whether `filter` has the same value for every row of a file, so that keeping or dropping
@@ -456,8 +517,10 @@ impl TableProvider for CatalogTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let files = self.scan_files(state, projection, filters, limit).await?;
         // Rows DuckDB inlined into the catalog database join the files' rows; filters stay
-        // above the scan (they are pushed down inexactly), so they apply to both.
-        let inlined = if self.meta.location.is_none() {
+        // above the scan (they are pushed down inexactly), so they apply to both. A read of
+        // chosen files (a compaction's) reads those files only: the inlined rows stay in the
+        // catalog, and rewriting them into a file would count them twice.
+        let inlined = if self.meta.location.is_none() && self.only_files.is_none() {
             self.inlined_batch()?
         } else {
             None

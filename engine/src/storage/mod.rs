@@ -27,6 +27,7 @@ mod config;
 
 use crate::data_cache::DataCache;
 use crate::error::{Error, Result};
+use crate::file_index::FileIndex;
 use crate::parquet_reader::FooterReads;
 use cloud::{Cloud, service_account_file, settings, unsupported_scheme};
 pub use config::{StorageConfig, StoreConfig, cloud_environment};
@@ -94,6 +95,8 @@ pub struct Stores {
     footer_reads: Arc<FooterReads>,
     /// Byte ranges of remote data files (`cache.data`), shared by every query.
     data_cache: Option<Arc<DataCache>>,
+    /// Tables' live files and statistics by version (`cache.files`), shared by every plan.
+    file_index: Option<Arc<FileIndex>>,
 }
 
 impl fmt::Debug for Stores {
@@ -118,6 +121,7 @@ impl Stores {
             built: Mutex::new(HashMap::new()),
             footer_reads: Arc::default(),
             data_cache: None,
+            file_index: None,
         }
     }
 
@@ -136,6 +140,18 @@ impl Stores {
     /// The data cache, when `cache.data` is not 0.
     pub(crate) fn data_cache(&self) -> Option<Arc<DataCache>> {
         self.data_cache.clone()
+    }
+
+    /// These stores with an index of tables' files for planning (none: plans ask the
+    /// catalog database every time).
+    pub(crate) fn with_file_index(mut self, index: Option<Arc<FileIndex>>) -> Self {
+        self.file_index = index;
+        self
+    }
+
+    /// The file index, when `cache.files` is not 0.
+    pub(crate) fn file_index(&self) -> Option<Arc<FileIndex>> {
+        self.file_index.clone()
     }
 
     /// Check the configuration without connecting anywhere: every store section names a

@@ -1,0 +1,460 @@
+//! The file index: each table's live files, and the statistics of the columns queries use, kept
+//! in memory per table version, so that planning over a table of 100,000 files prunes in memory
+//! instead of asking the catalog database again.
+//!
+//! An entry is keyed by the table and its version — the last snapshot that changed it, from the
+//! catalog's snapshot log ([`TableVersions`]) — plus the oldest snapshot of that log. Every
+//! commit to a table (an insert, a delete, a compaction, a schema change; by Strata, DuckDB or
+//! any other process writing the catalog) gives it a new version, so a plan never sees another
+//! snapshot's files; commits to other tables leave the entry in use. A table whose changes were
+//! all expired from the log has no known version and is planned from the catalog database
+//! directly, as it is when the index is off (`cache.files = 0`).
+//!
+//! Statistics are kept per column, decoded once into the arrays DataFusion's
+//! `PruningPredicate` compares: a selective plan over 100,000 files evaluates its filter over
+//! those arrays and copies out only the files it keeps. Entries are bounded in bytes (moka,
+//! TinyLFU admission) and count against the engine's memory budget.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, UInt64Array};
+use datafusion::common::pruning::PruningStatistics;
+use datafusion::common::{Column as DfColumn, ScalarValue};
+use strata_catalog::{Catalog, ColumnStats, DataFile, FileQuery, SnapshotId, TableMeta};
+
+use crate::pruning::{bounds_array, null_counts_array};
+use crate::table_versions::TableVersions;
+
+/// What an entry is found by: a table at a version, and one of its columns (`None`: the
+/// table's files).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    table_id: i64,
+    version: SnapshotId,
+    oldest: SnapshotId,
+    column: Option<i64>,
+}
+
+#[derive(Clone)]
+enum Entry {
+    Files(Arc<TableFiles>),
+    Column(Arc<ColumnIndex>),
+}
+
+/// A table's live files at one version, by data file id, without statistics.
+pub(crate) struct TableFiles {
+    files: Vec<DataFile>,
+    positions: HashMap<i64, usize>,
+    row_counts: ArrayRef,
+}
+
+/// One column's statistics over a [`TableFiles`], in its order, and decoded for pruning.
+pub(crate) struct ColumnIndex {
+    column_id: i64,
+    stats: Vec<Option<ColumnStats>>,
+    min: Option<ArrayRef>,
+    max: Option<ArrayRef>,
+    null_counts: ArrayRef,
+}
+
+/// A table's live files with the statistics of some of its columns, as the index has them.
+pub(crate) struct Indexed {
+    files: Arc<TableFiles>,
+    columns: Vec<Arc<ColumnIndex>>,
+}
+
+impl Indexed {
+    /// How many live files the table has.
+    pub(crate) fn len(&self) -> usize {
+        self.files.files.len()
+    }
+
+    /// Data file ids, in the index's order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.files.files.iter().map(|f| f.data_file_id)
+    }
+
+    /// File `i` as the catalog would give it for `table` (read at its snapshot), with the
+    /// statistics of the indexed columns.
+    pub(crate) fn file(&self, i: usize, table: &TableMeta) -> DataFile {
+        let mut file = self.files.files[i].clone();
+        file.stats = self
+            .columns
+            .iter()
+            .filter_map(|c| c.stats[i].clone())
+            .collect();
+        // The same delete file at every snapshot of this version; its rows are filtered by
+        // the snapshot read, as the catalog sets it.
+        if let Some(deletes) = &mut file.deletes {
+            deletes.snapshot = table.snapshot;
+        }
+        file
+    }
+
+    /// The statistics `PruningPredicate` asks for, over every file of the table.
+    pub(crate) fn statistics<'a>(&'a self, table: &'a TableMeta) -> IndexedStatistics<'a> {
+        IndexedStatistics {
+            table,
+            indexed: self,
+        }
+    }
+
+    fn column(&self, table: &TableMeta, name: &str) -> Option<&ColumnIndex> {
+        let id = table.column_by_name(name)?.column_id;
+        self.columns
+            .iter()
+            .find(|c| c.column_id == id)
+            .map(|c| c.as_ref())
+    }
+}
+
+pub(crate) struct IndexedStatistics<'a> {
+    table: &'a TableMeta,
+    indexed: &'a Indexed,
+}
+
+impl PruningStatistics for IndexedStatistics<'_> {
+    fn min_values(&self, column: &DfColumn) -> Option<ArrayRef> {
+        self.indexed.column(self.table, &column.name)?.min.clone()
+    }
+
+    fn max_values(&self, column: &DfColumn) -> Option<ArrayRef> {
+        self.indexed.column(self.table, &column.name)?.max.clone()
+    }
+
+    fn num_containers(&self) -> usize {
+        self.indexed.len()
+    }
+
+    fn null_counts(&self, column: &DfColumn) -> Option<ArrayRef> {
+        Some(Arc::clone(
+            &self.indexed.column(self.table, &column.name)?.null_counts,
+        ))
+    }
+
+    fn row_counts(&self) -> Option<ArrayRef> {
+        Some(Arc::clone(&self.indexed.files.row_counts))
+    }
+
+    fn contained(
+        &self,
+        _column: &DfColumn,
+        _values: &std::collections::HashSet<ScalarValue>,
+    ) -> Option<BooleanArray> {
+        None
+    }
+}
+
+/// Tables' live files and column statistics by version, shared by every session of the engine.
+pub(crate) struct FileIndex {
+    versions: Arc<TableVersions>,
+    entries: moka::sync::Cache<Key, Entry>,
+}
+
+impl FileIndex {
+    /// An index of at most `capacity` bytes; None when `capacity` is 0.
+    pub(crate) fn new(capacity: u64, versions: Arc<TableVersions>) -> Option<Arc<FileIndex>> {
+        if capacity == 0 {
+            return None;
+        }
+        let entries = moka::sync::Cache::builder()
+            .weigher(|_: &Key, entry: &Entry| u32::try_from(entry.bytes()).unwrap_or(u32::MAX))
+            .max_capacity(capacity)
+            .build();
+        Some(Arc::new(FileIndex { versions, entries }))
+    }
+
+    /// The live files of `table` at its snapshot with the statistics of `columns`, loading
+    /// what the index lacks from the catalog (blocking: call it off the async threads). None
+    /// when the table's version is unknown (its changes were expired from the log).
+    pub(crate) fn lookup(
+        &self,
+        catalog: &Catalog,
+        table: &TableMeta,
+        columns: &[i64],
+    ) -> Result<Option<Indexed>, Arc<strata_catalog::Error>> {
+        let changes = self
+            .versions
+            .at(catalog, table.snapshot)
+            .map_err(Arc::new)?;
+        let Some(version) = changes.version(table.table_id, &table.schema, &table.name) else {
+            return Ok(None);
+        };
+        let key = |column| Key {
+            table_id: table.table_id,
+            version,
+            oldest: changes.oldest,
+            column,
+        };
+        // Concurrent plans of a table not yet indexed wait for one load.
+        let files = match self.entries.try_get_with(key(None), || {
+            load_files(catalog, table).map(|f| Entry::Files(Arc::new(f)))
+        })? {
+            Entry::Files(files) => files,
+            Entry::Column(_) => unreachable!("a table's key holds its files"),
+        };
+        let mut indexed = Vec::with_capacity(columns.len());
+        for &column_id in columns {
+            let Some(column) = table.column(column_id) else {
+                continue;
+            };
+            let entry = self.entries.try_get_with(key(Some(column_id)), || {
+                let rows = catalog.file_column_stats(table, &[column_id])?;
+                Ok::<_, strata_catalog::Error>(Entry::Column(Arc::new(ColumnIndex::new(
+                    &files, column, rows,
+                ))))
+            })?;
+            match entry {
+                Entry::Column(c) => indexed.push(c),
+                Entry::Files(_) => unreachable!("a column's key holds its statistics"),
+            }
+        }
+        Ok(Some(Indexed {
+            files,
+            columns: indexed,
+        }))
+    }
+}
+
+/// Every live file of `table` at its snapshot: paths, sizes, partition values and deletes.
+fn load_files(catalog: &Catalog, table: &TableMeta) -> strata_catalog::Result<TableFiles> {
+    let set = catalog.candidate_files(
+        table,
+        &FileQuery {
+            ranges: Vec::new(),
+            stats_columns: Some(Vec::new()),
+        },
+    )?;
+    let positions = (set.files.iter().enumerate())
+        .map(|(i, f)| (f.data_file_id, i))
+        .collect();
+    let row_counts: UInt64Array = (set.files.iter())
+        .map(|f| Some(f.record_count as u64))
+        .collect();
+    Ok(TableFiles {
+        files: set.files,
+        positions,
+        row_counts: Arc::new(row_counts),
+    })
+}
+
+impl ColumnIndex {
+    fn new(
+        files: &TableFiles,
+        column: &strata_catalog::Column,
+        rows: Vec<(i64, ColumnStats)>,
+    ) -> ColumnIndex {
+        let mut stats = vec![None; files.files.len()];
+        // Rows of files no longer live (replaced, or deleted from the table) are left out.
+        for (id, s) in rows {
+            if let Some(&i) = files.positions.get(&id) {
+                stats[i] = Some(s);
+            }
+        }
+        let min = bounds_array(stats.iter().map(Option::as_ref), &column.data_type, false);
+        let max = bounds_array(stats.iter().map(Option::as_ref), &column.data_type, true);
+        let null_counts = null_counts_array(stats.iter().map(Option::as_ref));
+        ColumnIndex {
+            column_id: column.column_id,
+            stats,
+            min,
+            max,
+            null_counts,
+        }
+    }
+}
+
+impl Entry {
+    /// About what the entry holds in memory.
+    fn bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        match self {
+            Entry::Files(t) => {
+                t.files
+                    .iter()
+                    .map(|f| {
+                        std::mem::size_of::<DataFile>()
+                            + f.path.capacity()
+                            + f.partition_values
+                                .iter()
+                                .map(|(_, v)| 16 + text(v))
+                                .sum::<usize>()
+                            + f.deletes.as_ref().map_or(0, |d| 64 + d.path.capacity())
+                            + 8 * f.inlined_deletes.capacity()
+                            + 32
+                    })
+                    .sum::<usize>()
+                    + t.row_counts.get_array_memory_size()
+            }
+            Entry::Column(c) => {
+                c.stats
+                    .iter()
+                    .map(|s| {
+                        std::mem::size_of::<Option<ColumnStats>>()
+                            + s.as_ref().map_or(0, |s| text(&s.min) + text(&s.max))
+                    })
+                    .sum::<usize>()
+                    + [&c.min, &c.max]
+                        .into_iter()
+                        .flatten()
+                        .map(|a| a.get_array_memory_size())
+                        .sum::<usize>()
+                    + c.null_counts.get_array_memory_size()
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for FileIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileIndex")
+            .field("entries", &self.entries.entry_count())
+            .field("bytes", &self.entries.weighted_size())
+            .finish()
+    }
+}
+
+impl crate::memory::Yielding for FileIndex {
+    fn held(&self) -> usize {
+        usize::try_from(self.entries.weighted_size()).unwrap_or(usize::MAX)
+    }
+
+    fn give_way(&self, bytes: usize) {
+        let mut freed = 0;
+        for (key, entry) in self.entries.iter() {
+            if freed >= bytes {
+                break;
+            }
+            freed += entry.bytes();
+            self.entries.invalidate(&*key);
+        }
+        self.entries.run_pending_tasks();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, Int64Array};
+
+    use super::*;
+    use crate::{Engine, EngineConfig};
+
+    fn open(dir: &std::path::Path) -> Engine {
+        Engine::open(&EngineConfig {
+            catalog: format!("sqlite:{}", dir.join("catalog.db").display()),
+            data_path: Some(dir.join("data").display().to_string()),
+            ..EngineConfig::default()
+        })
+        .unwrap()
+    }
+
+    async fn one_number(engine: &Engine, sql: &str) -> Option<i64> {
+        let results = engine.session().run_all(sql).await.unwrap();
+        let (_, batches, _) = results.last().unwrap();
+        let column = batches[0].column(0);
+        let numbers = column.as_any().downcast_ref::<Int64Array>().unwrap();
+        (!numbers.is_null(0)).then(|| numbers.value(0))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_entry_serves_until_its_table_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        engine
+            .session()
+            .run_all(
+                "CREATE TABLE t (n BIGINT); CREATE TABLE other (n BIGINT); \
+                 INSERT INTO t VALUES (1), (2); INSERT INTO t VALUES (30), (40)",
+            )
+            .await
+            .unwrap();
+        let catalog = engine.catalog();
+        let index = FileIndex::new(1 << 20, Arc::default()).unwrap();
+        let n = engine
+            .lake()
+            .table("t")
+            .unwrap()
+            .column_by_name("n")
+            .unwrap()
+            .column_id;
+        let look = || {
+            let meta = engine.lake().table("t").unwrap();
+            index.lookup(catalog, &meta, &[n]).unwrap().unwrap()
+        };
+        let first = look();
+        assert_eq!(first.len(), 2);
+        // File `i` carries the statistics of the indexed column, as the catalog recorded them.
+        let maxima: Vec<_> = (0..2)
+            .map(|i| {
+                first.file(i, &engine.lake().table("t").unwrap()).stats[0]
+                    .max
+                    .clone()
+            })
+            .collect();
+        assert_eq!(maxima, vec![Some("2".to_string()), Some("40".to_string())]);
+        assert!(Arc::ptr_eq(&first.files, &look().files));
+
+        // A commit to another table leaves the entry in use.
+        engine
+            .session()
+            .run_all("INSERT INTO other VALUES (5)")
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&first.files, &look().files));
+
+        // A commit to this table by another process gives it a new version.
+        let writer = open(dir.path());
+        writer
+            .session()
+            .run_all("INSERT INTO t VALUES (500)")
+            .await
+            .unwrap();
+        let after = look();
+        assert!(!Arc::ptr_eq(&first.files, &after.files));
+        assert_eq!(after.len(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn plans_see_every_commit_of_any_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let writer = open(dir.path());
+        engine
+            .session()
+            .run_all("CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (1), (2)")
+            .await
+            .unwrap();
+        let sum = "SELECT sum(n) FROM t WHERE n > 1";
+        let max = "SELECT max(n) FROM t WHERE n < 1000";
+        assert_eq!(one_number(&engine, sum).await, Some(2));
+        let before = engine.catalog().current_snapshot().unwrap();
+        // Inserts and compaction made by another engine on the same catalog: every
+        // answer is the table's at the current snapshot.
+        writer
+            .session()
+            .run_all("INSERT INTO t VALUES (700)")
+            .await
+            .unwrap();
+        assert_eq!(one_number(&engine, sum).await, Some(702));
+        assert_eq!(one_number(&engine, max).await, Some(700));
+        writer
+            .session()
+            .run_all("INSERT INTO t VALUES (3); CALL compact('t')")
+            .await
+            .unwrap();
+        assert_eq!(one_number(&engine, sum).await, Some(705));
+        assert_eq!(one_number(&engine, "SELECT count(*) FROM t").await, Some(4));
+        // An older snapshot reads its own files, and the current one is still served after.
+        let then = format!("SELECT sum(n) FROM table_at('t', {before}) WHERE n > 1");
+        assert_eq!(one_number(&engine, &then).await, Some(2));
+        assert_eq!(one_number(&engine, sum).await, Some(705));
+        // A table dropped and created again under the same name is another table.
+        writer
+            .session()
+            .run_all("DROP TABLE t; CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (9)")
+            .await
+            .unwrap();
+        assert_eq!(one_number(&engine, sum).await, Some(9));
+    }
+}
