@@ -120,6 +120,15 @@ pub struct CacheConfig {
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub files: u64,
+    /// A directory for the data cache's second tier, on local disk (an NVMe disk on a server):
+    /// ranges of object-storage files are written there as they are read, and found there
+    /// once memory let them go or after a restart, without a request. Unset: no disk tier.
+    /// Needs `data` (the memory tier) on; local files are never copied there.
+    pub disk_path: Option<std::path::PathBuf>,
+    /// Size of the disk tier; evicting a range deletes its file.
+    #[serde(with = "serde_units::size")]
+    #[schemars(with = "Size")]
+    pub disk: u64,
 }
 
 impl Default for CacheConfig {
@@ -128,6 +137,8 @@ impl Default for CacheConfig {
             data: 1 << 30,
             results: 256 << 20,
             files: 256 << 20,
+            disk_path: None,
+            disk: 10 << 30,
         }
     }
 }

@@ -7,7 +7,9 @@
 //! too: a range taken from the page cache still costs a system call, a copy and the page faults
 //! of fresh memory. Eviction is moka's
 //! (W-TinyLFU: a one-off scan does not push out ranges that are read again and again), bounded
-//! by bytes (`cache.data` in `strata.toml`).
+//! by bytes (`cache.data` in `strata.toml`). Ranges of object-storage files may also be kept on
+//! local disk ([`DiskTier`], `cache.disk_path`), where a range evicted from memory, or read
+//! before a restart, is found again without a request.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -16,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use crate::disk_cache::DiskTier;
 use crate::memory::Yielding;
 
 /// A range of one file, as the catalog knows the file.
@@ -38,6 +41,8 @@ pub struct DataCache {
     /// read (it ends when the sender, held by the first reader, is dropped) instead of
     /// requesting the same bytes again.
     reading: Mutex<HashMap<Key, watch::Receiver<()>>>,
+    /// The disk tier (`cache.disk_path`), for ranges of object-storage files.
+    disk: Option<DiskTier>,
 }
 
 /// What a reader does about a range the cache did not have.
@@ -63,8 +68,9 @@ impl Drop for Claim {
 }
 
 impl DataCache {
-    /// A cache of `capacity` bytes, or None when `capacity` is 0 (caching off).
-    pub fn new(capacity: u64) -> Option<Arc<DataCache>> {
+    /// A cache of `capacity` bytes, with `disk` as its second tier, or None when `capacity` is
+    /// 0 (caching off).
+    pub fn new(capacity: u64, disk: Option<DiskTier>) -> Option<Arc<DataCache>> {
         (capacity > 0).then(|| {
             let ranges = moka::sync::Cache::builder()
                 .max_capacity(capacity)
@@ -74,6 +80,7 @@ impl DataCache {
                 ranges,
                 largest: (capacity / 8).min(u64::from(u32::MAX)),
                 reading: Mutex::default(),
+                disk,
             })
         })
     }
@@ -112,6 +119,28 @@ impl DataCache {
         }
     }
 
+    /// Whether there is a disk tier.
+    pub(crate) fn has_disk(&self) -> bool {
+        self.disk.is_some()
+    }
+
+    /// The disk tier's copy of a range (blocking: call it off the async threads), put back
+    /// into memory.
+    pub(crate) fn take_from_disk(&self, file: &Arc<str>, range: &Range<u64>) -> Option<Bytes> {
+        let bytes = self.disk.as_ref()?.get(&disk_key(file, range))?;
+        self.insert(file, range, &bytes);
+        Some(bytes)
+    }
+
+    /// Keep a range on the disk tier too (blocking).
+    pub(crate) fn put_on_disk(&self, file: &Arc<str>, range: &Range<u64>, bytes: &Bytes) {
+        if let Some(disk) = &self.disk
+            && (bytes.len() as u64) <= self.largest
+        {
+            disk.put(&disk_key(file, range), bytes);
+        }
+    }
+
     /// Apply pending insertions and removals now (moka applies them lazily), so that
     /// [`Yielding::held`] counts them.
     pub fn settle(&self) {
@@ -137,6 +166,11 @@ impl Yielding for DataCache {
     }
 }
 
+/// A range's name on the disk tier.
+fn disk_key(file: &str, range: &Range<u64>) -> String {
+    format!("{file}:{}-{}", range.start, range.end)
+}
+
 fn key(file: &Arc<str>, range: &Range<u64>) -> Key {
     Key {
         file: Arc::clone(file),
@@ -151,7 +185,7 @@ mod tests {
 
     #[test]
     fn ranges_are_kept_by_file_size_and_range() {
-        let cache = DataCache::new(1 << 20).unwrap();
+        let cache = DataCache::new(1 << 20, None).unwrap();
         let file = DataCache::file_key("s3://b/t/f.parquet", 1000);
         let bytes = Bytes::from_static(b"0123456789");
         cache.insert(&file, &(10..20), &bytes);
@@ -160,12 +194,12 @@ mod tests {
         // The same path with another size is another file.
         let replaced = DataCache::file_key("s3://b/t/f.parquet", 1001);
         assert_eq!(cache.get(&replaced, &(10..20)), None);
-        assert!(DataCache::new(0).is_none());
+        assert!(DataCache::new(0, None).is_none());
     }
 
     #[tokio::test]
     async fn a_second_reader_of_a_range_waits_for_the_first() {
-        let cache = DataCache::new(1 << 20).unwrap();
+        let cache = DataCache::new(1 << 20, None).unwrap();
         let file = DataCache::file_key("s3://b/f", 100);
         let Miss::Read(claim) = cache.miss(&file, &(0..10)) else {
             panic!("the first reader reads");
@@ -188,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_range_larger_than_an_eighth_of_the_cache_is_not_kept() {
-        let cache = DataCache::new(800).unwrap();
+        let cache = DataCache::new(800, None).unwrap();
         let file = DataCache::file_key("s3://b/f", 5000);
         cache.insert(&file, &(0..101), &Bytes::from(vec![0u8; 101]));
         assert_eq!(cache.get(&file, &(0..101)), None);

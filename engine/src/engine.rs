@@ -66,7 +66,7 @@ impl Engine {
         );
         let stores = Arc::new(
             Stores::new(config.storage.clone())
-                .with_data_cache(data_cache)
+                .with_data_cache(data_cache, disk_tier(&config.cache)?)
                 .with_file_index(file_index.clone()),
         );
         stores.validate()?;
@@ -518,6 +518,26 @@ impl QuerySession {
         }
         Ok(out)
     }
+}
+
+/// The data cache's disk tier, when `cache.disk_path` is set (and the memory tier is on).
+fn disk_tier(config: &crate::config::CacheConfig) -> Result<Option<crate::disk_cache::DiskTier>> {
+    let Some(dir) = config
+        .disk_path
+        .as_ref()
+        .filter(|_| config.data > 0 && config.disk > 0)
+    else {
+        return Ok(None);
+    };
+    crate::disk_cache::DiskTier::open(dir, config.disk)
+        .map(Some)
+        .map_err(|source| Error::Io {
+            context: format!(
+                "cannot use {} as the data cache's disk tier (cache.disk_path)",
+                dir.display()
+            ),
+            source,
+        })
 }
 
 /// The schema a plan's result will have. The planner's schema is taken before type coercion:

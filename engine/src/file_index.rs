@@ -6,9 +6,10 @@
 //! catalog's snapshot log ([`TableVersions`]) — plus the oldest snapshot of that log. Every
 //! commit to a table (an insert, a delete, a compaction, a schema change; by Strata, DuckDB or
 //! any other process writing the catalog) gives it a new version, so a plan never sees another
-//! snapshot's files; commits to other tables leave the entry in use. A table whose changes were
-//! all expired from the log has no known version and is planned from the catalog database
-//! directly, as it is when the index is off (`cache.files = 0`).
+//! snapshot's files; commits to other tables leave the entry in use. Only reads at the catalog's
+//! current snapshot are served (time travel reads the catalog database), and a table whose
+//! version is unknown (its changes expired) is planned from the catalog database directly, as
+//! every table is when the index is off (`cache.files = 0`).
 //!
 //! Statistics are kept per column, decoded once into the arrays DataFusion's
 //! `PruningPredicate` compares: a selective plan over 100,000 files evaluates its filter over
@@ -17,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{ArrayRef, BooleanArray, UInt64Array};
 use datafusion::common::pruning::PruningStatistics;
@@ -44,6 +46,8 @@ enum Entry {
 
 /// A table's live files at one version, by data file id, without statistics.
 pub(crate) struct TableFiles {
+    /// Which load this is: the column statistics built over it carry it.
+    load: u64,
     files: Vec<DataFile>,
     positions: HashMap<i64, usize>,
     row_counts: ArrayRef,
@@ -51,6 +55,8 @@ pub(crate) struct TableFiles {
 
 /// One column's statistics over a [`TableFiles`], in its order, and decoded for pruning.
 pub(crate) struct ColumnIndex {
+    /// The [`TableFiles::load`] whose order `stats` follows.
+    load: u64,
     column_id: i64,
     stats: Vec<Option<ColumnStats>>,
     min: Option<ArrayRef>,
@@ -150,6 +156,7 @@ impl PruningStatistics for IndexedStatistics<'_> {
 pub(crate) struct FileIndex {
     versions: Arc<TableVersions>,
     entries: moka::sync::Cache<Key, Entry>,
+    loads: AtomicU64,
 }
 
 impl FileIndex {
@@ -162,18 +169,28 @@ impl FileIndex {
             .weigher(|_: &Key, entry: &Entry| u32::try_from(entry.bytes()).unwrap_or(u32::MAX))
             .max_capacity(capacity)
             .build();
-        Some(Arc::new(FileIndex { versions, entries }))
+        Some(Arc::new(FileIndex {
+            versions,
+            entries,
+            loads: AtomicU64::new(0),
+        }))
     }
 
     /// The live files of `table` at its snapshot with the statistics of `columns`, loading
     /// what the index lacks from the catalog (blocking: call it off the async threads). None
-    /// when the table's version is unknown (its changes were expired from the log).
+    /// when the index cannot answer: the table is read at a snapshot older than the catalog's
+    /// current one (time travel, or a statement prepared before a commit: DuckDB's flushes and
+    /// merges date new files back, so an older snapshot's files may differ from what the index
+    /// loaded for its version), or its version is unknown (changes expired).
     pub(crate) fn lookup(
         &self,
         catalog: &Catalog,
         table: &TableMeta,
         columns: &[i64],
     ) -> Result<Option<Indexed>, Arc<strata_catalog::Error>> {
+        if catalog.current_snapshot().map_err(Arc::new)? != table.snapshot {
+            return Ok(None);
+        }
         let changes = self
             .versions
             .at(catalog, table.snapshot)
@@ -189,25 +206,43 @@ impl FileIndex {
         };
         // Concurrent plans of a table not yet indexed wait for one load.
         let files = match self.entries.try_get_with(key(None), || {
-            load_files(catalog, table).map(|f| Entry::Files(Arc::new(f)))
+            let load = self.loads.fetch_add(1, Ordering::Relaxed);
+            load_files(catalog, table, load).map(|f| Entry::Files(Arc::new(f)))
         })? {
             Entry::Files(files) => files,
             Entry::Column(_) => unreachable!("a table's key holds its files"),
         };
         let mut indexed = Vec::with_capacity(columns.len());
+        let mut missing = Vec::new();
         for &column_id in columns {
-            let Some(column) = table.column(column_id) else {
-                continue;
-            };
-            let entry = self.entries.try_get_with(key(Some(column_id)), || {
-                let rows = catalog.file_column_stats(table, &[column_id])?;
-                Ok::<_, strata_catalog::Error>(Entry::Column(Arc::new(ColumnIndex::new(
-                    &files, column, rows,
-                ))))
-            })?;
-            match entry {
-                Entry::Column(c) => indexed.push(c),
-                Entry::Files(_) => unreachable!("a column's key holds its statistics"),
+            match self.entries.get(&key(Some(column_id))) {
+                // Built over this very file list (the list may have been let go and loaded
+                // again since).
+                Some(Entry::Column(c)) if c.load == files.load => indexed.push(c),
+                _ if table.column(column_id).is_some() => missing.push(column_id),
+                _ => {}
+            }
+        }
+        if !missing.is_empty() {
+            let mut rows: HashMap<i64, Vec<(i64, ColumnStats)>> = HashMap::new();
+            for (file, stats) in catalog
+                .file_column_stats(table, &missing)
+                .map_err(Arc::new)?
+            {
+                rows.entry(stats.column_id).or_default().push((file, stats));
+            }
+            for column_id in missing {
+                let Some(column) = table.column(column_id) else {
+                    continue;
+                };
+                let built = Arc::new(ColumnIndex::new(
+                    &files,
+                    column,
+                    rows.remove(&column_id).unwrap_or_default(),
+                ));
+                self.entries
+                    .insert(key(Some(column_id)), Entry::Column(Arc::clone(&built)));
+                indexed.push(built);
             }
         }
         Ok(Some(Indexed {
@@ -218,7 +253,11 @@ impl FileIndex {
 }
 
 /// Every live file of `table` at its snapshot: paths, sizes, partition values and deletes.
-fn load_files(catalog: &Catalog, table: &TableMeta) -> strata_catalog::Result<TableFiles> {
+fn load_files(
+    catalog: &Catalog,
+    table: &TableMeta,
+    load: u64,
+) -> strata_catalog::Result<TableFiles> {
     let set = catalog.candidate_files(
         table,
         &FileQuery {
@@ -233,6 +272,7 @@ fn load_files(catalog: &Catalog, table: &TableMeta) -> strata_catalog::Result<Ta
         .map(|f| Some(f.record_count as u64))
         .collect();
     Ok(TableFiles {
+        load,
         files: set.files,
         positions,
         row_counts: Arc::new(row_counts),
@@ -256,6 +296,7 @@ impl ColumnIndex {
         let max = bounds_array(stats.iter().map(Option::as_ref), &column.data_type, true);
         let null_counts = null_counts_array(stats.iter().map(Option::as_ref));
         ColumnIndex {
+            load: files.load,
             column_id: column.column_id,
             stats,
             min,
@@ -286,6 +327,7 @@ impl Entry {
                     })
                     .sum::<usize>()
                     + t.row_counts.get_array_memory_size()
+                    + t.positions.capacity() * 24
             }
             Entry::Column(c) => {
                 c.stats
@@ -413,6 +455,11 @@ mod tests {
         let after = look();
         assert!(!Arc::ptr_eq(&first.files, &after.files));
         assert_eq!(after.len(), 3);
+
+        // An older snapshot is not served: later commits may have rewritten its past.
+        let mut older = engine.lake().table("t").unwrap();
+        older.snapshot -= 1;
+        assert!(index.lookup(catalog, &older, &[n]).unwrap().is_none());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ mod config;
 mod data_cache;
 mod date_part;
 mod deletes;
+mod disk_cache;
 mod engine;
 mod error;
 mod field_ids;

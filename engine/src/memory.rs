@@ -248,7 +248,7 @@ mod tests {
         limit: usize,
         ranges: u64,
     ) -> (Arc<dyn MemoryPool>, Arc<crate::data_cache::DataCache>) {
-        let cache = crate::data_cache::DataCache::new(1 << 20).unwrap();
+        let cache = crate::data_cache::DataCache::new(1 << 20, None).unwrap();
         let file = crate::data_cache::DataCache::file_key("s3://b/t/f.parquet", 1 << 20);
         for i in 0..ranges {
             let range: Range<u64> = i * 100..(i + 1) * 100;

@@ -189,9 +189,12 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
             CachedFile {
                 cache: Arc::clone(cache),
                 file: DataCache::file_key(&url, partitioned_file_size),
+                // Local files are not copied to the disk tier: they are on disk already.
+                disk: cache.has_disk() && !self.base.is_empty(),
                 hits: counter("data_cache_hits"),
                 hit_bytes: counter("data_cache_hit_bytes"),
                 misses: counter("data_cache_misses"),
+                disk_hits: counter("data_cache_disk_hits"),
             }
         });
         Ok(Box::new(Tracked {
@@ -224,9 +227,50 @@ struct CachedFile {
     cache: Arc<DataCache>,
     /// The file's name in the cache.
     file: Arc<str>,
+    /// Whether its ranges go to the disk tier (it has one, and the file is on object storage).
+    disk: bool,
     hits: Count,
     hit_bytes: Count,
     misses: Count,
+    /// Of `hits`, those the disk tier served.
+    disk_hits: Count,
+}
+
+/// Reads ranges of one file from the data cache's disk tier, off the async threads.
+struct DiskReader {
+    cache: Arc<DataCache>,
+    file: Arc<str>,
+    hits: Count,
+    hit_bytes: Count,
+    disk_hits: Count,
+    counter: Option<Arc<RequestCounter>>,
+}
+
+impl DiskReader {
+    /// The ranges the disk tier has (put back into memory), counted as hits; None for the
+    /// others.
+    async fn read(self, ranges: Vec<Range<u64>>) -> Vec<Option<Bytes>> {
+        let count = ranges.len();
+        let (cache, file) = (Arc::clone(&self.cache), Arc::clone(&self.file));
+        let found = tokio::task::spawn_blocking(move || {
+            ranges
+                .iter()
+                .map(|range| cache.take_from_disk(&file, range))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|_| vec![None; count]);
+        for bytes in found.iter().flatten() {
+            self.hits.add(1);
+            self.hit_bytes.add(bytes.len());
+            self.disk_hits.add(1);
+            if let Some(counter) = &self.counter {
+                counter.cache_hit(bytes.len() as u64);
+                counter.disk_cache_hit();
+            }
+        }
+        found
+    }
 }
 
 impl Tracked {
@@ -242,11 +286,35 @@ impl Tracked {
         Some(bytes)
     }
 
-    /// Keep ranges just read, counted as misses.
+    /// What reading ranges from the disk tier needs, when this file's ranges go there.
+    fn disk_reader(&self) -> Option<DiskReader> {
+        let cached = self.data_cache.as_ref().filter(|c| c.disk)?;
+        Some(DiskReader {
+            cache: Arc::clone(&cached.cache),
+            file: Arc::clone(&cached.file),
+            hits: cached.hits.clone(),
+            hit_bytes: cached.hit_bytes.clone(),
+            disk_hits: cached.disk_hits.clone(),
+            counter: self.counter.clone(),
+        })
+    }
+
+    /// Keep ranges just read, counted as misses: in memory, and on the disk tier in the
+    /// background.
     fn keep(&self, ranges: &[Range<u64>], read: &[Bytes]) {
         if let Some(cached) = &self.data_cache {
             for (range, bytes) in ranges.iter().zip(read) {
                 cached.cache.insert(&cached.file, range, bytes);
+            }
+            if cached.disk {
+                let (cache, file) = (Arc::clone(&cached.cache), Arc::clone(&cached.file));
+                let kept: Vec<(Range<u64>, Bytes)> =
+                    ranges.iter().cloned().zip(read.iter().cloned()).collect();
+                tokio::task::spawn_blocking(move || {
+                    for (range, bytes) in kept {
+                        cache.put_on_disk(&file, &range, &bytes);
+                    }
+                });
             }
             cached.misses.add(ranges.len());
             if let Some(counter) = &self.counter {
@@ -293,6 +361,19 @@ impl AsyncFileReader for Tracked {
                 match cache.miss(&file, range) {
                     Miss::Read(claim) => claims.push((i, claim)),
                     Miss::Wait(done) => waits.push((i, done)),
+                }
+            }
+            if !claims.is_empty() {
+                // The disk tier may have them: evicted from memory, or read before a restart.
+                if let Some(disk) = self.disk_reader() {
+                    let on_disk = disk
+                        .read(claims.iter().map(|(i, _)| ranges[*i].clone()).collect())
+                        .await;
+                    for ((i, _), bytes) in claims.iter().zip(on_disk) {
+                        found[*i] = bytes;
+                    }
+                    // Those are in memory again: their waiters may go.
+                    claims.retain(|(i, _)| found[*i].is_none());
                 }
             }
             if !claims.is_empty() {
@@ -582,7 +663,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("f.parquet"), vec![7u8; 4096]).unwrap();
         let (factory, counter) = factory_over(dir.path());
-        let factory = factory.with_data_cache(DataCache::new(1 << 20));
+        let factory = factory.with_data_cache(DataCache::new(1 << 20, None));
         let metrics = ExecutionPlanMetricsSet::new();
         let file = PartitionedFile::new("f.parquet", 4096);
         let mut readers: Vec<_> = (0..4)

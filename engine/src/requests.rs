@@ -37,6 +37,7 @@ pub struct RequestCounter {
     cache_hits: AtomicU64,
     cache_hit_bytes: AtomicU64,
     cache_misses: AtomicU64,
+    disk_cache_hits: AtomicU64,
     /// The first storage failure, explained; reported instead of the error that reaches the
     /// caller through DataFusion and the Parquet reader, which flattens it into text.
     problem: std::sync::Mutex<Option<StorageProblem>>,
@@ -71,6 +72,10 @@ pub struct RequestCounts {
     /// Byte ranges of data files on object storage the cache did not have (read, then kept).
     #[serde(default)]
     pub cache_misses: u64,
+    /// Of `cache_hits`, the ranges the disk tier (`cache.disk_path`) served: kept by an earlier
+    /// run, or let go by memory.
+    #[serde(default)]
+    pub disk_cache_hits: u64,
 }
 
 impl std::ops::AddAssign for RequestCounts {
@@ -88,6 +93,7 @@ impl std::ops::AddAssign for RequestCounts {
         self.cache_hits += o.cache_hits;
         self.cache_hit_bytes += o.cache_hit_bytes;
         self.cache_misses += o.cache_misses;
+        self.disk_cache_hits += o.disk_cache_hits;
     }
 }
 
@@ -137,6 +143,11 @@ impl RequestCounter {
         self.cache_hit_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// A range served by the data cache's disk tier (counted by [`Self::cache_hit`] too).
+    pub(crate) fn disk_cache_hit(&self) {
+        self.disk_cache_hits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Ranges the data cache did not have.
     pub(crate) fn cache_missed(&self, ranges: u64) {
         self.cache_misses.fetch_add(ranges, Ordering::Relaxed);
@@ -178,6 +189,7 @@ impl RequestCounter {
             cache_hits: load(&self.cache_hits),
             cache_hit_bytes: load(&self.cache_hit_bytes),
             cache_misses: load(&self.cache_misses),
+            disk_cache_hits: load(&self.disk_cache_hits),
         }
     }
 }

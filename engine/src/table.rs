@@ -126,16 +126,6 @@ impl CatalogTable {
         filters: &[Expr],
     ) -> Result<(usize, usize, Vec<DataFile>)> {
         let used = self.used_columns(projection, filters);
-        let pruning = match crate::chains::balanced_conjunction(filters.iter().cloned()) {
-            Some(predicate) => {
-                let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
-                let physical = state.create_physical_expr(predicate, &df_schema)?;
-                PruningPredicateBuilder::new()
-                    .with_file_schema(Arc::clone(&self.schema))
-                    .build(physical)
-            }
-            None => None,
-        };
         let catalog = Arc::clone(&self.catalog);
         let meta = self.meta.clone();
         let indexed = match self.stores.file_index() {
@@ -149,11 +139,8 @@ impl CatalogTable {
             None => None,
         };
         let (total_files, candidates, mut files) = match indexed {
-            Some(indexed) => self.select_indexed(&indexed, pruning.as_deref())?,
-            None => {
-                self.select_from_catalog(filters, used, pruning.as_deref())
-                    .await?
-            }
+            Some(indexed) => self.select_indexed(state, filters, &indexed)?,
+            None => self.select_from_catalog(state, filters, used).await?,
         };
         self.keep_matching_partitions(state, filters, &mut files)?;
         Ok((total_files, candidates, files))
@@ -164,16 +151,17 @@ impl CatalogTable {
     /// copied out.
     fn select_indexed(
         &self,
+        state: &dyn Session,
+        filters: &[Expr],
         indexed: &Indexed,
-        pruning: Option<&PruningPredicate>,
     ) -> Result<(usize, usize, Vec<DataFile>)> {
         let mut keep: Vec<bool> = match &self.only_files {
             Some(only) => indexed.ids().map(|id| only.contains(&id)).collect(),
             None => vec![true; indexed.len()],
         };
         let candidates = keep.iter().filter(|k| **k).count();
-        if let Some(pruning) = pruning
-            && candidates > 0
+        if candidates > 0
+            && let Some(pruning) = self.pruning_predicate(state, filters)?
         {
             let kept = pruning.prune(&indexed.statistics(&self.meta))?;
             for (k, p) in keep.iter_mut().zip(kept) {
@@ -190,9 +178,9 @@ impl CatalogTable {
     /// [`Self::select_files`] from the catalog database.
     async fn select_from_catalog(
         &self,
+        state: &dyn Session,
         filters: &[Expr],
         used: Vec<i64>,
-        pruning: Option<&PruningPredicate>,
     ) -> Result<(usize, usize, Vec<DataFile>)> {
         let query = FileQuery {
             ranges: column_ranges(&self.meta, filters),
@@ -209,8 +197,8 @@ impl CatalogTable {
             files.retain(|f| only.contains(&f.data_file_id));
         }
         let candidates = files.len();
-        if let Some(pruning) = pruning
-            && !files.is_empty()
+        if !files.is_empty()
+            && let Some(pruning) = self.pruning_predicate(state, filters)?
         {
             let keep = pruning.prune(&FileStatistics {
                 table: &self.meta,
@@ -224,6 +212,23 @@ impl CatalogTable {
             });
         }
         Ok((file_set.total_files, candidates, files))
+    }
+
+    /// DataFusion's pruning predicate for `filters` over the table's statistics, if they give
+    /// one.
+    fn pruning_predicate(
+        &self,
+        state: &dyn Session,
+        filters: &[Expr],
+    ) -> Result<Option<Arc<PruningPredicate>>> {
+        let Some(predicate) = crate::chains::balanced_conjunction(filters.iter().cloned()) else {
+            return Ok(None);
+        };
+        let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
+        let physical = state.create_physical_expr(predicate, &df_schema)?;
+        Ok(PruningPredicateBuilder::new()
+            .with_file_schema(Arc::clone(&self.schema))
+            .build(physical))
     }
 
     /// Whether `filter` has the same value for every row of a file, so that keeping or dropping

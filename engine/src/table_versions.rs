@@ -1,7 +1,9 @@
 //! Table versions: the last snapshot that changed each table, read from the catalog's
 //! snapshot log (`ducklake_snapshot_changes`). Two reads of a table at snapshots that share
-//! its version see the same files, so whatever was derived from one (a query's answer, the
-//! table's file list) serves the other. The log is the catalog database's, so commits of any
+//! its version see the same rows, so whatever was derived from one (a query's answer, the
+//! table's file list) serves the other — as long as no later commit rewrote the catalog's past
+//! (DuckDB's flush of inlined rows and its merges date their new files back), which the file
+//! index rules out by serving only reads at the current snapshot. The log is the catalog database's, so commits of any
 //! process count: `strata ingest`, DuckDB, another server on a shared PostgreSQL catalog.
 
 use std::collections::HashMap;
@@ -16,18 +18,23 @@ pub(crate) struct Changes {
     pub(crate) oldest: SnapshotId,
     by_id: HashMap<i64, SnapshotId>,
     created: HashMap<(String, String), SnapshotId>,
+    /// The first snapshot of the log's unbroken run up to `snapshot`: snapshot ids follow one
+    /// another, and one missing in between was expired on its own (DuckDB's
+    /// `ducklake_expire_snapshots(versions => [...])`), taking its changes with it.
+    unbroken_from: SnapshotId,
 }
 
 impl Changes {
-    /// The last snapshot that changed table `id` (`schema.name`), or None when the log no
-    /// longer holds any of its changes (all expired): then its version is unknown.
+    /// The last snapshot that changed table `id` (`schema.name`), or None when it is not
+    /// known: the log no longer holds any of its changes, or a snapshot after the last one it
+    /// holds was expired (it may have been a later change of the table).
     pub(crate) fn version(&self, id: i64, schema: &str, name: &str) -> Option<SnapshotId> {
         let by_id = self.by_id.get(&id).copied();
         let created = self
             .created
             .get(&(schema.to_string(), name.to_string()))
             .copied();
-        by_id.max(created)
+        by_id.max(created).filter(|v| *v >= self.unbroken_from)
     }
 }
 
@@ -49,11 +56,18 @@ impl TableVersions {
         let mut by_id = HashMap::new();
         let mut created = HashMap::new();
         let mut oldest = None;
+        let mut unbroken_from = snapshot;
+        let mut previous = None;
         for entry in catalog.snapshots()? {
             if entry.snapshot > snapshot {
                 continue;
             }
             oldest = Some(oldest.unwrap_or(entry.snapshot).min(entry.snapshot));
+            // In id order: a gap restarts the run.
+            if previous.is_none_or(|p: SnapshotId| entry.snapshot != p + 1) {
+                unbroken_from = entry.snapshot;
+            }
+            previous = Some(entry.snapshot);
             for change in split_changes(&entry.changes) {
                 let Some((kind, target)) = change.split_once(':') else {
                     continue;
@@ -72,6 +86,7 @@ impl TableVersions {
             oldest: oldest.unwrap_or_default(),
             by_id,
             created,
+            unbroken_from,
         });
         *self.latest.lock().expect("changes") = Some(Arc::clone(&changes));
         Ok(changes)

@@ -33,6 +33,9 @@ pub struct Entry {
     /// Byte ranges of data files served from the data cache (`cache.data`), and their bytes.
     pub cache_hits: u64,
     pub cache_hit_bytes: u64,
+    /// Of `cache_hits`, those the data cache's disk tier (`cache.disk_path`) served.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub disk_cache_hits: u64,
     /// How the statement met the result cache (`cache.results`): `hit`, `miss`,
     /// `uncacheable` or `bypassed`; absent when the cache is off or for other requests.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,4 +98,8 @@ impl QueryLog {
             let _ = sink.flush();
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

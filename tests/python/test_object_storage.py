@@ -428,6 +428,50 @@ def test_a_server_answers_repeated_queries_from_the_data_cache(s3_lake, tmp_path
         server.stop()
 
 
+def test_the_disk_tier_serves_ranges_after_a_restart(s3_lake, tmp_path):
+    """With `cache.disk_path` set, ranges read from the bucket are kept on local disk too: a
+    fresh process (empty memory) takes them from there and requests only the footers; a
+    damaged range file is never served (it is read from the bucket again); a disk path that
+    cannot be a directory is refused naming the setting."""
+    s3_lake.register("applogs")
+    sql = "SELECT service, count(*), sum(bytes) FROM applogs WHERE status >= 500 GROUP BY service ORDER BY service"
+    disk = tmp_path / "disk-tier"
+    env = s3_lake.env(STRATA_CACHE_DISK_PATH=str(disk))
+    answer = s3_lake.strata("query", sql, "--format", "csv", "--no-result-cache", env=s3_lake.env()).stdout
+
+    def run():
+        proc = s3_lake.strata("query", sql, "--format", "csv", "--stats", "json", "--no-result-cache", env=env)
+        stats = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+        return proc.stdout, stats[0]
+
+    rows, first = run()
+    assert rows == answer
+    assert first["requests"]["cache_misses"] > 0 and first["requests"]["disk_cache_hits"] == 0, first
+    kept = sorted(disk.glob("*.range"))
+    assert len(kept) == first["requests"]["cache_misses"], (len(kept), first)
+
+    rows, second = run()
+    assert rows == answer
+    assert second["requests"]["disk_cache_hits"] == first["requests"]["cache_misses"], second
+    assert second["requests"]["cache_misses"] == 0, second
+    # Only the footers (one GET each, with their page indexes) went to the bucket.
+    assert second["requests"]["get"] == second["files_scanned"] < first["requests"]["get"], (first, second)
+
+    for path in kept:
+        path.write_bytes(b"damaged")
+    rows, third = run()
+    assert rows == answer
+    assert third["requests"]["disk_cache_hits"] == 0, third
+    assert third["requests"]["cache_misses"] == first["requests"]["cache_misses"], third
+
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    proc = s3_lake.strata(
+        "query", sql, check=False, env=s3_lake.env(STRATA_CACHE_DISK_PATH=str(not_a_directory / "tier"))
+    )
+    assert proc.returncode != 0 and "cache.disk_path" in proc.stderr, proc.stderr
+
+
 def test_a_large_file_on_object_storage_is_read_in_pieces(s3_lake, duck, tmp_path):
     """A table of one large file (TPC-H's shape): on object storage its row groups are read by
     several partitions at once, each a byte range of the file, and the answers are DuckDB's."""

@@ -171,4 +171,24 @@ def test_server_plans_see_every_commit_with_the_result_cache_off(lake, server, d
     same()
     strata("query", "INSERT INTO w VALUES (11); CALL expire_snapshots('0s')", catalog=catalog)
     same()
+
+    # DuckDB expires the snapshot of w's last change alone: the log no longer says when w last
+    # changed, and the files from before that change must not come back.
+    strata("query", "INSERT INTO w VALUES (12)", catalog=catalog)
+    same()
+    (last,) = in_duckdb("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")[0]
+    strata("query", "INSERT INTO u VALUES (99, 'x')", catalog=catalog)
+    in_duckdb(f"CALL ducklake_expire_snapshots('lake', versions => [{last}])", read_only=False)
+    same()
+
+    # Rows DuckDB inlined, then flushed into a file dated back to their snapshot: the current
+    # snapshot and the one before the flush both read them once.
+    in_duckdb("INSERT INTO lake.w VALUES (13), (14)", read_only=False)
+    same()
+    (before,) = in_duckdb("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")[0]
+    in_duckdb("CALL ducklake_flush_inlined_data('lake')", read_only=False)
+    same()
+    then = f"SELECT count(*), sum(x) FROM table_at('w', {before}) WHERE x > 10"
+    want = [tuple(int(v) for v in row) for row in in_duckdb(f"SELECT count(*), sum(x) FROM lake.w AT (VERSION => {before}) WHERE x > 10")]
+    assert _ask(server, then, off) == want
     assert _uses(server, q, 1) == ["bypassed"]

@@ -26,6 +26,7 @@ mod cloud;
 mod config;
 
 use crate::data_cache::DataCache;
+use crate::disk_cache::DiskTier;
 use crate::error::{Error, Result};
 use crate::file_index::FileIndex;
 use crate::parquet_reader::FooterReads;
@@ -130,10 +131,10 @@ impl Stores {
         Arc::clone(&self.footer_reads)
     }
 
-    /// These stores with a data cache of `bytes` (none when 0) for the byte ranges of remote
-    /// data files.
-    pub fn with_data_cache(mut self, bytes: u64) -> Self {
-        self.data_cache = DataCache::new(bytes);
+    /// These stores with a data cache of `bytes` (none when 0) for the byte ranges of data
+    /// files, and `disk` as its second tier for those on object storage.
+    pub(crate) fn with_data_cache(mut self, bytes: u64, disk: Option<DiskTier>) -> Self {
+        self.data_cache = DataCache::new(bytes, disk);
         self
     }
 

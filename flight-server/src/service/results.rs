@@ -168,6 +168,7 @@ impl StrataFlightSql {
             entry.requests = stats.requests.total();
             entry.cache_hits = stats.requests.cache_hits;
             entry.cache_hit_bytes = stats.requests.cache_hit_bytes;
+            entry.disk_cache_hits = stats.requests.disk_cache_hits;
             entry.result_cache = stats.result_cache.clone();
             // The query is over: its slot is free for the next one.
             drop(permit);
