@@ -194,6 +194,14 @@ pub enum Engine {
         catalog: String,
         env: Vec<(String, String)>,
     },
+    /// Strata with the data cache's disk tier (`cache.disk_path`), warmed by one untimed run
+    /// in another process before each measurement: its cold run is a restart with a warm disk
+    /// tier.
+    StrataDisk {
+        bin: PathBuf,
+        catalog: String,
+        env: Vec<(String, String)>,
+    },
     DuckDb {
         python: PathBuf,
         peer: PathBuf,
@@ -212,6 +220,7 @@ impl Engine {
         match self {
             Engine::Strata { .. } => "strata",
             Engine::StrataFlight { .. } => "strata-flight",
+            Engine::StrataDisk { .. } => "strata-disk",
             Engine::DuckDb { .. } => "duckdb",
             Engine::DataFusionCli { .. } => "datafusion-cli",
         }
@@ -234,10 +243,11 @@ impl Engine {
         };
         let env = store.map(Emulator::env).unwrap_or_default();
         match name {
-            "strata" | "strata-flight" => {
-                let catalog = format!("sqlite:{}", work.join("strata.db").display());
-                if name == "strata" {
-                    let _ = std::fs::remove_file(work.join("strata.db"));
+            "strata" | "strata-flight" | "strata-disk" => {
+                let file = if name == "strata-disk" { "strata-disk.db" } else { "strata.db" };
+                let catalog = format!("sqlite:{}", work.join(file).display());
+                if name != "strata-flight" {
+                    let _ = std::fs::remove_file(work.join(file));
                     for table in tables {
                         let mut cmd = strata_command(&tools.strata, &env);
                         cmd.args(["--catalog", &catalog, "table", "register", table, "--location"])
@@ -248,6 +258,19 @@ impl Engine {
                 }
                 Ok(Some(if name == "strata" {
                     Engine::Strata {
+                        bin: tools.strata.clone(),
+                        catalog,
+                        env,
+                    }
+                } else if name == "strata-disk" {
+                    let disk = work.join("disk-tier");
+                    let _ = std::fs::remove_dir_all(&disk);
+                    let mut env = env;
+                    env.push((
+                        "STRATA_CACHE_DISK_PATH".into(),
+                        disk.display().to_string(),
+                    ));
+                    Engine::StrataDisk {
                         bin: tools.strata.clone(),
                         catalog,
                         env,
@@ -310,7 +333,9 @@ impl Engine {
                     })
                     .collect(),
             })),
-            other => bail!("unknown engine '{other}': use strata, strata-flight, duckdb or datafusion-cli"),
+            other => bail!(
+                "unknown engine '{other}': use strata, strata-flight, strata-disk, duckdb or datafusion-cli"
+            ),
         }
     }
 
@@ -335,6 +360,11 @@ impl Engine {
             }
             _ => None,
         };
+        if let Engine::StrataDisk { bin, catalog, env } = self {
+            // Fill the disk tier from another process; its traffic is not counted.
+            strata_timed(bin, env, &["--catalog", catalog], None, &once)
+                .context("warming Strata's disk tier")?;
+        }
         let before = counters.map(Counters::read);
         let paths = Paths {
             work,
@@ -360,7 +390,7 @@ impl Engine {
     ) -> Result<Measure> {
         let script = paths.script;
         match self {
-            Engine::Strata { bin, catalog, env } => {
+            Engine::Strata { bin, catalog, env } | Engine::StrataDisk { bin, catalog, env } => {
                 strata_timed(bin, env, &["--catalog", catalog], None, script)
             }
             Engine::StrataFlight { bin, env, .. } => {
@@ -430,7 +460,7 @@ impl Engine {
     fn answer(&self, sql: &str, paths: &Paths, server: Option<&Server>) -> Result<()> {
         let (once, result) = (paths.once, paths.result);
         match self {
-            Engine::Strata { bin, catalog, env } => {
+            Engine::Strata { bin, catalog, env } | Engine::StrataDisk { bin, catalog, env } => {
                 strata_answer(bin, env, &["--catalog", catalog], once, result)
             }
             Engine::StrataFlight { bin, env, .. } => {

@@ -134,7 +134,9 @@ pub struct RunArgs {
     /// Data directory [default: benches/data/<suite>-<scale>]; generated when missing
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Engines to run, in this order: strata, strata-flight, duckdb, datafusion-cli
+    /// Engines to run, in this order: strata, strata-flight, duckdb, datafusion-cli; also
+    /// strata-disk (Strata with the disk tier, warmed by an untimed run in another process, so
+    /// its cold run is a restart with a warm disk tier; meant for --storage s3)
     #[arg(
         long,
         value_delimiter = ',',
@@ -325,12 +327,18 @@ fn main() -> Result<()> {
                     suite,
                     scale,
                     data: Some(data.clone()),
-                    engines: vec![
-                        "strata".into(),
-                        "strata-flight".into(),
-                        "duckdb".into(),
-                        "datafusion-cli".into(),
-                    ],
+                    // On the emulator, a restart with a warm disk tier too.
+                    engines: [
+                        "strata",
+                        "strata-flight",
+                        "strata-disk",
+                        "duckdb",
+                        "datafusion-cli",
+                    ]
+                    .into_iter()
+                    .filter(|e| *e != "strata-disk" || storage == Storage::S3)
+                    .map(String::from)
+                    .collect(),
                     hot_runs: 1,
                     storage,
                     latency_ms: 5,

@@ -434,6 +434,36 @@ fn write_report(
             writeln!(md)?;
         }
     }
+    // Cold runs (a fresh process or server; for strata-disk, a restart with a warm disk tier),
+    // each of Strata's ways against each peer.
+    for (e, engine) in engines.iter().enumerate() {
+        if !engine.name().starts_with("strata") {
+            continue;
+        }
+        for (p, peer) in engines.iter().enumerate() {
+            if peer.name().starts_with("strata") {
+                continue;
+            }
+            let cold_ratios: Vec<f64> = table
+                .iter()
+                .filter_map(|(_, _, cells)| {
+                    let a = cells[e].measure().and_then(cold)?;
+                    let b = cells[p].measure().and_then(cold)?;
+                    (b > 0.0).then_some(a / b)
+                })
+                .collect();
+            if let Some(g) = geomean(&cold_ratios) {
+                writeln!(
+                    md,
+                    "Geometric mean of {} / {} (cold, {} queries): **{g:.2}**",
+                    engine.name(),
+                    peer.name(),
+                    cold_ratios.len()
+                )?;
+                writeln!(md)?;
+            }
+        }
+    }
     let base = args
         .results
         .join(format!("{suite}-{}", args.storage.name()));

@@ -42,7 +42,7 @@ pub struct DataCache {
     /// requesting the same bytes again.
     reading: Mutex<HashMap<Key, watch::Receiver<()>>>,
     /// The disk tier (`cache.disk_path`), for ranges of object-storage files.
-    disk: Option<DiskTier>,
+    disk: Option<Arc<DiskTier>>,
 }
 
 /// What a reader does about a range the cache did not have.
@@ -70,7 +70,7 @@ impl Drop for Claim {
 impl DataCache {
     /// A cache of `capacity` bytes, with `disk` as its second tier, or None when `capacity` is
     /// 0 (caching off).
-    pub fn new(capacity: u64, disk: Option<DiskTier>) -> Option<Arc<DataCache>> {
+    pub fn new(capacity: u64, disk: Option<Arc<DiskTier>>) -> Option<Arc<DataCache>> {
         (capacity > 0).then(|| {
             let ranges = moka::sync::Cache::builder()
                 .max_capacity(capacity)
@@ -125,19 +125,29 @@ impl DataCache {
     }
 
     /// The disk tier's copy of a range (blocking: call it off the async threads), put back
-    /// into memory.
-    pub(crate) fn take_from_disk(&self, file: &Arc<str>, range: &Range<u64>) -> Option<Bytes> {
-        let bytes = self.disk.as_ref()?.get(&disk_key(file, range))?;
+    /// into memory. `disk_file` names the file on the disk tier: its key with the store's
+    /// identity, as ranges there outlive the process and its configuration.
+    pub(crate) fn take_from_disk(
+        &self,
+        file: &Arc<str>,
+        disk_file: &str,
+        range: &Range<u64>,
+    ) -> Option<Bytes> {
+        let length = usize::try_from(range.end.checked_sub(range.start)?).ok()?;
+        let bytes = self
+            .disk
+            .as_ref()?
+            .get(&disk_key(disk_file, range), length)?;
         self.insert(file, range, &bytes);
         Some(bytes)
     }
 
-    /// Keep a range on the disk tier too (blocking).
-    pub(crate) fn put_on_disk(&self, file: &Arc<str>, range: &Range<u64>, bytes: &Bytes) {
+    /// Keep a range on the disk tier too (in the background).
+    pub(crate) fn put_on_disk(&self, disk_file: &str, range: &Range<u64>, bytes: &Bytes) {
         if let Some(disk) = &self.disk
             && (bytes.len() as u64) <= self.largest
         {
-            disk.put(&disk_key(file, range), bytes);
+            disk.put(disk_key(disk_file, range), bytes);
         }
     }
 

@@ -521,7 +521,9 @@ impl QuerySession {
 }
 
 /// The data cache's disk tier, when `cache.disk_path` is set (and the memory tier is on).
-fn disk_tier(config: &crate::config::CacheConfig) -> Result<Option<crate::disk_cache::DiskTier>> {
+fn disk_tier(
+    config: &crate::config::CacheConfig,
+) -> Result<Option<Arc<crate::disk_cache::DiskTier>>> {
     let Some(dir) = config
         .disk_path
         .as_ref()
@@ -529,15 +531,13 @@ fn disk_tier(config: &crate::config::CacheConfig) -> Result<Option<crate::disk_c
     else {
         return Ok(None);
     };
-    crate::disk_cache::DiskTier::open(dir, config.disk)
-        .map(Some)
-        .map_err(|source| Error::Io {
-            context: format!(
-                "cannot use {} as the data cache's disk tier (cache.disk_path)",
-                dir.display()
-            ),
-            source,
-        })
+    crate::disk_cache::DiskTier::open(dir, config.disk).map_err(|source| Error::Io {
+        context: format!(
+            "cannot use {} as the data cache's disk tier (cache.disk_path)",
+            dir.display()
+        ),
+        source,
+    })
 }
 
 /// The schema a plan's result will have. The planner's schema is taken before type coercion:

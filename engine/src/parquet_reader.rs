@@ -55,6 +55,9 @@ pub struct CatalogReaderFactory {
     footers: Arc<FooterReads>,
     /// Byte ranges of data files, shared by every query of the engine (None: caching off).
     data_cache: Option<Arc<DataCache>>,
+    /// The store's identity ([`crate::storage::Stores::identity`]), naming ranges on the disk
+    /// tier; None: the files' ranges do not go there (local files).
+    disk_identity: Option<String>,
 }
 
 impl CatalogReaderFactory {
@@ -76,12 +79,20 @@ impl CatalogReaderFactory {
             reading,
             footers,
             data_cache: None,
+            disk_identity: None,
         }
     }
 
     /// Keep the byte ranges read in `cache`.
     pub fn with_data_cache(mut self, cache: Option<Arc<DataCache>>) -> Self {
         self.data_cache = cache;
+        self
+    }
+
+    /// Keep the ranges on the data cache's disk tier too, if it has one, under the store's
+    /// `identity` (files on object storage).
+    pub(crate) fn with_disk_tier(mut self, identity: String) -> Self {
+        self.disk_identity = Some(identity);
         self
     }
 
@@ -186,11 +197,13 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
         };
         let data_cache = self.data_cache.as_ref().map(|cache| {
             let counter = |name| MetricBuilder::new(metrics).counter(name, partition_index);
+            let file = DataCache::file_key(&url, partitioned_file_size);
             CachedFile {
                 cache: Arc::clone(cache),
-                file: DataCache::file_key(&url, partitioned_file_size),
-                // Local files are not copied to the disk tier: they are on disk already.
-                disk: cache.has_disk() && !self.base.is_empty(),
+                disk_file: (self.disk_identity.as_ref())
+                    .filter(|_| cache.has_disk())
+                    .map(|identity| Arc::from(format!("{identity} {file}"))),
+                file,
                 hits: counter("data_cache_hits"),
                 hit_bytes: counter("data_cache_hit_bytes"),
                 misses: counter("data_cache_misses"),
@@ -227,8 +240,9 @@ struct CachedFile {
     cache: Arc<DataCache>,
     /// The file's name in the cache.
     file: Arc<str>,
-    /// Whether its ranges go to the disk tier (it has one, and the file is on object storage).
-    disk: bool,
+    /// The file's name on the disk tier, when its ranges go there (the cache has one, and
+    /// the file is on object storage).
+    disk_file: Option<Arc<str>>,
     hits: Count,
     hit_bytes: Count,
     misses: Count,
@@ -240,6 +254,7 @@ struct CachedFile {
 struct DiskReader {
     cache: Arc<DataCache>,
     file: Arc<str>,
+    disk_file: Arc<str>,
     hits: Count,
     hit_bytes: Count,
     disk_hits: Count,
@@ -252,10 +267,11 @@ impl DiskReader {
     async fn read(self, ranges: Vec<Range<u64>>) -> Vec<Option<Bytes>> {
         let count = ranges.len();
         let (cache, file) = (Arc::clone(&self.cache), Arc::clone(&self.file));
+        let disk_file = Arc::clone(&self.disk_file);
         let found = tokio::task::spawn_blocking(move || {
             ranges
                 .iter()
-                .map(|range| cache.take_from_disk(&file, range))
+                .map(|range| cache.take_from_disk(&file, &disk_file, range))
                 .collect::<Vec<_>>()
         })
         .await
@@ -288,10 +304,11 @@ impl Tracked {
 
     /// What reading ranges from the disk tier needs, when this file's ranges go there.
     fn disk_reader(&self) -> Option<DiskReader> {
-        let cached = self.data_cache.as_ref().filter(|c| c.disk)?;
+        let cached = self.data_cache.as_ref()?;
         Some(DiskReader {
             cache: Arc::clone(&cached.cache),
             file: Arc::clone(&cached.file),
+            disk_file: Arc::clone(cached.disk_file.as_ref()?),
             hits: cached.hits.clone(),
             hit_bytes: cached.hit_bytes.clone(),
             disk_hits: cached.disk_hits.clone(),
@@ -306,15 +323,10 @@ impl Tracked {
             for (range, bytes) in ranges.iter().zip(read) {
                 cached.cache.insert(&cached.file, range, bytes);
             }
-            if cached.disk {
-                let (cache, file) = (Arc::clone(&cached.cache), Arc::clone(&cached.file));
-                let kept: Vec<(Range<u64>, Bytes)> =
-                    ranges.iter().cloned().zip(read.iter().cloned()).collect();
-                tokio::task::spawn_blocking(move || {
-                    for (range, bytes) in kept {
-                        cache.put_on_disk(&file, &range, &bytes);
-                    }
-                });
+            if let Some(disk_file) = &cached.disk_file {
+                for (range, bytes) in ranges.iter().zip(read) {
+                    cached.cache.put_on_disk(disk_file, range, bytes);
+                }
             }
             cached.misses.add(ranges.len());
             if let Some(counter) = &self.counter {

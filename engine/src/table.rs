@@ -694,21 +694,24 @@ impl CatalogTable {
             String::new()
         };
         let reading = Arc::new(Reading::default());
-        let reader = Arc::new(
-            CatalogReaderFactory::new(
-                store,
-                cache,
-                state.config_options().execution.parquet.enable_page_index,
-                base,
-                state.config().get_extension::<RequestCounter>(),
-                Arc::clone(&reading),
-                self.stores.footer_reads(),
-            )
-            // Local files too: a range from the page cache still costs a system call, a copy
-            // into fresh memory and its page faults (a fifth of the hot logs and trips
-            // suites, docs/performance.md).
-            .with_data_cache(self.stores.data_cache()),
-        );
+        let factory = CatalogReaderFactory::new(
+            store,
+            cache,
+            state.config_options().execution.parquet.enable_page_index,
+            base,
+            state.config().get_extension::<RequestCounter>(),
+            Arc::clone(&reading),
+            self.stores.footer_reads(),
+        )
+        // Local files too: a range from the page cache still costs a system call, a copy into
+        // fresh memory and its page faults (a fifth of the hot logs and trips suites,
+        // docs/performance.md). Only ranges of object storage go to the disk tier.
+        .with_data_cache(self.stores.data_cache());
+        let reader = Arc::new(if remote {
+            factory.with_disk_tier(self.stores.identity(store_url.as_str()))
+        } else {
+            factory
+        });
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(table_schema)

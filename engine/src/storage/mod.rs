@@ -133,7 +133,7 @@ impl Stores {
 
     /// These stores with a data cache of `bytes` (none when 0) for the byte ranges of data
     /// files, and `disk` as its second tier for those on object storage.
-    pub(crate) fn with_data_cache(mut self, bytes: u64, disk: Option<DiskTier>) -> Self {
+    pub(crate) fn with_data_cache(mut self, bytes: u64, disk: Option<Arc<DiskTier>>) -> Self {
         self.data_cache = DataCache::new(bytes, disk);
         self
     }
@@ -153,6 +153,39 @@ impl Stores {
     /// The file index, when `cache.files` is not 0.
     pub(crate) fn file_index(&self) -> Option<Arc<FileIndex>> {
         self.file_index.clone()
+    }
+
+    /// What tells the store of `url` (`scheme://authority`) from another of the same name:
+    /// its endpoint, region or account, from its section and the environment (no secret).
+    /// Ranges kept on the disk tier are named with it, so a restart against another endpoint
+    /// (staging and production buckets of the same name) never reads the other's bytes.
+    pub(crate) fn identity(&self, url: &str) -> String {
+        let telling = |name: &str| {
+            let name = name.to_ascii_lowercase();
+            ["endpoint", "region", "account", "emulator", "host"]
+                .iter()
+                .any(|w| name.contains(w))
+                && !["secret", "key", "token", "password"]
+                    .iter()
+                    .any(|w| name.contains(w))
+        };
+        let key = url.trim_end_matches('/');
+        let section = self
+            .config
+            .stores
+            .iter()
+            .filter(|s| split(&s.url).map(|s| s.key == key).unwrap_or(false))
+            .flat_map(|s| s.options.iter())
+            .filter(|(k, _)| telling(k))
+            .map(|(k, v)| format!("{k}={v}"));
+        let environment = self
+            .env()
+            .iter()
+            .filter(|(k, _)| telling(k))
+            .map(|(k, v)| format!("{k}={v}"));
+        let mut parts: Vec<String> = section.chain(environment).collect();
+        parts.sort();
+        format!("{key} [{}]", parts.join(" "))
     }
 
     /// Check the configuration without connecting anywhere: every store section names a
