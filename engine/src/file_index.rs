@@ -363,15 +363,7 @@ impl crate::memory::Yielding for FileIndex {
     }
 
     fn give_way(&self, bytes: usize) {
-        let mut freed = 0;
-        for (key, entry) in self.entries.iter() {
-            if freed >= bytes {
-                break;
-            }
-            freed += entry.bytes();
-            self.entries.invalidate(&*key);
-        }
-        self.entries.run_pending_tasks();
+        crate::memory::evict(&self.entries, bytes, Entry::bytes);
     }
 }
 
@@ -391,6 +383,10 @@ mod tests {
         .unwrap()
     }
 
+    async fn run(engine: &Engine, sql: &str) {
+        engine.session().run_all(sql).await.unwrap();
+    }
+
     async fn one_number(engine: &Engine, sql: &str) -> Option<i64> {
         let results = engine.session().run_all(sql).await.unwrap();
         let (_, batches, _) = results.last().unwrap();
@@ -403,14 +399,12 @@ mod tests {
     async fn an_entry_serves_until_its_table_changes() {
         let dir = tempfile::tempdir().unwrap();
         let engine = open(dir.path());
-        engine
-            .session()
-            .run_all(
-                "CREATE TABLE t (n BIGINT); CREATE TABLE other (n BIGINT); \
-                 INSERT INTO t VALUES (1), (2); INSERT INTO t VALUES (30), (40)",
-            )
-            .await
-            .unwrap();
+        run(
+            &engine,
+            "CREATE TABLE t (n BIGINT); CREATE TABLE other (n BIGINT); \
+             INSERT INTO t VALUES (1), (2); INSERT INTO t VALUES (30), (40)",
+        )
+        .await;
         let catalog = engine.catalog();
         let index = FileIndex::new(1 << 20, Arc::default()).unwrap();
         let n = engine
@@ -438,20 +432,12 @@ mod tests {
         assert!(Arc::ptr_eq(&first.files, &look().files));
 
         // A commit to another table leaves the entry in use.
-        engine
-            .session()
-            .run_all("INSERT INTO other VALUES (5)")
-            .await
-            .unwrap();
+        run(&engine, "INSERT INTO other VALUES (5)").await;
         assert!(Arc::ptr_eq(&first.files, &look().files));
 
         // A commit to this table by another process gives it a new version.
         let writer = open(dir.path());
-        writer
-            .session()
-            .run_all("INSERT INTO t VALUES (500)")
-            .await
-            .unwrap();
+        run(&writer, "INSERT INTO t VALUES (500)").await;
         let after = look();
         assert!(!Arc::ptr_eq(&first.files, &after.files));
         assert_eq!(after.len(), 3);
@@ -467,29 +453,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = open(dir.path());
         let writer = open(dir.path());
-        engine
-            .session()
-            .run_all("CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (1), (2)")
-            .await
-            .unwrap();
+        run(
+            &engine,
+            "CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (1), (2)",
+        )
+        .await;
         let sum = "SELECT sum(n) FROM t WHERE n > 1";
         let max = "SELECT max(n) FROM t WHERE n < 1000";
         assert_eq!(one_number(&engine, sum).await, Some(2));
         let before = engine.catalog().current_snapshot().unwrap();
         // Inserts and compaction made by another engine on the same catalog: every
         // answer is the table's at the current snapshot.
-        writer
-            .session()
-            .run_all("INSERT INTO t VALUES (700)")
-            .await
-            .unwrap();
+        run(&writer, "INSERT INTO t VALUES (700)").await;
         assert_eq!(one_number(&engine, sum).await, Some(702));
         assert_eq!(one_number(&engine, max).await, Some(700));
-        writer
-            .session()
-            .run_all("INSERT INTO t VALUES (3); CALL compact('t')")
-            .await
-            .unwrap();
+        run(&writer, "INSERT INTO t VALUES (3); CALL compact('t')").await;
         assert_eq!(one_number(&engine, sum).await, Some(705));
         assert_eq!(one_number(&engine, "SELECT count(*) FROM t").await, Some(4));
         // An older snapshot reads its own files, and the current one is still served after.
@@ -497,11 +475,11 @@ mod tests {
         assert_eq!(one_number(&engine, &then).await, Some(2));
         assert_eq!(one_number(&engine, sum).await, Some(705));
         // A table dropped and created again under the same name is another table.
-        writer
-            .session()
-            .run_all("DROP TABLE t; CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (9)")
-            .await
-            .unwrap();
+        run(
+            &writer,
+            "DROP TABLE t; CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (9)",
+        )
+        .await;
         assert_eq!(one_number(&engine, sum).await, Some(9));
     }
 }

@@ -19,6 +19,27 @@ pub trait Yielding: Send + Sync + fmt::Debug {
     fn give_way(&self, bytes: usize);
 }
 
+/// [`Yielding::give_way`] for a moka cache: drop entries until `weight` of them adds up to
+/// `bytes`, then apply the removals (so that [`Yielding::held`] counts them).
+pub(crate) fn evict<K, V>(
+    cache: &moka::sync::Cache<K, V>,
+    bytes: usize,
+    weight: impl Fn(&V) -> usize,
+) where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let mut freed = 0;
+    for (key, value) in cache.iter() {
+        if freed >= bytes {
+            break;
+        }
+        freed += weight(&value);
+        cache.invalidate(&*key);
+    }
+    cache.run_pending_tasks();
+}
+
 /// The engine's memory: queries reserve from a `FairSpillPool` of the whole budget, and what
 /// the caches hold counts against the same budget: a reservation that takes queries and caches
 /// together past the budget makes the caches drop entries, so queries may always use all of

@@ -291,14 +291,6 @@ impl crate::memory::Yielding for ResultCache {
     }
 
     fn give_way(&self, bytes: usize) {
-        let mut freed = 0;
-        for (key, entry) in self.entries.iter() {
-            if freed >= bytes {
-                break;
-            }
-            freed += entry.bytes() + 1024;
-            self.entries.invalidate(&*key);
-        }
-        self.entries.run_pending_tasks();
+        crate::memory::evict(&self.entries, bytes, |entry| entry.bytes() + 1024);
     }
 }
