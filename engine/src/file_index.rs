@@ -13,7 +13,11 @@
 //!
 //! Statistics are kept per column, decoded once into the arrays DataFusion's
 //! `PruningPredicate` compares: a selective plan over 100,000 files evaluates its filter over
-//! those arrays and copies out only the files it keeps. Entries are bounded in bytes (moka,
+//! those arrays and copies out only the files it keeps. A plan that keeps every file (no filter,
+//! or none that prunes) is given the scan the index built over all of them for the table's
+//! version and the columns it reads ([`BuiltScan`]: DataFusion's files with their statistics and
+//! delete selections, their merged statistics, their grouping), so an unfiltered plan over
+//! 100,000 files does not build 100,000 files again. Entries are bounded in bytes (moka,
 //! TinyLFU admission) and count against the engine's memory budget.
 
 use std::collections::HashMap;
@@ -22,26 +26,60 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{ArrayRef, BooleanArray, UInt64Array};
 use datafusion::common::pruning::PruningStatistics;
-use datafusion::common::{Column as DfColumn, ScalarValue};
+use datafusion::common::stats::Precision;
+use datafusion::common::{Column as DfColumn, ColumnStatistics, ScalarValue, Statistics};
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::FileGroup;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use strata_catalog::{Catalog, ColumnStats, DataFile, FileQuery, SnapshotId, TableMeta};
 
 use crate::pruning::{bounds_array, null_counts_array};
 use crate::table_versions::TableVersions;
 
-/// What an entry is found by: a table at a version, and one of its columns (`None`: the
-/// table's files).
+/// What an entry is found by: a table at a version, and what of it the entry holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     table_id: i64,
     version: SnapshotId,
     oldest: SnapshotId,
-    column: Option<i64>,
+    part: Part,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Part {
+    /// The table's files.
+    Files,
+    /// One column's statistics.
+    Column(i64),
+    /// The scan of every file, built for one shape.
+    Scan(ScanShape),
+}
+
+/// What a scan built over every file of a table depends on besides the table's version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ScanShape {
+    /// The table-schema columns the files' statistics cover.
+    pub(crate) columns: Vec<usize>,
+    /// The session's target partitions (how the files are grouped).
+    pub(crate) target_partitions: usize,
+}
+
+/// The file groups and statistics of a scan of every live file of a table, as DataFusion takes
+/// them: what an unfiltered plan over 100,000 files spends most of its time building (a
+/// `PartitionedFile` with decoded statistics and its delete selection per file, the merge of
+/// their statistics, the grouping), built once per table version.
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltScan {
+    pub(crate) store_url: ObjectStoreUrl,
+    pub(crate) groups: Vec<FileGroup>,
+    pub(crate) statistics: Statistics,
 }
 
 #[derive(Clone)]
 enum Entry {
     Files(Arc<TableFiles>),
     Column(Arc<ColumnIndex>),
+    Scan { load: u64, scan: Arc<BuiltScan> },
 }
 
 /// A table's live files at one version, by data file id, without statistics.
@@ -66,6 +104,8 @@ pub(crate) struct ColumnIndex {
 
 /// A table's live files with the statistics of some of its columns, as the index has them.
 pub(crate) struct Indexed {
+    /// The key of the table's files.
+    key: Key,
     files: Arc<TableFiles>,
     columns: Vec<Arc<ColumnIndex>>,
 }
@@ -96,6 +136,18 @@ impl Indexed {
             deletes.snapshot = table.snapshot;
         }
         file
+    }
+
+    /// Every file, as [`Self::file`] gives them.
+    pub(crate) fn all_files(&self, table: &TableMeta) -> Vec<DataFile> {
+        (0..self.len()).map(|i| self.file(i, table)).collect()
+    }
+
+    /// The bytes of every file.
+    pub(crate) fn bytes(&self) -> u64 {
+        (self.files.files.iter())
+            .map(|f| f.file_size.max(0) as u64)
+            .sum()
     }
 
     /// The statistics `PruningPredicate` asks for, over every file of the table.
@@ -198,24 +250,24 @@ impl FileIndex {
         let Some(version) = changes.version(table.table_id, &table.schema, &table.name) else {
             return Ok(None);
         };
-        let key = |column| Key {
+        let key = |part| Key {
             table_id: table.table_id,
             version,
             oldest: changes.oldest,
-            column,
+            part,
         };
         // Concurrent plans of a table not yet indexed wait for one load.
-        let files = match self.entries.try_get_with(key(None), || {
+        let files = match self.entries.try_get_with(key(Part::Files), || {
             let load = self.loads.fetch_add(1, Ordering::Relaxed);
             load_files(catalog, table, load).map(|f| Entry::Files(Arc::new(f)))
         })? {
             Entry::Files(files) => files,
-            Entry::Column(_) => unreachable!("a table's key holds its files"),
+            _ => unreachable!("a table's key holds its files"),
         };
         let mut indexed = Vec::with_capacity(columns.len());
         let mut missing = Vec::new();
         for &column_id in columns {
-            match self.entries.get(&key(Some(column_id))) {
+            match self.entries.get(&key(Part::Column(column_id))) {
                 // Built over this very file list (the list may have been let go and loaded
                 // again since).
                 Some(Entry::Column(c)) if c.load == files.load => indexed.push(c),
@@ -240,15 +292,47 @@ impl FileIndex {
                     column,
                     rows.remove(&column_id).unwrap_or_default(),
                 ));
-                self.entries
-                    .insert(key(Some(column_id)), Entry::Column(Arc::clone(&built)));
+                self.entries.insert(
+                    key(Part::Column(column_id)),
+                    Entry::Column(Arc::clone(&built)),
+                );
                 indexed.push(built);
             }
         }
         Ok(Some(Indexed {
+            key: key(Part::Files),
             files,
             columns: indexed,
         }))
+    }
+
+    /// The scan of every file of `indexed` built for `shape`, if the index keeps one built over
+    /// this very file list.
+    pub(crate) fn built_scan(
+        &self,
+        indexed: &Indexed,
+        shape: &ScanShape,
+    ) -> Option<Arc<BuiltScan>> {
+        match self.entries.get(&Self::scan_key(indexed, shape)) {
+            Some(Entry::Scan { load, scan }) if load == indexed.files.load => Some(scan),
+            _ => None,
+        }
+    }
+
+    /// Keep `scan`, built over every file of `indexed` for `shape`.
+    pub(crate) fn keep_scan(&self, indexed: &Indexed, shape: &ScanShape, scan: Arc<BuiltScan>) {
+        let entry = Entry::Scan {
+            load: indexed.files.load,
+            scan,
+        };
+        self.entries.insert(Self::scan_key(indexed, shape), entry);
+    }
+
+    fn scan_key(indexed: &Indexed, shape: &ScanShape) -> Key {
+        Key {
+            part: Part::Scan(shape.clone()),
+            ..indexed.key.clone()
+        }
     }
 }
 
@@ -343,6 +427,29 @@ impl Entry {
                         .map(|a| a.get_array_memory_size())
                         .sum::<usize>()
                     + c.null_counts.get_array_memory_size()
+            }
+            Entry::Scan { scan, .. } => {
+                let value = |p: &Precision<ScalarValue>| p.get_value().map_or(0, ScalarValue::size);
+                (scan.groups.iter())
+                    .flat_map(|g| g.iter())
+                    .map(|f| {
+                        std::mem::size_of::<PartitionedFile>()
+                            + f.object_meta.location.as_ref().len()
+                            + f.partition_values.iter().map(ScalarValue::size).sum::<usize>()
+                            + f.statistics.as_ref().map_or(0, |s| {
+                                std::mem::size_of::<Statistics>()
+                                    + (s.column_statistics.iter())
+                                        .map(|c| {
+                                            std::mem::size_of::<ColumnStatistics>()
+                                                + value(&c.min_value)
+                                                + value(&c.max_value)
+                                        })
+                                        .sum::<usize>()
+                            })
+                            // A delete selection.
+                            + f.extensions.len() * 256
+                    })
+                    .sum()
             }
         }
     }
@@ -481,5 +588,53 @@ mod tests {
         )
         .await;
         assert_eq!(one_number(&engine, sum).await, Some(9));
+    }
+
+    /// How many scans of every file the index keeps.
+    fn scans(index: &FileIndex) -> usize {
+        (index.entries.iter())
+            .filter(|(k, _)| matches!(k.part, Part::Scan(_)))
+            .count()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scan_of_every_file_is_built_once_per_version_and_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let writer = open(dir.path());
+        run(
+            &engine,
+            "CREATE TABLE t (n BIGINT, s VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, 'b'); \
+             INSERT INTO t VALUES (30, 'c')",
+        )
+        .await;
+        let index = engine.lake().stores().file_index().unwrap();
+        let sum = "SELECT sum(n) FROM t";
+        assert_eq!(one_number(&engine, sum).await, Some(33));
+        assert_eq!(scans(&index), 1);
+        // The same shape is served the scan built; a filter keeping every file is the same
+        // scan, one over other columns another.
+        assert_eq!(one_number(&engine, sum).await, Some(33));
+        assert_eq!(
+            one_number(&engine, "SELECT sum(n) FROM t WHERE n > 0").await,
+            Some(33)
+        );
+        assert_eq!(scans(&index), 1);
+        let count = "SELECT count(*) FROM t WHERE s >= 'a'";
+        assert_eq!(one_number(&engine, count).await, Some(3));
+        assert_eq!(scans(&index), 2);
+        // A filter that drops a file is planned over the files it keeps.
+        assert_eq!(
+            one_number(&engine, "SELECT sum(n) FROM t WHERE n > 5").await,
+            Some(30)
+        );
+        assert_eq!(scans(&index), 2);
+        // Another process's commit: a new version, whose scan is built again.
+        run(&writer, "INSERT INTO t VALUES (400, 'd')").await;
+        assert_eq!(one_number(&engine, sum).await, Some(433));
+        assert_eq!(one_number(&engine, count).await, Some(4));
+        assert_eq!(scans(&index), 4);
+        run(&writer, "CALL compact('t')").await;
+        assert_eq!(one_number(&engine, sum).await, Some(433));
     }
 }

@@ -165,9 +165,10 @@ impl Lake {
             None => Vec::new(),
         };
         let state = ctx.state();
-        let (_, _, files) = table
+        let (_, _, chosen) = table
             .select_files(&state, Some(&Vec::new()), &filters)
             .await?;
+        let files = chosen.into_files(&meta);
         let target = table_target(&meta, self.target_file_size)?;
         let small = (target.layout.target_file_size as i64) / 4 * 3;
         let mut groups: BTreeMap<Vec<(i64, Option<String>)>, Vec<&DataFile>> = BTreeMap::new();

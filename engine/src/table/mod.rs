@@ -32,6 +32,7 @@ use strata_catalog::{Catalog, DataFile, SnapshotId, TableMeta};
 
 use crate::field_ids::FieldIdAdapterFactory;
 use crate::file_groups::{balance, first_files, pieces_for_latency};
+use crate::file_index::{BuiltScan, ScanShape};
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
 use crate::pruning::decode_scalar;
 use crate::requests::RequestCounter;
@@ -39,6 +40,8 @@ use crate::scan_exec::{CatalogScanExec, FooterPrefetch, ScanSummary};
 use crate::storage::Stores;
 
 mod select;
+
+use select::Chosen;
 
 /// A catalog table at one snapshot.
 #[derive(Debug)]
@@ -383,22 +386,23 @@ impl CatalogTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let (total_files, catalog_candidates, files) =
+        let (total_files, catalog_candidates, chosen) =
             self.select_files(state, projection, filters).await?;
+        let (files, bytes) = chosen.size();
         let summary = ScanSummary {
             table: format!("{}.{}", self.meta.schema, self.meta.name),
             snapshot: self.meta.snapshot,
             total_files,
             catalog_candidates,
-            files: files.len(),
-            bytes: files.iter().map(|f| f.file_size.max(0) as u64).sum(),
+            files,
+            bytes,
             answered: 0,
         };
         let projected = match projection {
             Some(p) => Arc::new(self.schema.project(p)?),
             None => Arc::clone(&self.schema),
         };
-        if files.is_empty() {
+        if files == 0 {
             return Ok(Arc::new(CatalogScanExec::new(
                 Arc::new(EmptyExec::new(projected)),
                 summary,
@@ -417,64 +421,45 @@ impl CatalogTable {
         let table_schema = TableSchema::builder(Arc::new(self.file_schema.project(&scan.stored)?))
             .with_table_partition_cols(self.partition_fields.clone())
             .build();
-
-        // Every file of a table lives on one store (checked here, as the scan has one URL).
-        let mut store_url = None;
-        let mut partitioned = Vec::with_capacity(files.len());
-        let mut per_file_stats = Vec::with_capacity(files.len());
-        for file in &files {
-            let resolved = self
-                .stores
-                .resolve(&file.path)
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            match &store_url {
-                None => store_url = Some(resolved.url.clone()),
-                Some(u) if *u != resolved.url => {
-                    return Err(DataFusionError::NotImplemented(format!(
-                        "table {} has files on more than one store",
-                        summary.table
-                    )));
+        let target_partitions = state.config_options().execution.target_partitions;
+        let built = match chosen {
+            Chosen::Files(files) => {
+                self.build_scan(files, &scan, &table_schema, target_partitions)
+                    .await?
+            }
+            // Every file of the table: the file index keeps the scan built over them for the
+            // table's version.
+            Chosen::All(indexed) => {
+                let index = self.stores.file_index().ok_or_else(|| {
+                    DataFusionError::Internal("files chosen from no file index".into())
+                })?;
+                let shape = ScanShape {
+                    columns: scan.table.clone(),
+                    target_partitions,
+                };
+                match index.built_scan(&indexed, &shape) {
+                    Some(built) => built.as_ref().clone(),
+                    None => {
+                        let files = indexed.all_files(&self.meta);
+                        let built = self
+                            .build_scan(files, &scan, &table_schema, target_partitions)
+                            .await?;
+                        index.keep_scan(&indexed, &shape, Arc::new(built.clone()));
+                        built
+                    }
                 }
-                Some(_) => {}
             }
-            let stats = Arc::new(self.file_statistics(file, &scan.table));
-            per_file_stats.push(Arc::clone(&stats));
-            let mut pf = PartitionedFile::new(resolved.path.to_string(), file.file_size as u64)
-                .with_partition_values(
-                    self.partition_fields
-                        .iter()
-                        .map(|f| self.partition_value(file, f))
-                        .collect(),
-                );
-            // The statistics cover the table schema, partition columns included (set directly:
-            // `with_statistics` would copy them and append its own partition statistics).
-            pf.statistics = Some(stats);
-            // The page index and footer (or the footer and its 8-byte tail, for files Strata
-            // did not register): the reader fetches them in one request.
-            let metadata = file
-                .metadata_bytes
-                .or(file.footer_size.map(|footer| footer + 8));
-            if let Some(bytes) = metadata {
-                pf = pf.with_metadata_size_hint(bytes as usize);
-            }
-            // Rows DuckDB deleted are skipped by a row selection.
-            if file.deletes.is_some() || !file.inlined_deletes.is_empty() {
-                pf = crate::deletes::apply(&self.stores, pf, file)
-                    .await
-                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            }
-            partitioned.push(pf);
-        }
-        let store_url = store_url.unwrap_or_else(Stores::local_url);
-        let table_stats = Statistics::try_merge_iter(
-            per_file_stats.iter().map(|s| s.as_ref()),
-            table_schema.table_schema(),
-        )?;
+        };
+        let BuiltScan {
+            store_url,
+            groups,
+            statistics: table_stats,
+        } = built;
+        let remote = store_url != Stores::local_url();
 
         let runtime = state.runtime_env();
         let store = runtime.object_store(&store_url)?;
         let cache = runtime.cache_manager.get_file_metadata_cache();
-        let remote = store_url != Stores::local_url();
         let base = if remote {
             store_url.as_str().trim_end_matches('/').to_string()
         } else {
@@ -504,15 +489,6 @@ impl CatalogTable {
         let source = ParquetSource::new(table_schema)
             .with_table_parquet_options(options)
             .with_parquet_file_reader_factory(Arc::clone(&reader) as _);
-        let mut parallel = state.config_options().execution.target_partitions;
-        if remote {
-            // Remote reads wait on latency, not CPU: keep more files in flight than cores.
-            parallel = parallel.max(self.stores.scan_concurrency());
-        }
-        if remote && partitioned.len() < parallel {
-            partitioned = pieces_for_latency(partitioned, parallel);
-        }
-        let groups = balance(partitioned, parallel);
         // On object storage, the footers the scan reads first are read as soon as the
         // statement starts executing.
         let prefetch = remote.then(|| {
@@ -551,6 +527,84 @@ impl CatalogTable {
                 .reading(reading)
                 .prefetch(prefetch),
         ))
+    }
+
+    /// The file groups and statistics of a scan of `files` (all on one store) for the
+    /// table-schema columns `scan.table`: a `PartitionedFile` per file with its statistics,
+    /// partition values, footer size and delete selection, grouped for `target_partitions`.
+    async fn build_scan(
+        &self,
+        files: Vec<DataFile>,
+        scan: &ScanColumns,
+        table_schema: &TableSchema,
+        target_partitions: usize,
+    ) -> Result<BuiltScan> {
+        // Every file of a table lives on one store (checked here, as the scan has one URL).
+        let mut store_url = None;
+        let mut partitioned = Vec::with_capacity(files.len());
+        let mut per_file_stats = Vec::with_capacity(files.len());
+        for file in &files {
+            let resolved = self
+                .stores
+                .resolve(&file.path)
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            match &store_url {
+                None => store_url = Some(resolved.url.clone()),
+                Some(u) if *u != resolved.url => {
+                    return Err(DataFusionError::NotImplemented(format!(
+                        "table {}.{} has files on more than one store",
+                        self.meta.schema, self.meta.name
+                    )));
+                }
+                Some(_) => {}
+            }
+            let stats = Arc::new(self.file_statistics(file, &scan.table));
+            per_file_stats.push(Arc::clone(&stats));
+            let mut pf = PartitionedFile::new(resolved.path.to_string(), file.file_size as u64)
+                .with_partition_values(
+                    self.partition_fields
+                        .iter()
+                        .map(|f| self.partition_value(file, f))
+                        .collect(),
+                );
+            // The statistics cover the table schema, partition columns included (set directly:
+            // `with_statistics` would copy them and append its own partition statistics).
+            pf.statistics = Some(stats);
+            // The page index and footer (or the footer and its 8-byte tail, for files Strata
+            // did not register): the reader fetches them in one request.
+            let metadata = file
+                .metadata_bytes
+                .or(file.footer_size.map(|footer| footer + 8));
+            if let Some(bytes) = metadata {
+                pf = pf.with_metadata_size_hint(bytes as usize);
+            }
+            // Rows DuckDB deleted are skipped by a row selection.
+            if file.deletes.is_some() || !file.inlined_deletes.is_empty() {
+                pf = crate::deletes::apply(&self.stores, pf, file)
+                    .await
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            }
+            partitioned.push(pf);
+        }
+        let store_url = store_url.unwrap_or_else(Stores::local_url);
+        let statistics = Statistics::try_merge_iter(
+            per_file_stats.iter().map(|s| s.as_ref()),
+            table_schema.table_schema(),
+        )?;
+        let remote = store_url != Stores::local_url();
+        let mut parallel = target_partitions;
+        if remote {
+            // Remote reads wait on latency, not CPU: keep more files in flight than cores.
+            parallel = parallel.max(self.stores.scan_concurrency());
+        }
+        if remote && partitioned.len() < parallel {
+            partitioned = pieces_for_latency(partitioned, parallel);
+        }
+        Ok(BuiltScan {
+            store_url,
+            groups: balance(partitioned, parallel),
+            statistics,
+        })
     }
 }
 

@@ -18,6 +18,36 @@ use super::CatalogTable;
 use crate::file_index::Indexed;
 use crate::pruning::{FileStatistics, column_ranges};
 
+/// The files a scan reads.
+pub(crate) enum Chosen {
+    /// These files.
+    Files(Vec<DataFile>),
+    /// Every live file of the table, as the file index has them: not copied out, as the scan
+    /// built over all of them may be kept there too.
+    All(Indexed),
+}
+
+impl Chosen {
+    /// How many files, and their bytes.
+    pub(crate) fn size(&self) -> (usize, u64) {
+        match self {
+            Chosen::Files(files) => (
+                files.len(),
+                files.iter().map(|f| f.file_size.max(0) as u64).sum(),
+            ),
+            Chosen::All(indexed) => (indexed.len(), indexed.bytes()),
+        }
+    }
+
+    /// The files, copied out of the index if need be.
+    pub(crate) fn into_files(self, table: &strata_catalog::TableMeta) -> Vec<DataFile> {
+        match self {
+            Chosen::Files(files) => files,
+            Chosen::All(indexed) => indexed.all_files(table),
+        }
+    }
+}
+
 impl CatalogTable {
     /// The files a scan with `filters` reads: the table's files from the file index, or
     /// candidates from the catalog database (pre-filtered there on simple bounds), pruned with
@@ -28,7 +58,7 @@ impl CatalogTable {
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
-    ) -> Result<(usize, usize, Vec<DataFile>)> {
+    ) -> Result<(usize, usize, Chosen)> {
         let used = self.used_columns(projection, filters);
         let catalog = Arc::clone(&self.catalog);
         let meta = self.meta.clone();
@@ -43,22 +73,26 @@ impl CatalogTable {
             None => None,
         };
         let (total_files, candidates, mut files) = match indexed {
-            Some(indexed) => self.select_indexed(state, filters, &indexed)?,
+            Some(indexed) => match self.select_indexed(state, filters, indexed)? {
+                (total, candidates, Chosen::Files(files)) => (total, candidates, files),
+                all => return Ok(all),
+            },
             None => self.select_from_catalog(state, filters, used).await?,
         };
         self.keep_matching_partitions(state, filters, &mut files)?;
-        Ok((total_files, candidates, files))
+        Ok((total_files, candidates, Chosen::Files(files)))
     }
 
     /// [`Self::select_files`] from the file index: every live file is a candidate, and the
     /// pruning predicate runs over the index's decoded statistics; only the files kept are
-    /// copied out.
+    /// copied out, unless every file is kept and no partition filter is left to apply
+    /// ([`Chosen::All`]).
     fn select_indexed(
         &self,
         state: &dyn Session,
         filters: &[Expr],
-        indexed: &Indexed,
-    ) -> Result<(usize, usize, Vec<DataFile>)> {
+        indexed: Indexed,
+    ) -> Result<(usize, usize, Chosen)> {
         let mut keep: Vec<bool> = match &self.only_files {
             Some(only) => indexed.ids().map(|id| only.contains(&id)).collect(),
             None => vec![true; indexed.len()],
@@ -72,11 +106,15 @@ impl CatalogTable {
                 *k &= p;
             }
         }
+        let total = indexed.len();
+        if keep.iter().all(|k| *k) && !filters.iter().any(|f| self.decided_per_file(f)) {
+            return Ok((total, candidates, Chosen::All(indexed)));
+        }
         let files = (keep.iter().enumerate())
             .filter(|(_, k)| **k)
             .map(|(i, _)| indexed.file(i, &self.meta))
             .collect();
-        Ok((indexed.len(), candidates, files))
+        Ok((total, candidates, Chosen::Files(files)))
     }
 
     /// [`Self::select_files`] from the catalog database.

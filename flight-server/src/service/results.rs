@@ -156,6 +156,21 @@ impl StrataFlightSql {
                 last.app_metadata = json.into();
                 let _ = tokio::time::timeout(limits.slow_reader_timeout, tx.send(Ok(last))).await;
             }
+            // The client's answer is complete: end its stream now (with the error, if any),
+            // not after the plan is dropped and the query logged. Dropping a plan that built
+            // large hash tables takes milliseconds the client need not wait for.
+            drop(tx);
+            let failure = match outcome {
+                Err(e) => {
+                    let logged = (e.outcome(), e.to_string());
+                    let _ = abort_tx.send(e.into());
+                    Some(logged)
+                }
+                Ok(()) => {
+                    drop(abort_tx);
+                    None
+                }
+            };
             // Free the plan's memory and spill files before reporting.
             drop(running);
             let mut entry = Entry::new(&caller.principal.user, &caller.client, "statement")
@@ -175,14 +190,11 @@ impl StrataFlightSql {
             if let Ok(mut r) = inner.running.lock() {
                 r.remove(&handle.id);
             }
-            if let Err(e) = outcome {
-                entry.outcome = e.outcome().into();
-                entry.error = Some(e.to_string());
-                inner.log.record(&entry);
-                let _ = abort_tx.send(e.into());
-            } else {
-                inner.log.record(&entry);
+            if let Some((outcome, error)) = failure {
+                entry.outcome = outcome.into();
+                entry.error = Some(error);
             }
+            inner.log.record(&entry);
         });
         Ok(Box::pin(result_stream(rx, abort_rx)))
     }
