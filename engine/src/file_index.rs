@@ -30,7 +30,9 @@ use datafusion::common::stats::Precision;
 use datafusion::common::{Column as DfColumn, ColumnStatistics, ScalarValue, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::FileGroup;
+use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
 use datafusion::execution::object_store::ObjectStoreUrl;
+use parquet::arrow::arrow_reader::RowSelector;
 use strata_catalog::{Catalog, ColumnStats, DataFile, FileQuery, SnapshotId, TableMeta};
 
 use crate::pruning::{bounds_array, null_counts_array};
@@ -60,6 +62,9 @@ enum Part {
 pub(crate) struct ScanShape {
     /// The table-schema columns the files' statistics cover.
     pub(crate) columns: Vec<usize>,
+    /// The columns whose catalog statistics the files were given ([`Indexed::column_ids`]): a
+    /// path-derived column without a partition key takes its value from them.
+    pub(crate) stats: Vec<i64>,
     /// The session's target partitions (how the files are grouped).
     pub(crate) target_partitions: usize,
 }
@@ -79,7 +84,7 @@ pub(crate) struct BuiltScan {
 enum Entry {
     Files(Arc<TableFiles>),
     Column(Arc<ColumnIndex>),
-    Scan { load: u64, scan: Arc<BuiltScan> },
+    Scan(Arc<BuiltScan>),
 }
 
 /// A table's live files at one version, by data file id, without statistics.
@@ -141,6 +146,13 @@ impl Indexed {
     /// Every file, as [`Self::file`] gives them.
     pub(crate) fn all_files(&self, table: &TableMeta) -> Vec<DataFile> {
         (0..self.len()).map(|i| self.file(i, table)).collect()
+    }
+
+    /// The columns whose statistics the files carry, in order.
+    pub(crate) fn column_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.columns.iter().map(|c| c.column_id).collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The bytes of every file.
@@ -306,26 +318,24 @@ impl FileIndex {
         }))
     }
 
-    /// The scan of every file of `indexed` built for `shape`, if the index keeps one built over
-    /// this very file list.
+    /// The scan of every file of `indexed` built for `shape`, if the index keeps one. It is
+    /// whole in itself: built over the table's files at this version, which any load of them
+    /// gives alike.
     pub(crate) fn built_scan(
         &self,
         indexed: &Indexed,
         shape: &ScanShape,
     ) -> Option<Arc<BuiltScan>> {
         match self.entries.get(&Self::scan_key(indexed, shape)) {
-            Some(Entry::Scan { load, scan }) if load == indexed.files.load => Some(scan),
+            Some(Entry::Scan(scan)) => Some(scan),
             _ => None,
         }
     }
 
     /// Keep `scan`, built over every file of `indexed` for `shape`.
     pub(crate) fn keep_scan(&self, indexed: &Indexed, shape: &ScanShape, scan: Arc<BuiltScan>) {
-        let entry = Entry::Scan {
-            load: indexed.files.load,
-            scan,
-        };
-        self.entries.insert(Self::scan_key(indexed, shape), entry);
+        self.entries
+            .insert(Self::scan_key(indexed, shape), Entry::Scan(scan));
     }
 
     fn scan_key(indexed: &Indexed, shape: &ScanShape) -> Key {
@@ -428,7 +438,7 @@ impl Entry {
                         .sum::<usize>()
                     + c.null_counts.get_array_memory_size()
             }
-            Entry::Scan { scan, .. } => {
+            Entry::Scan(scan) => {
                 let value = |p: &Precision<ScalarValue>| p.get_value().map_or(0, ScalarValue::size);
                 (scan.groups.iter())
                     .flat_map(|g| g.iter())
@@ -446,8 +456,10 @@ impl Entry {
                                         })
                                         .sum::<usize>()
                             })
-                            // A delete selection.
-                            + f.extensions.len() * 256
+                            // A delete selection: about two selectors a run of deleted rows.
+                            + f.extensions.get::<ParquetRowSelection>().map_or(0, |s| {
+                                s.selection().iter().count() * std::mem::size_of::<RowSelector>()
+                            })
                     })
                     .sum()
             }

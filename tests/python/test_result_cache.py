@@ -196,3 +196,26 @@ def test_server_plans_see_every_commit_with_the_result_cache_off(lake, server, d
     want = [tuple(int(v) for v in row) for row in in_duckdb(f"SELECT count(*), sum(x) FROM lake.w AT (VERSION => {before}) WHERE x > 10")]
     assert _ask(server, then, off) == want
     assert _uses(server, q, 1) == ["bypassed"]
+
+
+def test_hive_files_duckdb_added_keep_their_partition_values_whatever_was_planned_before(tmp_path, duck):
+    """Files DuckDB added with `hive_partitioning => true` have a path-derived column and no
+    partition key: its values come from the files' statistics. A scan of every file that the
+    file index built for a query not reading that column must not serve one that does."""
+    for day, values in (("2026-01-01", "range(3)"), ("2026-01-02", "range(10, 12)")):
+        (tmp_path / "data" / f"day={day}").mkdir(parents=True)
+        duck.execute(f"COPY (SELECT range AS v FROM {values}) TO '{tmp_path}/data/day={day}/f.parquet'")
+    duck.execute(f"ATTACH 'ducklake:sqlite:{tmp_path}/cat.db' AS lake (DATA_PATH '{tmp_path}/lake/')")
+    duck.execute("CREATE TABLE lake.t (v BIGINT, day DATE)")
+    duck.execute(f"CALL ducklake_add_data_files('lake', 't', '{tmp_path}/data/*/*.parquet', hive_partitioning => true)")
+    per_day = "SELECT day, count(*), sum(v) FROM t GROUP BY day ORDER BY day"
+    want = duck.execute(per_day.replace(" t ", " lake.t ")).fetchall()
+    duck.execute("DETACH lake")
+    assert [str(d) for d, _, _ in want] == ["2026-01-01", "2026-01-02"]
+    proc = strata(
+        "query", f"SELECT sum(v) FROM t; {per_day}; SELECT max(day) FROM t", "--format", "csv", "--no-result-cache",
+        catalog=f"sqlite:{tmp_path}/cat.db",
+    )
+    lines = proc.stdout.split()
+    assert lines[lines.index("day,count(*),sum(t.v)") + 1 :][:2] == [f"{d},{n},{s}" for d, n, s in want], proc.stdout
+    assert lines[-1] == "2026-01-02", proc.stdout

@@ -156,23 +156,6 @@ impl StrataFlightSql {
                 last.app_metadata = json.into();
                 let _ = tokio::time::timeout(limits.slow_reader_timeout, tx.send(Ok(last))).await;
             }
-            // The client's answer is complete: end its stream now (with the error, if any),
-            // not after the plan is dropped and the query logged. Dropping a plan that built
-            // large hash tables takes milliseconds the client need not wait for.
-            drop(tx);
-            let failure = match outcome {
-                Err(e) => {
-                    let logged = (e.outcome(), e.to_string());
-                    let _ = abort_tx.send(e.into());
-                    Some(logged)
-                }
-                Ok(()) => {
-                    drop(abort_tx);
-                    None
-                }
-            };
-            // Free the plan's memory and spill files before reporting.
-            drop(running);
             let mut entry = Entry::new(&caller.principal.user, &caller.client, "statement")
                 .statement(&handle.sql);
             entry.query_id = Some(handle.id.clone());
@@ -185,16 +168,30 @@ impl StrataFlightSql {
             entry.cache_hit_bytes = stats.requests.cache_hit_bytes;
             entry.disk_cache_hits = stats.requests.disk_cache_hits;
             entry.result_cache = stats.result_cache.clone();
-            // The query is over: its slot is free for the next one.
-            drop(permit);
+            if let Err(e) = &outcome {
+                entry.outcome = e.outcome().into();
+                entry.error = Some(e.to_string());
+            }
+            inner.log.record(&entry);
+            // The query is over: its slot is free for the next one, and it can no longer be
+            // cancelled (a later run of the same handle registers its own).
             if let Ok(mut r) = inner.running.lock() {
                 r.remove(&handle.id);
             }
-            if let Some((outcome, error)) = failure {
-                entry.outcome = outcome.into();
-                entry.error = Some(error);
+            drop(permit);
+            // The client's answer is complete: end its stream now (with the error, if any)
+            // rather than after the plan is dropped. Dropping a plan that built large hash
+            // tables takes milliseconds the client need not wait for; its memory stays counted
+            // in the pool until then.
+            drop(tx);
+            match outcome {
+                Err(e) => {
+                    let _ = abort_tx.send(e.into());
+                }
+                Ok(()) => drop(abort_tx),
             }
-            inner.log.record(&entry);
+            // Free the plan's memory and spill files.
+            drop(running);
         });
         Ok(Box::pin(result_stream(rx, abort_rx)))
     }
