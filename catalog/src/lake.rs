@@ -105,7 +105,15 @@ pub struct Catalog {
     next: AtomicUsize,
     url: CatalogUrl,
     data_path: String,
+    /// Tables as read at committed snapshots (see [`Catalog::table`]).
+    pub(crate) tables: Mutex<std::collections::HashMap<TableKey, crate::model::TableMeta>>,
 }
+
+/// A table at a snapshot: (snapshot, schema, name).
+pub(crate) type TableKey = (crate::model::SnapshotId, String, String);
+
+/// How many tables [`Catalog::table`] keeps (all are forgotten when it is full).
+pub(crate) const TABLES_KEPT: usize = 1024;
 
 impl Catalog {
     /// Open the catalog at `url`, creating it if it does not exist.
@@ -191,6 +199,7 @@ impl Catalog {
             next: AtomicUsize::new(0),
             url,
             data_path: recorded,
+            tables: Mutex::new(std::collections::HashMap::new()),
         })
     }
 

@@ -108,14 +108,37 @@ impl Catalog {
     }
 
     /// The table `schema.name` at `snapshot`, or `None` if it does not exist.
+    ///
+    /// A table that exists at a committed snapshot is the same whenever it is read (commits
+    /// only add snapshots), so it is read from the catalog database once per snapshot and kept:
+    /// every statement looks up the tables it names, and a dashboard names the same ones all
+    /// day. Reads inside a transaction ([`Catalog::table_in`]) are never kept.
     pub fn table(
         &self,
         snapshot: SnapshotId,
         schema: &str,
         name: &str,
     ) -> Result<Option<TableMeta>> {
+        let key = (snapshot, schema.to_string(), name.to_string());
+        let kept = |tables: &HashMap<_, TableMeta>| tables.get(&key).cloned();
+        if let Some(meta) = self.tables.lock().ok().and_then(|t| kept(&t)) {
+            return Ok(Some(meta));
+        }
         let conn = self.conn();
-        self.table_in(&conn, snapshot, schema, name)
+        let meta = self.table_in(&conn, snapshot, schema, name)?;
+        drop(conn);
+        // Kept only once the snapshot is known committed: a snapshot id not yet committed
+        // could still be taken by a commit that changes the table.
+        if let Some(meta) = &meta
+            && snapshot <= self.current_snapshot()?
+            && let Ok(mut tables) = self.tables.lock()
+        {
+            if tables.len() >= crate::lake::TABLES_KEPT {
+                tables.clear();
+            }
+            tables.insert(key, meta.clone());
+        }
+        Ok(meta)
     }
 
     pub(crate) fn table_in(

@@ -98,7 +98,10 @@ pub async fn run(conn: &mut Connection, args: QueryArgs) -> Result<()> {
             if let Some(server) = conn.server() {
                 json["server"] = server.into();
             }
-            eprintln!("{json}");
+            // One write: stderr is unbuffered, and `Value`'s Display writes token by token
+            // (160 system calls a statement).
+            let line = format!("{json}\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
         }
     }
     if args.fail_if_rows && !failed.is_empty() {

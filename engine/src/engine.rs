@@ -11,7 +11,7 @@ use datafusion::execution::cache::cache_manager::{CacheManager, CacheManagerConf
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement as LogicalStatement, WriteOp};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -383,14 +383,13 @@ impl QuerySession {
         // Scans find the counter in the session config, to report storage problems to it.
         let state = self.lake.ctx.state();
         let config = state.config().clone().with_extension(Arc::clone(&counter));
-        let ctx = SessionContext::new_with_state(
-            SessionStateBuilder::new_from_existing(state)
-                .with_config(config)
-                .with_runtime_env(runtime.build_arc()?)
-                .build(),
-        );
-        crate::introspection::register(&ctx, &self.lake.catalog, snapshot);
-        ctx.register_udtf(
+        // Planned on this state, owned (a `SessionContext` hands out copies of its state).
+        let mut state = SessionStateBuilder::new_from_existing(state)
+            .with_config(config)
+            .with_runtime_env(runtime.build_arc()?)
+            .build();
+        crate::introspection::register(&mut state, &self.lake.catalog, snapshot);
+        state.register_udtf(
             "table_at",
             Arc::new(TableAt {
                 catalog: Arc::clone(&self.lake.catalog),
@@ -410,7 +409,7 @@ impl QuerySession {
                     },
                     _ => None,
                 };
-                let plan = ctx.state().statement_to_plan(statement).await?;
+                let plan = state.statement_to_plan(statement).await?;
                 match self.write_job(&plan, create_options, snapshot)? {
                     Some(job) => Work::Write(Box::new(job)),
                     None => {
@@ -421,12 +420,13 @@ impl QuerySession {
                         {
                             self.lake.ctx.execute_logical_plan(plan.clone()).await?;
                         }
-                        let schema = result_schema(&ctx, &plan);
-                        Work::Plan(plan, schema)
+                        let (plan, schema, analyzed) = analyze(&state, plan);
+                        Work::Plan(plan, schema, analyzed)
                     }
                 }
             }
         };
+        let ctx = SessionContext::new_with_state(state);
         Ok(PreparedStatement {
             lake: Lake {
                 ctx,
@@ -544,15 +544,45 @@ fn disk_tier(
 /// `CASE WHEN … THEN int_col ELSE bigint_col END` says `Int32` there and `Int64` once coerced,
 /// and a client told `Int32` would get big values as NULLs. The analyzer settles the types; a
 /// plan it cannot analyze yet (parameters without types) keeps the planner's schema.
-fn result_schema(ctx: &SessionContext, plan: &LogicalPlan) -> SchemaRef {
-    let state = ctx.state();
-    match state
-        .analyzer()
-        .execute_and_check(plan.clone(), state.config_options(), |_, _| {})
-    {
-        Ok(analyzed) => Arc::new(analyzed.schema().as_arrow().clone()),
-        Err(_) => Arc::new(plan.schema().as_arrow().clone()),
+/// A query plan after DataFusion's analyzer (type coercion and the like), with its result
+/// schema — what clients are told before it runs — and whether it was analyzed. Analyzing
+/// now rather than when it runs analyzes it once ([`crate::statement`] optimizes an analyzed
+/// query without analyzing it again). Not analyzed: statements DataFusion runs its own way,
+/// plans with placeholders (their parameters are bound before analysis, which types them),
+/// and plans the analyzer refuses (they fail with DataFusion's own error when run).
+fn analyze(state: &SessionState, plan: LogicalPlan) -> (LogicalPlan, SchemaRef, bool) {
+    let as_is = |plan: LogicalPlan| {
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        (plan, schema, false)
+    };
+    let analyzed =
+        state
+            .analyzer()
+            .execute_and_check(plan.clone(), state.config_options(), |_, _| {});
+    let Ok(analyzed) = analyzed else {
+        return as_is(plan);
+    };
+    let schema = Arc::new(analyzed.schema().as_arrow().clone());
+    let placeholders = plan.get_parameter_types().map_or(true, |p| !p.is_empty());
+    if !is_query(&plan) || placeholders {
+        return (plan, schema, false);
     }
+    (analyzed, schema, true)
+}
+
+/// Whether a plan only reads (no DDL, DML, COPY, `SET` or EXPLAIN, which DataFusion runs or
+/// optimizes its own way).
+pub(crate) fn is_query(plan: &LogicalPlan) -> bool {
+    !matches!(
+        plan,
+        LogicalPlan::Ddl(_)
+            | LogicalPlan::Dml(_)
+            | LogicalPlan::Copy(_)
+            | LogicalPlan::Statement(_)
+            | LogicalPlan::Explain(_)
+            | LogicalPlan::Analyze(_)
+            | LogicalPlan::DescribeTable(_)
+    )
 }
 
 /// `schema.table` of a table reference in the `strata` catalog.
@@ -568,4 +598,117 @@ fn reference_name(reference: &TableReference) -> Result<String> {
         Some(schema) => format!("{schema}.{}", reference.table()),
         None => reference.table().to_string(),
     })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use arrow::array::RecordBatch;
+    use datafusion::common::{ParamValues, ScalarValue};
+
+    use super::*;
+    use crate::EngineConfig;
+
+    /// An engine on a new SQLite catalog in `dir` (for the tests of the crate).
+    pub(crate) fn open(dir: &std::path::Path) -> Engine {
+        Engine::open(&EngineConfig {
+            catalog: format!("sqlite:{}", dir.join("catalog.db").display()),
+            data_path: Some(dir.join("data").display().to_string()),
+            ..EngineConfig::default()
+        })
+        .unwrap()
+    }
+
+    /// The last statement's rows, every column as text.
+    async fn rows(engine: &Engine, sql: &str) -> Vec<Vec<String>> {
+        let results = engine.session().run_all(sql).await.unwrap();
+        let (_, batches, _) = results.last().unwrap();
+        text_rows(batches)
+    }
+
+    fn text_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for batch in batches {
+            for row in 0..batch.num_rows() {
+                out.push(
+                    batch
+                        .columns()
+                        .iter()
+                        .map(|c| arrow::util::display::array_value_to_string(c, row).unwrap())
+                        .collect(),
+                );
+            }
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_table_kept_per_snapshot_never_hides_a_later_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let catalog = Arc::clone(engine.catalog());
+        engine
+            .session()
+            .run_all("CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        let before = catalog.current_snapshot().unwrap();
+        assert_eq!(rows(&engine, "SELECT * FROM t").await, [["1"]]);
+        engine
+            .session()
+            .run_all("ALTER TABLE t ADD COLUMN m VARCHAR; INSERT INTO t VALUES (2, 'x')")
+            .await
+            .unwrap();
+        assert_eq!(
+            rows(&engine, "SELECT n, m FROM t ORDER BY n").await,
+            [["1", ""], ["2", "x"]]
+        );
+        // The table as it was stays as it was.
+        let old = catalog.table(before, "main", "t").unwrap().unwrap();
+        assert_eq!(old.columns.len(), 1);
+        let now = catalog.current_snapshot().unwrap();
+        let new = catalog.table(now, "main", "t").unwrap().unwrap();
+        assert_eq!(new.columns.len(), 2);
+        engine
+            .session()
+            .run_all("ALTER TABLE t DROP COLUMN m")
+            .await
+            .unwrap();
+        assert_eq!(
+            rows(&engine, "SELECT * FROM t ORDER BY n").await,
+            [["1"], ["2"]]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queries_analyzed_when_prepared_answer_as_datafusion_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        engine
+            .session()
+            .run_all(
+                "CREATE TABLE t (n BIGINT, s VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+            )
+            .await
+            .unwrap();
+        // Type coercion (text against a number, integer against a decimal) happens once,
+        // when the statement is prepared.
+        assert_eq!(
+            rows(&engine, "SELECT n + 1.5, s || n FROM t WHERE n = '2'").await,
+            [["3.5", "b2"]]
+        );
+        // A placeholder is typed when its parameter is bound, whatever integer type it has.
+        let session = engine.session();
+        let statement = session
+            .parse("SELECT s FROM t WHERE n > $1")
+            .unwrap()
+            .remove(0);
+        let prepared = session.prepare(statement).await.unwrap();
+        let params = ParamValues::List(vec![ScalarValue::Int32(Some(1)).into()]);
+        let mut running = prepared.execute(Some(params)).await.unwrap();
+        let batches: Vec<RecordBatch> = (&mut running.stream).try_collect().await.unwrap();
+        assert_eq!(text_rows(&batches), [["b"]]);
+        // EXPLAIN still shows the plan DataFusion optimizes.
+        let plan = rows(&engine, "EXPLAIN SELECT count(*) FROM t WHERE n > 1").await;
+        assert!(plan.iter().any(|r| r[0] == "physical_plan"), "{plan:?}");
+    }
 }

@@ -491,16 +491,8 @@ mod tests {
     use arrow::array::{Array, Int64Array};
 
     use super::*;
-    use crate::{Engine, EngineConfig};
-
-    fn open(dir: &std::path::Path) -> Engine {
-        Engine::open(&EngineConfig {
-            catalog: format!("sqlite:{}", dir.join("catalog.db").display()),
-            data_path: Some(dir.join("data").display().to_string()),
-            ..EngineConfig::default()
-        })
-        .unwrap()
-    }
+    use crate::Engine;
+    use crate::engine::tests::open;
 
     async fn run(engine: &Engine, sql: &str) {
         engine.session().run_all(sql).await.unwrap();

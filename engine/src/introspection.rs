@@ -12,8 +12,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::Expr;
-use datafusion::prelude::SessionContext;
 use strata_catalog::{Catalog, HistoryEntry, SnapshotId, TableMeta, Transform};
 
 use crate::error::{Error, Result};
@@ -55,9 +55,9 @@ struct CatalogView {
 }
 
 /// Register the catalog table functions on a statement's context.
-pub(crate) fn register(ctx: &SessionContext, catalog: &Arc<Catalog>, snapshot: SnapshotId) {
+pub(crate) fn register(state: &mut SessionState, catalog: &Arc<Catalog>, snapshot: SnapshotId) {
     for (name, view) in View::ALL {
-        ctx.register_udtf(
+        state.register_udtf(
             name,
             Arc::new(CatalogView {
                 view,

@@ -40,9 +40,10 @@ pub struct PreparedStatement {
 }
 
 pub(crate) enum Work {
-    /// A query (or another statement DataFusion runs), and its result schema after type
-    /// coercion: what clients are told before it runs.
-    Plan(LogicalPlan, SchemaRef),
+    /// A query (or another statement DataFusion runs), its result schema after type
+    /// coercion (what clients are told before it runs), and whether the plan is analyzed
+    /// already (type coercion done: it is only optimized when it runs).
+    Plan(LogicalPlan, SchemaRef, bool),
     Command(CatalogCommand),
     /// CREATE TABLE, CREATE TABLE AS, INSERT: returns one row, `count`.
     Write(Box<WriteJob>),
@@ -52,7 +53,7 @@ impl PreparedStatement {
     /// Schema of the result (empty for catalog statements).
     pub fn schema(&self) -> SchemaRef {
         match &self.work {
-            Work::Plan(_, schema) => Arc::clone(schema),
+            Work::Plan(_, schema, _) => Arc::clone(schema),
             Work::Command(CatalogCommand::Maintain(_)) => crate::procedures::procedure_schema(),
             Work::Command(_) => Arc::new(arrow::datatypes::Schema::empty()),
             Work::Write(_) => count_schema(),
@@ -61,7 +62,7 @@ impl PreparedStatement {
 
     /// Types of the parameters `$1, $2, …` in order (`Null` where the plan does not tell).
     pub fn parameter_schema(&self) -> Result<SchemaRef> {
-        let Work::Plan(plan, _) = &self.work else {
+        let Work::Plan(plan, _, _) = &self.work else {
             return Ok(Arc::new(arrow::datatypes::Schema::empty()));
         };
         let mut params: Vec<(usize, Option<DataType>)> = plan
@@ -89,7 +90,7 @@ impl PreparedStatement {
     pub fn has_effects(&self) -> bool {
         match &self.work {
             Work::Write(_) | Work::Command(_) => true,
-            Work::Plan(plan, _) => matches!(
+            Work::Plan(plan, _, _) => matches!(
                 plan,
                 LogicalPlan::Ddl(_)
                     | LogicalPlan::Dml(_)
@@ -116,8 +117,8 @@ impl PreparedStatement {
             progress,
             result_cache,
         } = self;
-        let plan = match work {
-            Work::Plan(plan, _) => plan,
+        let (plan, analyzed) = match work {
+            Work::Plan(plan, _, analyzed) => (plan, analyzed),
             Work::Write(job) => {
                 let job = if rows.is_empty() {
                     *job
@@ -205,8 +206,19 @@ impl PreparedStatement {
                 }
             }
         };
-        let frame = lake.ctx.execute_logical_plan(plan).await?;
-        let physical = frame.create_physical_plan().await?;
+        let physical = if analyzed {
+            // What `SessionState::create_physical_plan` does, less the analyzer pass that
+            // preparing the statement made already.
+            let state = lake.ctx.state();
+            let optimized = state.optimizer().optimize(plan, &state, |_, _| {})?;
+            state
+                .query_planner()
+                .create_physical_plan(&optimized, &state)
+                .await?
+        } else {
+            let frame = lake.ctx.execute_logical_plan(plan).await?;
+            frame.create_physical_plan().await?
+        };
         // The plan starts when its stream is first polled, not here (DataFusion starts
         // partitions' tasks in `execute`): the server admits a query in between, weighing it
         // by this plan, and nothing of a query waiting for a slot runs.

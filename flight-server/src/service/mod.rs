@@ -34,7 +34,7 @@ use datafusion::common::ParamValues;
 use datafusion::sql::parser::Statement;
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use prost::Message;
-use strata_engine::{CATALOG_NAME, Engine, PreparedStatement, QuerySession};
+use strata_engine::{CATALOG_NAME, Engine, PreparedStatement, QuerySession, RunningStatement};
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
@@ -112,7 +112,24 @@ struct Inner {
 struct Planned {
     user: String,
     at: Instant,
-    prepared: PreparedStatement,
+    query: ReadyQuery,
+}
+
+/// A ticket's statement, planned.
+pub(super) enum Planning {
+    /// A write, DDL or procedure: it runs to its end before its reply.
+    Effects(Box<PreparedStatement>),
+    Query(ReadyQuery),
+}
+
+/// A query with its physical plan, not started: nothing of it runs until DoGet admits it
+/// and polls its stream.
+pub(super) struct ReadyQuery {
+    /// The schema GetFlightInfo announced.
+    announced: SchemaRef,
+    running: RunningStatement,
+    /// How long planning took (the query log counts it in the query's duration).
+    planning: std::time::Duration,
 }
 
 /// How long, and how many, planned queries wait for their DoGet (a client that only wanted
@@ -175,7 +192,7 @@ impl StrataFlightSql {
     }
 
     /// Keep a query planned for ticket `id` for the DoGet that redeems it.
-    fn keep_planned(&self, id: &str, user: &str, prepared: PreparedStatement) {
+    fn keep_planned(&self, id: &str, user: &str, query: ReadyQuery) {
         let mut planned = self.live_planned();
         if planned.len() >= PLANNED_MAX
             && let Some(oldest) = planned
@@ -190,15 +207,15 @@ impl StrataFlightSql {
             Planned {
                 user: user.to_string(),
                 at: Instant::now(),
-                prepared,
+                query,
             },
         );
     }
 
     /// The query planned for ticket `id` by the same user, if it is still kept.
-    fn take_planned(&self, id: &str, user: &str) -> Option<PreparedStatement> {
+    fn take_planned(&self, id: &str, user: &str) -> Option<ReadyQuery> {
         let p = self.live_planned().remove(id)?;
-        (p.user == user).then_some(p.prepared)
+        (p.user == user).then_some(p.query)
     }
 
     /// The kept plans, expired ones dropped (a poisoned lock still gives the map: nothing

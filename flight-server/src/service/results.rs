@@ -18,31 +18,24 @@ impl StrataFlightSql {
         }
         let started = Instant::now();
         let limits = self.inner.config.limits.clone();
-        let prepared = match self.take_planned(&handle.id, &caller.principal.user) {
-            Some(prepared) => prepared,
-            None => self.plan(&caller, &handle.sql, &handle.schema).await?.1,
+        let ready = match self.take_planned(&handle.id, &caller.principal.user) {
+            Some(ready) => ready,
+            None => match self.plan_query(&caller, &handle).await? {
+                // Planned here: `started` already counts it.
+                Planning::Query(ready) => ReadyQuery {
+                    planning: std::time::Duration::ZERO,
+                    ..ready
+                },
+                // Only a client that sends a prepared-statement handle as a ticket gets here.
+                Planning::Effects(prepared) => {
+                    let (schema, batches, _) = self.complete(&caller, &handle, *prepared).await?;
+                    return Ok(replay(&schema, batches, caller.keep_views));
+                }
+            },
         };
-        if prepared.has_effects() {
-            // Only a client that sends a prepared-statement handle as a ticket gets here.
-            let (schema, batches, _) = self.complete(&caller, &handle, prepared).await?;
-            return Ok(replay(&schema, batches, caller.keep_views));
-        }
-        // The stream carries the schema GetFlightInfo announced (the planned one): clients
-        // refuse a stream whose schema differs, and physical planning may narrow nullability
-        // (a folded constant is never null).
-        let announced = wire_schema(&prepared.schema(), caller.keep_views);
-        let params = handle
-            .parameter_rows()?
-            .into_iter()
-            .next()
-            .map(ParamValues::from);
+        let announced = wire_schema(&ready.announced, caller.keep_views);
+        let (running, planning) = (ready.running, ready.planning);
         let deadline = caller.deadline;
-        let running = off_workers(
-            deadline,
-            &limits,
-            async move { prepared.execute(params).await },
-        )
-        .await??;
         // Admitted once planned, weighed by what its scans read: the plan starts when its
         // stream is first polled, after this.
         let heavy = running.bytes_to_read() >= limits.heavy_query_bytes;
@@ -78,6 +71,8 @@ impl StrataFlightSql {
             let mut rows: u64 = 0;
             let mut bytes: u64 = 0;
             let mut sent_any = false;
+            let past_deadline = tokio::time::sleep_until(deadline);
+            tokio::pin!(past_deadline);
             let outcome: std::result::Result<(), Error> = loop {
                 let next = tokio::select! {
                     biased;
@@ -87,7 +82,7 @@ impl StrataFlightSql {
                     _ = tx.closed() => {
                         break Err(Error::Cancelled("the client went away".into()));
                     }
-                    _ = tokio::time::sleep_until(deadline) => break Err(timeout_error(&limits)),
+                    _ = &mut past_deadline => break Err(timeout_error(&limits)),
                     next = tokio::time::timeout(
                         interval,
                         AssertUnwindSafe(encoded.next()).catch_unwind(),
@@ -159,7 +154,7 @@ impl StrataFlightSql {
             let mut entry = Entry::new(&caller.principal.user, &caller.client, "statement")
                 .statement(&handle.sql);
             entry.query_id = Some(handle.id.clone());
-            entry.duration_ms = started.elapsed().as_millis();
+            entry.duration_ms = (planning + started.elapsed()).as_millis();
             entry.rows = rows;
             entry.bytes = bytes;
             entry.files_scanned = stats.files_scanned;

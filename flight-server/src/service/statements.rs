@@ -27,6 +27,41 @@ impl StrataFlightSql {
         Ok((session, prepared?))
     }
 
+    /// Plan a ticket's statement: a query down to its physical plan, not started (DoGet
+    /// admits and starts it), in one trip off the workers; a statement with effects only as
+    /// far as [`Self::complete`] takes it.
+    pub(super) async fn plan_query(&self, caller: &Caller, handle: &Handle) -> Result<Planning> {
+        let mut session = self.inner.engine.session();
+        session.set_default_schema(&handle.schema);
+        session.set_result_cache(caller.result_cache, caller.principal.role.as_str());
+        let statement = one_statement(&session, &handle.sql)?;
+        authorize(&caller.principal, &statement)?;
+        let params = handle
+            .parameter_rows()?
+            .into_iter()
+            .next()
+            .map(ParamValues::from);
+        let limits = &self.inner.config.limits;
+        let started = Instant::now();
+        off_workers(caller.deadline, limits, async move {
+            let prepared = session.prepare(statement).await?;
+            if prepared.has_effects() {
+                return Ok(Planning::Effects(Box::new(prepared)));
+            }
+            // The stream carries the schema GetFlightInfo announces (the logical one): clients
+            // refuse a stream whose schema differs, and physical planning may narrow
+            // nullability (a folded constant is never null).
+            let announced = prepared.schema();
+            let running = prepared.execute(params).await?;
+            Ok(Planning::Query(ReadyQuery {
+                announced,
+                running,
+                planning: started.elapsed(),
+            }))
+        })
+        .await?
+    }
+
     /// FlightInfo for a statement: plans it (so bad SQL and denied statements fail here) and
     /// returns one endpoint whose ticket carries the statement.
     pub(super) async fn statement_info(
@@ -35,20 +70,26 @@ impl StrataFlightSql {
         mut handle: Handle,
         descriptor: FlightDescriptor,
     ) -> Result<FlightInfo> {
-        let (_, prepared) = self.plan(caller, &handle.sql, &handle.schema).await?;
-        let schema = wire_schema(&prepared.schema(), caller.keep_views);
+        let planning = self.plan_query(caller, &handle).await?;
         handle.kind = "ticket".into();
         handle.id = uuid::Uuid::new_v4().simple().to_string();
-        if prepared.has_effects() {
-            // A write, DDL or procedure has happened when this call returns: clients that
-            // never fetch (DB-API `execute` then `close`) must not lose it. The ticket keeps
-            // its result, so DoGet replays it and never runs the statement again.
-            let (result_schema, batches, _) = self.complete(caller, &handle, prepared).await?;
-            handle.set_result(&result_schema, &batches)?;
-            handle.params = None;
-        } else {
-            self.keep_planned(&handle.id, &caller.principal.user, prepared);
-        }
+        let schema = match planning {
+            Planning::Effects(prepared) => {
+                // A write, DDL or procedure has happened when this call returns: clients that
+                // never fetch (DB-API `execute` then `close`) must not lose it. The ticket
+                // keeps its result, so DoGet replays it and never runs the statement again.
+                let schema = wire_schema(&prepared.schema(), caller.keep_views);
+                let (result_schema, batches, _) = self.complete(caller, &handle, *prepared).await?;
+                handle.set_result(&result_schema, &batches)?;
+                handle.params = None;
+                schema
+            }
+            Planning::Query(ready) => {
+                let schema = wire_schema(&ready.announced, caller.keep_views);
+                self.keep_planned(&handle.id, &caller.principal.user, ready);
+                schema
+            }
+        };
         let ticket = TicketStatementQuery {
             statement_handle: handle.seal(self.inner.auth.signer())?.into(),
         };
