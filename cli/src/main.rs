@@ -179,32 +179,59 @@ pub fn error_message(e: &anyhow::Error) -> String {
     message
 }
 
+/// A panic is a bug, but it still ends as one line and an exit code, not an abort.
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> anyhow::Error {
+    anyhow::anyhow!(
+        "internal error: {} (this is a bug in Strata)",
+        strata_flight::panic_message(payload.as_ref())
+    )
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Query work (parsing, planning, running) happens on the runtime's threads, whose stacks
     // are sized for the deepest expression the engine accepts (`limits.max_expression_depth`);
-    // the main thread only waits.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(strata_engine::QUERY_THREAD_STACK)
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = match runtime.block_on(runtime.spawn(run(cli))) {
-        Ok(outcome) => outcome,
-        // A panic is a bug, but it still ends as one line and an exit code, not an abort.
-        Err(e) => Err(anyhow::anyhow!(
-            "internal error: {} (this is a bug in Strata)",
-            match e.try_into_panic() {
-                Ok(payload) => strata_flight::panic_message(payload.as_ref()),
-                Err(e) => e.to_string(),
+    // the main thread only waits. A query sent to a server only waits for it: one thread does
+    // it all, with no hand-off between threads on every message (the CLI's time per
+    // statement includes them).
+    let client_only = cli.remote.server.is_some() && matches!(cli.command, Command::Query(_));
+    let outcome = if client_only {
+        std::thread::Builder::new()
+            .name("strata-client".into())
+            .stack_size(strata_engine::QUERY_THREAD_STACK)
+            .spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?
+                    .block_on(run(cli))
+            })
+            .map_err(|e| anyhow::anyhow!("cannot start the client thread: {e}"))
+            .and_then(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|payload| Err(panicked(payload)))
+            })
+    } else {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_stack_size(strata_engine::QUERY_THREAD_STACK)
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                return ExitCode::FAILURE;
             }
-        )),
+        };
+        match runtime.block_on(runtime.spawn(run(cli))) {
+            Ok(outcome) => outcome,
+            // A panic is a bug, but it still ends as one line and an exit code, not an abort.
+            Err(e) => Err(match e.try_into_panic() {
+                Ok(payload) => panicked(payload),
+                Err(e) => anyhow::anyhow!("internal error: {e} (this is a bug in Strata)"),
+            }),
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
