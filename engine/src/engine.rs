@@ -380,14 +380,12 @@ impl QuerySession {
             .with_cache_manager(shared_caches(&base.cache_manager))
             .with_object_store_registry(self.lake.stores.registry(Arc::clone(&counter)));
         runtime.disk_manager = Some(Arc::clone(&base.disk_manager));
-        // Scans find the counter in the session config, to report storage problems to it.
-        let state = self.lake.ctx.state();
-        let config = state.config().clone().with_extension(Arc::clone(&counter));
+        let runtime = runtime.build_arc()?;
         // Planned on this state, owned (a `SessionContext` hands out copies of its state).
-        let mut state = SessionStateBuilder::new_from_existing(state)
-            .with_config(config)
-            .with_runtime_env(runtime.build_arc()?)
-            .build();
+        // Scans find the counter in the session config, to count their requests into it and
+        // report storage problems to it.
+        let mut state = self.lake.ctx.state();
+        state.config_mut().set_extension(Arc::clone(&counter));
         crate::introspection::register(&mut state, &self.lake.catalog, snapshot);
         state.register_udtf(
             "table_at",
@@ -426,7 +424,23 @@ impl QuerySession {
                 }
             }
         };
-        let ctx = SessionContext::new_with_state(state);
+        // A query runs on the statement's runtime through its task context; anything else
+        // (writes, DDL, procedures, EXPLAIN) DataFusion may run through the session, so the
+        // session gets the runtime (rebuilding the state registers every function again, a
+        // fifth of a small query's planning, which queries skip).
+        let (ctx, runtime) = match &work {
+            Work::Plan(plan, _, _) if is_query(plan) => {
+                (SessionContext::new_with_state(state), Some(runtime))
+            }
+            _ => (
+                SessionContext::new_with_state(
+                    SessionStateBuilder::new_from_existing(state)
+                        .with_runtime_env(runtime)
+                        .build(),
+                ),
+                None,
+            ),
+        };
         Ok(PreparedStatement {
             lake: Lake {
                 ctx,
@@ -436,6 +450,7 @@ impl QuerySession {
             started,
             snapshot,
             counter,
+            runtime,
             progress: Arc::clone(&self.progress),
             result_cache: self.result_cache.clone(),
         })
@@ -677,6 +692,35 @@ pub(crate) mod tests {
             rows(&engine, "SELECT * FROM t ORDER BY n").await,
             [["1"], ["2"]]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_query_runs_within_its_own_memory_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = EngineConfig {
+            catalog: format!("sqlite:{}", dir.path().join("catalog.db").display()),
+            data_path: Some(dir.path().join("data").display().to_string()),
+            ..EngineConfig::default()
+        };
+        config.limits.query_memory = Some(256 << 10);
+        let engine = Engine::open(&config).unwrap();
+        engine
+            .session()
+            .run_all(
+                "CREATE TABLE t AS SELECT value AS n, repeat(CAST(value AS VARCHAR), 20) AS s \
+                 FROM generate_series(1, 200000)",
+            )
+            .await
+            .unwrap();
+        // Queries are planned on the engine's state and run on the statement's runtime: its
+        // memory pool is the one that refuses.
+        let error = engine
+            .session()
+            .run_all("SELECT s, count(DISTINCT n) FROM t GROUP BY s ORDER BY 2 DESC LIMIT 3")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("limits.query_memory"), "{error}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

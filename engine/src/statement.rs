@@ -35,6 +35,9 @@ pub struct PreparedStatement {
     pub(crate) started: Instant,
     pub(crate) snapshot: SnapshotId,
     pub(crate) counter: Arc<RequestCounter>,
+    /// The statement's runtime (its memory pool, its counted stores), when its session's
+    /// state does not carry it: a query runs with it through its task context.
+    pub(crate) runtime: Option<Arc<datafusion::execution::runtime_env::RuntimeEnv>>,
     pub(crate) progress: Arc<dyn Progress>,
     pub(crate) result_cache: crate::engine::ResultCacheChoice,
 }
@@ -114,6 +117,7 @@ impl PreparedStatement {
             started,
             snapshot,
             counter,
+            runtime,
             progress,
             result_cache,
         } = self;
@@ -224,7 +228,13 @@ impl PreparedStatement {
         // by this plan, and nothing of a query waiting for a slot runs.
         let plan_starts = {
             let physical = Arc::clone(&physical);
-            let task_ctx = lake.ctx.task_ctx();
+            let task_ctx = match runtime {
+                Some(runtime) => Arc::new(
+                    datafusion::execution::TaskContext::from(&*lake.ctx.state_ref().read())
+                        .with_runtime(runtime),
+                ),
+                None => lake.ctx.task_ctx(),
+            };
             futures::stream::once(async move {
                 crate::scan_exec::start_prefetch(&physical);
                 execute_stream(physical, task_ctx)

@@ -23,6 +23,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr_adapter::PhysicalExprAdapterFactory;
 use datafusion::physical_plan::empty::EmptyExec;
@@ -459,7 +460,16 @@ impl CatalogTable {
         let remote = store_url != Stores::local_url();
 
         let runtime = state.runtime_env();
-        let store = runtime.object_store(&store_url)?;
+        // The statement's counter, when it has one, counts the scan's requests (a query is
+        // planned on the engine's runtime and run on its own).
+        let counter = state.config().get_extension::<RequestCounter>();
+        let store = match &counter {
+            Some(counter) => self
+                .stores
+                .registry(Arc::clone(counter))
+                .get_store(store_url.as_ref())?,
+            None => runtime.object_store(&store_url)?,
+        };
         let cache = runtime.cache_manager.get_file_metadata_cache();
         let base = if remote {
             store_url.as_str().trim_end_matches('/').to_string()
@@ -472,7 +482,7 @@ impl CatalogTable {
             cache,
             state.config_options().execution.parquet.enable_page_index,
             base,
-            state.config().get_extension::<RequestCounter>(),
+            counter,
             Arc::clone(&reading),
             self.stores.footer_reads(),
         )
