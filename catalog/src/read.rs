@@ -124,13 +124,14 @@ impl Catalog {
         if let Some(meta) = self.tables.lock().ok().and_then(|t| kept(&t)) {
             return Ok(Some(meta));
         }
+        // Kept only when the snapshot was committed before the table was read: a snapshot id
+        // not yet committed could still be taken by a commit that changes the table.
+        let committed = snapshot <= self.current_snapshot()?;
         let conn = self.conn();
         let meta = self.table_in(&conn, snapshot, schema, name)?;
         drop(conn);
-        // Kept only once the snapshot is known committed: a snapshot id not yet committed
-        // could still be taken by a commit that changes the table.
         if let Some(meta) = &meta
-            && snapshot <= self.current_snapshot()?
+            && committed
             && let Ok(mut tables) = self.tables.lock()
         {
             if tables.len() >= crate::lake::TABLES_KEPT {

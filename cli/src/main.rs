@@ -202,6 +202,7 @@ fn main() -> ExitCode {
             .spawn(move || {
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()
+                    .thread_stack_size(strata_engine::QUERY_THREAD_STACK)
                     .build()
                     .map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?
                     .block_on(run(cli))

@@ -211,7 +211,16 @@ impl Remote {
             written = self.client.execute_ingest(command, batches) => {
                 written.map_err(|e| anyhow::anyhow!(status_message(&e)))
             }
-            Ok(e) = failure => Err(strata_engine::Error::from(e).into()),
+            Ok(e) = failure => {
+                // Nor may the connection close gracefully: once every handle to it is dropped,
+                // the client sends GOAWAY(NO_ERROR), and the server's HTTP/2 layer then takes
+                // the unfinished request body for a complete one (it did, now and then, and
+                // the server committed the rows sent before the bad line). A handle kept until
+                // the process ends leaves the kernel to close the connection: the server sees
+                // the stream broken and writes nothing.
+                std::mem::forget(self.channel.clone());
+                Err(strata_engine::Error::from(e).into())
+            }
         }
     }
 }

@@ -469,6 +469,11 @@ impl RunningStatement {
     pub fn bytes_to_read(&self) -> u64 {
         scan_summaries(&self.plan).iter().map(|s| s.bytes).sum()
     }
+
+    /// Files its scans read (each is a part of the plan, held in memory until it is dropped).
+    pub fn files_to_read(&self) -> usize {
+        scan_summaries(&self.plan).iter().map(|s| s.files).sum()
+    }
 }
 
 fn accumulate(plan: &Arc<dyn ExecutionPlan>, stats: &mut QueryStats) {

@@ -136,6 +136,9 @@ pub(super) struct ReadyQuery {
 /// the schema never comes back: the entry expires and the query is planned again if it does).
 const PLANNED_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 const PLANNED_MAX: usize = 64;
+/// Plans of at most this many files are kept for their DoGet (the map holds at most
+/// `PLANNED_MAX` of them, a few MiB in all).
+const PLANNED_FILES_MAX: usize = 1_024;
 
 /// Who is calling, from where, in which session.
 struct Caller {

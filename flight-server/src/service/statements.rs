@@ -86,7 +86,11 @@ impl StrataFlightSql {
             }
             Planning::Query(ready) => {
                 let schema = wire_schema(&ready.announced, caller.keep_views);
-                self.keep_planned(&handle.id, &caller.principal.user, ready);
+                // A plan holds its files until it runs or expires, and a client may never
+                // come for it: one over many files is planned again by DoGet instead.
+                if ready.running.files_to_read() <= PLANNED_FILES_MAX {
+                    self.keep_planned(&handle.id, &caller.principal.user, ready);
+                }
                 schema
             }
         };
