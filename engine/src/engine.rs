@@ -623,14 +623,22 @@ pub(crate) mod tests {
     use super::*;
     use crate::EngineConfig;
 
-    /// An engine on a new SQLite catalog in `dir` (for the tests of the crate).
-    pub(crate) fn open(dir: &std::path::Path) -> Engine {
-        Engine::open(&EngineConfig {
+    /// The configuration of an engine on a new SQLite catalog in `dir`.
+    fn config(dir: &std::path::Path) -> EngineConfig {
+        EngineConfig {
             catalog: format!("sqlite:{}", dir.join("catalog.db").display()),
             data_path: Some(dir.join("data").display().to_string()),
             ..EngineConfig::default()
-        })
-        .unwrap()
+        }
+    }
+
+    /// An engine on a new SQLite catalog in `dir` (for the tests of the crate).
+    pub(crate) fn open(dir: &std::path::Path) -> Engine {
+        Engine::open(&config(dir)).unwrap()
+    }
+
+    pub(crate) async fn run(engine: &Engine, sql: &str) {
+        engine.session().run_all(sql).await.unwrap();
     }
 
     /// The last statement's rows, every column as text.
@@ -661,18 +669,18 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = open(dir.path());
         let catalog = Arc::clone(engine.catalog());
-        engine
-            .session()
-            .run_all("CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (1)")
-            .await
-            .unwrap();
+        run(
+            &engine,
+            "CREATE TABLE t (n BIGINT); INSERT INTO t VALUES (1)",
+        )
+        .await;
         let before = catalog.current_snapshot().unwrap();
         assert_eq!(rows(&engine, "SELECT * FROM t").await, [["1"]]);
-        engine
-            .session()
-            .run_all("ALTER TABLE t ADD COLUMN m VARCHAR; INSERT INTO t VALUES (2, 'x')")
-            .await
-            .unwrap();
+        run(
+            &engine,
+            "ALTER TABLE t ADD COLUMN m VARCHAR; INSERT INTO t VALUES (2, 'x')",
+        )
+        .await;
         assert_eq!(
             rows(&engine, "SELECT n, m FROM t ORDER BY n").await,
             [["1", ""], ["2", "x"]]
@@ -683,11 +691,7 @@ pub(crate) mod tests {
         let now = catalog.current_snapshot().unwrap();
         let new = catalog.table(now, "main", "t").unwrap().unwrap();
         assert_eq!(new.columns.len(), 2);
-        engine
-            .session()
-            .run_all("ALTER TABLE t DROP COLUMN m")
-            .await
-            .unwrap();
+        run(&engine, "ALTER TABLE t DROP COLUMN m").await;
         assert_eq!(
             rows(&engine, "SELECT * FROM t ORDER BY n").await,
             [["1"], ["2"]]
@@ -697,21 +701,15 @@ pub(crate) mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_query_runs_within_its_own_memory_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = EngineConfig {
-            catalog: format!("sqlite:{}", dir.path().join("catalog.db").display()),
-            data_path: Some(dir.path().join("data").display().to_string()),
-            ..EngineConfig::default()
-        };
+        let mut config = config(dir.path());
         config.limits.query_memory = Some(256 << 10);
         let engine = Engine::open(&config).unwrap();
-        engine
-            .session()
-            .run_all(
-                "CREATE TABLE t AS SELECT value AS n, repeat(CAST(value AS VARCHAR), 20) AS s \
+        run(
+            &engine,
+            "CREATE TABLE t AS SELECT value AS n, repeat(CAST(value AS VARCHAR), 20) AS s \
                  FROM generate_series(1, 200000)",
-            )
-            .await
-            .unwrap();
+        )
+        .await;
         // Queries are planned on the engine's state and run on the statement's runtime: its
         // memory pool is the one that refuses.
         let error = engine
@@ -727,13 +725,11 @@ pub(crate) mod tests {
     async fn queries_analyzed_when_prepared_answer_as_datafusion_does() {
         let dir = tempfile::tempdir().unwrap();
         let engine = open(dir.path());
-        engine
-            .session()
-            .run_all(
-                "CREATE TABLE t (n BIGINT, s VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, 'b')",
-            )
-            .await
-            .unwrap();
+        run(
+            &engine,
+            "CREATE TABLE t (n BIGINT, s VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+        )
+        .await;
         // Type coercion (text against a number, integer against a decimal) happens once,
         // when the statement is prepared.
         assert_eq!(

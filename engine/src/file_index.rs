@@ -492,11 +492,7 @@ mod tests {
 
     use super::*;
     use crate::Engine;
-    use crate::engine::tests::open;
-
-    async fn run(engine: &Engine, sql: &str) {
-        engine.session().run_all(sql).await.unwrap();
-    }
+    use crate::engine::tests::{open, run};
 
     async fn one_number(engine: &Engine, sql: &str) -> Option<i64> {
         let results = engine.session().run_all(sql).await.unwrap();

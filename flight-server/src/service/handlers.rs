@@ -381,7 +381,7 @@ impl FlightSqlService for StrataFlightSql {
             .plan(&caller, &query.query, &schema)
             .await
             .inspect_err(|e| self.record_failure(&caller, "prepare", Some(&query.query), e));
-        let (_, prepared) = status!(planned)?;
+        let prepared = status!(planned)?;
         let dataset = wire_schema(&prepared.schema(), caller.keep_views);
         let parameters = status!(prepared.parameter_schema().map_err(Error::from))?;
         let handle = Handle::new("prepared", &caller.principal, &query.query, &schema);

@@ -5,37 +5,43 @@
 use super::*;
 
 impl StrataFlightSql {
-    /// Parse one statement, check the caller may run it, and plan it.
-    pub(super) async fn plan(
+    /// Parse one statement and check the caller may run it, in a session of the caller's.
+    fn authorized(
         &self,
         caller: &Caller,
         sql: &str,
         schema: &str,
-    ) -> Result<(QuerySession, PreparedStatement)> {
+    ) -> Result<(QuerySession, Statement)> {
         let mut session = self.inner.engine.session();
         session.set_default_schema(schema);
         // Entries are shared within a role: roles decide what may run, not what a query sees.
         session.set_result_cache(caller.result_cache, caller.principal.role.as_str());
         let statement = one_statement(&session, sql)?;
         authorize(&caller.principal, &statement)?;
+        Ok((session, statement))
+    }
+
+    /// Parse one statement, check the caller may run it, and plan it.
+    pub(super) async fn plan(
+        &self,
+        caller: &Caller,
+        sql: &str,
+        schema: &str,
+    ) -> Result<PreparedStatement> {
+        let (session, statement) = self.authorized(caller, sql, schema)?;
         let limits = &self.inner.config.limits;
-        let (session, prepared) = off_workers(caller.deadline, limits, async move {
-            let prepared = session.prepare(statement).await;
-            (session, prepared)
+        off_workers(caller.deadline, limits, async move {
+            session.prepare(statement).await
         })
-        .await?;
-        Ok((session, prepared?))
+        .await?
+        .map_err(Error::from)
     }
 
     /// Plan a ticket's statement: a query down to its physical plan, not started (DoGet
     /// admits and starts it), in one trip off the workers; a statement with effects only as
     /// far as [`Self::complete`] takes it.
     pub(super) async fn plan_query(&self, caller: &Caller, handle: &Handle) -> Result<Planning> {
-        let mut session = self.inner.engine.session();
-        session.set_default_schema(&handle.schema);
-        session.set_result_cache(caller.result_cache, caller.principal.role.as_str());
-        let statement = one_statement(&session, &handle.sql)?;
-        authorize(&caller.principal, &statement)?;
+        let (session, statement) = self.authorized(caller, &handle.sql, &handle.schema)?;
         let params = handle
             .parameter_rows()?
             .into_iter()
@@ -207,7 +213,7 @@ impl StrataFlightSql {
     /// Plan and run an update (`CommandStatementUpdate`, a prepared update) to its end and
     /// return the number of rows it changed (DDL and procedures: 0).
     pub(super) async fn update(&self, caller: &Caller, handle: &Handle) -> Result<i64> {
-        let (_, prepared) = self.plan(caller, &handle.sql, &handle.schema).await?;
+        let prepared = self.plan(caller, &handle.sql, &handle.schema).await?;
         let (_, _, changed) = self.complete(caller, handle, prepared).await?;
         Ok(changed)
     }
