@@ -58,12 +58,18 @@ pub struct ExecutionConfig {
     #[serde(with = "serde_units::size")]
     #[schemars(with = "Size")]
     pub metadata_cache: usize,
-    /// Evaluate filters while decoding Parquet (late materialization: columns not in the
-    /// filter are decoded only for matching rows). Off by default, as in DataFusion: with it
-    /// on, the benchmark runner measured the logs suite 6% and the trips suite 9% slower on
-    /// the geometric mean (docs/performance.md); a very selective filter over wide rows can
-    /// still gain from it.
+    /// Evaluate filters while decoding Parquet in every scan (late materialization: columns
+    /// not in the filter are decoded only for matching rows). Off by default, as in
+    /// DataFusion: on for every scan, the benchmark runner measured the logs suite 6% and the
+    /// trips suite 9% slower on the geometric mean (docs/performance.md); the scans where it
+    /// pays get it anyway (`late_materialization`).
     pub parquet_pushdown_filters: bool,
+    /// With `parquet_pushdown_filters` off, still evaluate the filter while decoding in scans
+    /// where it pays: a filter looking for a needle (equality with a string of 16 characters
+    /// or more, such as a trace id; `LIKE '%…'`) when the scan reads other columns too, and
+    /// any filter under a top-N (`ORDER BY … LIMIT n`), whose first matches then let it skip
+    /// the files and row groups that cannot make the top N.
+    pub late_materialization: bool,
     /// Size at which a written data file is closed and the next begun, unless the table sets
     /// its own `target_file_size` property.
     #[serde(with = "serde_units::size")]
@@ -87,6 +93,7 @@ impl Default for ExecutionConfig {
             batch_size: 8192,
             metadata_cache: 256 * 1024 * 1024,
             parquet_pushdown_filters: false,
+            late_materialization: true,
             target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
             catalog_connections: strata_catalog::DEFAULT_CONNECTIONS,
             datafusion: BTreeMap::new(),

@@ -162,18 +162,25 @@ impl Engine {
         ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
         // Strata's own physical rules: dropping filters the statistics prove and answering
         // groups from statistics run first, while each filter and partial aggregate still sits
-        // directly on its scan.
+        // directly on its scan, and so does choosing late materialization for scans looking
+        // for a needle; last, a top-N's sort request goes through filters to the scan, and
+        // predicates are balanced.
         let state = ctx.state();
-        let first: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 2] = [
+        let first: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 3] = [
             Arc::new(crate::catalog_answers::DropFiltersTheStatisticsProve),
             Arc::new(crate::catalog_answers::AnswerGroupsFromStatistics),
+            Arc::new(crate::late_materialization::LateMaterialization {
+                enabled: config.execution.late_materialization,
+            }),
         ];
-        let last: Arc<dyn PhysicalOptimizerRule + Send + Sync> =
-            Arc::new(crate::chains::BalancePredicates);
+        let last: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 2] = [
+            Arc::new(crate::sort_through_filter::SortThroughFilter),
+            Arc::new(crate::chains::BalancePredicates),
+        ];
         let rules = first
             .into_iter()
             .chain(state.physical_optimizers().iter().cloned())
-            .chain(std::iter::once(last))
+            .chain(last)
             .collect();
         // `EXTRACT` is planned by Strata's `date_part` (registered above under its name).
         let date_part = state
@@ -624,7 +631,7 @@ pub(crate) mod tests {
     use crate::EngineConfig;
 
     /// The configuration of an engine on a new SQLite catalog in `dir`.
-    fn config(dir: &std::path::Path) -> EngineConfig {
+    pub(crate) fn config(dir: &std::path::Path) -> EngineConfig {
         EngineConfig {
             catalog: format!("sqlite:{}", dir.join("catalog.db").display()),
             data_path: Some(dir.join("data").display().to_string()),
@@ -642,7 +649,7 @@ pub(crate) mod tests {
     }
 
     /// The last statement's rows, every column as text.
-    async fn rows(engine: &Engine, sql: &str) -> Vec<Vec<String>> {
+    pub(crate) async fn rows(engine: &Engine, sql: &str) -> Vec<Vec<String>> {
         let results = engine.session().run_all(sql).await.unwrap();
         let (_, batches, _) = results.last().unwrap();
         text_rows(batches)

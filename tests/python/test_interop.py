@@ -184,6 +184,9 @@ def test_strata_applies_duckdb_delete_files(duck, tmp_path, catalog):
         "SELECT region, count(*), count(note), min(id), max(id), min(day) FROM {p}orders GROUP BY region",
         "SELECT day, count(*), max(id) FROM {p}orders WHERE day >= DATE '2026-03-15' GROUP BY day",
         "SELECT count(*), min(id), max(id) FROM {p}orders WHERE id >= 0 AND id < 30000",
+        # late materialization (a LIKE searching text; a filter under a top-N) with deletes
+        "SELECT id, region, note FROM {p}orders WHERE note LIKE '%999%'",
+        "SELECT id, note, amount FROM {p}orders WHERE region = 'eu' ORDER BY id DESC LIMIT 7",
     ]
 
     def check():
