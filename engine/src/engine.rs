@@ -15,6 +15,7 @@ use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement as LogicalStatement, WriteOp};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::pushdown_sort::PushdownSort;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
@@ -163,8 +164,8 @@ impl Engine {
         // Strata's own physical rules: dropping filters the statistics prove and answering
         // groups from statistics run first, while each filter and partial aggregate still sits
         // directly on its scan, and so does choosing late materialization for scans looking
-        // for a needle; last, a top-N's sort request goes through filters to the scan, and
-        // predicates are balanced.
+        // for a needle; a top-N's sort request goes through filters to the scan after
+        // DataFusion's sort push-down; predicates are balanced last.
         let state = ctx.state();
         let first: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 3] = [
             Arc::new(crate::catalog_answers::DropFiltersTheStatisticsProve),
@@ -173,15 +174,20 @@ impl Engine {
                 enabled: config.execution.late_materialization,
             }),
         ];
-        let last: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 2] = [
-            Arc::new(crate::sort_through_filter::SortThroughFilter),
-            Arc::new(crate::chains::BalancePredicates),
-        ];
-        let rules = first
-            .into_iter()
-            .chain(state.physical_optimizers().iter().cloned())
-            .chain(last)
-            .collect();
+        let last: Arc<dyn PhysicalOptimizerRule + Send + Sync> =
+            Arc::new(crate::chains::BalancePredicates);
+        let through_filters: Arc<dyn PhysicalOptimizerRule + Send + Sync> =
+            Arc::new(crate::sort_through_filter::SortThroughFilter);
+        let mut rules: Vec<_> = first.into_iter().collect();
+        for rule in state.physical_optimizers().iter() {
+            rules.push(Arc::clone(rule));
+            // Right after DataFusion's sort push-down, before its dynamic filters are wired
+            // and the plan is checked.
+            if rule.name() == PushdownSort::new().name() {
+                rules.push(Arc::clone(&through_filters));
+            }
+        }
+        rules.push(last);
         // `EXTRACT` is planned by Strata's `date_part` (registered above under its name).
         let date_part = state
             .scalar_functions()

@@ -318,6 +318,23 @@ mod tests {
                 ["1970-01-01T00:16:39", "INFO"]
             ]
         );
+        // Files written before a rename are read by field id: the filter evaluated while
+        // decoding finds the renamed column in them.
+        run(&engine, "ALTER TABLE ev RENAME COLUMN msg TO message").await;
+        let plan = physical_plan(&engine, "SELECT ts FROM ev WHERE message LIKE '%ge 3999'").await;
+        assert!(!plan.contains("FilterExec"), "{plan}");
+        assert_eq!(
+            rows(&engine, "SELECT ts FROM ev WHERE message LIKE '%ge 3999'").await,
+            [["1970-01-01T01:06:39"]]
+        );
+        assert_eq!(
+            rows(
+                &engine,
+                &format!("SELECT message FROM ev WHERE trace_id = '{TRACE}'")
+            )
+            .await,
+            [["message 42"]]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

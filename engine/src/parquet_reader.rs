@@ -602,7 +602,7 @@ impl AsyncFileReader for WithPageIndex {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::requests::CountingStore;
     use arrow::array::{ArrayRef, Int64Array, RecordBatch};
@@ -611,7 +611,9 @@ mod tests {
     use parquet::arrow::ArrowWriter;
 
     /// A reader factory over the files in `dir`, and the counter of its requests.
-    fn factory_over(dir: &std::path::Path) -> (CatalogReaderFactory, Arc<RequestCounter>) {
+    pub(crate) fn factory_over(
+        dir: &std::path::Path,
+    ) -> (CatalogReaderFactory, Arc<RequestCounter>) {
         let counter = Arc::new(RequestCounter::default());
         let local = Arc::new(LocalFileSystem::new_with_prefix(dir).unwrap());
         let store = Arc::new(CountingStore::new(

@@ -9,6 +9,8 @@ use datafusion::common::Result;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
 use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{PhysicalExpr, PhysicalSortExpr};
@@ -389,8 +391,111 @@ impl ExecutionPlan for CatalogScanExec {
         &self,
         order: &[PhysicalSortExpr],
     ) -> Result<SortOrderPushdownResult<Arc<dyn ExecutionPlan>>> {
-        self.input
-            .try_pushdown_sort(order)?
-            .try_map(|p| Ok(self.wrap(p)))
+        self.input.try_pushdown_sort(order)?.try_map(|p| {
+            // The files are now read in the order of their statistics: the footers read
+            // early are those of the new first files.
+            let mut scan = CatalogScanExec::clone(self);
+            scan.prefetch = self.prefetch.as_ref().map(|prefetch| {
+                Arc::new(FooterPrefetch::new(
+                    Arc::clone(&prefetch.reader),
+                    first_files_of(&p).unwrap_or_default(),
+                ))
+            });
+            Ok(scan.wrap(p))
+        })
+    }
+}
+
+/// The first file of each group of the Parquet scan `plan`, if it is one.
+fn first_files_of(plan: &Arc<dyn ExecutionPlan>) -> Option<Vec<PartitionedFile>> {
+    let source = match plan.downcast_ref::<DataSourceExec>() {
+        Some(source) => source,
+        // A scan wrapped once more (DataFusion's cooperative scheduling wrapper).
+        None => plan.children().first()?.downcast_ref::<DataSourceExec>()?,
+    };
+    let config = source.data_source().downcast_ref::<FileScanConfig>()?;
+    Some(crate::file_groups::first_files(&config.file_groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::common::ScalarValue;
+    use datafusion::common::stats::{ColumnStatistics, Precision, Statistics};
+    use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+    use datafusion::execution::object_store::ObjectStoreUrl;
+    use datafusion::physical_expr::expressions::Column;
+
+    use super::*;
+
+    fn file(name: &str, min: i64, max: i64) -> PartitionedFile {
+        let mut stats =
+            Statistics::new_unknown(&Schema::new(vec![Field::new("ts", DataType::Int64, false)]));
+        stats.column_statistics = vec![ColumnStatistics {
+            min_value: Precision::Exact(ScalarValue::Int64(Some(min))),
+            max_value: Precision::Exact(ScalarValue::Int64(Some(max))),
+            null_count: Precision::Exact(0),
+            ..ColumnStatistics::new_unknown()
+        }];
+        PartitionedFile::new(name, 100).with_statistics(Arc::new(stats))
+    }
+
+    #[test]
+    fn a_scan_reordered_for_a_sort_prefetches_the_footers_it_now_reads_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (factory, _) = crate::parquet_reader::tests::factory_over(dir.path());
+        let schema = Arc::new(Schema::new(vec![Field::new("ts", DataType::Int64, false)]));
+        // Two groups, each in path order: oldest first.
+        let groups = vec![
+            FileGroup::new(vec![file("a1", 0, 9), file("a2", 20, 29)]),
+            FileGroup::new(vec![file("b1", 10, 19), file("b2", 30, 39)]),
+        ];
+        let config = FileScanConfigBuilder::new(
+            ObjectStoreUrl::local_filesystem(),
+            Arc::new(ParquetSource::new(Arc::clone(&schema))),
+        )
+        .with_file_groups(groups.clone())
+        .build();
+        let prefetch =
+            FooterPrefetch::new(Arc::new(factory), crate::file_groups::first_files(&groups));
+        let scan = CatalogScanExec::new(
+            DataSourceExec::from_data_source(config),
+            ScanSummary {
+                table: "t".into(),
+                snapshot: 1,
+                total_files: 4,
+                catalog_candidates: 4,
+                files: 4,
+                bytes: 400,
+                answered: 0,
+            },
+        )
+        .prefetch(Some(Arc::new(prefetch)));
+        let prefetched = |plan: &Arc<dyn ExecutionPlan>| -> Vec<String> {
+            let scan = plan.downcast_ref::<CatalogScanExec>().unwrap();
+            let files = scan.prefetch.as_ref().unwrap().files.lock().unwrap();
+            files
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|f| f.object_meta.location.to_string())
+                .collect()
+        };
+        let before: Arc<dyn ExecutionPlan> = Arc::new(scan.clone());
+        assert_eq!(prefetched(&before), ["a1", "b1"]);
+        // Newest first: each group now starts with its newest file, and so do the reads.
+        let order = [PhysicalSortExpr::new(
+            Arc::new(Column::new("ts", 0)),
+            arrow::compute::SortOptions {
+                descending: true,
+                nulls_first: false,
+            },
+        )];
+        let arranged = scan
+            .try_pushdown_sort(&order)
+            .unwrap()
+            .into_inner()
+            .unwrap();
+        assert_eq!(prefetched(&arranged), ["a2", "b2"]);
     }
 }
