@@ -39,7 +39,7 @@ use crate::scan_exec::CatalogScanExec;
 use crate::sort_through_filter::recompute;
 
 /// String literals at least this long are taken for identifiers.
-pub(crate) const ID_LEN: usize = 16;
+const ID_LEN: usize = 16;
 
 /// The rule; off (`engine.late_materialization = false`) it changes nothing.
 #[derive(Debug)]
@@ -156,7 +156,7 @@ fn with_pushdown(
 }
 
 /// Whether a conjunct of `predicate` looks for a needle (see the module's comment).
-pub(crate) fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>) -> bool {
+fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>) -> bool {
     split_conjunction(predicate).into_iter().any(|e| {
         if let Some(b) = e.downcast_ref::<BinaryExpr>() {
             return *b.op() == Operator::Eq

@@ -394,14 +394,17 @@ impl ExecutionPlan for CatalogScanExec {
         self.input.try_pushdown_sort(order)?.try_map(|p| {
             // The files are now read in the order of their statistics: the footers read
             // early are those of the new first files.
-            let mut scan = CatalogScanExec::clone(self);
-            scan.prefetch = self.prefetch.as_ref().map(|prefetch| {
+            let prefetch = self.prefetch.as_ref().map(|prefetch| {
                 Arc::new(FooterPrefetch::new(
                     Arc::clone(&prefetch.reader),
                     first_files_of(&p).unwrap_or_default(),
                 ))
             });
-            Ok(scan.wrap(p))
+            Ok(Arc::new(CatalogScanExec {
+                input: p,
+                prefetch,
+                ..self.clone()
+            }) as Arc<dyn ExecutionPlan>)
         })
     }
 }
