@@ -70,6 +70,11 @@ pub struct ExecutionConfig {
     /// any filter under a top-N (`ORDER BY … LIMIT n`), whose first matches then let it skip
     /// the files and row groups that cannot make the top N.
     pub late_materialization: bool,
+    /// Evaluate a costly filter on one string column (`LIKE '%…'`, `ILIKE`, a regular
+    /// expression, a function call) once per distinct value of each batch when the values
+    /// repeat, as in category columns a writer dictionary-encoded; batches whose values do not
+    /// repeat are evaluated row by row as before.
+    pub memoize_string_filters: bool,
     /// Size at which a written data file is closed and the next begun, unless the table sets
     /// its own `target_file_size` property.
     #[serde(with = "serde_units::size")]
@@ -94,6 +99,7 @@ impl Default for ExecutionConfig {
             metadata_cache: 256 * 1024 * 1024,
             parquet_pushdown_filters: false,
             late_materialization: true,
+            memoize_string_filters: true,
             target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
             catalog_connections: strata_catalog::DEFAULT_CONNECTIONS,
             datafusion: BTreeMap::new(),

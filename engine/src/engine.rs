@@ -164,14 +164,18 @@ impl Engine {
         // Strata's own physical rules: dropping filters the statistics prove and answering
         // groups from statistics run first, while each filter and partial aggregate still sits
         // directly on its scan, and so does choosing late materialization for scans looking
-        // for a needle; a top-N's sort request goes through filters to the scan after
+        // for a needle, then wrapping costly string filters to run once per distinct value
+        // (before DataFusion moves filters into those scans); a top-N's sort request goes through filters to the scan after
         // DataFusion's sort push-down; predicates are balanced last.
         let state = ctx.state();
-        let first: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 3] = [
+        let first: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 4] = [
             Arc::new(crate::catalog_answers::DropFiltersTheStatisticsProve),
             Arc::new(crate::catalog_answers::AnswerGroupsFromStatistics),
             Arc::new(crate::late_materialization::LateMaterialization {
                 enabled: config.execution.late_materialization,
+            }),
+            Arc::new(crate::repeated_strings::MemoizeStringFilters {
+                enabled: config.execution.memoize_string_filters,
             }),
         ];
         let last: Arc<dyn PhysicalOptimizerRule + Send + Sync> =

@@ -33,6 +33,7 @@ mod parquet_reader;
 mod procedures;
 mod provider;
 mod pruning;
+mod repeated_strings;
 mod requests;
 mod result_cache;
 mod scan_exec;
