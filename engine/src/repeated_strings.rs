@@ -25,7 +25,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringViewArray, UInt32Array};
-use arrow::buffer::ScalarBuffer;
+use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::config::ConfigOptions;
@@ -200,9 +200,17 @@ fn costly(expr: &Arc<dyn PhysicalExpr>) -> bool {
     costly && !prunable && !volatile
 }
 
-/// Each row's index among the distinct views of `array`, and those views; None when the
-/// values do not repeat enough to pay.
-fn distinct_views(array: &StringViewArray) -> Option<(Vec<u32>, Vec<u128>)> {
+/// The distinct values of a batch: each row's index among them.
+struct Distinct {
+    keys: Vec<u32>,
+    views: Vec<u128>,
+    /// The index that stands for NULL, if the batch has nulls: the conjunct is evaluated on a
+    /// NULL too (`col IS NULL OR col LIKE …` is true there).
+    null: Option<u32>,
+}
+
+/// The distinct views of `array`; None when the values do not repeat enough to pay.
+fn distinct_views(array: &StringViewArray) -> Option<Distinct> {
     let views = array.views();
     let nulls = array.nulls();
     // A direct-mapped cache of recent views in front of the map: a handful of distinct
@@ -211,10 +219,15 @@ fn distinct_views(array: &StringViewArray) -> Option<(Vec<u32>, Vec<u128>)> {
     let mut index: HashMap<u128, u32> = HashMap::with_capacity(64);
     let mut distinct: Vec<u128> = Vec::new();
     let mut keys: Vec<u32> = Vec::with_capacity(views.len());
+    let mut null: Option<u32> = None;
     let most = (views.len() / 4).max(SAMPLE_DISTINCT);
     for (row, view) in views.iter().enumerate() {
         if nulls.is_some_and(|n| n.is_null(row)) {
-            keys.push(0);
+            let key = *null.get_or_insert_with(|| {
+                distinct.push(0);
+                (distinct.len() - 1) as u32
+            });
+            keys.push(key);
             continue;
         }
         let mixed = (*view as u64) ^ ((*view >> 64) as u64);
@@ -235,7 +248,11 @@ fn distinct_views(array: &StringViewArray) -> Option<(Vec<u32>, Vec<u128>)> {
             return None;
         }
     }
-    Some((keys, distinct))
+    Some(Distinct {
+        keys,
+        views: distinct,
+        null,
+    })
 }
 
 impl PartialEq for RepeatedStrings {
@@ -300,19 +317,21 @@ impl PhysicalExpr for RepeatedStrings {
         };
         let memo = (array.as_string_view_opt())
             .filter(|a| a.len() > 1)
-            .and_then(|a| Some((a, distinct_views(a)?)))
-            .filter(|(_, (_, distinct))| !distinct.is_empty());
-        let Some((strings, (keys, distinct))) = memo else {
+            .and_then(|a| Some((a, distinct_views(a)?)));
+        let Some((strings, distinct)) = memo else {
             return Ok(ColumnarValue::Array(self.apply(array)?));
         };
+        let nulls = distinct.null.map(|null| {
+            NullBuffer::from_iter((0..distinct.views.len()).map(|i| i != null as usize))
+        });
         // The distinct views point into the batch's own buffers: valid views, valid UTF-8.
         let values = StringViewArray::try_new(
-            ScalarBuffer::from(distinct),
+            ScalarBuffer::from(distinct.views),
             strings.data_buffers().to_vec(),
-            None,
+            nulls,
         )?;
         let answers = self.apply(Arc::new(values))?;
-        let keys = UInt32Array::new(ScalarBuffer::from(keys), strings.nulls().cloned());
+        let keys = UInt32Array::new(ScalarBuffer::from(distinct.keys), None);
         Ok(ColumnarValue::Array(arrow::compute::take(
             &answers, &keys, None,
         )?))
@@ -378,8 +397,13 @@ mod tests {
         let repeating: Vec<Option<String>> = (0..5000)
             .map(|i| (i % 7 != 3).then(|| names[i % 4].to_string()))
             .collect();
-        let b = batch(repeating);
-        assert!(distinct_views(b.column(0).as_string_view()).is_some());
+        // As the Parquet reader decodes a dictionary-encoded column: views into the dictionary.
+        let dictionary: arrow::array::DictionaryArray<arrow::datatypes::Int32Type> =
+            repeating.iter().map(|v| v.as_deref()).collect();
+        let views = arrow::compute::cast(&dictionary, &DataType::Utf8View).unwrap();
+        let b = RecordBatch::try_from_iter([("s", views)]).unwrap();
+        let d = distinct_views(b.column(0).as_string_view()).unwrap();
+        assert_eq!((d.views.len(), d.null.is_some()), (5, true));
         let (plain, wrapped) = both(&b);
         assert_eq!(plain.as_ref(), wrapped.as_ref());
         assert_eq!(
@@ -398,6 +422,35 @@ mod tests {
         // All nulls.
         let (plain, wrapped) = both(&batch(vec![None; 10]));
         assert_eq!(plain.as_ref(), wrapped.as_ref());
+    }
+
+    /// A conjunct that is true on NULL: null rows are evaluated too, not taken for NULL.
+    #[test]
+    fn a_conjunct_true_on_null_keeps_the_null_rows() {
+        let values: Vec<Option<String>> = (0..2000)
+            .map(|i| (i % 3 != 0).then(|| ["Harlem", "Park Slope"][i % 2].to_string()))
+            .collect();
+        let b = batch(values);
+        let schema = b.schema();
+        let s = col("s", &schema).unwrap();
+        let plain: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+            Arc::new(datafusion::physical_expr::expressions::IsNullExpr::new(
+                Arc::clone(&s),
+            )),
+            Operator::Or,
+            like(
+                false,
+                false,
+                s,
+                lit(ScalarValue::Utf8View(Some("%ark%".into()))),
+                &schema,
+            )
+            .unwrap(),
+        ));
+        let wrapped = RepeatedStrings::wrap(&plain, &schema).unwrap().unwrap();
+        let answer = |e: &Arc<dyn PhysicalExpr>| e.evaluate(&b).unwrap().into_array(2000).unwrap();
+        assert_eq!(answer(&plain).as_ref(), answer(&wrapped).as_ref());
+        assert_eq!(answer(&wrapped).as_boolean().true_count(), 667 + 667);
     }
 
     async fn trips(memoize: bool) -> (tempfile::TempDir, Engine) {
