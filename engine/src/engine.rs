@@ -234,6 +234,14 @@ impl Engine {
     }
 
     /// The catalog.
+    /// The codec that turns this engine's physical plans into bytes another process (a
+    /// cluster's executor) can run, and back (docs/cluster-design.md).
+    pub fn codec(&self) -> Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> {
+        Arc::new(crate::codec::StrataCodec::new(Arc::clone(
+            &self.lake.stores,
+        )))
+    }
+
     pub fn catalog(&self) -> &Arc<Catalog> {
         &self.lake.catalog
     }
@@ -665,7 +673,7 @@ pub(crate) mod tests {
         text_rows(batches)
     }
 
-    fn text_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    pub(crate) fn text_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
         let mut out = Vec::new();
         for batch in batches {
             for row in 0..batch.num_rows() {

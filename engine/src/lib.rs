@@ -9,6 +9,7 @@
 
 mod catalog_answers;
 mod chains;
+mod codec;
 mod commands;
 mod config;
 mod data_cache;
@@ -48,6 +49,7 @@ mod time_travel;
 mod units;
 mod write_job;
 
+pub use codec::StrataCodec;
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
 pub use config::{CacheConfig, EngineConfig, ExecutionConfig, physical_memory};
 pub use engine::{Engine, QuerySession};

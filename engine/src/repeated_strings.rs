@@ -114,7 +114,7 @@ pub(crate) struct RepeatedStrings {
 
 impl RepeatedStrings {
     /// `conjunct` wrapped, when it reads one string-view column and does costly work per row.
-    fn wrap(
+    pub(crate) fn wrap(
         conjunct: &Arc<dyn PhysicalExpr>,
         schema: &Schema,
     ) -> Result<Option<Arc<dyn PhysicalExpr>>> {
@@ -279,7 +279,7 @@ impl fmt::Display for RepeatedStrings {
 
 impl RepeatedStrings {
     /// The conjunct reading `input` again.
-    fn unwrapped(&self) -> Arc<dyn PhysicalExpr> {
+    pub(crate) fn unwrapped(&self) -> Arc<dyn PhysicalExpr> {
         Arc::clone(&self.predicate)
             .transform(|e| {
                 Ok(match e.downcast_ref::<Column>() {

@@ -1,6 +1,7 @@
 //! `CatalogScanExec`: a transparent wrapper over the Parquet scan of a catalog table that shows
 //! in `EXPLAIN` how many files the catalog kept, and lets `--stats` find the scans of a plan.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -111,6 +112,9 @@ pub struct CatalogScanExec {
     summary: ScanSummary,
     reading: Arc<Reading>,
     prefetch: Option<Arc<FooterPrefetch>>,
+    /// The column names by column id the scan's files are read by (its
+    /// `FieldIdAdapterFactory`, which cannot be looked into), for the plan's codec.
+    field_ids: Option<Arc<HashMap<i64, String>>>,
 }
 
 /// Footers a scan on object storage reads as soon as its statement starts executing rather
@@ -175,7 +179,18 @@ impl CatalogScanExec {
             summary,
             reading: Arc::default(),
             prefetch: None,
+            field_ids: None,
         }
+    }
+
+    /// The column names by column id the files are read by (the scan's adapter's map).
+    pub(crate) fn field_ids(mut self, field_ids: Option<Arc<HashMap<i64, String>>>) -> Self {
+        self.field_ids = field_ids;
+        self
+    }
+
+    pub(crate) fn field_id_names(&self) -> Option<&Arc<HashMap<i64, String>>> {
+        self.field_ids.as_ref()
     }
 
     /// Footers to read when the statement starts executing.
@@ -206,6 +221,7 @@ impl CatalogScanExec {
             summary: self.summary.clone(),
             reading: Arc::clone(&self.reading),
             prefetch: self.prefetch.clone(),
+            field_ids: self.field_ids.clone(),
         })
     }
 }

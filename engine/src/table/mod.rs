@@ -5,7 +5,7 @@
 //! statistics and the footer size, and reads through the cached Parquet reader factory: no
 //! directory listing and no footer re-reads at query time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray};
@@ -520,16 +520,20 @@ impl CatalogTable {
         // Files of tables Strata or DuckDB wrote carry column ids as field ids: read them by id,
         // so files from before a schema change stay correct. Registered files are read by
         // name (their field ids, if any, are some other writer's).
-        let by_id: Option<Arc<dyn PhysicalExprAdapterFactory>> =
+        let field_ids: Option<Arc<HashMap<i64, String>>> =
             self.meta.location.is_none().then(|| {
-                Arc::new(FieldIdAdapterFactory::new(
+                Arc::new(
                     self.meta
                         .columns
                         .iter()
                         .map(|c| (c.column_id, c.name.clone()))
                         .collect(),
-                )) as _
+                )
             });
+        let by_id = field_ids.as_ref().map(|names| {
+            Arc::new(FieldIdAdapterFactory::new(HashMap::clone(names)))
+                as Arc<dyn PhysicalExprAdapterFactory>
+        });
         let config = FileScanConfigBuilder::new(store_url, Arc::new(source))
             .with_expr_adapter(by_id)
             .with_file_groups(groups)
@@ -541,7 +545,8 @@ impl CatalogTable {
         Ok(Arc::new(
             CatalogScanExec::new(DataSourceExec::from_data_source(config), summary)
                 .reading(reading)
-                .prefetch(prefetch),
+                .prefetch(prefetch)
+                .field_ids(field_ids),
         ))
     }
 
