@@ -159,9 +159,25 @@ impl RepeatedStrings {
     }
 }
 
-/// Whether `expr` does costly work per row: `LIKE`/`ILIKE` (without a leading literal
-/// DataFusion prunes row groups with), a regular expression, or a function call; and nothing
-/// volatile.
+/// Functions cheaper per row than looking a view up: lengths, prefix and suffix tests (on the
+/// view's inlined prefix), null handling.
+const CHEAP_FUNCTIONS: &[&str] = &[
+    "length",
+    "char_length",
+    "character_length",
+    "octet_length",
+    "bit_length",
+    "starts_with",
+    "ends_with",
+    "coalesce",
+    "nullif",
+    "nvl",
+    "ifnull",
+];
+
+/// Whether `expr` does costly work per row: `LIKE`/`ILIKE` (but not a `LIKE` of the column with
+/// a leading literal, which DataFusion prunes row groups with), a regular expression, or a
+/// function call other than [`CHEAP_FUNCTIONS`]; and nothing volatile.
 fn costly(expr: &Arc<dyn PhysicalExpr>) -> bool {
     let mut costly = false;
     let mut prunable = false;
@@ -179,7 +195,10 @@ fn costly(expr: &Arc<dyn PhysicalExpr>) -> bool {
                 ) => !p.starts_with(['%', '_']),
                 _ => false,
             };
-            prunable |= leading && !like.case_insensitive() && !like.negated();
+            // `col [NOT] LIKE 'abc%'` (through casts): pruned by row-group statistics.
+            let of_column = like.expr().downcast_ref::<ScalarFunctionExpr>().is_none()
+                && collect_columns(like.expr()).len() == 1;
+            prunable |= leading && of_column && !like.case_insensitive();
         } else if let Some(binary) = e.downcast_ref::<BinaryExpr>() {
             costly |= matches!(
                 binary.op(),
@@ -187,13 +206,9 @@ fn costly(expr: &Arc<dyn PhysicalExpr>) -> bool {
                     | Operator::RegexIMatch
                     | Operator::RegexNotMatch
                     | Operator::RegexNotIMatch
-                    | Operator::LikeMatch
-                    | Operator::ILikeMatch
-                    | Operator::NotLikeMatch
-                    | Operator::NotILikeMatch
             );
-        } else if e.downcast_ref::<ScalarFunctionExpr>().is_some() {
-            costly = true;
+        } else if let Some(function) = e.downcast_ref::<ScalarFunctionExpr>() {
+            costly |= !CHEAP_FUNCTIONS.contains(&function.name());
         }
         Ok(TreeNodeRecursion::Continue)
     });
@@ -479,7 +494,11 @@ mod tests {
             "SELECT area, count(*) FROM t WHERE area ~ '^[HU]' GROUP BY area",
             "SELECT area, count(*) FROM t WHERE lower(area) = 'harlem' OR area NOT LIKE '%a%' \
              GROUP BY area",
-            "SELECT count(*) FROM t WHERE id > 100 AND length(area) > 10",
+            "SELECT count(*) FROM t WHERE id > 100 AND upper(area) > 'P'",
+            // True on NULL: the null rows are kept.
+            "SELECT area, count(*) FROM t WHERE area IS NULL OR area LIKE '%ar%' GROUP BY area",
+            "SELECT area, count(*) FROM t WHERE coalesce(area, 'x') LIKE '%x%' GROUP BY area",
+            "SELECT count(*) FROM t WHERE lower(area) LIKE 'park%'",
         ];
         for sql in wrapped {
             let plan = rows(&on, &format!("EXPLAIN {sql}")).await;
@@ -497,6 +516,8 @@ mod tests {
         for sql in [
             "SELECT count(*) FROM t WHERE area = 'Harlem'",
             "SELECT count(*) FROM t WHERE area LIKE 'Park%'",
+            "SELECT count(*) FROM t WHERE area NOT LIKE 'Park%'",
+            "SELECT count(*) FROM t WHERE length(area) > 10",
             "SELECT count(*) FROM t WHERE id % 2 = 0",
         ] {
             let plan = format!("{:?}", rows(&on, &format!("EXPLAIN {sql}")).await);
