@@ -17,5 +17,11 @@ check strata-flight strata-cli
 check strata-flight clap
 check strata-catalog clap
 check strata-engine clap
+check strata-engine strata-cluster
+check strata-engine ballista-core
+check strata-cluster strata-flight
+check strata-cluster strata-cli
+check strata-cluster clap
+check strata-flight strata-cluster
 [ "$fail" = 0 ] && echo "dependency direction ok: catalog <- engine <- flight-server <- cli"
 exit "$fail"

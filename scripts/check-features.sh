@@ -9,7 +9,7 @@ tree() { cargo tree "$@" -e normal,build,dev -f '{p} {f}' --prefix none 2>/dev/n
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 tree --workspace > "$dir/workspace"
-members="strata-catalog strata-engine strata-flight strata-cli strata-benches"
+members="strata-catalog strata-engine strata-cluster strata-flight strata-cli strata-benches"
 for m in $members; do tree -p "$m" > "$dir/$m"; done
 python3 - "$dir" $members <<'PY'
 import sys

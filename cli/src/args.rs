@@ -48,6 +48,11 @@ pub enum Command {
     Gc(GcArgs),
     /// Serve the catalog's tables over Arrow Flight SQL
     Serve(ServeArgs),
+    /// Run a cluster scheduler (Apache DataFusion Ballista) for `strata serve --scheduler`
+    Scheduler(SchedulerArgs),
+    /// Run a cluster executor: runs tasks the scheduler hands out, reading files with this
+    /// process's own storage settings
+    Executor(ExecutorArgs),
     /// Print a `[[users]]` entry (with an argon2 password hash) for the configuration file
     #[command(subcommand)]
     User(UserCommand),
@@ -90,6 +95,51 @@ pub struct ServeArgs {
     pub retention_every: String,
     /// Stop when the process that started this one ends (for drivers such as `strata-bench`,
     /// so a killed driver leaves no server behind)
+    #[arg(long, hide = true)]
+    pub exit_with_parent: bool,
+    /// Run queries that read at least --cluster-min-scan bytes on this cluster scheduler
+    /// (http://host:port; `strata scheduler`); smaller queries, writes and commands run here
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// Bytes of files a query reads at least to run on the cluster (e.g. 1GiB; 0: every
+    /// query that reads files)
+    #[arg(long, default_value = "1GiB")]
+    pub cluster_min_scan: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on (gRPC, for servers and executors)
+    #[arg(long, default_value = "127.0.0.1:50060")]
+    pub listen: String,
+    /// Host executors and servers reach this scheduler at [default: the listen address]
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// An executor silent for this long is lost; its tasks run again elsewhere
+    #[arg(long, default_value = "30s")]
+    pub executor_timeout: String,
+    #[arg(long, hide = true)]
+    pub exit_with_parent: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler, as http://host:port
+    #[arg(long)]
+    pub scheduler: String,
+    /// Address to serve results and shuffle data on (Arrow Flight)
+    #[arg(long, default_value = "127.0.0.1:50061")]
+    pub listen: String,
+    /// Host the scheduler, servers and other executors reach this executor at [default: the
+    /// listen address]
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Directory for shuffle files and spills
+    #[arg(long)]
+    pub work_dir: PathBuf,
+    /// Tasks to run at once [default: the cores]
+    #[arg(long)]
+    pub vcores: Option<usize>,
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
 }

@@ -20,6 +20,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
+use std::sync::Arc;
+
 use strata_engine::{Engine, EngineConfig};
 
 use crate::args::{Cli, Command};
@@ -56,11 +58,27 @@ async fn run(cli: Cli) -> Result<()> {
         Ok(config)
     };
     let open = |default: &str| -> Result<Engine> { Ok(Engine::open(&engine_config(default)?)?) };
+    // What `serve` and the cluster roles read: `strata.toml`, the environment and the flags.
+    let serve_config = || -> Result<(EngineConfig, strata_flight::ServerConfig)> {
+        let (engine_config, server, warnings) = config::load_serve(
+            config.as_deref(),
+            &env,
+            catalog.clone(),
+            data_path.clone(),
+            &default_catalog,
+        )?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok((engine_config, server))
+    };
     if remote.server.is_some() {
         let local = match &command {
             Command::Gen(_) => Some("gen"),
             Command::Demo(_) => Some("demo"),
             Command::Serve(_) => Some("serve"),
+            Command::Scheduler(_) => Some("scheduler"),
+            Command::Executor(_) => Some("executor"),
             Command::User(_) => Some("user"),
             Command::Token(_) => Some("token"),
             Command::Config(_) => Some("config"),
@@ -103,22 +121,67 @@ async fn run(cli: Cli) -> Result<()> {
                     insecure: false,
                     retention_every: "1h".into(),
                     exit_with_parent: false,
+                    scheduler: None,
+                    cluster_min_scan: "1GiB".into(),
                 },
             )
             .await
         }
         Command::Serve(args) => {
-            let (engine_config, server, warnings) = config::load_serve(
-                config.as_deref(),
-                &env,
-                catalog.clone(),
-                data_path.clone(),
-                &default_catalog,
-            )?;
-            for w in warnings {
-                eprintln!("warning: {w}");
+            let (engine_config, server) = serve_config()?;
+            let mut engine = Engine::open(&engine_config)?;
+            if let Some(scheduler) = &args.scheduler {
+                let min = strata_engine::parse_size(&args.cluster_min_scan)
+                    .map_err(|e| anyhow::anyhow!("--cluster-min-scan: {e}"))?;
+                let client = strata_cluster::ClusterClient::new(scheduler, min)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                engine = engine.with_cluster(Arc::new(client));
             }
-            serve::serve(Engine::open(&engine_config)?, server, &args).await
+            serve::serve(engine, server, &args).await
+        }
+        Command::Scheduler(args) => {
+            let (engine_config, _) = serve_config()?;
+            serve::cluster_role(args.exit_with_parent, async move {
+                let options = strata_cluster::SchedulerOptions {
+                    listen: serve::socket_address(&args.listen)?,
+                    external_host: args.external_host.clone(),
+                    executor_timeout_seconds: strata_engine::parse_duration(&args.executor_timeout)
+                        .map_err(|e| anyhow::anyhow!("--executor-timeout: {e}"))?
+                        .as_secs()
+                        .max(1),
+                };
+                eprintln!("strata scheduler: listening on {}", options.listen);
+                strata_cluster::run_scheduler(&engine_config, options)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the scheduler stopped: {e}"))
+            })
+            .await
+        }
+        Command::Executor(args) => {
+            let (engine_config, _) = serve_config()?;
+            serve::cluster_role(args.exit_with_parent, async move {
+                let url = args.scheduler.trim_end_matches('/');
+                let (host, port) = url
+                    .strip_prefix("http://")
+                    .and_then(|rest| rest.rsplit_once(':'))
+                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--scheduler {url}: give the scheduler as http://host:port")
+                    })?;
+                let options = strata_cluster::ExecutorOptions {
+                    scheduler_host: host,
+                    scheduler_port: port,
+                    listen: serve::socket_address(&args.listen)?,
+                    external_host: args.external_host.clone(),
+                    work_dir: args.work_dir.clone(),
+                    vcores: args.vcores,
+                };
+                eprintln!("strata executor: serving on {}", options.listen);
+                strata_cluster::run_executor(&engine_config, options)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the executor stopped: {e}"))
+            })
+            .await
         }
         Command::User(command) => serve::user(command),
         Command::Token(command) => serve::token(command),

@@ -74,6 +74,31 @@ async fn retention_loop(engine: Arc<Engine>, every: std::time::Duration) {
     }
 }
 
+/// Run a cluster role (`strata scheduler`, `strata executor`) until a shutdown signal, the
+/// role's own end, or (with `exit_with_parent`) the end of the parent process.
+pub async fn cluster_role(
+    exit_with_parent: bool,
+    role: impl std::future::Future<Output = Result<()>>,
+) -> Result<()> {
+    tokio::select! {
+        result = role => result,
+        _ = shutdown_signal() => Ok(()),
+        _ = parent_gone(), if exit_with_parent => {
+            eprintln!("strata: the parent process ended: shutting down");
+            Ok(())
+        }
+    }
+}
+
+/// `host:port` as a socket address, naming the flag's value when it is not one.
+pub fn socket_address(text: &str) -> Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .ok_or_else(|| anyhow::anyhow!("--listen {text}: give an address as host:port"))
+}
+
 /// Serve `engine` until a shutdown signal.
 pub async fn serve(engine: Engine, mut server: ServerConfig, args: &ServeArgs) -> Result<()> {
     if let Some(listen) = &args.listen {

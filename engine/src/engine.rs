@@ -218,9 +218,16 @@ impl Engine {
                 target_file_size: config.execution.target_file_size,
                 limits: config.limits.clone(),
                 results,
+                cluster: None,
             },
             query_memory_limit: query_memory,
         })
+    }
+
+    /// Run queries that read enough on a cluster (`strata serve --scheduler`).
+    pub fn with_cluster(mut self, cluster: Arc<dyn crate::cluster::ClusterRunner>) -> Self {
+        self.lake.cluster = Some(cluster);
+        self
     }
 
     /// The catalog, the stores and the defaults every statement runs with.
@@ -233,7 +240,6 @@ impl Engine {
         &self.lake.limits
     }
 
-    /// The catalog.
     /// The codec that turns this engine's physical plans into bytes another process (a
     /// cluster's executor) can run, and back (docs/cluster-design.md).
     pub fn codec(&self) -> Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> {
@@ -242,6 +248,7 @@ impl Engine {
         )))
     }
 
+    /// The catalog.
     pub fn catalog(&self) -> &Arc<Catalog> {
         &self.lake.catalog
     }
@@ -561,7 +568,7 @@ impl QuerySession {
 }
 
 /// The data cache's disk tier, when `cache.disk_path` is set (and the memory tier is on).
-fn disk_tier(
+pub(crate) fn disk_tier(
     config: &crate::config::CacheConfig,
 ) -> Result<Option<Arc<crate::disk_cache::DiskTier>>> {
     let Some(dir) = config

@@ -27,6 +27,8 @@ pub struct Lake {
     pub(crate) limits: Limits,
     /// The result cache (`[cache] results`), shared by every session of the engine.
     pub(crate) results: Option<Arc<crate::result_cache::ResultCache>>,
+    /// Where queries that read enough run, in cluster mode.
+    pub(crate) cluster: Option<Arc<dyn crate::cluster::ClusterRunner>>,
 }
 
 /// Split `schema.table` (default schema `main`).

@@ -9,6 +9,7 @@
 
 mod catalog_answers;
 mod chains;
+mod cluster;
 mod codec;
 mod commands;
 mod config;
@@ -49,6 +50,7 @@ mod time_travel;
 mod units;
 mod write_job;
 
+pub use cluster::{ClusterRunner, WorkerRuntime};
 pub use codec::StrataCodec;
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
 pub use config::{CacheConfig, EngineConfig, ExecutionConfig, physical_memory};

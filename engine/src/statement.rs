@@ -226,8 +226,13 @@ impl PreparedStatement {
         // The plan starts when its stream is first polled, not here (DataFusion starts
         // partitions' tasks in `execute`): the server admits a query in between, weighing it
         // by this plan, and nothing of a query waiting for a slot runs.
+        let on_cluster = (lake.cluster.as_ref())
+            .filter(|cluster| runs_on_cluster(&physical, cluster.min_scan_bytes()))
+            .cloned();
         let plan_starts = {
             let physical = Arc::clone(&physical);
+            let codec: Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> =
+                Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)));
             let task_ctx = match runtime {
                 Some(runtime) => Arc::new(
                     datafusion::execution::TaskContext::from(&*lake.ctx.state_ref().read())
@@ -236,8 +241,13 @@ impl PreparedStatement {
                 None => lake.ctx.task_ctx(),
             };
             futures::stream::once(async move {
-                crate::scan_exec::start_prefetch(&physical);
-                execute_stream(physical, task_ctx)
+                match on_cluster {
+                    Some(cluster) => cluster.execute(physical, codec),
+                    None => {
+                        crate::scan_exec::start_prefetch(&physical);
+                        execute_stream(physical, task_ctx)
+                    }
+                }
             })
             .try_flatten()
         };
@@ -492,6 +502,16 @@ fn accumulate(plan: &Arc<dyn ExecutionPlan>, stats: &mut QueryStats) {
     for child in plan.children() {
         accumulate(child, stats);
     }
+}
+
+/// Whether a query's plan goes to the cluster: it reads files, at least `min_scan_bytes` of
+/// them, and is not an `EXPLAIN ANALYZE` (whose figures are this process's).
+fn runs_on_cluster(plan: &Arc<dyn ExecutionPlan>, min_scan_bytes: u64) -> bool {
+    let scans = scan_summaries(plan);
+    plan.downcast_ref::<datafusion::physical_plan::analyze::AnalyzeExec>()
+        .is_none()
+        && scans.iter().any(|s| s.files > 0)
+        && scans.iter().map(|s| s.bytes).sum::<u64>() >= min_scan_bytes
 }
 
 /// The scans of a planned statement, for EXPLAIN-like reports.

@@ -1,0 +1,185 @@
+//! Strata's cluster mode on Apache DataFusion Ballista 55 (docs/cluster-design.md).
+//!
+//! - [`run_scheduler`]: Ballista's scheduler with Strata's codec and functions; it decodes each
+//!   submitted plan, cuts it into stages and hands tasks to executors.
+//! - [`run_executor`]: a Ballista executor that polls the scheduler for tasks and reads files
+//!   through this process's own storage configuration (credentials never travel in plans).
+//! - [`ClusterClient`]: what `strata serve --scheduler` hands queries to. The server plans
+//!   every query (catalog pruning, statistics, snapshot), then sends the physical plan.
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ballista_core::config::{BallistaConfig, TaskSchedulingPolicy};
+use ballista_core::execution_plans::execute_physical_plan;
+use ballista_core::extension::SessionConfigExt;
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::serde::BallistaPhysicalExtensionCodec;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
+use datafusion::prelude::SessionConfig;
+use datafusion_proto::physical_plan::PhysicalExtensionCodec;
+use datafusion_proto::protobuf::PhysicalPlanNode;
+use futures::TryStreamExt;
+use strata_engine::{ClusterRunner, EngineConfig, WorkerRuntime};
+
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Plans and tasks are single gRPC messages: a plan carries every file of its scans.
+const MAX_MESSAGE: u32 = 256 << 20;
+
+/// The scheduler's settings (`strata scheduler`).
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    pub listen: SocketAddr,
+    /// The host executors and servers reach this scheduler at (default: the listen address).
+    pub external_host: Option<String>,
+    /// An executor that has not polled for this long is lost, and its tasks run elsewhere.
+    pub executor_timeout_seconds: u64,
+}
+
+/// Run the scheduler until it stops.
+pub async fn run_scheduler(
+    config: &EngineConfig,
+    options: SchedulerOptions,
+) -> Result<(), BoxError> {
+    let worker = WorkerRuntime::new(config)?;
+    let runtime = worker.runtime_env(None)?;
+    let mut scheduler = SchedulerConfig {
+        bind_host: options.listen.ip().to_string(),
+        bind_port: options.listen.port(),
+        external_host: (options.external_host.clone())
+            .unwrap_or_else(|| options.listen.ip().to_string()),
+        scheduling_policy: TaskSchedulingPolicy::PullStaged,
+        grpc_server_max_decoding_message_size: MAX_MESSAGE,
+        grpc_server_max_encoding_message_size: MAX_MESSAGE,
+        grpc_client_max_message_size: MAX_MESSAGE,
+        executor_timeout_seconds: options.executor_timeout_seconds,
+        expire_dead_executor_interval_seconds: options.executor_timeout_seconds.clamp(1, 15),
+        ..SchedulerConfig::default()
+    };
+    scheduler.override_physical_codec =
+        Some(worker.codec(Arc::new(BallistaPhysicalExtensionCodec::default())));
+    // Plans are decoded here (stages cut, tasks encoded): with Strata's functions, reading
+    // object stores as this process's configuration says.
+    scheduler.override_session_builder = Some(Arc::new(move |session: SessionConfig| {
+        Ok(worker.session_state(session, Arc::clone(&runtime)))
+    }));
+    let cluster = BallistaCluster::new_from_config(&scheduler).await?;
+    start_server(cluster, options.listen, Arc::new(scheduler)).await?;
+    Ok(())
+}
+
+/// An executor's settings (`strata executor`).
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler's host and port.
+    pub scheduler_host: String,
+    pub scheduler_port: u16,
+    /// Where the executor serves its results and shuffle files (Arrow Flight).
+    pub listen: SocketAddr,
+    /// The host the scheduler, servers and other executors reach this one at.
+    pub external_host: Option<String>,
+    /// Shuffle files and spills.
+    pub work_dir: PathBuf,
+    /// Tasks run at once (default: the cores).
+    pub vcores: Option<usize>,
+}
+
+/// Run an executor until it stops.
+pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Result<(), BoxError> {
+    std::fs::create_dir_all(&options.work_dir)?;
+    let worker = WorkerRuntime::new(config)?;
+    let runtime = worker.runtime_env(Some(&options.work_dir))?;
+    let state = worker.session_state(SessionConfig::new_with_ballista(), Arc::clone(&runtime));
+    let executor = ExecutorProcessConfig {
+        bind_host: options.listen.ip().to_string(),
+        external_host: Some(
+            (options.external_host.clone()).unwrap_or_else(|| options.listen.ip().to_string()),
+        ),
+        port: options.listen.port(),
+        scheduler_host: options.scheduler_host.clone(),
+        scheduler_port: options.scheduler_port,
+        scheduler_connect_timeout_seconds: 30,
+        vcores: options
+            .vcores
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
+        work_dir: Some(options.work_dir.display().to_string()),
+        grpc_max_decoding_message_size: MAX_MESSAGE,
+        grpc_max_encoding_message_size: MAX_MESSAGE,
+        override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
+        override_runtime_producer: Some(Arc::new(move |_: &SessionConfig| {
+            Ok(Arc::clone(&runtime))
+        })),
+        override_physical_codec: Some(
+            worker.codec(Arc::new(BallistaPhysicalExtensionCodec::default())),
+        ),
+        ..ExecutorProcessConfig::default()
+    };
+    start_executor_process(Arc::new(executor)).await?;
+    Ok(())
+}
+
+/// Sends a server's queries to a scheduler.
+#[derive(Debug, Clone)]
+pub struct ClusterClient {
+    /// `http://host:port`.
+    scheduler: String,
+    min_scan_bytes: u64,
+}
+
+impl ClusterClient {
+    pub fn new(scheduler: &str, min_scan_bytes: u64) -> Result<Self, BoxError> {
+        let scheduler = scheduler.trim_end_matches('/').to_string();
+        if !scheduler.starts_with("http://") {
+            return Err(
+                format!("--scheduler {scheduler}: give the scheduler as http://host:port").into(),
+            );
+        }
+        Ok(ClusterClient {
+            scheduler,
+            min_scan_bytes,
+        })
+    }
+}
+
+impl ClusterRunner for ClusterClient {
+    fn min_scan_bytes(&self) -> u64 {
+        self.min_scan_bytes
+    }
+
+    fn execute(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        codec: Arc<dyn PhysicalExtensionCodec>,
+    ) -> datafusion::error::Result<SendableRecordBatchStream> {
+        let schema = plan.schema();
+        let scheduler = self.scheduler.clone();
+        let stream = futures::stream::once(async move {
+            let config = BallistaConfig::default();
+            execute_physical_plan::<PhysicalPlanNode>(
+                scheduler.clone(),
+                &config,
+                plan,
+                codec.as_ref(),
+                uuid::Uuid::new_v4().to_string(),
+                SessionConfig::new_with_ballista(),
+            )
+            .await
+            .map_err(|e| {
+                datafusion::error::DataFusionError::Execution(format!(
+                    "the cluster's scheduler at {scheduler}: {e}"
+                ))
+            })
+        })
+        .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}

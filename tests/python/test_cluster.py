@@ -1,0 +1,127 @@
+"""Cluster mode: a real loopback cluster of `strata scheduler` and two `strata executor`
+processes, and a `strata serve --scheduler` whose queries run there; answers compared with the
+same queries run embedded."""
+
+import subprocess
+import threading
+import time
+
+import adbc_driver_flightsql.dbapi as flight
+import pytest
+
+from conftest import Server, _free_port, clean_environment, same_rows, sample_lake, strata, strata_bin, strata_rows
+
+
+class Role:
+    """A `strata scheduler` or `strata executor` process."""
+
+    def __init__(self, *args, env=None):
+        self.lines = []
+        self.proc = subprocess.Popen(
+            [strata_bin(), *args, "--exit-with-parent"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**clean_environment(), **(env or {})},
+        )
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cluster")
+    catalog = sample_lake(root, rows=20000, days=3)
+    port = _free_port()
+    scheduler = Role("scheduler", "--listen", f"127.0.0.1:{port}", "--executor-timeout", "5s")
+    roles = [scheduler]
+    time.sleep(1)
+    for n in range(2):
+        roles.append(
+            Role(
+                "executor",
+                "--scheduler", f"http://127.0.0.1:{port}",
+                "--listen", f"127.0.0.1:{_free_port()}",
+                "--work-dir", str(root / f"executor-{n}"),
+                "--vcores", "2",
+            )
+        )
+    time.sleep(2)
+    for role in roles:
+        assert role.proc.poll() is None, "".join(role.lines)
+    server = Server(
+        catalog,
+        root / "open.toml",
+        root,
+        extra_args=("--scheduler", f"http://127.0.0.1:{port}", "--cluster-min-scan", "0"),
+    )
+    yield root, catalog, server, roles
+    server.stop()
+    for role in roles:
+        role.stop()
+
+
+QUERIES = [
+    "SELECT count(*) FROM requests WHERE status >= 500",
+    "SELECT service, count(*) AS n, round(avg(latency_ms), 3) AS l FROM requests GROUP BY service ORDER BY service",
+    "SELECT endpoint, count(*) AS n FROM requests WHERE message LIKE '%e%' GROUP BY endpoint ORDER BY n DESC, endpoint LIMIT 5",
+    "SELECT r.service, count(*) FROM requests r JOIN (SELECT DISTINCT service FROM requests WHERE status = 200) s "
+    "ON r.service = s.service GROUP BY r.service ORDER BY 1",
+    "SELECT city, payment, round(sum(fare), 2) FROM trips WHERE status = 'completed' GROUP BY city, payment ORDER BY 1, 2",
+]
+
+
+def test_queries_run_on_the_cluster_with_the_answers_of_one_node(cluster):
+    root, catalog, server, roles = cluster
+    with flight.connect(server.url) as conn, conn.cursor() as cur:
+        for sql in QUERIES:
+            cur.execute(sql)
+            served = [tuple(r) for r in cur.fetchall()]
+            local = strata_rows(sql, catalog, root)
+            assert served, sql
+            same_rows(served, local, ordered="ORDER BY" in sql)
+    # Both executors ran tasks: their work directories hold the jobs' stage outputs
+    # (<job>/<stage>/<partition>/data-*.arrow).
+    for n in range(2):
+        outputs = list((root / f"executor-{n}").glob("*/*/*/*.arrow"))
+        assert outputs, f"executor {n} ran no task"
+
+
+def test_a_query_fails_clearly_when_the_scheduler_is_gone(tmp_path):
+    catalog = sample_lake(tmp_path, rows=1000, days=1)
+    port = _free_port()  # nothing listens there
+    server = Server(
+        catalog,
+        tmp_path / "open.toml",
+        tmp_path,
+        extra_args=("--scheduler", f"http://127.0.0.1:{port}", "--cluster-min-scan", "0"),
+    )
+    try:
+        with flight.connect(server.url) as conn, conn.cursor() as cur:
+            with pytest.raises(Exception) as error:
+                cur.execute("SELECT count(*) FROM requests WHERE status >= 500")
+                cur.fetchall()
+            assert f"127.0.0.1:{port}" in str(error.value)
+            # Small enough to stay local: answered from the catalog, no scan.
+            cur.execute("SELECT count(*) FROM requests")
+            assert cur.fetchall()[0][0] == 1000
+    finally:
+        server.stop()
+    assert server.proc.returncode in (0, -15)
+
+
+def test_bad_cluster_flags_are_refused(tmp_path):
+    proc = strata("serve", "--scheduler", "grpc://x:1", check=False, catalog=f"sqlite:{tmp_path}/c.db")
+    assert proc.returncode != 0 and "http://host:port" in proc.stderr
+    proc = strata("executor", "--scheduler", "nowhere", "--work-dir", str(tmp_path), check=False)
+    assert proc.returncode != 0 and "http://host:port" in proc.stderr
