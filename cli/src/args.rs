@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// query that reads files)
     #[arg(long, default_value = "1GiB")]
     pub cluster_min_scan: String,
+    /// Files on this machine's file system are at the same paths on every executor (a shared
+    /// mount, or a cluster on one machine); without it, queries reading them run here
+    #[arg(long)]
+    pub cluster_local_files: bool,
 }
 
 #[derive(Debug, Args)]
@@ -115,9 +119,12 @@ pub struct SchedulerArgs {
     /// Host executors and servers reach this scheduler at [default: the listen address]
     #[arg(long)]
     pub external_host: Option<String>,
-    /// An executor silent for this long is lost; its tasks run again elsewhere
+    /// An executor silent for this long is lost; its tasks run again elsewhere (at least 15s)
     #[arg(long, default_value = "30s")]
     pub executor_timeout: String,
+    /// Listen on a non-loopback address although peers are not authenticated yet
+    #[arg(long)]
+    pub insecure: bool,
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
 }
@@ -140,6 +147,9 @@ pub struct ExecutorArgs {
     /// Tasks to run at once [default: the cores]
     #[arg(long)]
     pub vcores: Option<usize>,
+    /// Listen on a non-loopback address although peers are not authenticated yet
+    #[arg(long)]
+    pub insecure: bool,
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
 }

@@ -123,6 +123,7 @@ async fn run(cli: Cli) -> Result<()> {
                     exit_with_parent: false,
                     scheduler: None,
                     cluster_min_scan: "1GiB".into(),
+                    cluster_local_files: false,
                 },
             )
             .await
@@ -133,8 +134,9 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(scheduler) = &args.scheduler {
                 let min = strata_engine::parse_size(&args.cluster_min_scan)
                     .map_err(|e| anyhow::anyhow!("--cluster-min-scan: {e}"))?;
-                let client = strata_cluster::ClusterClient::new(scheduler, min)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let client =
+                    strata_cluster::ClusterClient::new(scheduler, min, args.cluster_local_files)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 engine = engine.with_cluster(Arc::new(client));
             }
             serve::serve(engine, server, &args).await
@@ -147,8 +149,8 @@ async fn run(cli: Cli) -> Result<()> {
                     external_host: args.external_host.clone(),
                     executor_timeout_seconds: strata_engine::parse_duration(&args.executor_timeout)
                         .map_err(|e| anyhow::anyhow!("--executor-timeout: {e}"))?
-                        .as_secs()
-                        .max(1),
+                        .as_secs(),
+                    insecure: args.insecure,
                 };
                 eprintln!("strata scheduler: listening on {}", options.listen);
                 strata_cluster::run_scheduler(&engine_config, options)
@@ -175,6 +177,7 @@ async fn run(cli: Cli) -> Result<()> {
                     external_host: args.external_host.clone(),
                     work_dir: args.work_dir.clone(),
                     vcores: args.vcores,
+                    insecure: args.insecure,
                 };
                 eprintln!("strata executor: serving on {}", options.listen);
                 strata_cluster::run_executor(&engine_config, options)

@@ -74,15 +74,15 @@ async fn retention_loop(engine: Arc<Engine>, every: std::time::Duration) {
     }
 }
 
-/// Run a cluster role (`strata scheduler`, `strata executor`) until a shutdown signal, the
-/// role's own end, or (with `exit_with_parent`) the end of the parent process.
+/// Run a cluster role (`strata scheduler`, `strata executor`) until it stops (Ballista's
+/// executor handles SIGTERM itself: it tells the scheduler and lets its tasks finish), or
+/// (with `exit_with_parent`) the parent process ends.
 pub async fn cluster_role(
     exit_with_parent: bool,
     role: impl std::future::Future<Output = Result<()>>,
 ) -> Result<()> {
     tokio::select! {
         result = role => result,
-        _ = shutdown_signal() => Ok(()),
         _ = parent_gone(), if exit_with_parent => {
             eprintln!("strata: the parent process ended: shutting down");
             Ok(())

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ballista_core::config::{BallistaConfig, TaskSchedulingPolicy};
+use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::execution_plans::execute_physical_plan;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
@@ -31,6 +31,74 @@ use strata_engine::{ClusterRunner, EngineConfig, WorkerRuntime};
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
+/// Ballista's own messages (warnings and errors; `STRATA_CLUSTER_LOG=info` or `debug` for
+/// more) on standard error, prefixed with the role.
+struct StderrLog {
+    role: &'static str,
+}
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "strata {}: {} {}: {}",
+                self.role,
+                record.level(),
+                record.target(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn init_log(role: &'static str) {
+    let level = match std::env::var("STRATA_CLUSTER_LOG").as_deref() {
+        Ok("debug") => log::LevelFilter::Debug,
+        Ok("info") => log::LevelFilter::Info,
+        Ok("error") => log::LevelFilter::Error,
+        _ => log::LevelFilter::Warn,
+    };
+    if log::set_logger(Box::leak(Box::new(StderrLog { role }))).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// The host others reach a role at: `external`, or the listen address, which must then be a
+/// specific one (IPv6 in brackets, as it goes into URLs).
+fn advertised(listen: &SocketAddr, external: &Option<String>) -> Result<String, BoxError> {
+    if let Some(host) = external {
+        return Ok(host.clone());
+    }
+    match listen.ip() {
+        ip if ip.is_unspecified() => Err(format!(
+            "--listen {listen}: give --external-host, the address others reach this process at"
+        )
+        .into()),
+        std::net::IpAddr::V6(ip) => Ok(format!("[{ip}]")),
+        ip => Ok(ip.to_string()),
+    }
+}
+
+/// Until the scheduler and executors authenticate their peers, they listen on loopback only,
+/// unless `insecure` says the network is private.
+fn check_exposure(listen: &SocketAddr, insecure: bool) -> Result<(), BoxError> {
+    if listen.ip().is_loopback() || insecure {
+        return Ok(());
+    }
+    Err(format!(
+        "--listen {listen}: the cluster's scheduler and executors do not authenticate their \
+         peers yet (anyone who reaches them can run plans with the executors' credentials); \
+         listen on loopback, or pass --insecure on a private network"
+    )
+    .into())
+}
+
 /// Plans and tasks are single gRPC messages: a plan carries every file of its scans.
 const MAX_MESSAGE: u32 = 256 << 20;
 
@@ -40,8 +108,11 @@ pub struct SchedulerOptions {
     pub listen: SocketAddr,
     /// The host executors and servers reach this scheduler at (default: the listen address).
     pub external_host: Option<String>,
-    /// An executor that has not polled for this long is lost, and its tasks run elsewhere.
+    /// An executor that has not polled for this long is lost, and its tasks run elsewhere
+    /// (at least 15: a busy executor polls every 5 seconds).
     pub executor_timeout_seconds: u64,
+    /// Listen on a non-loopback address without authentication.
+    pub insecure: bool,
 }
 
 /// Run the scheduler until it stops.
@@ -49,19 +120,27 @@ pub async fn run_scheduler(
     config: &EngineConfig,
     options: SchedulerOptions,
 ) -> Result<(), BoxError> {
-    let worker = WorkerRuntime::new(config)?;
+    init_log("scheduler");
+    check_exposure(&options.listen, options.insecure)?;
+    if options.executor_timeout_seconds < 15 {
+        return Err(
+            "--executor-timeout: at least 15s (a busy executor polls every 5 seconds)".into(),
+        );
+    }
+    let worker = WorkerRuntime::without_caches(config)?;
     let runtime = worker.runtime_env(None)?;
     let mut scheduler = SchedulerConfig {
         bind_host: options.listen.ip().to_string(),
         bind_port: options.listen.port(),
-        external_host: (options.external_host.clone())
-            .unwrap_or_else(|| options.listen.ip().to_string()),
+        external_host: advertised(&options.listen, &options.external_host)?,
         scheduling_policy: TaskSchedulingPolicy::PullStaged,
         grpc_server_max_decoding_message_size: MAX_MESSAGE,
         grpc_server_max_encoding_message_size: MAX_MESSAGE,
         grpc_client_max_message_size: MAX_MESSAGE,
         executor_timeout_seconds: options.executor_timeout_seconds,
-        expire_dead_executor_interval_seconds: options.executor_timeout_seconds.clamp(1, 15),
+        expire_dead_executor_interval_seconds: options.executor_timeout_seconds / 3,
+        // Results are fetched as the client reads them: kept an hour after the job ends.
+        finished_job_data_clean_up_interval_seconds: 3600,
         ..SchedulerConfig::default()
     };
     scheduler.override_physical_codec =
@@ -90,19 +169,21 @@ pub struct ExecutorOptions {
     pub work_dir: PathBuf,
     /// Tasks run at once (default: the cores).
     pub vcores: Option<usize>,
+    /// Listen on a non-loopback address without authentication.
+    pub insecure: bool,
 }
 
 /// Run an executor until it stops.
 pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Result<(), BoxError> {
+    init_log("executor");
+    check_exposure(&options.listen, options.insecure)?;
     std::fs::create_dir_all(&options.work_dir)?;
     let worker = WorkerRuntime::new(config)?;
     let runtime = worker.runtime_env(Some(&options.work_dir))?;
     let state = worker.session_state(SessionConfig::new_with_ballista(), Arc::clone(&runtime));
     let executor = ExecutorProcessConfig {
         bind_host: options.listen.ip().to_string(),
-        external_host: Some(
-            (options.external_host.clone()).unwrap_or_else(|| options.listen.ip().to_string()),
-        ),
+        external_host: Some(advertised(&options.listen, &options.external_host)?),
         port: options.listen.port(),
         scheduler_host: options.scheduler_host.clone(),
         scheduler_port: options.scheduler_port,
@@ -112,6 +193,9 @@ pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Re
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
         work_dir: Some(options.work_dir.display().to_string()),
+        // Shuffle files of jobs the scheduler forgot (it restarted) go after a day.
+        job_data_ttl_seconds: 24 * 3600,
+        job_data_clean_up_interval_seconds: 3600,
         grpc_max_decoding_message_size: MAX_MESSAGE,
         grpc_max_encoding_message_size: MAX_MESSAGE,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
@@ -133,10 +217,17 @@ pub struct ClusterClient {
     /// `http://host:port`.
     scheduler: String,
     min_scan_bytes: u64,
+    local_files_shared: bool,
 }
 
 impl ClusterClient {
-    pub fn new(scheduler: &str, min_scan_bytes: u64) -> Result<Self, BoxError> {
+    /// `local_files_shared`: files on this machine's file system are at the same paths on
+    /// every executor.
+    pub fn new(
+        scheduler: &str,
+        min_scan_bytes: u64,
+        local_files_shared: bool,
+    ) -> Result<Self, BoxError> {
         let scheduler = scheduler.trim_end_matches('/').to_string();
         if !scheduler.starts_with("http://") {
             return Err(
@@ -146,6 +237,7 @@ impl ClusterClient {
         Ok(ClusterClient {
             scheduler,
             min_scan_bytes,
+            local_files_shared,
         })
     }
 }
@@ -153,6 +245,10 @@ impl ClusterClient {
 impl ClusterRunner for ClusterClient {
     fn min_scan_bytes(&self) -> u64 {
         self.min_scan_bytes
+    }
+
+    fn local_files_shared(&self) -> bool {
+        self.local_files_shared
     }
 
     fn execute(
@@ -163,19 +259,22 @@ impl ClusterRunner for ClusterClient {
         let schema = plan.schema();
         let scheduler = self.scheduler.clone();
         let stream = futures::stream::once(async move {
-            let config = BallistaConfig::default();
+            // Plans carry every file of their scans, and results come back in one message a
+            // batch: the client's limit is the cluster's.
+            let session = SessionConfig::new_with_ballista()
+                .with_ballista_grpc_client_max_message_size(MAX_MESSAGE as usize);
             execute_physical_plan::<PhysicalPlanNode>(
                 scheduler.clone(),
-                &config,
+                &session.ballista_config(),
                 plan,
                 codec.as_ref(),
                 uuid::Uuid::new_v4().to_string(),
-                SessionConfig::new_with_ballista(),
+                session,
             )
             .await
             .map_err(|e| {
                 datafusion::error::DataFusionError::Execution(format!(
-                    "the cluster's scheduler at {scheduler}: {e}"
+                    "on the cluster (scheduler {scheduler}): {e}"
                 ))
             })
         })

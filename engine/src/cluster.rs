@@ -5,27 +5,81 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SessionState;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use datafusion_proto::physical_plan::PhysicalExtensionCodec;
+use datafusion_proto::physical_plan::{AsExecutionPlan, PhysicalExtensionCodec};
+use datafusion_proto::protobuf::PhysicalPlanNode;
 
 use crate::config::EngineConfig;
 use crate::error::Result;
 use crate::limits::Limits;
 use crate::requests::RequestCounter;
+use crate::scan_exec::CatalogScanExec;
+use crate::statement::scan_summaries;
 use crate::storage::Stores;
 
+/// Whether a query's plan goes to the cluster: it reads files, at least `min_scan_bytes` of
+/// them, none on this machine's file system unless the executors share it; it is not an
+/// `EXPLAIN ANALYZE` (whose figures are this process's); it has no uncorrelated scalar
+/// subquery (whose value its expressions read from the plan node, which a stage boundary
+/// separates them from); and it encodes (every node has a wire form).
+pub(crate) fn runs_on_cluster(
+    plan: &Arc<dyn ExecutionPlan>,
+    cluster: &dyn ClusterRunner,
+    codec: &Arc<dyn PhysicalExtensionCodec>,
+) -> bool {
+    let scans = scan_summaries(plan);
+    if plan
+        .downcast_ref::<datafusion::physical_plan::analyze::AnalyzeExec>()
+        .is_some()
+        || !scans.iter().any(|s| s.files > 0)
+        || scans.iter().map(|s| s.bytes).sum::<u64>() < cluster.min_scan_bytes()
+    {
+        return false;
+    }
+    let mut local = false;
+    let _ = plan.apply(|node| {
+        local |= node
+            .downcast_ref::<datafusion::physical_plan::scalar_subquery::ScalarSubqueryExec>()
+            .is_some();
+        if let Some(scan) = node.downcast_ref::<CatalogScanExec>()
+            && let Some(source) = scan
+                .input()
+                .downcast_ref::<datafusion::datasource::source::DataSourceExec>()
+            && let Some(config) = source
+                .data_source()
+                .downcast_ref::<datafusion::datasource::physical_plan::FileScanConfig>(
+            )
+        {
+            local |=
+                config.object_store_url == Stores::local_url() && !cluster.local_files_shared();
+        }
+        Ok(if local {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    !local && PhysicalPlanNode::try_from_physical_plan(Arc::clone(plan), codec.as_ref()).is_ok()
+}
+
 /// Runs plans on a cluster. The engine hands it every query whose scans read at least
-/// [`min_scan_bytes`](ClusterRunner::min_scan_bytes); writes, commands, `EXPLAIN ANALYZE` and
-/// answers at hand stay local.
+/// [`min_scan_bytes`](ClusterRunner::min_scan_bytes); writes, commands, `EXPLAIN ANALYZE`,
+/// answers at hand and plans the cluster cannot run (see [`runs_on_cluster`]) stay local.
 pub trait ClusterRunner: Send + Sync + std::fmt::Debug {
     /// Queries reading fewer bytes run locally (0: every query that reads files).
     fn min_scan_bytes(&self) -> u64;
 
-    /// Run `plan` there, encoded with `codec`. The stream submits it when first polled;
-    /// dropping the stream cancels the job.
+    /// Whether files on the local file system are at the same paths on every executor (a
+    /// shared mount, or a cluster on one machine); if not, plans reading them stay local.
+    fn local_files_shared(&self) -> bool;
+
+    /// Run `plan` there, encoded with `codec`. The stream submits it when first polled.
+    /// Dropping the stream does not cancel the job yet (Ballista's `execute_physical_plan`
+    /// does not expose it): the job runs to its end.
     fn execute(
         &self,
         plan: Arc<dyn ExecutionPlan>,
@@ -43,15 +97,27 @@ pub struct WorkerRuntime {
 }
 
 impl WorkerRuntime {
+    /// An executor's: the stores with the data cache `[cache]` configures.
     pub fn new(config: &EngineConfig) -> Result<Self> {
         let data_cache = config
             .cache
             .data
             .min(config.limits.memory_bytes() as u64 / 4);
-        let stores = Arc::new(
+        Self::with_stores(
+            config,
             Stores::new(config.storage.clone())
                 .with_data_cache(data_cache, crate::engine::disk_tier(&config.cache)?),
-        );
+        )
+    }
+
+    /// A scheduler's: it decodes plans but reads no data, so it keeps no cache (and leaves
+    /// the disk tier's directory to an executor or server on the same machine).
+    pub fn without_caches(config: &EngineConfig) -> Result<Self> {
+        Self::with_stores(config, Stores::new(config.storage.clone()))
+    }
+
+    fn with_stores(config: &EngineConfig, stores: Stores) -> Result<Self> {
+        let stores = Arc::new(stores);
         stores.validate()?;
         Ok(WorkerRuntime {
             stores,

@@ -172,6 +172,7 @@ impl PreparedStatement {
             Some(params) => plan.with_param_values(params)?,
             None => plan,
         };
+        let query = crate::engine::is_query(&plan);
         let (cache_use, pending) = match (&lake.results, result_cache.enabled) {
             (None, _) => (None, None),
             (Some(_), false) => (Some(CacheUse::Bypassed), None),
@@ -226,13 +227,15 @@ impl PreparedStatement {
         // The plan starts when its stream is first polled, not here (DataFusion starts
         // partitions' tasks in `execute`): the server admits a query in between, weighing it
         // by this plan, and nothing of a query waiting for a slot runs.
+        let codec: Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> =
+            Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)));
         let on_cluster = (lake.cluster.as_ref())
-            .filter(|cluster| runs_on_cluster(&physical, cluster.min_scan_bytes()))
+            .filter(|cluster| {
+                query && crate::cluster::runs_on_cluster(&physical, cluster.as_ref(), &codec)
+            })
             .cloned();
         let plan_starts = {
             let physical = Arc::clone(&physical);
-            let codec: Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> =
-                Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)));
             let task_ctx = match runtime {
                 Some(runtime) => Arc::new(
                     datafusion::execution::TaskContext::from(&*lake.ctx.state_ref().read())
@@ -502,16 +505,6 @@ fn accumulate(plan: &Arc<dyn ExecutionPlan>, stats: &mut QueryStats) {
     for child in plan.children() {
         accumulate(child, stats);
     }
-}
-
-/// Whether a query's plan goes to the cluster: it reads files, at least `min_scan_bytes` of
-/// them, and is not an `EXPLAIN ANALYZE` (whose figures are this process's).
-fn runs_on_cluster(plan: &Arc<dyn ExecutionPlan>, min_scan_bytes: u64) -> bool {
-    let scans = scan_summaries(plan);
-    plan.downcast_ref::<datafusion::physical_plan::analyze::AnalyzeExec>()
-        .is_none()
-        && scans.iter().any(|s| s.files > 0)
-        && scans.iter().map(|s| s.bytes).sum::<u64>() >= min_scan_bytes
 }
 
 /// The scans of a planned statement, for EXPLAIN-like reports.
