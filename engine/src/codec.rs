@@ -273,28 +273,17 @@ impl StrataCodec {
 
         let url = &config.object_store_url;
         let runtime = ctx.runtime_env();
-        let remote = *url != Stores::local_url();
         let reading = Arc::new(Reading::default());
-        let factory = CatalogReaderFactory::new(
+        let factory = CatalogReaderFactory::on_stores(
+            &self.stores,
             runtime.object_store(url)?,
+            url,
             runtime.cache_manager.get_file_metadata_cache(),
             parquet.table_parquet_options().global.enable_page_index,
-            if remote {
-                url.as_str().trim_end_matches('/').to_string()
-            } else {
-                String::new()
-            },
             ctx.session_config()
                 .get_extension::<crate::requests::RequestCounter>(),
             Arc::clone(&reading),
-            self.stores.footer_reads(),
-        )
-        .with_data_cache(self.stores.data_cache());
-        let factory = if remote {
-            factory.with_disk_tier(self.stores.identity(url.as_str()))
-        } else {
-            factory
-        };
+        );
         let source = parquet.clone().with_parquet_file_reader_factory(
             Arc::new(factory) as Arc<dyn ParquetFileReaderFactory>
         );

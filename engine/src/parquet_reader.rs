@@ -83,6 +83,44 @@ impl CatalogReaderFactory {
         }
     }
 
+    /// The reader of files at `url` through `store`, with `stores`' footer reads, data cache
+    /// and (on object storage) its disk tier: how every catalog scan reads, in the planning
+    /// process and in a cluster's executors alike.
+    pub(crate) fn on_stores(
+        stores: &crate::storage::Stores,
+        store: Arc<dyn ObjectStore>,
+        url: &datafusion::execution::object_store::ObjectStoreUrl,
+        cache: Arc<FileMetadataCache>,
+        page_index: bool,
+        counter: Option<Arc<RequestCounter>>,
+        reading: Arc<Reading>,
+    ) -> Self {
+        let remote = *url != crate::storage::Stores::local_url();
+        let base = if remote {
+            url.as_str().trim_end_matches('/').to_string()
+        } else {
+            String::new()
+        };
+        let factory = Self::new(
+            store,
+            cache,
+            page_index,
+            base,
+            counter,
+            reading,
+            stores.footer_reads(),
+        )
+        // Local files too: a range from the page cache still costs a system call, a copy into
+        // fresh memory and its page faults (a fifth of the hot logs and trips suites,
+        // docs/performance.md). Only ranges of object storage go to the disk tier.
+        .with_data_cache(stores.data_cache());
+        if remote {
+            factory.with_disk_tier(stores.identity(url.as_str()))
+        } else {
+            factory
+        }
+    }
+
     /// Keep the byte ranges read in `cache`.
     pub fn with_data_cache(mut self, cache: Option<Arc<DataCache>>) -> Self {
         self.data_cache = cache;

@@ -227,13 +227,14 @@ impl PreparedStatement {
         // The plan starts when its stream is first polled, not here (DataFusion starts
         // partitions' tasks in `execute`): the server admits a query in between, weighing it
         // by this plan, and nothing of a query waiting for a slot runs.
-        let codec: Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> =
-            Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)));
         let on_cluster = (lake.cluster.as_ref())
-            .filter(|cluster| {
-                query && crate::cluster::runs_on_cluster(&physical, cluster.as_ref(), &codec)
-            })
-            .cloned();
+            .filter(|_| query)
+            .and_then(|cluster| {
+                let codec: Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> =
+                    Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)));
+                crate::cluster::runs_on_cluster(&physical, cluster.as_ref(), &codec)
+                    .then(|| (Arc::clone(cluster), codec))
+            });
         let plan_starts = {
             let physical = Arc::clone(&physical);
             let task_ctx = match runtime {
@@ -245,7 +246,7 @@ impl PreparedStatement {
             };
             futures::stream::once(async move {
                 match on_cluster {
-                    Some(cluster) => cluster.execute(physical, codec),
+                    Some((cluster, codec)) => cluster.execute(physical, codec),
                     None => {
                         crate::scan_exec::start_prefetch(&physical);
                         execute_stream(physical, task_ctx)

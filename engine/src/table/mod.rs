@@ -470,31 +470,16 @@ impl CatalogTable {
                 .get_store(store_url.as_ref())?,
             None => runtime.object_store(&store_url)?,
         };
-        let cache = runtime.cache_manager.get_file_metadata_cache();
-        let base = if remote {
-            store_url.as_str().trim_end_matches('/').to_string()
-        } else {
-            String::new()
-        };
         let reading = Arc::new(Reading::default());
-        let factory = CatalogReaderFactory::new(
+        let reader = Arc::new(CatalogReaderFactory::on_stores(
+            &self.stores,
             store,
-            cache,
+            &store_url,
+            runtime.cache_manager.get_file_metadata_cache(),
             state.config_options().execution.parquet.enable_page_index,
-            base,
             counter,
             Arc::clone(&reading),
-            self.stores.footer_reads(),
-        )
-        // Local files too: a range from the page cache still costs a system call, a copy into
-        // fresh memory and its page faults (a fifth of the hot logs and trips suites,
-        // docs/performance.md). Only ranges of object storage go to the disk tier.
-        .with_data_cache(self.stores.data_cache());
-        let reader = Arc::new(if remote {
-            factory.with_disk_tier(self.stores.identity(store_url.as_str()))
-        } else {
-            factory
-        });
+        ));
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(table_schema)
