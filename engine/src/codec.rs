@@ -41,6 +41,7 @@ use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use prost::Message;
 
 use crate::field_ids::FieldIdAdapterFactory;
+use crate::interned_keys::InternedKeysExec;
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
 use crate::repeated_strings::RepeatedStrings;
 use crate::scan_exec::{CatalogScanExec, ScanSummary};
@@ -69,6 +70,8 @@ struct Envelope {
 const KIND_INNER: u32 = 0;
 const KIND_SCAN: u32 = 1;
 const KIND_REPEATED_STRINGS: u32 = 2;
+/// An [`InternedKeysExec`]: no payload, its one input is the aggregate it wraps.
+const KIND_INTERNED_KEYS: u32 = 3;
 
 #[derive(Clone, PartialEq, Message)]
 struct ScanNode {
@@ -373,6 +376,18 @@ impl PhysicalExtensionCodec for StrataCodec {
                 };
                 self.rebuild_scan(scan, input, ctx)
             }
+            (KIND_INTERNED_KEYS, _) => {
+                let [aggregate] = inputs else {
+                    return Err(DataFusionError::Plan(format!(
+                        "a Strata interned-keys node with {} inputs",
+                        inputs.len()
+                    )));
+                };
+                Ok(match InternedKeysExec::wrap(Arc::clone(aggregate))? {
+                    Some(wrapped) => Arc::new(wrapped),
+                    None => Arc::clone(aggregate),
+                })
+            }
             (KIND_INNER, _) => self
                 .inner
                 .try_decode(&envelope.inner, inputs, ctx, proto_converter),
@@ -394,6 +409,16 @@ impl PhysicalExtensionCodec for StrataCodec {
                 kind: KIND_SCAN,
                 inner: Vec::new(),
                 scan: Some(Self::scan_node(scan)?),
+                conjunct: None,
+            };
+            return Self::encode(envelope, buf);
+        }
+        if node.downcast_ref::<InternedKeysExec>().is_some() {
+            let envelope = Envelope {
+                version: VERSION,
+                kind: KIND_INTERNED_KEYS,
+                inner: Vec::new(),
+                scan: None,
                 conjunct: None,
             };
             return Self::encode(envelope, buf);
@@ -618,6 +643,9 @@ mod tests {
             assert!(shown.contains("CatalogScanExec: table=main.t"), "{shown}");
             if sql.contains("LIKE") {
                 assert!(shown.contains("per_distinct_value("), "{shown}");
+            }
+            if sql.contains("GROUP BY") {
+                assert!(shown.contains("InternedKeysExec: keys=[area]"), "{shown}");
             }
 
             // Deleted rows stay deleted on the other side.

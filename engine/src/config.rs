@@ -75,6 +75,11 @@ pub struct ExecutionConfig {
     /// repeat, as in category columns a writer dictionary-encoded; batches whose values do not
     /// repeat are evaluated row by row as before.
     pub memoize_string_filters: bool,
+    /// Group by string columns through numbers: per partition, when the first batch's string
+    /// keys repeat (category columns a writer dictionary-encoded), each distinct string gets a
+    /// number and the aggregate hashes numbers instead of strings; partitions whose keys are
+    /// mostly distinct (ids, URLs) aggregate as before.
+    pub intern_group_keys: bool,
     /// Size at which a written data file is closed and the next begun, unless the table sets
     /// its own `target_file_size` property.
     #[serde(with = "serde_units::size")]
@@ -100,6 +105,7 @@ impl Default for ExecutionConfig {
             parquet_pushdown_filters: false,
             late_materialization: true,
             memoize_string_filters: true,
+            intern_group_keys: true,
             target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
             catalog_connections: strata_catalog::DEFAULT_CONNECTIONS,
             datafusion: BTreeMap::new(),

@@ -166,7 +166,9 @@ impl Engine {
         // directly on its scan, and so does choosing late materialization for scans looking
         // for a needle, then wrapping costly string filters to run once per distinct value
         // (before DataFusion moves filters into those scans); a top-N's sort request goes through filters to the scan after
-        // DataFusion's sort push-down; predicates are balanced last.
+        // DataFusion's sort push-down; predicates are balanced, and aggregates grouping by
+        // strings wrapped to group by numbers, last (the wrapper hides the aggregate from
+        // DataFusion's rules).
         let state = ctx.state();
         let first: [Arc<dyn PhysicalOptimizerRule + Send + Sync>; 4] = [
             Arc::new(crate::catalog_answers::DropFiltersTheStatisticsProve),
@@ -192,6 +194,9 @@ impl Engine {
             }
         }
         rules.push(last);
+        rules.push(Arc::new(crate::interned_keys::InternGroupKeys {
+            enabled: config.execution.intern_group_keys,
+        }));
         // `EXTRACT` is planned by Strata's `date_part` (registered above under its name).
         let date_part = state
             .scalar_functions()

@@ -25,6 +25,7 @@ mod file_index;
 mod function_args;
 mod functions;
 mod ingest;
+mod interned_keys;
 mod introspection;
 mod lake;
 mod late_materialization;

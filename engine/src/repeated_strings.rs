@@ -270,6 +270,26 @@ fn distinct_views(array: &StringViewArray) -> Option<Distinct> {
     })
 }
 
+/// The distinct values of `array` (NULL among them if it has nulls) and each row's index
+/// among them; None when the values do not repeat enough to pay.
+pub(crate) fn distinct_values(
+    array: &StringViewArray,
+) -> Result<Option<(StringViewArray, Vec<u32>)>> {
+    let Some(distinct) = distinct_views(array) else {
+        return Ok(None);
+    };
+    let nulls = distinct
+        .null
+        .map(|null| NullBuffer::from_iter((0..distinct.views.len()).map(|i| i != null as usize)));
+    // The distinct views point into the batch's own buffers: valid views, valid UTF-8.
+    let values = StringViewArray::try_new(
+        ScalarBuffer::from(distinct.views),
+        array.data_buffers().to_vec(),
+        nulls,
+    )?;
+    Ok(Some((values, distinct.keys)))
+}
+
 impl PartialEq for RepeatedStrings {
     fn eq(&self, other: &Self) -> bool {
         self.input.eq(&other.input) && self.predicate.eq(&other.predicate)
@@ -332,21 +352,14 @@ impl PhysicalExpr for RepeatedStrings {
         };
         let memo = (array.as_string_view_opt())
             .filter(|a| a.len() > 1)
-            .and_then(|a| Some((a, distinct_views(a)?)));
-        let Some((strings, distinct)) = memo else {
+            .map(distinct_values)
+            .transpose()?
+            .flatten();
+        let Some((values, keys)) = memo else {
             return Ok(ColumnarValue::Array(self.apply(array)?));
         };
-        let nulls = distinct.null.map(|null| {
-            NullBuffer::from_iter((0..distinct.views.len()).map(|i| i != null as usize))
-        });
-        // The distinct views point into the batch's own buffers: valid views, valid UTF-8.
-        let values = StringViewArray::try_new(
-            ScalarBuffer::from(distinct.views),
-            strings.data_buffers().to_vec(),
-            nulls,
-        )?;
         let answers = self.apply(Arc::new(values))?;
-        let keys = UInt32Array::new(ScalarBuffer::from(distinct.keys), None);
+        let keys = UInt32Array::new(ScalarBuffer::from(keys), None);
         Ok(ColumnarValue::Array(arrow::compute::take(
             &answers, &keys, None,
         )?))
