@@ -21,11 +21,13 @@
 //! aggregate's metrics on the `InternedKeysExec` line, with how many partitions interned.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use arrow::array::{Array, ArrayRef, AsArray, StringViewArray, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, StringViewArray, UInt32Array, UInt64Array, make_array,
+};
 use arrow::buffer::ScalarBuffer;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, UInt32Type, UInt64Type};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::HashMap;
 use datafusion::common::config::ConfigOptions;
@@ -47,8 +49,6 @@ use datafusion::physical_plan::{
     PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
 };
 use futures::{StreamExt, TryStreamExt};
-
-use crate::repeated_strings::distinct_values;
 
 /// Rows of a partition's first batch looked at before deciding whether its keys repeat.
 const SAMPLE: usize = 1024;
@@ -98,18 +98,59 @@ impl PhysicalOptimizerRule for InternGroupKeys {
 pub(crate) struct InternedKeysExec {
     /// The aggregate, as planned; its input is this node's input.
     aggregate: Arc<dyn ExecutionPlan>,
-    /// The input columns grouped by that are numbered, in group-expression order.
-    columns: Vec<usize>,
-    /// For each group expression, the position in `columns` of the column it numbers.
-    numbered: Vec<Option<usize>>,
-    /// The input's schema with one `UInt32` column per numbered column appended.
-    keyed_schema: SchemaRef,
+    keys: Arc<Keys>,
     /// The aggregate grouping by the numbers instead of the strings, over an empty input
     /// each partition replaces with its numbered batches.
     keyed: Arc<dyn ExecutionPlan>,
     metrics: ExecutionPlanMetricsSet,
     /// The aggregates executed so far (one per partition): their metrics are this node's.
     runs: Arc<Mutex<Vec<Arc<dyn ExecutionPlan>>>>,
+}
+
+/// How one group expression is keyed.
+#[derive(Debug, Clone)]
+enum Part {
+    /// By the number of its string in the dictionary of `Keys::columns[at]`.
+    Number(usize),
+    /// By its own 32-bit (or narrower) integer or date value, in a packed key.
+    Narrow { column: usize, data_type: DataType },
+    /// As planned.
+    Planned,
+}
+
+/// Bits a part takes in a packed key: a string's number plus one (0 for NULL); a narrow
+/// value's 32 bits and a NULL flag.
+const NUMBER_BITS: u32 = 31;
+const NARROW_BITS: u32 = 33;
+
+/// What the numbering of one aggregate needs, shared by its partitions.
+#[derive(Debug)]
+struct Keys {
+    /// The input columns grouped by that are numbered.
+    columns: Vec<usize>,
+    /// Each group expression's part.
+    parts: Vec<Part>,
+    /// Two group expressions, strings or narrow values, grouped by one `UInt64` that packs
+    /// both; otherwise each numbered string is grouped by its own `UInt32`.
+    packed: bool,
+    /// The input's schema with the key columns appended.
+    keyed_schema: SchemaRef,
+    /// The aggregate's output schema.
+    schema: SchemaRef,
+}
+
+/// A narrow type grouped by as it is in a packed key.
+fn narrow(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::Date32
+    )
 }
 
 impl InternedKeysExec {
@@ -139,60 +180,69 @@ impl InternedKeysExec {
         }
         let input_schema = aggregate.input().schema();
         let mut columns: Vec<usize> = Vec::new();
-        let mut numbered = Vec::with_capacity(group_by.expr().len());
+        let mut parts = Vec::with_capacity(group_by.expr().len());
         for (expr, _) in group_by.expr() {
-            let column = expr
-                .downcast_ref::<Column>()
-                .filter(|c| input_schema.field(c.index()).data_type() == &DataType::Utf8View)
-                .map(Column::index);
-            numbered.push(column.map(|c| match columns.iter().position(|&x| x == c) {
-                Some(at) => at,
-                None => {
-                    columns.push(c);
-                    columns.len() - 1
+            let Some(column) = expr.downcast_ref::<Column>() else {
+                parts.push(Part::Planned);
+                continue;
+            };
+            let data_type = input_schema.field(column.index()).data_type();
+            parts.push(if data_type == &DataType::Utf8View {
+                let c = column.index();
+                Part::Number(match columns.iter().position(|&x| x == c) {
+                    Some(at) => at,
+                    None => {
+                        columns.push(c);
+                        columns.len() - 1
+                    }
+                })
+            } else if narrow(data_type) {
+                Part::Narrow {
+                    column: column.index(),
+                    data_type: data_type.clone(),
                 }
-            }));
+            } else {
+                Part::Planned
+            });
         }
         if columns.is_empty() {
             return Ok(None);
         }
+        let packed = parts.len() == 2 && parts.iter().all(|p| !matches!(p, Part::Planned));
         let width = input_schema.fields().len();
-        let fields = input_schema
-            .fields()
-            .iter()
-            .cloned()
-            .chain(columns.iter().map(|c| {
-                Arc::new(Field::new(
-                    format!("__strata_key_{c}"),
-                    DataType::UInt32,
-                    true,
-                ))
-            }));
+        let key_fields: Vec<Field> = if packed {
+            vec![Field::new("__strata_key", DataType::UInt64, false)]
+        } else {
+            (columns.iter())
+                .map(|c| Field::new(format!("__strata_key_{c}"), DataType::UInt32, true))
+                .collect()
+        };
+        let exprs = if packed {
+            vec![(
+                Arc::new(Column::new("__strata_key", width)) as Arc<dyn PhysicalExpr>,
+                "__strata_key".to_string(),
+            )]
+        } else {
+            (group_by.expr().iter().zip(&parts))
+                .map(|((expr, name), part)| match part {
+                    Part::Number(at) => (
+                        Arc::new(Column::new(key_fields[*at].name(), width + at))
+                            as Arc<dyn PhysicalExpr>,
+                        name.clone(),
+                    ),
+                    _ => (Arc::clone(expr), name.clone()),
+                })
+                .collect()
+        };
+        let fields = (input_schema.fields().iter().cloned())
+            .chain(key_fields.into_iter().map(Arc::new))
+            .collect::<Vec<_>>();
         let keyed_schema = Arc::new(Schema::new_with_metadata(
-            fields.collect::<Vec<_>>(),
+            fields,
             input_schema.metadata().clone(),
         ));
-        let exprs = group_by
-            .expr()
-            .iter()
-            .zip(&numbered)
-            .map(|((expr, name), at)| match at {
-                Some(at) => (
-                    Arc::new(Column::new(
-                        &format!("__strata_key_{}", columns[*at]),
-                        width + at,
-                    )) as Arc<dyn PhysicalExpr>,
-                    name.clone(),
-                ),
-                None => (Arc::clone(expr), name.clone()),
-            })
-            .collect();
-        let keyed_group_by = PhysicalGroupBy::new(
-            exprs,
-            group_by.null_expr().to_vec(),
-            group_by.groups().to_vec(),
-            false,
-        );
+        let groups = vec![vec![false; exprs.len()]];
+        let keyed_group_by = PhysicalGroupBy::new(exprs, Vec::new(), groups, false);
         let keyed = AggregateExec::try_new(
             *aggregate.mode(),
             keyed_group_by,
@@ -207,10 +257,14 @@ impl InternedKeysExec {
         };
         let keyed = keyed.with_limit_options(aggregate.limit_options());
         Ok(Some(InternedKeysExec {
+            keys: Arc::new(Keys {
+                columns,
+                parts,
+                packed,
+                keyed_schema,
+                schema: aggregate.schema(),
+            }),
             aggregate: plan,
-            columns,
-            numbered,
-            keyed_schema,
             keyed: Arc::new(keyed),
             metrics: ExecutionPlanMetricsSet::new(),
             runs: Arc::default(),
@@ -269,10 +323,13 @@ fn handed(stream: SendableRecordBatchStream) -> Result<Arc<dyn ExecutionPlan>> {
     )?))
 }
 
-/// Whether the keys of the first rows of `batch` repeat enough to number them.
-fn repeats(batch: &RecordBatch, columns: &[usize]) -> bool {
+/// Whether to number the keys, from the first rows of `batch`: their strings repeat, and
+/// either two keys pack into one or some string is too long to sit whole in its view (short
+/// ones DataFusion's own string group table compares by their views already).
+fn worth_numbering(batch: &RecordBatch, keys: &Keys) -> bool {
     let rows = batch.num_rows().min(SAMPLE);
-    columns.iter().all(|&c| {
+    let mut long = false;
+    let repeat = keys.columns.iter().all(|&c| {
         let Some(strings) = batch.column(c).as_string_view_opt() else {
             return false;
         };
@@ -280,6 +337,7 @@ fn repeats(batch: &RecordBatch, columns: &[usize]) -> bool {
         let mut seen = std::collections::HashSet::with_capacity(64);
         for (row, view) in sample.views().iter().enumerate() {
             if sample.is_valid(row) {
+                long |= (*view as u32) > 12;
                 seen.insert(*view);
                 if seen.len() > SAMPLE_DISTINCT {
                     return false;
@@ -287,16 +345,39 @@ fn repeats(batch: &RecordBatch, columns: &[usize]) -> bool {
             }
         }
         true
-    })
+    });
+    repeat && (keys.packed || long)
+}
+
+/// Slots of the direct-mapped caches of recent views and their numbers.
+const SLOTS: usize = 256;
+const EMPTY_SLOT: (u128, u32) = (0, 0);
+
+fn slot(view: u128) -> usize {
+    let mixed = (view as u64) ^ ((view >> 64) as u64);
+    (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
 }
 
 /// One numbered column's strings of a partition, in the order first seen.
-#[derive(Default)]
 struct Dictionary {
     numbers: HashMap<Box<str>, u32>,
     values: Vec<Box<str>>,
     /// `values` as an array, rebuilt when values were added since.
     array: Option<Arc<StringViewArray>>,
+    /// Recent short strings, whole in their views (so valid across batches), and their
+    /// numbers plus one (0: an empty slot).
+    inline: Box<[(u128, u32); SLOTS]>,
+}
+
+impl Default for Dictionary {
+    fn default() -> Self {
+        Dictionary {
+            numbers: HashMap::default(),
+            values: Vec::new(),
+            array: None,
+            inline: Box::new([EMPTY_SLOT; SLOTS]),
+        }
+    }
 }
 
 impl Dictionary {
@@ -311,25 +392,36 @@ impl Dictionary {
         n
     }
 
-    /// Each row's number (NULL for NULL).
-    fn numbers(&mut self, strings: &StringViewArray) -> Result<UInt32Array> {
-        if let Some((values, keys)) = distinct_values(strings)? {
-            let numbers: Vec<u32> = (0..values.len())
-                .map(|i| {
-                    if values.is_valid(i) {
-                        self.number(values.value(i))
-                    } else {
-                        0
-                    }
-                })
-                .collect();
-            let rows = keys.iter().map(|&k| numbers[k as usize]);
-            return Ok(UInt32Array::new(
-                ScalarBuffer::from_iter(rows),
-                strings.nulls().cloned(),
-            ));
+    /// Each row's number plus one, 0 for NULL. A repeated value costs a multiplication and a
+    /// comparison of its view: short strings are whole in their views, and a longer value
+    /// decoded from a Parquet dictionary repeats its view within a batch; other rows look
+    /// their string up.
+    fn numbers(&mut self, strings: &StringViewArray) -> Vec<u32> {
+        let views = strings.views();
+        let nulls = strings.nulls().filter(|n| n.null_count() > 0);
+        let mut recent = [EMPTY_SLOT; SLOTS];
+        let mut out = Vec::with_capacity(views.len());
+        for (row, &view) in views.iter().enumerate() {
+            if nulls.is_some_and(|n| n.is_null(row)) {
+                out.push(0);
+                continue;
+            }
+            let at = slot(view);
+            let inline = (view as u32) <= 12;
+            let (seen, n) = if inline { self.inline[at] } else { recent[at] };
+            if seen == view && n != 0 {
+                out.push(n);
+                continue;
+            }
+            let n = self.number(strings.value(row)) + 1;
+            if inline {
+                self.inline[at] = (view, n);
+            } else {
+                recent[at] = (view, n);
+            }
+            out.push(n);
         }
-        Ok(strings.iter().map(|s| s.map(|s| self.number(s))).collect())
+        out
     }
 
     /// The strings the `numbers` stand for.
@@ -346,24 +438,14 @@ impl Dictionary {
     }
 }
 
-/// Number the `columns` of `batch` into the columns appended in `schema`.
-fn number_batch(
-    batch: &RecordBatch,
-    columns: &[usize],
-    dictionaries: &Mutex<Vec<Dictionary>>,
-    schema: &SchemaRef,
-) -> Result<RecordBatch> {
-    let mut dictionaries = dictionaries
+fn lock(dictionaries: &Mutex<Vec<Dictionary>>) -> Result<MutexGuard<'_, Vec<Dictionary>>> {
+    dictionaries
         .lock()
-        .map_err(|_| DataFusionError::Internal("a group key dictionary was poisoned".into()))?;
-    let mut arrays = batch.columns().to_vec();
-    for (&c, dictionary) in columns.iter().zip(dictionaries.iter_mut()) {
-        let strings = batch.column(c).as_string_view_opt().ok_or_else(|| {
-            DataFusionError::Internal(format!("group key column {c} is not a string view"))
-        })?;
-        arrays.push(Arc::new(dictionary.numbers(strings)?));
-    }
-    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        .map_err(|_| DataFusionError::Internal("a group key dictionary was poisoned".into()))
+}
+
+fn with_rows(schema: &SchemaRef, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
     Ok(RecordBatch::try_new_with_options(
         Arc::clone(schema),
         arrays,
@@ -371,42 +453,187 @@ fn number_batch(
     )?)
 }
 
-/// The aggregate's output with the numbers turned back into strings.
-fn name_batch(
-    batch: &RecordBatch,
-    numbered: &[Option<usize>],
-    dictionaries: &Mutex<Vec<Dictionary>>,
-    schema: &SchemaRef,
-) -> Result<RecordBatch> {
-    let mut dictionaries = dictionaries
-        .lock()
-        .map_err(|_| DataFusionError::Internal("a group key dictionary was poisoned".into()))?;
-    let mut arrays = batch.columns().to_vec();
-    for (position, at) in numbered.iter().enumerate() {
-        let Some(at) = at else { continue };
-        let numbers = arrays[position]
-            .as_primitive_opt::<UInt32Type>()
-            .ok_or_else(|| {
-                DataFusionError::Internal(format!("group key {position} is not numbered"))
+/// A narrow column's values as `Int32` (the same bits for 32-bit types).
+fn narrow_bits(array: &ArrayRef) -> Result<Int32Array> {
+    let bits = match array.data_type() {
+        DataType::Int32 => Arc::clone(array),
+        DataType::Date32 | DataType::UInt32 => make_array(
+            array
+                .to_data()
+                .into_builder()
+                .data_type(DataType::Int32)
+                .build()?,
+        ),
+        _ => arrow::compute::cast(array, &DataType::Int32)?,
+    };
+    Ok(bits.as_primitive::<Int32Type>().clone())
+}
+
+/// `Int32` values back as the narrow `data_type` they came from.
+fn from_bits(bits: Int32Array, data_type: &DataType) -> Result<ArrayRef> {
+    Ok(match data_type {
+        DataType::Int32 => Arc::new(bits),
+        DataType::Date32 | DataType::UInt32 => make_array(
+            bits.into_data()
+                .into_builder()
+                .data_type(data_type.clone())
+                .build()?,
+        ),
+        _ => arrow::compute::cast(&bits, data_type)?,
+    })
+}
+
+impl Keys {
+    /// `batch` with its key columns appended.
+    fn number(
+        &self,
+        batch: &RecordBatch,
+        dictionaries: &Mutex<Vec<Dictionary>>,
+    ) -> Result<RecordBatch> {
+        let mut dictionaries = lock(dictionaries)?;
+        let mut numbers = Vec::with_capacity(self.columns.len());
+        for (&c, dictionary) in self.columns.iter().zip(dictionaries.iter_mut()) {
+            let strings = batch.column(c).as_string_view_opt().ok_or_else(|| {
+                DataFusionError::Internal(format!("group key column {c} is not a string view"))
             })?;
-        arrays[position] = dictionaries[*at].strings(numbers)?;
+            let plus_one = dictionary.numbers(strings);
+            if self.packed && dictionary.values.len() >= (1 << NUMBER_BITS) - 1 {
+                return Err(DataFusionError::ResourcesExhausted(format!(
+                    "more than {} distinct strings in a group key column of one partition",
+                    (1u32 << NUMBER_BITS) - 2
+                )));
+            }
+            numbers.push((plus_one, strings.nulls().cloned()));
+        }
+        let mut arrays = batch.columns().to_vec();
+        if !self.packed {
+            arrays.extend(numbers.into_iter().map(|(plus_one, nulls)| {
+                let values = plus_one.into_iter().map(|n| n.wrapping_sub(1));
+                Arc::new(UInt32Array::new(ScalarBuffer::from_iter(values), nulls)) as ArrayRef
+            }));
+            return with_rows(&self.keyed_schema, arrays, batch.num_rows());
+        }
+        // The second part in the low bits, the first above it. Each part's bits as u64:
+        let mut parts: Vec<Vec<u64>> = Vec::with_capacity(2);
+        for part in self.parts.iter().rev() {
+            parts.push(match part {
+                Part::Number(at) => numbers[*at].0.iter().map(|&n| u64::from(n)).collect(),
+                Part::Narrow { column, .. } => {
+                    let bits = narrow_bits(batch.column(*column))?;
+                    let nulls = bits.nulls().filter(|n| n.null_count() > 0);
+                    (bits.values().iter().enumerate())
+                        .map(|(row, &v)| match nulls.is_some_and(|n| n.is_null(row)) {
+                            // NULL: the flag, and no value bits.
+                            true => 1 << 32,
+                            false => u64::from(v as u32),
+                        })
+                        .collect()
+                }
+                Part::Planned => {
+                    return Err(DataFusionError::Internal(
+                        "a packed key part as planned".into(),
+                    ));
+                }
+            });
+        }
+        let shift = match self.parts.last() {
+            Some(Part::Number(_)) => NUMBER_BITS,
+            _ => NARROW_BITS,
+        };
+        let [low, high] = <[Vec<u64>; 2]>::try_from(parts).map_err(|_| {
+            DataFusionError::Internal("a packed key of other than two parts".into())
+        })?;
+        // Written once, not read first: a zeroed buffer read before it is written costs a
+        // page fault per page on fresh memory.
+        let keys: Vec<u64> = low
+            .iter()
+            .zip(&high)
+            .map(|(l, h)| l | (h << shift))
+            .collect();
+        arrays.push(Arc::new(UInt64Array::from(keys)));
+        with_rows(&self.keyed_schema, arrays, batch.num_rows())
     }
-    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-    Ok(RecordBatch::try_new_with_options(
-        Arc::clone(schema),
-        arrays,
-        &options,
-    )?)
+
+    /// The keyed aggregate's output `batch` with its keys turned back into the group values.
+    fn name(
+        &self,
+        batch: &RecordBatch,
+        dictionaries: &Mutex<Vec<Dictionary>>,
+    ) -> Result<RecordBatch> {
+        let mut dictionaries = lock(dictionaries)?;
+        let mut arrays = batch.columns().to_vec();
+        if !self.packed {
+            for (position, part) in self.parts.iter().enumerate() {
+                let Part::Number(at) = part else { continue };
+                let numbers = arrays[position]
+                    .as_primitive_opt::<UInt32Type>()
+                    .ok_or_else(|| {
+                        DataFusionError::Internal(format!("group key {position} is not numbered"))
+                    })?;
+                arrays[position] = dictionaries[*at].strings(numbers)?;
+            }
+            return with_rows(&self.schema, arrays, batch.num_rows());
+        }
+        let keys = arrays[0]
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| {
+                DataFusionError::Internal("the packed group key is not a UInt64".into())
+            })?
+            .clone();
+        let mut values = Vec::with_capacity(2);
+        let mut shift = 0;
+        for part in self.parts.iter().rev() {
+            values.push(match part {
+                Part::Number(at) => {
+                    let numbers: UInt32Array = (keys.values().iter())
+                        .map(|key| {
+                            let n = (key >> shift) & ((1 << NUMBER_BITS) - 1);
+                            (n != 0).then(|| (n - 1) as u32)
+                        })
+                        .collect();
+                    shift += NUMBER_BITS;
+                    dictionaries[*at].strings(&numbers)?
+                }
+                Part::Narrow { data_type, .. } => {
+                    let bits: Int32Array = (keys.values().iter())
+                        .map(|key| {
+                            let v = key >> shift;
+                            (v & (1 << 32) == 0).then_some(v as u32 as i32)
+                        })
+                        .collect();
+                    shift += NARROW_BITS;
+                    from_bits(bits, data_type)?
+                }
+                Part::Planned => {
+                    return Err(DataFusionError::Internal(
+                        "a packed key part as planned".into(),
+                    ));
+                }
+            });
+        }
+        values.reverse();
+        arrays.splice(0..1, values);
+        with_rows(&self.schema, arrays, batch.num_rows())
+    }
 }
 
 impl DisplayAs for InternedKeysExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let names: Vec<&str> = self
-            .columns
-            .iter()
-            .map(|&c| self.keyed_schema.field(c).name().as_str())
-            .collect();
-        write!(f, "InternedKeysExec: keys=[{}]", names.join(", "))
+        let keys = &self.keys;
+        let name = |c: usize| keys.keyed_schema.field(c).name().as_str();
+        let names: Vec<&str> = keys.columns.iter().map(|&c| name(c)).collect();
+        write!(f, "InternedKeysExec: keys=[{}]", names.join(", "))?;
+        if keys.packed {
+            let packed: Vec<&str> = (keys.parts.iter())
+                .filter_map(|p| match p {
+                    Part::Number(at) => Some(name(keys.columns[*at])),
+                    Part::Narrow { column, .. } => Some(name(*column)),
+                    Part::Planned => None,
+                })
+                .collect();
+            write!(f, ", packed=[{}]", packed.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -468,12 +695,9 @@ impl ExecutionPlan for InternedKeysExec {
         let as_planned = MetricBuilder::new(&self.metrics).global_counter("planned_partitions");
         let this = Arc::new(Shared {
             aggregate: Arc::clone(&self.aggregate),
-            columns: self.columns.clone(),
-            numbered: self.numbered.clone(),
-            keyed_schema: Arc::clone(&self.keyed_schema),
+            keys: Arc::clone(&self.keys),
             runs: Arc::clone(&self.runs),
             keyed: Arc::clone(&self.keyed),
-            schema: Arc::clone(&schema),
             interned,
             as_planned,
         });
@@ -513,13 +737,10 @@ fn recompute() -> ReplaceChildrenOptions {
 /// What a partition's stream needs of its node.
 struct Shared {
     aggregate: Arc<dyn ExecutionPlan>,
-    columns: Vec<usize>,
-    numbered: Vec<Option<usize>>,
-    keyed_schema: SchemaRef,
+    keys: Arc<Keys>,
     runs: Arc<Mutex<Vec<Arc<dyn ExecutionPlan>>>>,
     /// The keyed aggregate as planned (its input is replaced per partition).
     keyed: Arc<dyn ExecutionPlan>,
-    schema: SchemaRef,
     interned: Count,
     as_planned: Count,
 }
@@ -533,32 +754,30 @@ impl Shared {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let input_schema = rest.schema();
-        let number = first.as_ref().is_some_and(|b| repeats(b, &self.columns));
+        let number = first
+            .as_ref()
+            .is_some_and(|b| worth_numbering(b, &self.keys));
         let all = futures::stream::iter(first.map(Ok)).chain(rest);
         let run = if number {
             self.interned.add(1);
             let dictionaries = Arc::new(Mutex::new(
-                self.columns
-                    .iter()
+                (self.keys.columns.iter())
                     .map(|_| Dictionary::default())
                     .collect::<Vec<_>>(),
             ));
-            let (columns, keyed_schema) = (self.columns.clone(), Arc::clone(&self.keyed_schema));
-            let to_number = Arc::clone(&dictionaries);
-            let numbered =
-                all.map(move |batch| number_batch(&batch?, &columns, &to_number, &keyed_schema));
+            let (keys, to_number) = (Arc::clone(&self.keys), Arc::clone(&dictionaries));
+            let numbered = all.map(move |batch| keys.number(&batch?, &to_number));
             let input = handed(Box::pin(RecordBatchStreamAdapter::new(
-                Arc::clone(&self.keyed_schema),
+                Arc::clone(&self.keys.keyed_schema),
                 numbered,
             )))?;
             let run = Arc::clone(&self.keyed).replace_children(vec![input], recompute())?;
             let stream = run.execute(0, context)?;
-            let this = Arc::clone(&self);
-            let named = stream
-                .map(move |batch| name_batch(&batch?, &this.numbered, &dictionaries, &this.schema));
+            let keys = Arc::clone(&self.keys);
+            let named = stream.map(move |batch| keys.name(&batch?, &dictionaries));
             self.remember(run);
             Box::pin(RecordBatchStreamAdapter::new(
-                Arc::clone(&self.schema),
+                Arc::clone(&self.keys.schema),
                 named,
             )) as SendableRecordBatchStream
         } else {
@@ -592,7 +811,8 @@ mod tests {
         let engine = Engine::open(&config).unwrap();
         run(
             &engine,
-            "CREATE TABLE t (id BIGINT, day DATE, area VARCHAR, level VARCHAR, ms DOUBLE, trace VARCHAR)",
+            "CREATE TABLE t (id BIGINT, day DATE, area VARCHAR, level VARCHAR, ms DOUBLE, trace VARCHAR, \
+             status INT, code SMALLINT)",
         )
         .await;
         // Two inserts, two files: keys numbered per partition must agree after the merge.
@@ -605,7 +825,9 @@ mod tests {
                      WHEN 2 THEN 'Upper West Side North' WHEN 3 THEN NULL \
                      ELSE 'park-' || (value % {m}) END, \
                      CASE value % 4 WHEN 0 THEN 'INFO' WHEN 1 THEN 'WARN' ELSE 'ERROR' END, \
-                     value * 0.5, 'trace-{part}-' || value FROM generate_series(1, 30000)",
+                     value * 0.5, 'trace-{part}-' || value, \
+                     CASE WHEN value % 11 = 0 THEN NULL ELSE value % 9 - 4 END, \
+                     CAST(value % 7 - 3 AS SMALLINT) FROM generate_series(1, 30000)",
                     m = 3 + part
                 ),
             )
@@ -630,8 +852,13 @@ mod tests {
             "SELECT day, count(DISTINCT area) FROM t GROUP BY day",
             "SELECT area, max(level), min(area) FROM t GROUP BY area HAVING count(*) > 10",
             "SELECT area, count(*) FILTER (WHERE level = 'WARN') FROM t GROUP BY area",
-            "SELECT DISTINCT level FROM t",
             "SELECT area AS a, level, area AS b FROM t GROUP BY area, level",
+            // Packed with a narrow value: nulls and negative values.
+            "SELECT status, level, count(*), sum(ms) FROM t GROUP BY 1, 2",
+            "SELECT area, code, count(*) FROM t GROUP BY 1, 2",
+            "SELECT level, status, count(DISTINCT area) FROM t GROUP BY 1, 2",
+            // Three keys: each string by its own number.
+            "SELECT day, level, area, count(*) FROM t GROUP BY ALL",
         ];
         for sql in numbered {
             let plan = format!("{:?}", rows(&on, &format!("EXPLAIN ANALYZE {sql}")).await);
@@ -656,13 +883,35 @@ mod tests {
             sorted(rows(&on, "SELECT area, count(*) FROM t GROUP BY area").await),
             expected
         );
-        // Keys that do not repeat are grouped as planned.
-        let sql = "SELECT trace, count(*) FROM t GROUP BY trace ORDER BY trace LIMIT 3";
-        let plan = format!("{:?}", rows(&on, &format!("EXPLAIN ANALYZE {sql}")).await);
-        assert!(plan.contains("InternedKeysExec"), "{plan}");
-        assert!(plan.contains("interned_partitions=0"), "{plan}");
-        assert!(!plan.contains("planned_partitions=0"), "{plan}");
-        assert_eq!(rows(&on, sql).await, rows(&off, sql).await);
+        for (sql, shown) in [
+            (
+                "SELECT day, level, count(*) FROM t GROUP BY 1, 2",
+                "keys=[level], packed=[day, level]",
+            ),
+            (
+                "SELECT level, area, count(*) FROM t GROUP BY 1, 2",
+                "keys=[level, area], packed=[level, area]",
+            ),
+            (
+                "SELECT day, level, area, count(*) FROM t GROUP BY ALL",
+                "keys=[level, area]\\n",
+            ),
+        ] {
+            let plan = format!("{:?}", rows(&on, &format!("EXPLAIN {sql}")).await);
+            assert!(plan.contains(shown), "{sql}\n{plan}");
+        }
+        // Keys that do not repeat, and one key of short strings (which DataFusion compares by
+        // their views), are grouped as planned.
+        for sql in [
+            "SELECT trace, count(*) FROM t GROUP BY trace ORDER BY trace LIMIT 3",
+            "SELECT DISTINCT level FROM t ORDER BY level",
+        ] {
+            let plan = format!("{:?}", rows(&on, &format!("EXPLAIN ANALYZE {sql}")).await);
+            assert!(plan.contains("InternedKeysExec"), "{plan}");
+            assert!(plan.contains("interned_partitions=0"), "{plan}");
+            assert!(!plan.contains("planned_partitions=0"), "{plan}");
+            assert_eq!(rows(&on, sql).await, rows(&off, sql).await);
+        }
         // Groups over other types, and the setting off, are left alone.
         let plan = format!(
             "{:?}",
@@ -680,20 +929,31 @@ mod tests {
     /// string, and NULL stays NULL.
     #[test]
     fn a_number_stands_for_one_string() {
+        let numbers = |d: &mut Dictionary, strings: &StringViewArray| {
+            let plus_one = d.numbers(strings).into_iter().map(|n| n.wrapping_sub(1));
+            UInt32Array::new(ScalarBuffer::from_iter(plus_one), strings.nulls().cloned())
+        };
         let mut dictionary = Dictionary::default();
+        // Long strings, each its own copy (views that do not repeat), and short ones.
         let copies: StringViewArray = (0..3000)
-            .map(|i| (i % 10 != 0).then(|| format!("a long street name {}", i % 3)))
+            .map(|i| match i % 10 {
+                0 => None,
+                1 | 2 => Some(format!("WARN{}", i % 4)),
+                _ => Some(format!("a long street name {}", i % 3)),
+            })
             .collect();
-        let numbers = dictionary.numbers(&copies).unwrap();
-        assert_eq!(dictionary.values.len(), 3);
-        let names = dictionary.strings(&numbers).unwrap();
+        let first = numbers(&mut dictionary, &copies);
+        assert_eq!(dictionary.values.len(), 3 + 4);
+        let names = dictionary.strings(&first).unwrap();
         assert_eq!(names.as_string_view(), &copies);
         // The same strings in another batch get the same numbers.
-        let again: StringViewArray = vec![Some("a long street name 2"), None]
+        let again: StringViewArray = vec![Some("a long street name 2"), None, Some("WARN1")]
             .into_iter()
             .collect();
-        let numbers2 = dictionary.numbers(&again).unwrap();
-        assert_eq!(numbers2.value(0), numbers.value(2));
-        assert!(numbers2.is_null(1));
+        let second = numbers(&mut dictionary, &again);
+        assert_eq!(second.value(0), first.value(5));
+        assert!(second.is_null(1));
+        assert_eq!(second.value(2), first.value(1));
+        assert_eq!(dictionary.values.len(), 7);
     }
 }
