@@ -10,12 +10,15 @@
 //! [`InternGroupKeys`] wraps each aggregate that reads raw rows and groups by string columns
 //! (`GROUP BY level`, `GROUP BY day, service`, and the inner grouping DataFusion plans for
 //! `count(DISTINCT name)`) in an [`InternedKeysExec`]. Per partition it looks at the first
-//! batch: when its string keys repeat, each batch's distinct values (a few per batch) are
-//! looked up in a dictionary of the partition's values, every row gets its value's number
-//! (`UInt32`), the aggregate groups by those numbers, and its output turns the numbers back into
-//! the strings. When the first batch's keys are mostly distinct (ids, URLs) the aggregate runs
-//! exactly as planned. Either way the aggregate's answer is the same groups with the same
-//! values: a number stands for exactly one string of the partition.
+//! batch: when its string keys repeat (at most one distinct value in eight rows), every row's
+//! string gets its number in a dictionary of the partition's values (a direct-mapped cache of
+//! recent views in front of it), and the aggregate groups by numbers: two keys that are strings
+//! or 32-bit integers/dates packed into one `UInt64`, otherwise each string by a `UInt32`. Its
+//! output turns the numbers back into the values. When the first batch's keys are mostly
+//! distinct (ids, URLs), or it is one key of short strings (DataFusion's own string group table
+//! compares those by their views already), the aggregate runs exactly as planned. Either way
+//! the answer is the same groups with the same values: a number stands for exactly one string
+//! of the partition. The dictionary's memory is reserved in the query's memory pool.
 //!
 //! `engine.intern_group_keys` (on by default) turns it off. `EXPLAIN ANALYZE` shows the
 //! aggregate's metrics on the `InternedKeysExec` line, with how many partitions interned.
@@ -34,28 +37,30 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::metrics::{
-    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, Time,
 };
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{
     ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, InputOrderMode,
-    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
+    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream, Statistics,
 };
 use futures::{StreamExt, TryStreamExt};
 
 /// Rows of a partition's first batch looked at before deciding whether its keys repeat.
 const SAMPLE: usize = 1024;
 
-/// More distinct values than this among the [`SAMPLE`] in any key column: the partition is
+/// More than one distinct value in this many sampled rows of any key column: the partition is
 /// aggregated as planned.
-const SAMPLE_DISTINCT: usize = SAMPLE / 8;
+const SAMPLE_SHARE: usize = 8;
 
 /// The rule; off (`engine.intern_group_keys = false`) it changes nothing.
 #[derive(Debug)]
@@ -334,14 +339,19 @@ fn worth_numbering(batch: &RecordBatch, keys: &Keys) -> bool {
             return false;
         };
         let sample = strings.slice(0, rows);
+        // NULL counts as one more value.
         let mut seen = std::collections::HashSet::with_capacity(64);
+        let most = rows / SAMPLE_SHARE;
         for (row, view) in sample.views().iter().enumerate() {
-            if sample.is_valid(row) {
-                long |= (*view as u32) > 12;
-                seen.insert(*view);
-                if seen.len() > SAMPLE_DISTINCT {
-                    return false;
-                }
+            let view = if sample.is_valid(row) {
+                Some(*view)
+            } else {
+                None
+            };
+            long |= view.is_some_and(|v| (v as u32) > 12);
+            seen.insert(view);
+            if seen.len() > most {
+                return false;
             }
         }
         true
@@ -360,43 +370,51 @@ fn slot(view: u128) -> usize {
 
 /// One numbered column's strings of a partition, in the order first seen.
 struct Dictionary {
-    numbers: HashMap<Box<str>, u32>,
-    values: Vec<Box<str>>,
-    /// `values` as an array, rebuilt when values were added since.
-    array: Option<Arc<StringViewArray>>,
+    numbers: HashMap<Arc<str>, u32>,
+    values: Vec<Arc<str>>,
+    /// The strings' memory, in the query's pool.
+    reservation: MemoryReservation,
     /// Recent short strings, whole in their views (so valid across batches), and their
     /// numbers plus one (0: an empty slot).
     inline: Box<[(u128, u32); SLOTS]>,
 }
 
-impl Default for Dictionary {
-    fn default() -> Self {
+impl Dictionary {
+    fn new(reservation: MemoryReservation) -> Self {
         Dictionary {
             numbers: HashMap::default(),
             values: Vec::new(),
-            array: None,
+            reservation,
             inline: Box::new([EMPTY_SLOT; SLOTS]),
         }
     }
-}
 
-impl Dictionary {
-    fn number(&mut self, value: &str) -> u32 {
+    fn number(&mut self, value: &str) -> Result<u32> {
         if let Some(n) = self.numbers.get(value) {
-            return *n;
+            return Ok(*n);
         }
-        let n = self.values.len() as u32;
-        self.values.push(value.into());
-        self.numbers.insert(value.into(), n);
-        self.array = None;
-        n
+        let n = u32::try_from(self.values.len())
+            .ok()
+            .filter(|n| *n < u32::MAX - 1)
+            .ok_or_else(|| {
+                DataFusionError::ResourcesExhausted(
+                    "more than 2^32 - 2 distinct strings in a group key column of one partition"
+                        .into(),
+                )
+            })?;
+        // The string, its map entry and its place in the list.
+        self.reservation.try_grow(value.len() + 48)?;
+        let value: Arc<str> = value.into();
+        self.values.push(Arc::clone(&value));
+        self.numbers.insert(value, n);
+        Ok(n)
     }
 
     /// Each row's number plus one, 0 for NULL. A repeated value costs a multiplication and a
     /// comparison of its view: short strings are whole in their views, and a longer value
     /// decoded from a Parquet dictionary repeats its view within a batch; other rows look
     /// their string up.
-    fn numbers(&mut self, strings: &StringViewArray) -> Vec<u32> {
+    fn numbers(&mut self, strings: &StringViewArray) -> Result<Vec<u32>> {
         let views = strings.views();
         let nulls = strings.nulls().filter(|n| n.null_count() > 0);
         let mut recent = [EMPTY_SLOT; SLOTS];
@@ -413,7 +431,7 @@ impl Dictionary {
                 out.push(n);
                 continue;
             }
-            let n = self.number(strings.value(row)) + 1;
+            let n = self.number(strings.value(row))? + 1;
             if inline {
                 self.inline[at] = (view, n);
             } else {
@@ -421,20 +439,22 @@ impl Dictionary {
             }
             out.push(n);
         }
-        out
+        Ok(out)
     }
 
     /// The strings the `numbers` stand for.
-    fn strings(&mut self, numbers: &UInt32Array) -> Result<ArrayRef> {
-        let values = match &self.array {
-            Some(array) => Arc::clone(array),
-            None => {
-                let array = Arc::new(StringViewArray::from_iter_values(self.values.iter()));
-                self.array = Some(Arc::clone(&array));
-                array
-            }
-        };
-        Ok(arrow::compute::take(values.as_ref(), numbers, None)?)
+    fn strings(&self, numbers: &UInt32Array) -> Result<ArrayRef> {
+        let strings = numbers.iter().map(|n| match n {
+            Some(n) => self
+                .values
+                .get(n as usize)
+                .map(|s| Some(&**s))
+                .ok_or_else(|| {
+                    DataFusionError::Internal(format!("no group key string numbered {n}"))
+                }),
+            None => Ok(None),
+        });
+        Ok(Arc::new(strings.collect::<Result<StringViewArray>>()?))
     }
 }
 
@@ -496,7 +516,7 @@ impl Keys {
             let strings = batch.column(c).as_string_view_opt().ok_or_else(|| {
                 DataFusionError::Internal(format!("group key column {c} is not a string view"))
             })?;
-            let plus_one = dictionary.numbers(strings);
+            let plus_one = dictionary.numbers(strings)?;
             if self.packed && dictionary.values.len() >= (1 << NUMBER_BITS) - 1 {
                 return Err(DataFusionError::ResourcesExhausted(format!(
                     "more than {} distinct strings in a group key column of one partition",
@@ -506,12 +526,24 @@ impl Keys {
             numbers.push((plus_one, strings.nulls().cloned()));
         }
         let mut arrays = batch.columns().to_vec();
+        // The batch as it comes (a scan may hand out what its plan calls NOT NULL with nulls,
+        // which the planned aggregate would not check either), with the key columns.
+        let width = batch.num_columns();
+        let schema = if batch.schema().fields()[..] == self.keyed_schema.fields()[..width] {
+            Arc::clone(&self.keyed_schema)
+        } else {
+            let fields = (batch.schema().fields().iter())
+                .chain(&self.keyed_schema.fields()[width..])
+                .cloned()
+                .collect::<Vec<_>>();
+            Arc::new(Schema::new(fields))
+        };
         if !self.packed {
             arrays.extend(numbers.into_iter().map(|(plus_one, nulls)| {
                 let values = plus_one.into_iter().map(|n| n.wrapping_sub(1));
                 Arc::new(UInt32Array::new(ScalarBuffer::from_iter(values), nulls)) as ArrayRef
             }));
-            return with_rows(&self.keyed_schema, arrays, batch.num_rows());
+            return with_rows(&schema, arrays, batch.num_rows());
         }
         // The second part in the low bits, the first above it. Each part's bits as u64:
         let mut parts: Vec<Vec<u64>> = Vec::with_capacity(2);
@@ -551,7 +583,7 @@ impl Keys {
             .map(|(l, h)| l | (h << shift))
             .collect();
         arrays.push(Arc::new(UInt64Array::from(keys)));
-        with_rows(&self.keyed_schema, arrays, batch.num_rows())
+        with_rows(&schema, arrays, batch.num_rows())
     }
 
     /// The keyed aggregate's output `batch` with its keys turned back into the group values.
@@ -560,7 +592,7 @@ impl Keys {
         batch: &RecordBatch,
         dictionaries: &Mutex<Vec<Dictionary>>,
     ) -> Result<RecordBatch> {
-        let mut dictionaries = lock(dictionaries)?;
+        let dictionaries = lock(dictionaries)?;
         let mut arrays = batch.columns().to_vec();
         if !self.packed {
             for (position, part) in self.parts.iter().enumerate() {
@@ -691,30 +723,50 @@ impl ExecutionPlan for InternedKeysExec {
     ) -> Result<SendableRecordBatchStream> {
         let mut input = self.input()?.execute(partition, Arc::clone(&context))?;
         let schema = self.schema();
-        let interned = MetricBuilder::new(&self.metrics).global_counter("interned_partitions");
-        let as_planned = MetricBuilder::new(&self.metrics).global_counter("planned_partitions");
+        let metrics = MetricBuilder::new(&self.metrics);
         let this = Arc::new(Shared {
             aggregate: Arc::clone(&self.aggregate),
             keys: Arc::clone(&self.keys),
             runs: Arc::clone(&self.runs),
             keyed: Arc::clone(&self.keyed),
-            interned,
-            as_planned,
+            partition,
+            interned: metrics.clone().global_counter("interned_partitions"),
+            as_planned: metrics.clone().global_counter("planned_partitions"),
+            numbering: metrics.subset_time("numbering_time", partition),
         });
         let output = futures::stream::once(async move {
             // The first batch with rows decides; the batches before it are empty.
-            let mut first = None;
             while let Some(batch) = input.next().await {
                 let batch = batch?;
                 if batch.num_rows() > 0 {
-                    first = Some(batch);
-                    break;
+                    return this.run(Some(batch), input, context);
                 }
             }
-            this.run(first, input, context)
+            // An input with no rows (not polled again once it ended).
+            let rest = Box::pin(RecordBatchStreamAdapter::new(
+                input.schema(),
+                futures::stream::empty(),
+            ));
+            this.run(None, rest, context)
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, output)))
+    }
+
+    // The aggregate's statistics: the same rows and values.
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        Ok(input_stats
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Statistics::new_unknown(self.schema().as_ref()))))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
@@ -741,8 +793,11 @@ struct Shared {
     runs: Arc<Mutex<Vec<Arc<dyn ExecutionPlan>>>>,
     /// The keyed aggregate as planned (its input is replaced per partition).
     keyed: Arc<dyn ExecutionPlan>,
+    partition: usize,
     interned: Count,
     as_planned: Count,
+    /// Time spent numbering input and naming output.
+    numbering: Time,
 }
 
 impl Shared {
@@ -760,21 +815,35 @@ impl Shared {
         let all = futures::stream::iter(first.map(Ok)).chain(rest);
         let run = if number {
             self.interned.add(1);
-            let dictionaries = Arc::new(Mutex::new(
-                (self.keys.columns.iter())
-                    .map(|_| Dictionary::default())
-                    .collect::<Vec<_>>(),
-            ));
+            let dictionaries = (self.keys.columns.iter())
+                .map(|c| {
+                    let consumer = MemoryConsumer::new(format!(
+                        "InternedKeysExec[{}] column {c}",
+                        self.partition
+                    ));
+                    Dictionary::new(consumer.register(context.memory_pool()))
+                })
+                .collect::<Vec<_>>();
+            let dictionaries = Arc::new(Mutex::new(dictionaries));
             let (keys, to_number) = (Arc::clone(&self.keys), Arc::clone(&dictionaries));
-            let numbered = all.map(move |batch| keys.number(&batch?, &to_number));
+            let timer = self.numbering.clone();
+            let numbered = all.map(move |batch| {
+                let batch = batch?;
+                let _time = timer.timer();
+                keys.number(&batch, &to_number)
+            });
             let input = handed(Box::pin(RecordBatchStreamAdapter::new(
                 Arc::clone(&self.keys.keyed_schema),
                 numbered,
             )))?;
             let run = Arc::clone(&self.keyed).replace_children(vec![input], recompute())?;
             let stream = run.execute(0, context)?;
-            let keys = Arc::clone(&self.keys);
-            let named = stream.map(move |batch| keys.name(&batch?, &dictionaries));
+            let (keys, timer) = (Arc::clone(&self.keys), self.numbering.clone());
+            let named = stream.map(move |batch| {
+                let batch = batch?;
+                let _time = timer.timer();
+                keys.name(&batch, &dictionaries)
+            });
             self.remember(run);
             Box::pin(RecordBatchStreamAdapter::new(
                 Arc::clone(&self.keys.schema),
@@ -900,6 +969,13 @@ mod tests {
             let plan = format!("{:?}", rows(&on, &format!("EXPLAIN {sql}")).await);
             assert!(plan.contains(shown), "{sql}\n{plan}");
         }
+        // An input without rows.
+        for sql in [
+            "SELECT area, count(*) FROM t WHERE level = 'nope' GROUP BY area",
+            "SELECT day, level, count(*) FROM t WHERE id < 0 GROUP BY 1, 2",
+        ] {
+            assert!(rows(&on, sql).await.is_empty(), "{sql}");
+        }
         // Keys that do not repeat, and one key of short strings (which DataFusion compares by
         // their views), are grouped as planned.
         for sql in [
@@ -930,10 +1006,16 @@ mod tests {
     #[test]
     fn a_number_stands_for_one_string() {
         let numbers = |d: &mut Dictionary, strings: &StringViewArray| {
-            let plus_one = d.numbers(strings).into_iter().map(|n| n.wrapping_sub(1));
+            let plus_one = d
+                .numbers(strings)
+                .unwrap()
+                .into_iter()
+                .map(|n| n.wrapping_sub(1));
             UInt32Array::new(ScalarBuffer::from_iter(plus_one), strings.nulls().cloned())
         };
-        let mut dictionary = Dictionary::default();
+        let pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool> =
+            Arc::new(datafusion::execution::memory_pool::UnboundedMemoryPool::default());
+        let mut dictionary = Dictionary::new(MemoryConsumer::new("test").register(&pool));
         // Long strings, each its own copy (views that do not repeat), and short ones.
         let copies: StringViewArray = (0..3000)
             .map(|i| match i % 10 {
@@ -955,5 +1037,15 @@ mod tests {
         assert!(second.is_null(1));
         assert_eq!(second.value(2), first.value(1));
         assert_eq!(dictionary.values.len(), 7);
+        assert!(dictionary.reservation.size() > 7 * 4);
+
+        // The strings are held in the query's memory pool, within its limit.
+        let small: Arc<dyn datafusion::execution::memory_pool::MemoryPool> = Arc::new(
+            datafusion::execution::memory_pool::GreedyMemoryPool::new(4096),
+        );
+        let mut dictionary = Dictionary::new(MemoryConsumer::new("test").register(&small));
+        let many: StringViewArray = (0..1000).map(|i| Some(format!("value {i}"))).collect();
+        let error = dictionary.numbers(&many).unwrap_err().to_string();
+        assert!(error.contains("Resources exhausted"), "{error}");
     }
 }
