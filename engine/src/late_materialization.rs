@@ -9,7 +9,9 @@
 //! keeps few rows in practice and the scan reads other columns than the filter's:
 //!
 //! - equality with (or `IN`) string literals of at least [`ID_LEN`] characters: identifiers
-//!   (trace, request, session ids, UUIDs, hashes), not categories such as `'ERROR'`;
+//!   (trace, request, session ids, UUIDs, hashes), not categories such as `'ERROR'`; equality
+//!   of an identifier column (named and typed as the writer's default bloom filters choose:
+//!   `user_id = 42`) with any value; an `OR` of such (a short `IN` list is planned as one);
 //! - `LIKE`/`ILIKE` patterns that begin with `%` (a search inside text, as in log messages);
 //! - any filter under a top-N (`ORDER BY … LIMIT n`): see [`filters_under_top_n`].
 //!
@@ -20,6 +22,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use arrow::datatypes::Schema;
 use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
@@ -65,7 +68,7 @@ impl PhysicalOptimizerRule for LateMaterialization {
             };
             let input = filter.input();
             let top_n = under_top_n.contains(&node_id(&node));
-            if !(top_n || keeps_few_rows(filter.predicate()))
+            if !(top_n || keeps_few_rows(filter.predicate(), &input.schema()))
                 || !reads_other_columns(input, filter.predicate())
             {
                 return Ok(Transformed::no(node));
@@ -156,26 +159,60 @@ fn with_pushdown(
 }
 
 /// Whether a conjunct of `predicate` looks for a needle (see the module's comment).
-fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>) -> bool {
-    split_conjunction(predicate).into_iter().any(|e| {
-        if let Some(b) = e.downcast_ref::<BinaryExpr>() {
-            return *b.op() == Operator::Eq
-                && (column_and_id(b.left(), b.right()) || column_and_id(b.right(), b.left()));
-        }
-        if let Some(list) = e.downcast_ref::<InListExpr>() {
-            return !list.negated()
-                && is_column(list.expr())
-                && !list.list().is_empty()
-                && list.list().iter().all(identifier);
-        }
-        if let Some(like) = e.downcast_ref::<LikeExpr>() {
-            return !like.negated()
-                && is_column(like.expr())
-                && string_literal(like.pattern())
-                    .is_some_and(|p| p.starts_with('%') && p.len() > 1);
-        }
-        false
-    })
+fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
+    split_conjunction(predicate)
+        .into_iter()
+        .any(|e| needle(e, schema))
+}
+
+/// `col = '<id>'`, equality of an identifier column (`user_id = 42`) with a value, `col IN
+/// ('<id>', …)` (which DataFusion plans as an `OR` of equalities when the list is short), an
+/// `OR` of needles, or `col LIKE '%…'`.
+fn needle(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
+    if let Some(b) = e.downcast_ref::<BinaryExpr>() {
+        let (l, r) = (b.left(), b.right());
+        return match b.op() {
+            Operator::Eq => {
+                column_and_id(l, r)
+                    || column_and_id(r, l)
+                    || (identifier_column(l, schema) && is_value(r))
+                    || (identifier_column(r, schema) && is_value(l))
+            }
+            Operator::Or => needle(l, schema) && needle(r, schema),
+            _ => false,
+        };
+    }
+    if let Some(list) = e.downcast_ref::<InListExpr>() {
+        return !list.negated()
+            && is_column(list.expr())
+            && !list.list().is_empty()
+            && list.list().iter().all(identifier);
+    }
+    if let Some(like) = e.downcast_ref::<LikeExpr>() {
+        return !like.negated()
+            && is_column(like.expr())
+            && string_literal(like.pattern()).is_some_and(|p| p.starts_with('%') && p.len() > 1);
+    }
+    false
+}
+
+/// A column named and typed as an identifier, the kind Strata's writer gives a bloom filter by
+/// default (`trace_id`, `request_id`, `user_id`, `UserID` of string or 64-bit integer type).
+fn identifier_column(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
+    let columns = collect_columns(expr);
+    let Some(column) = columns.iter().next().filter(|_| columns.len() == 1) else {
+        return false;
+    };
+    is_column(expr)
+        && schema.fields().get(column.index()).is_some_and(|f| {
+            f.name() == column.name()
+                && crate::write_job::default_bloom_filter(f.name(), f.data_type())
+        })
+}
+
+fn is_value(expr: &Arc<dyn PhysicalExpr>) -> bool {
+    expr.downcast_ref::<Literal>()
+        .is_some_and(|l| !l.value().is_null())
 }
 
 fn column_and_id(column: &Arc<dyn PhysicalExpr>, value: &Arc<dyn PhysicalExpr>) -> bool {
@@ -273,8 +310,22 @@ mod tests {
         let top_n = "SELECT ts, msg FROM ev WHERE level = 'ERROR' ORDER BY ts DESC LIMIT 3";
         let search = "SELECT ts, level FROM ev WHERE msg LIKE '%ge 99%' ORDER BY ts";
         let category = "SELECT ts, msg FROM ev WHERE level = 'ERROR' ORDER BY ts";
+        // A short IN list, which DataFusion plans as an OR of equalities.
+        let lookups = format!(
+            "SELECT ts, msg FROM ev WHERE trace_id IN ('{TRACE}', '{}') ORDER BY ts",
+            TRACE.replace("2a", "2b")
+        );
+        // An identifier column (a name the writer gives a bloom filter) equal to any value.
+        run(&engine, "CREATE TABLE u (user_id BIGINT, name VARCHAR)").await;
+        run(
+            &engine,
+            "INSERT INTO u SELECT value, 'user ' || value FROM generate_series(1, 100)",
+        )
+        .await;
+        let short_id = "SELECT name FROM u WHERE user_id = 42";
+        assert_eq!(rows(&engine, short_id).await, [["user 42"]]);
         // The scan evaluates the filter, so no FilterExec is left above it.
-        for sql in [lookup.as_str(), top_n, search] {
+        for sql in [lookup.as_str(), lookups.as_str(), short_id, top_n, search] {
             let plan = physical_plan(&engine, sql).await;
             assert!(!plan.contains("FilterExec"), "{sql}\n{plan}");
         }
@@ -288,6 +339,20 @@ mod tests {
         )
         .await;
         assert!(plan.contains("FilterExec"), "{plan}");
+        // An OR with a category filter keeps many rows: it stays above.
+        let plan = physical_plan(
+            &engine,
+            &format!("SELECT ts, msg FROM ev WHERE trace_id = '{TRACE}' OR level = 'ERROR'"),
+        )
+        .await;
+        assert!(plan.contains("FilterExec"), "{plan}");
+        assert_eq!(
+            rows(&engine, &lookups).await,
+            [
+                ["1970-01-01T00:00:42", "message 42"],
+                ["1970-01-01T00:00:43", "message 43"]
+            ]
+        );
 
         assert_eq!(
             rows(&engine, &lookup).await,
