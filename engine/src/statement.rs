@@ -151,6 +151,7 @@ impl PreparedStatement {
                     snapshot: committed.unwrap_or(snapshot),
                     counter,
                     result_cache: None,
+                    on_cluster: false,
                 });
             }
             Work::Command(command) => {
@@ -235,6 +236,7 @@ impl PreparedStatement {
                 crate::cluster::runs_on_cluster(&physical, cluster.as_ref(), &codec)
                     .then(|| (Arc::clone(cluster), codec))
             });
+        let ran_on_cluster = on_cluster.is_some();
         let plan_starts = {
             let physical = Arc::clone(&physical);
             let task_ctx = match runtime {
@@ -280,6 +282,7 @@ impl PreparedStatement {
             snapshot,
             counter,
             result_cache: cache_use,
+            on_cluster: ran_on_cluster,
         })
     }
 }
@@ -411,6 +414,10 @@ pub struct QueryStats {
     /// (absent when the cache is off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_cache: Option<String>,
+    /// Whether the plan ran on the cluster (`strata serve --scheduler`); its object-store
+    /// requests were then the executors' and are not counted here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cluster: bool,
 }
 
 /// A statement that is running: its result stream and, once drained, its statistics.
@@ -423,6 +430,8 @@ pub struct RunningStatement {
     pub(crate) counter: Arc<RequestCounter>,
     /// How the statement met the result cache; None when the cache is off.
     pub(crate) result_cache: Option<CacheUse>,
+    /// Whether the plan runs on the cluster.
+    pub(crate) on_cluster: bool,
 }
 
 impl RunningStatement {
@@ -447,6 +456,7 @@ impl RunningStatement {
             snapshot,
             counter,
             result_cache,
+            on_cluster: false,
         }
     }
 
@@ -470,6 +480,7 @@ impl RunningStatement {
             snapshot: self.snapshot,
             requests: self.counter.snapshot(),
             result_cache: self.result_cache.map(|c| c.as_str().to_string()),
+            cluster: self.on_cluster,
             ..Default::default()
         };
         accumulate(&self.plan, &mut stats);

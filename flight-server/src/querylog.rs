@@ -40,6 +40,9 @@ pub struct Entry {
     /// `uncacheable` or `bypassed`; absent when the cache is off or for other requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_cache: Option<String>,
+    /// Whether the statement ran on the cluster (`strata serve --scheduler`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cluster: bool,
     /// `ok`, `error`, `denied`, `cancelled` or `timed_out`.
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]

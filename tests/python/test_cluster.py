@@ -93,6 +93,17 @@ def test_queries_run_on_the_cluster_with_the_answers_of_one_node(cluster):
             local = strata_rows(sql, catalog, root)
             assert served, sql
             same_rows(served, local, ordered="ORDER BY" in sql)
+    # The query log says where each ran: the scalar subquery's plan stayed on the server. (A
+    # statement is logged once its stream has ended, a moment after the client has its rows.)
+    def logged():
+        return {e["statement"]: e.get("cluster", False) for e in server.log() if e["request"] == "statement"}
+
+    deadline = time.time() + 10
+    while time.time() < deadline and not all(sql in logged() for sql in QUERIES):
+        time.sleep(0.1)
+    logged = logged()
+    assert all(logged[sql] for sql in QUERIES[:-1]), logged
+    assert logged[QUERIES[-1]] is False, logged
     # Both executors ran tasks: their work directories hold the jobs' stage outputs
     # (<job>/<stage>/<partition>/data-*.arrow).
     for n in range(2):
@@ -144,6 +155,10 @@ def test_local_files_stay_local_unless_the_executors_share_them(cluster):
         with flight.connect(server.url) as conn, conn.cursor() as cur:
             cur.execute(QUERIES[1])
             same_rows([tuple(r) for r in cur.fetchall()], strata_rows(QUERIES[1], catalog, root), ordered=True)
+        deadline = time.time() + 10
+        while time.time() < deadline and not [e for e in server.log() if e["request"] == "statement"]:
+            time.sleep(0.1)
+        assert [e.get("cluster", False) for e in server.log() if e["request"] == "statement"] == [False]
     finally:
         server.stop()
     after = sorted((root / "executor-0").glob("*/*/*/*.arrow")) + sorted((root / "executor-1").glob("*/*/*/*.arrow"))

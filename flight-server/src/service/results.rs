@@ -163,6 +163,7 @@ impl StrataFlightSql {
             entry.cache_hit_bytes = stats.requests.cache_hit_bytes;
             entry.disk_cache_hits = stats.requests.disk_cache_hits;
             entry.result_cache = stats.result_cache.clone();
+            entry.cluster = stats.cluster;
             if let Err(e) = &outcome {
                 entry.outcome = e.outcome().into();
                 entry.error = Some(e.to_string());
