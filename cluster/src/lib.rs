@@ -255,13 +255,17 @@ impl ClusterRunner for ClusterClient {
         &self,
         plan: Arc<dyn ExecutionPlan>,
         codec: Arc<dyn PhysicalExtensionCodec>,
+        config: SessionConfig,
     ) -> datafusion::error::Result<SendableRecordBatchStream> {
         let schema = plan.schema();
         let scheduler = self.scheduler.clone();
         let stream = futures::stream::once(async move {
+            // The job carries the session's settings (Ballista sends every entry; the tasks
+            // run with them, and functions such as `to_timestamp` read the time zone there).
             // Plans carry every file of their scans, and results come back in one message a
             // batch: the client's limit is the cluster's.
-            let session = SessionConfig::new_with_ballista()
+            let session = config
+                .upgrade_for_ballista()
                 .with_ballista_grpc_client_max_message_size(MAX_MESSAGE as usize);
             execute_physical_plan::<PhysicalPlanNode>(
                 scheduler.clone(),

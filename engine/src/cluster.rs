@@ -3,11 +3,13 @@
 //! (Ballista's scheduler and executors).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SessionState;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::physical_plan::{AsExecutionPlan, PhysicalExtensionCodec};
@@ -25,7 +27,10 @@ use crate::storage::Stores;
 /// them, none on this machine's file system unless the executors share it; it is not an
 /// `EXPLAIN ANALYZE` (whose figures are this process's); it has no uncorrelated scalar
 /// subquery (whose value its expressions read from the plan node, which a stage boundary
-/// separates them from); and it encodes (every node has a wire form).
+/// separates them from); it calls no function this session configured differently from an
+/// executor's default (`to_timestamp` under `datafusion.execution.time_zone`: executors decode
+/// functions from their own registry, built once at start); and it encodes (every node has a
+/// wire form).
 pub(crate) fn runs_on_cluster(
     plan: &Arc<dyn ExecutionPlan>,
     cluster: &dyn ClusterRunner,
@@ -57,6 +62,14 @@ pub(crate) fn runs_on_cluster(
             local |=
                 config.object_store_url == Stores::local_url() && !cluster.local_files_shared();
         }
+        let _ = node.apply_expressions(&mut |expr| {
+            local |= configured_function(expr);
+            Ok(if local {
+                TreeNodeRecursion::Stop
+            } else {
+                TreeNodeRecursion::Continue
+            })
+        });
         Ok(if local {
             TreeNodeRecursion::Stop
         } else {
@@ -64,6 +77,32 @@ pub(crate) fn runs_on_cluster(
         })
     });
     !local && PhysicalPlanNode::try_from_physical_plan(Arc::clone(plan), codec.as_ref()).is_ok()
+}
+
+/// Whether `expr` calls a function other than the one an executor started with the default
+/// configuration decodes under its name (such as `to_timestamp` under a session time zone:
+/// its return type carries the zone).
+fn configured_function(expr: &Arc<dyn PhysicalExpr>) -> bool {
+    static DEFAULTS: OnceLock<std::collections::HashMap<String, Arc<ScalarUDF>>> = OnceLock::new();
+    let defaults = DEFAULTS.get_or_init(|| {
+        let ctx = SessionContext::new();
+        crate::functions::register(&ctx, &Limits::default());
+        ctx.state().scalar_functions().clone()
+    });
+    let mut configured = false;
+    let _ = expr.apply(|e| {
+        if let Some(call) = e.downcast_ref::<ScalarFunctionExpr>() {
+            configured |= defaults
+                .get(call.fun().name())
+                .is_some_and(|d| d.as_ref() != call.fun());
+        }
+        Ok(if configured {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    configured
 }
 
 /// Runs plans on a cluster. The engine hands it every query whose scans read at least
@@ -77,13 +116,15 @@ pub trait ClusterRunner: Send + Sync + std::fmt::Debug {
     /// shared mount, or a cluster on one machine); if not, plans reading them stay local.
     fn local_files_shared(&self) -> bool;
 
-    /// Run `plan` there, encoded with `codec`. The stream submits it when first polled.
-    /// Dropping the stream does not cancel the job yet (Ballista's `execute_physical_plan`
-    /// does not expose it): the job runs to its end.
+    /// Run `plan` there, encoded with `codec`, with the session's settings `config` (the
+    /// executors' tasks run with them: `[engine.datafusion]`, the time zone functions read).
+    /// The stream submits it when first polled. Dropping the stream does not cancel the job
+    /// yet (Ballista's `execute_physical_plan` does not expose it): the job runs to its end.
     fn execute(
         &self,
         plan: Arc<dyn ExecutionPlan>,
         codec: Arc<dyn PhysicalExtensionCodec>,
+        config: SessionConfig,
     ) -> datafusion::error::Result<SendableRecordBatchStream>;
 }
 

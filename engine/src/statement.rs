@@ -234,7 +234,7 @@ impl PreparedStatement {
                 let codec: Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> =
                     Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)));
                 crate::cluster::runs_on_cluster(&physical, cluster.as_ref(), &codec)
-                    .then(|| (Arc::clone(cluster), codec))
+                    .then(|| (Arc::clone(cluster), codec, lake.ctx.copied_config()))
             });
         let ran_on_cluster = on_cluster.is_some();
         let plan_starts = {
@@ -248,7 +248,7 @@ impl PreparedStatement {
             };
             futures::stream::once(async move {
                 match on_cluster {
-                    Some((cluster, codec)) => cluster.execute(physical, codec),
+                    Some((cluster, codec, config)) => cluster.execute(physical, codec, config),
                     None => {
                         crate::scan_exec::start_prefetch(&physical);
                         execute_stream(physical, task_ctx)

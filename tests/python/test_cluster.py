@@ -163,3 +163,45 @@ def test_local_files_stay_local_unless_the_executors_share_them(cluster):
         server.stop()
     after = sorted((root / "executor-0").glob("*/*/*/*.arrow")) + sorted((root / "executor-1").glob("*/*/*/*.arrow"))
     assert after == before, "a query over local files ran on the cluster"
+
+
+def test_a_plan_calling_a_function_the_session_configured_stays_on_the_server(cluster):
+    """Executors decode functions from their own registry: a plan calling one the session
+    configured differently (`to_timestamp` under a time zone, whose values carry the zone) runs
+    on the server, with the answer of one node; the session's other plans still go to the
+    cluster (with its settings as the job's)."""
+    root, catalog, _, roles = cluster
+    port = roles[0].proc.args[roles[0].proc.args.index("--listen") + 1].split(":")[1]
+    config = root / "tz.toml"
+    config.write_text('[engine.datafusion]\n"datafusion.execution.time_zone" = "+05:00"\n')
+    configured = (
+        "SELECT service, min(to_timestamp(status)) AS t, count(*) AS n FROM requests "
+        "GROUP BY service ORDER BY service"
+    )
+    plain = QUERIES[1]
+    server = Server(
+        catalog,
+        config,
+        root,
+        extra_args=("--scheduler", f"http://127.0.0.1:{port}", "--cluster-min-scan", "0", "--cluster-local-files"),
+    )
+    try:
+        with flight.connect(server.url) as conn, conn.cursor() as cur:
+            for sql in (configured, plain):
+                cur.execute(sql)
+                served = [tuple(r) for r in cur.fetchall()]
+                local = strata_rows(sql, catalog, root, env={"STRATA_CONFIG": str(config)})
+                assert served, sql
+                same_rows(served, local, ordered=True)
+                if sql == configured:
+                    assert served[0][1].tzinfo is not None, served[:1]
+
+        def where():
+            return {e["statement"]: e.get("cluster", False) for e in server.log() if e["request"] == "statement"}
+
+        deadline = time.time() + 10
+        while time.time() < deadline and len(where()) < 2:
+            time.sleep(0.1)
+        assert where() == {configured: False, plain: True}, where()
+    finally:
+        server.stop()
