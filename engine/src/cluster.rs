@@ -79,15 +79,27 @@ pub(crate) fn runs_on_cluster(
     !local && PhysicalPlanNode::try_from_physical_plan(Arc::clone(plan), codec.as_ref()).is_ok()
 }
 
-/// Whether `expr` calls a function other than the one an executor started with the default
-/// configuration decodes under its name (such as `to_timestamp` under a session time zone:
-/// its return type carries the zone).
+/// Whether `expr` calls a function that reads the session's configuration (DataFusion's
+/// `to_timestamp*`, `now`, … and Strata's aliases of them) as an instance other than the one an
+/// executor started with the default configuration decodes under its name (`to_timestamp` under
+/// a session time zone: its return type carries the zone). Filters Strata wraps to run once per
+/// distinct value are looked into.
 fn configured_function(expr: &Arc<dyn PhysicalExpr>) -> bool {
     static DEFAULTS: OnceLock<std::collections::HashMap<String, Arc<ScalarUDF>>> = OnceLock::new();
     let defaults = DEFAULTS.get_or_init(|| {
+        let options = datafusion::common::config::ConfigOptions::default();
+        let reads_config: std::collections::HashSet<String> =
+            (datafusion::functions::all_default_functions().iter())
+                .filter(|f| f.inner().with_updated_config(&options).is_some())
+                .map(|f| f.name().to_string())
+                .collect();
         let ctx = SessionContext::new();
         crate::functions::register(&ctx, &Limits::default());
-        ctx.state().scalar_functions().clone()
+        let functions = ctx.state().scalar_functions().clone();
+        functions
+            .into_iter()
+            .filter(|(_, f)| reads_config.contains(f.name()))
+            .collect()
     });
     let mut configured = false;
     let _ = expr.apply(|e| {
@@ -95,6 +107,9 @@ fn configured_function(expr: &Arc<dyn PhysicalExpr>) -> bool {
             configured |= defaults
                 .get(call.fun().name())
                 .is_some_and(|d| d.as_ref() != call.fun());
+        }
+        if let Some(wrapped) = e.downcast_ref::<crate::repeated_strings::RepeatedStrings>() {
+            configured |= configured_function(&wrapped.unwrapped());
         }
         Ok(if configured {
             TreeNodeRecursion::Stop

@@ -78,6 +78,8 @@ QUERIES = [
     "SELECT r.service, count(*) FROM requests r JOIN (SELECT DISTINCT service FROM requests WHERE status = 200) s "
     "ON r.service = s.service GROUP BY r.service ORDER BY 1",
     "SELECT city, payment, round(sum(fare), 2) FROM trips WHERE status = 'completed' GROUP BY city, payment ORDER BY 1, 2",
+    # JSON operators (Strata's functions, decoded by name on the executors).
+    "SELECT attributes->>'cache' AS cache, count(*) FROM requests GROUP BY 1 ORDER BY 1 NULLS LAST",
     # An uncorrelated scalar subquery cannot be cut into stages: it runs on the server.
     "SELECT service, count(*) FROM requests WHERE latency_ms > (SELECT avg(latency_ms) FROM requests) "
     "GROUP BY service ORDER BY 1",
