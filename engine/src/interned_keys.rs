@@ -50,10 +50,13 @@ use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{
-    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, InputOrderMode,
-    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream, Statistics,
+    DisplayAs, DisplayFormatType, ExecutionPlan, InputOrderMode, PlanProperties,
+    ReplaceChildrenOptions, SendableRecordBatchStream, Statistics,
 };
 use futures::{StreamExt, TryStreamExt};
+
+use crate::repeated_strings::slot;
+use crate::sort_through_filter::recompute;
 
 /// Rows of a partition's first batch looked at before deciding whether its keys repeat.
 const SAMPLE: usize = 1024;
@@ -362,11 +365,6 @@ fn worth_numbering(batch: &RecordBatch, keys: &Keys) -> bool {
 /// Slots of the direct-mapped caches of recent views and their numbers.
 const SLOTS: usize = 256;
 const EMPTY_SLOT: (u128, u32) = (0, 0);
-
-fn slot(view: u128) -> usize {
-    let mixed = (view as u64) ^ ((view >> 64) as u64);
-    (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
-}
 
 /// One numbered column's strings of a partition, in the order first seen.
 struct Dictionary {
@@ -780,10 +778,6 @@ impl ExecutionPlan for InternedKeysExec {
         }
         Some(set)
     }
-}
-
-fn recompute() -> ReplaceChildrenOptions {
-    ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute)
 }
 
 /// What a partition's stream needs of its node.

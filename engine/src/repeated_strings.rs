@@ -224,6 +224,12 @@ struct Distinct {
     null: Option<u32>,
 }
 
+/// The slot of a 256-slot direct-mapped cache a string view goes to.
+pub(crate) fn slot(view: u128) -> usize {
+    let mixed = (view as u64) ^ ((view >> 64) as u64);
+    (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+}
+
 /// The distinct views of `array`; None when the values do not repeat enough to pay.
 fn distinct_views(array: &StringViewArray) -> Option<Distinct> {
     let views = array.views();
@@ -245,8 +251,7 @@ fn distinct_views(array: &StringViewArray) -> Option<Distinct> {
             keys.push(key);
             continue;
         }
-        let mixed = (*view as u64) ^ ((*view >> 64) as u64);
-        let slot = (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+        let slot = slot(*view);
         let (seen, key) = recent[slot];
         if seen == *view && key != u32::MAX {
             keys.push(key);
