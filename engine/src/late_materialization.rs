@@ -11,7 +11,9 @@
 //! - equality with (or `IN`) string literals of at least [`ID_LEN`] characters: identifiers
 //!   (trace, request, session ids, UUIDs, hashes), not categories such as `'ERROR'`; equality
 //!   of an identifier column (named and typed as the writer's default bloom filters choose:
-//!   `user_id = 42`) with any value; an `OR` of such (a short `IN` list is planned as one);
+//!   `user_id = 42`, `user_id IN (…)`) with any value, unless the scan's statistics show an
+//!   integer one spans fewer than [`MIN_ID_SPAN`] numbers (`"VendorID" = 2` is a category);
+//!   an `OR` of such (a short `IN` list is planned as one);
 //! - `LIKE`/`ILIKE` patterns that begin with `%` (a search inside text, as in log messages);
 //! - any filter under a top-N (`ORDER BY … LIMIT n`): see [`filters_under_top_n`].
 //!
@@ -23,14 +25,16 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::datatypes::Schema;
-use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
+use datafusion::common::{ScalarValue, Statistics};
 use datafusion::datasource::physical_plan::{FileScanConfig, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::{BinaryExpr, Column, InListExpr, LikeExpr, Literal};
+use datafusion::physical_expr::expressions::{
+    BinaryExpr, CastExpr, Column, InListExpr, LikeExpr, Literal, TryCastExpr,
+};
 use datafusion::physical_expr::utils::{collect_columns, split_conjunction};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
@@ -68,7 +72,7 @@ impl PhysicalOptimizerRule for LateMaterialization {
             };
             let input = filter.input();
             let top_n = under_top_n.contains(&node_id(&node));
-            if !(top_n || keeps_few_rows(filter.predicate(), &input.schema()))
+            if !(top_n || keeps_few_rows(filter.predicate(), input))
                 || !reads_other_columns(input, filter.predicate())
             {
                 return Ok(Transformed::no(node));
@@ -158,27 +162,46 @@ fn with_pushdown(
     )))
 }
 
-/// Whether a conjunct of `predicate` looks for a needle (see the module's comment).
-fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
-    split_conjunction(predicate)
-        .into_iter()
-        .any(|e| needle(e, schema))
+/// Whether a conjunct of `predicate` over `input` looks for a needle (see the module's
+/// comment).
+fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>, input: &Arc<dyn ExecutionPlan>) -> bool {
+    let schema = input.schema();
+    let mut statistics = None;
+    split_conjunction(predicate).into_iter().any(|e| {
+        needle(e, &schema, &mut || {
+            statistics
+                .get_or_insert_with(|| {
+                    datafusion::physical_plan::StatisticsContext::new()
+                        .compute(
+                            input.as_ref(),
+                            &datafusion::physical_plan::StatisticsArgs::new(),
+                        )
+                        .ok()
+                })
+                .clone()
+        })
+    })
 }
 
 /// `col = '<id>'`, equality of an identifier column (`user_id = 42`) with a value, `col IN
-/// ('<id>', …)` (which DataFusion plans as an `OR` of equalities when the list is short), an
-/// `OR` of needles, or `col LIKE '%…'`.
-fn needle(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
+/// ('<id>', …)` or `user_id IN (…)` (DataFusion plans a short list as an `OR` of
+/// equalities), an `OR` of needles, or `col LIKE '%…'`. `statistics` gives the scan's (for
+/// the span of an integer identifier column's values).
+fn needle(
+    e: &Arc<dyn PhysicalExpr>,
+    schema: &Schema,
+    statistics: &mut dyn FnMut() -> Option<Arc<Statistics>>,
+) -> bool {
     if let Some(b) = e.downcast_ref::<BinaryExpr>() {
         let (l, r) = (b.left(), b.right());
         return match b.op() {
             Operator::Eq => {
                 column_and_id(l, r)
                     || column_and_id(r, l)
-                    || (identifier_column(l, schema) && is_value(r))
-                    || (identifier_column(r, schema) && is_value(l))
+                    || (identifier_column(l, schema, statistics) && is_value(r))
+                    || (identifier_column(r, schema, statistics) && is_value(l))
             }
-            Operator::Or => needle(l, schema) && needle(r, schema),
+            Operator::Or => needle(l, schema, statistics) && needle(r, schema, statistics),
             _ => false,
         };
     }
@@ -186,7 +209,9 @@ fn needle(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
         return !list.negated()
             && is_column(list.expr())
             && !list.list().is_empty()
-            && list.list().iter().all(identifier);
+            && (list.list().iter().all(identifier)
+                || (identifier_column(list.expr(), schema, statistics)
+                    && list.list().iter().all(is_value)));
     }
     if let Some(like) = e.downcast_ref::<LikeExpr>() {
         return !like.negated()
@@ -196,18 +221,50 @@ fn needle(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
     false
 }
 
+/// An integer identifier column whose values in the scanned files span fewer than this many
+/// numbers holds categories (`VendorID` 1–6, `store_id`): one value keeps too many rows.
+const MIN_ID_SPAN: i128 = 1000;
+
 /// A column named and typed as an identifier, the kind Strata's writer gives a bloom filter by
-/// default (`trace_id`, `request_id`, `user_id`, `UserID` of string or 64-bit integer type).
-fn identifier_column(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
+/// default (`trace_id`, `request_id`, `user_id`, `UserID` of string or 64-bit integer type),
+/// unless the scan's statistics show an integer one spans few values.
+fn identifier_column(
+    expr: &Arc<dyn PhysicalExpr>,
+    schema: &Schema,
+    statistics: &mut dyn FnMut() -> Option<Arc<Statistics>>,
+) -> bool {
     let columns = collect_columns(expr);
     let Some(column) = columns.iter().next().filter(|_| columns.len() == 1) else {
         return false;
     };
-    is_column(expr)
+    let named = is_column(expr)
         && schema.fields().get(column.index()).is_some_and(|f| {
             f.name() == column.name()
                 && crate::write_job::default_bloom_filter(f.name(), f.data_type())
+        });
+    named
+        && !statistics().is_some_and(|s| {
+            s.column_statistics
+                .get(column.index())
+                .and_then(|c| {
+                    Some(integer(c.max_value.get_value()?)? - integer(c.min_value.get_value()?)?)
+                })
+                .is_some_and(|span| span < MIN_ID_SPAN)
         })
+}
+
+fn integer(value: &ScalarValue) -> Option<i128> {
+    Some(match value {
+        ScalarValue::Int8(Some(v)) => i128::from(*v),
+        ScalarValue::Int16(Some(v)) => i128::from(*v),
+        ScalarValue::Int32(Some(v)) => i128::from(*v),
+        ScalarValue::Int64(Some(v)) => i128::from(*v),
+        ScalarValue::UInt8(Some(v)) => i128::from(*v),
+        ScalarValue::UInt16(Some(v)) => i128::from(*v),
+        ScalarValue::UInt32(Some(v)) => i128::from(*v),
+        ScalarValue::UInt64(Some(v)) => i128::from(*v),
+        _ => return None,
+    })
 }
 
 fn is_value(expr: &Arc<dyn PhysicalExpr>) -> bool {
@@ -223,13 +280,19 @@ fn identifier(value: &Arc<dyn PhysicalExpr>) -> bool {
     string_literal(value).is_some_and(|s| s.chars().count() >= ID_LEN)
 }
 
-/// A column, possibly under casts DataFusion added (`CAST(col AS Utf8View)`).
+/// A column, possibly under casts DataFusion added (`CAST(col AS Utf8View)`); not a function
+/// of one (`length(trace_id) = 32` keeps many rows).
 fn is_column(expr: &Arc<dyn PhysicalExpr>) -> bool {
     if expr.downcast_ref::<Column>().is_some() {
         return true;
     }
-    let children = expr.children();
-    children.len() == 1 && collect_columns(expr).len() == 1 && is_column(children[0])
+    if let Some(cast) = expr.downcast_ref::<CastExpr>() {
+        return is_column(cast.expr());
+    }
+    if let Some(cast) = expr.downcast_ref::<TryCastExpr>() {
+        return is_column(cast.expr());
+    }
+    false
 }
 
 fn string_literal(expr: &Arc<dyn PhysicalExpr>) -> Option<&str> {
@@ -319,19 +382,48 @@ mod tests {
         run(&engine, "CREATE TABLE u (user_id BIGINT, name VARCHAR)").await;
         run(
             &engine,
-            "INSERT INTO u SELECT value, 'user ' || value FROM generate_series(1, 100)",
+            "INSERT INTO u SELECT value, 'user ' || value FROM generate_series(1, 5000)",
         )
         .await;
         let short_id = "SELECT name FROM u WHERE user_id = 42";
         assert_eq!(rows(&engine, short_id).await, [["user 42"]]);
+        // A list longer than DataFusion turns into an OR stays an IN list.
+        let short_ids = "SELECT name FROM u WHERE user_id IN (42, 43, 44, 45) ORDER BY 1";
+        assert_eq!(
+            rows(&engine, short_ids).await,
+            [["user 42"], ["user 43"], ["user 44"], ["user 45"]]
+        );
         // The scan evaluates the filter, so no FilterExec is left above it.
-        for sql in [lookup.as_str(), lookups.as_str(), short_id, top_n, search] {
+        for sql in [
+            lookup.as_str(),
+            lookups.as_str(),
+            short_id,
+            short_ids,
+            top_n,
+            search,
+        ] {
             let plan = physical_plan(&engine, sql).await;
             assert!(!plan.contains("FilterExec"), "{sql}\n{plan}");
         }
-        // A category filter (most rows in practice) with nothing to stop early stays above.
-        let plan = physical_plan(&engine, category).await;
-        assert!(plan.contains("FilterExec"), "{plan}");
+        // A category filter (most rows in practice) with nothing to stop early stays above;
+        // so does an identifier-named integer column whose values span few numbers (a
+        // category such as `VendorID`), and a function of an identifier column.
+        run(&engine, "CREATE TABLE v (\"VendorID\" BIGINT, fare DOUBLE)").await;
+        run(
+            &engine,
+            "INSERT INTO v SELECT value % 3, value FROM generate_series(1, 5000)",
+        )
+        .await;
+        let vendor = "SELECT fare FROM v WHERE \"VendorID\" = 2";
+        let length = "SELECT ts, msg FROM ev WHERE length(trace_id) = 32";
+        for sql in [category, vendor, length] {
+            let plan = physical_plan(&engine, sql).await;
+            assert!(plan.contains("FilterExec"), "{sql}\n{plan}");
+        }
+        assert_eq!(
+            rows(&engine, "SELECT count(*) FROM v WHERE \"VendorID\" = 2").await,
+            [["1667"]]
+        );
         // A filter reading every column the scan reads saves nothing, and stays too.
         let plan = physical_plan(
             &engine,
