@@ -109,6 +109,10 @@ pub struct ServeArgs {
     /// mount, or a cluster on one machine); without it, queries reading them run here
     #[arg(long)]
     pub cluster_local_files: bool,
+    /// When the scheduler cannot be reached: `local` runs the query on this server, `fail`
+    /// fails it with an error naming the scheduler
+    #[arg(long, default_value = "local")]
+    pub cluster_fallback: strata_cluster::Fallback,
 }
 
 #[derive(Debug, Args)]

@@ -124,6 +124,7 @@ async fn run(cli: Cli) -> Result<()> {
                     scheduler: None,
                     cluster_min_scan: "1GiB".into(),
                     cluster_local_files: false,
+                    cluster_fallback: strata_cluster::Fallback::Local,
                 },
             )
             .await
@@ -134,9 +135,13 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(scheduler) = &args.scheduler {
                 let min = strata_engine::parse_size(&args.cluster_min_scan)
                     .map_err(|e| anyhow::anyhow!("--cluster-min-scan: {e}"))?;
-                let client =
-                    strata_cluster::ClusterClient::new(scheduler, min, args.cluster_local_files)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let client = strata_cluster::ClusterClient::new(
+                    scheduler,
+                    min,
+                    args.cluster_local_files,
+                    args.cluster_fallback,
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
                 engine = engine.with_cluster(Arc::new(client));
             }
             serve::serve(engine, server, &args).await

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ballista_core::config::TaskSchedulingPolicy;
-use ballista_core::execution_plans::execute_physical_plan;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
@@ -21,13 +20,13 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::physical_plan::PhysicalExtensionCodec;
-use datafusion_proto::protobuf::PhysicalPlanNode;
-use futures::TryStreamExt;
-use strata_engine::{ClusterRunner, EngineConfig, WorkerRuntime};
+use futures::future::BoxFuture;
+use strata_engine::{ClusterRunner, EngineConfig, Submitted, WorkerRuntime};
+
+mod submit;
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -218,6 +217,28 @@ pub struct ClusterClient {
     scheduler: String,
     min_scan_bytes: u64,
     local_files_shared: bool,
+    fallback: Fallback,
+}
+
+/// What a server does with a query for the cluster when the scheduler cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Run it on the server.
+    Local,
+    /// Fail it, naming the scheduler.
+    Fail,
+}
+
+impl std::str::FromStr for Fallback {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "local" => Ok(Fallback::Local),
+            "fail" => Ok(Fallback::Fail),
+            other => Err(format!("{other:?}: local or fail")),
+        }
+    }
 }
 
 impl ClusterClient {
@@ -227,6 +248,7 @@ impl ClusterClient {
         scheduler: &str,
         min_scan_bytes: u64,
         local_files_shared: bool,
+        fallback: Fallback,
     ) -> Result<Self, BoxError> {
         let scheduler = scheduler.trim_end_matches('/').to_string();
         if !scheduler.starts_with("http://") {
@@ -238,6 +260,7 @@ impl ClusterClient {
             scheduler,
             min_scan_bytes,
             local_files_shared,
+            fallback,
         })
     }
 }
@@ -251,38 +274,35 @@ impl ClusterRunner for ClusterClient {
         self.local_files_shared
     }
 
-    fn execute(
+    fn scheduler(&self) -> &str {
+        &self.scheduler
+    }
+
+    fn falls_back_to_local(&self) -> bool {
+        self.fallback == Fallback::Local
+    }
+
+    fn submit(
         &self,
         plan: Arc<dyn ExecutionPlan>,
         codec: Arc<dyn PhysicalExtensionCodec>,
         config: SessionConfig,
-    ) -> datafusion::error::Result<SendableRecordBatchStream> {
-        let schema = plan.schema();
+    ) -> BoxFuture<'static, datafusion::error::Result<Submitted>> {
         let scheduler = self.scheduler.clone();
-        let stream = futures::stream::once(async move {
-            // The job carries the session's settings (Ballista sends every entry; the tasks
-            // run with them, and functions such as `to_timestamp` read the time zone there).
+        Box::pin(async move {
             // Plans carry every file of their scans, and results come back in one message a
             // batch: the client's limit is the cluster's.
             let session = config
                 .upgrade_for_ballista()
                 .with_ballista_grpc_client_max_message_size(MAX_MESSAGE as usize);
-            execute_physical_plan::<PhysicalPlanNode>(
-                scheduler.clone(),
-                &session.ballista_config(),
+            submit::submit(
+                &scheduler,
                 plan,
                 codec.as_ref(),
-                uuid::Uuid::new_v4().to_string(),
                 session,
+                MAX_MESSAGE as usize,
             )
             .await
-            .map_err(|e| {
-                datafusion::error::DataFusionError::Execution(format!(
-                    "on the cluster (scheduler {scheduler}): {e}"
-                ))
-            })
         })
-        .try_flatten();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
 }

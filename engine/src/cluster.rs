@@ -23,6 +23,14 @@ use crate::scan_exec::CatalogScanExec;
 use crate::statement::scan_summaries;
 use crate::storage::Stores;
 
+/// Where a query's plan runs, and why.
+pub(crate) enum Placement {
+    /// On the cluster; its scans read this many bytes.
+    Cluster(u64),
+    /// On this server, for this reason.
+    Local(String),
+}
+
 /// Whether a query's plan goes to the cluster: it reads files, at least `min_scan_bytes` of
 /// them, none on this machine's file system unless the executors share it; it is not an
 /// `EXPLAIN ANALYZE` (whose figures are this process's); it has no uncorrelated scalar
@@ -31,25 +39,38 @@ use crate::storage::Stores;
 /// executor's default (`to_timestamp` under `datafusion.execution.time_zone`: executors decode
 /// functions from their own registry, built once at start); and it encodes (every node has a
 /// wire form).
-pub(crate) fn runs_on_cluster(
+pub(crate) fn placement(
     plan: &Arc<dyn ExecutionPlan>,
     cluster: &dyn ClusterRunner,
     codec: &Arc<dyn PhysicalExtensionCodec>,
-) -> bool {
+) -> Placement {
+    use crate::units::format_size;
     let scans = scan_summaries(plan);
+    let bytes = scans.iter().map(|s| s.bytes).sum::<u64>();
     if plan
         .downcast_ref::<datafusion::physical_plan::analyze::AnalyzeExec>()
         .is_some()
-        || !scans.iter().any(|s| s.files > 0)
-        || scans.iter().map(|s| s.bytes).sum::<u64>() < cluster.min_scan_bytes()
     {
-        return false;
+        return Placement::Local("EXPLAIN ANALYZE measures this process".into());
     }
-    let mut local = false;
+    if !scans.iter().any(|s| s.files > 0) {
+        return Placement::Local("it reads no files".into());
+    }
+    if bytes < cluster.min_scan_bytes() {
+        return Placement::Local(format!(
+            "its scans read {} (less than --cluster-min-scan {})",
+            crate::procedures::human_bytes(bytes as i64),
+            format_size(cluster.min_scan_bytes())
+        ));
+    }
+    let mut local = None;
     let _ = plan.apply(|node| {
-        local |= node
+        if node
             .downcast_ref::<datafusion::physical_plan::scalar_subquery::ScalarSubqueryExec>()
-            .is_some();
+            .is_some()
+        {
+            local = Some("it has an uncorrelated scalar subquery".to_string());
+        }
         if let Some(scan) = node.downcast_ref::<CatalogScanExec>()
             && let Some(source) = scan
                 .input()
@@ -58,25 +79,60 @@ pub(crate) fn runs_on_cluster(
                 .data_source()
                 .downcast_ref::<datafusion::datasource::physical_plan::FileScanConfig>(
             )
+            && config.object_store_url == Stores::local_url()
+            && !cluster.local_files_shared()
         {
-            local |=
-                config.object_store_url == Stores::local_url() && !cluster.local_files_shared();
+            local = Some(
+                "it reads files on this machine's disk (--cluster-local-files: the executors \
+                 see the same paths)"
+                    .to_string(),
+            );
         }
         let _ = node.apply_expressions(&mut |expr| {
-            local |= configured_function(expr);
-            Ok(if local {
+            if let Some(name) = configured_function(expr) {
+                local = Some(format!(
+                    "it calls {name}, which this session configured differently from the \
+                     executors' default"
+                ));
+            }
+            Ok(if local.is_some() {
                 TreeNodeRecursion::Stop
             } else {
                 TreeNodeRecursion::Continue
             })
         });
-        Ok(if local {
+        Ok(if local.is_some() {
             TreeNodeRecursion::Stop
         } else {
             TreeNodeRecursion::Continue
         })
     });
-    !local && PhysicalPlanNode::try_from_physical_plan(Arc::clone(plan), codec.as_ref()).is_ok()
+    if let Some(reason) = local {
+        return Placement::Local(reason);
+    }
+    match PhysicalPlanNode::try_from_physical_plan(Arc::clone(plan), codec.as_ref()) {
+        Ok(_) => Placement::Cluster(bytes),
+        Err(e) => Placement::Local(format!("its plan has no wire form ({e})")),
+    }
+}
+
+/// What `EXPLAIN` says of where the plan runs (its `cluster` row).
+pub(crate) fn explain_placement(placement: &Placement, cluster: &dyn ClusterRunner) -> String {
+    match placement {
+        Placement::Cluster(bytes) => format!(
+            "runs on the cluster (scheduler {}): its scans read {}, at least --cluster-min-scan \
+             {}; if the scheduler cannot be reached it {}",
+            cluster.scheduler(),
+            crate::procedures::human_bytes(*bytes as i64),
+            crate::units::format_size(cluster.min_scan_bytes()),
+            if cluster.falls_back_to_local() {
+                "runs on this server"
+            } else {
+                "fails"
+            }
+        ),
+        Placement::Local(reason) => format!("runs on this server: {reason}"),
+    }
 }
 
 /// Whether `expr` calls a function that reads the session's configuration (DataFusion's
@@ -84,7 +140,7 @@ pub(crate) fn runs_on_cluster(
 /// executor started with the default configuration decodes under its name (`to_timestamp` under
 /// a session time zone: its return type carries the zone). Filters Strata wraps to run once per
 /// distinct value are looked into.
-fn configured_function(expr: &Arc<dyn PhysicalExpr>) -> bool {
+fn configured_function(expr: &Arc<dyn PhysicalExpr>) -> Option<String> {
     static DEFAULTS: OnceLock<std::collections::HashMap<String, Arc<ScalarUDF>>> = OnceLock::new();
     let defaults = DEFAULTS.get_or_init(|| {
         let options = datafusion::common::config::ConfigOptions::default();
@@ -101,17 +157,21 @@ fn configured_function(expr: &Arc<dyn PhysicalExpr>) -> bool {
             .filter(|(_, f)| reads_config.contains(f.name()))
             .collect()
     });
-    let mut configured = false;
+    let mut configured = None;
     let _ = expr.apply(|e| {
-        if let Some(call) = e.downcast_ref::<ScalarFunctionExpr>() {
-            configured |= defaults
+        if let Some(call) = e.downcast_ref::<ScalarFunctionExpr>()
+            && defaults
                 .get(call.fun().name())
-                .is_some_and(|d| d.as_ref() != call.fun());
+                .is_some_and(|d| d.as_ref() != call.fun())
+        {
+            configured = Some(call.fun().name().to_string());
         }
-        if let Some(wrapped) = e.downcast_ref::<crate::repeated_strings::RepeatedStrings>() {
-            configured |= configured_function(&wrapped.unwrapped());
+        if let Some(wrapped) = e.downcast_ref::<crate::repeated_strings::RepeatedStrings>()
+            && configured.is_none()
+        {
+            configured = configured_function(&wrapped.unwrapped());
         }
-        Ok(if configured {
+        Ok(if configured.is_some() {
             TreeNodeRecursion::Stop
         } else {
             TreeNodeRecursion::Continue
@@ -131,16 +191,30 @@ pub trait ClusterRunner: Send + Sync + std::fmt::Debug {
     /// shared mount, or a cluster on one machine); if not, plans reading them stay local.
     fn local_files_shared(&self) -> bool;
 
-    /// Run `plan` there, encoded with `codec`, with the session's settings `config` (the
+    /// The scheduler, as `EXPLAIN` names it.
+    fn scheduler(&self) -> &str;
+
+    /// Whether a query whose scheduler cannot be reached runs on this server instead (else
+    /// it fails, naming the scheduler).
+    fn falls_back_to_local(&self) -> bool;
+
+    /// Submit `plan` there, encoded with `codec`, with the session's settings `config` (the
     /// executors' tasks run with them: `[engine.datafusion]`, the time zone functions read).
-    /// The stream submits it when first polled. Dropping the stream does not cancel the job
-    /// yet (Ballista's `execute_physical_plan` does not expose it): the job runs to its end.
-    fn execute(
+    /// Dropping the returned stream before the job ended cancels the job.
+    fn submit(
         &self,
         plan: Arc<dyn ExecutionPlan>,
         codec: Arc<dyn PhysicalExtensionCodec>,
         config: SessionConfig,
-    ) -> datafusion::error::Result<SendableRecordBatchStream>;
+    ) -> futures::future::BoxFuture<'static, datafusion::error::Result<Submitted>>;
+}
+
+/// What became of a plan sent to the cluster.
+pub enum Submitted {
+    /// The job was accepted; its results, as the executors deliver them.
+    Running(SendableRecordBatchStream),
+    /// The scheduler cannot be reached (nothing was submitted): why.
+    Unreachable(String),
 }
 
 /// What a process that runs plans without the catalog (a cluster's scheduler or executor)

@@ -51,7 +51,7 @@ mod time_travel;
 mod units;
 mod write_job;
 
-pub use cluster::{ClusterRunner, WorkerRuntime};
+pub use cluster::{ClusterRunner, Submitted, WorkerRuntime};
 pub use codec::StrataCodec;
 pub use commands::{CatalogCommand, Maintenance, catalog_command, table_name};
 pub use config::{CacheConfig, EngineConfig, ExecutionConfig, physical_memory};

@@ -4,6 +4,7 @@
 //! stream and [`QueryStats`] the CLI and the server read.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use arrow::datatypes::{DataType, Field, SchemaRef};
@@ -18,6 +19,7 @@ use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use strata_catalog::{Alteration, Progress, SnapshotId};
 
+use crate::cluster::Submitted;
 use crate::commands::{AlterChange, CatalogCommand};
 use crate::error::{Error, Result};
 use crate::lake::{Lake, split_table_name};
@@ -151,7 +153,7 @@ impl PreparedStatement {
                     snapshot: committed.unwrap_or(snapshot),
                     counter,
                     result_cache: None,
-                    on_cluster: false,
+                    on_cluster: Arc::default(),
                 });
             }
             Work::Command(command) => {
@@ -212,6 +214,11 @@ impl PreparedStatement {
                 }
             }
         };
+        // EXPLAIN on a server with a cluster says where the statement would run.
+        let explained = match (&plan, &lake.cluster) {
+            (LogicalPlan::Explain(explain), Some(_)) => Some(Arc::clone(&explain.plan)),
+            _ => None,
+        };
         let physical = if analyzed {
             // What `SessionState::create_physical_plan` does, less the analyzer pass that
             // preparing the statement made already.
@@ -228,17 +235,36 @@ impl PreparedStatement {
         // The plan starts when its stream is first polled, not here (DataFusion starts
         // partitions' tasks in `execute`): the server admits a query in between, weighing it
         // by this plan, and nothing of a query waiting for a slot runs.
+        let codec = || -> Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> {
+            Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)))
+        };
+        let physical = match (explained, &lake.cluster) {
+            (Some(statement), Some(cluster)) => {
+                let placement = if crate::engine::is_query(&statement) {
+                    let planned = lake.ctx.state().create_physical_plan(&statement).await?;
+                    crate::cluster::placement(&planned, cluster.as_ref(), &codec())
+                } else {
+                    crate::cluster::Placement::Local("writes and commands run here".into())
+                };
+                let line = crate::cluster::explain_placement(&placement, cluster.as_ref());
+                with_explain_row(physical, "cluster", &line, lake.ctx.task_ctx()).await?
+            }
+            _ => physical,
+        };
         let on_cluster = (lake.cluster.as_ref())
             .filter(|_| query)
             .and_then(|cluster| {
-                let codec: Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec> =
-                    Arc::new(crate::codec::StrataCodec::new(Arc::clone(&lake.stores)));
-                crate::cluster::runs_on_cluster(&physical, cluster.as_ref(), &codec)
-                    .then(|| (Arc::clone(cluster), codec, lake.ctx.copied_config()))
+                let codec = codec();
+                matches!(
+                    crate::cluster::placement(&physical, cluster.as_ref(), &codec),
+                    crate::cluster::Placement::Cluster(_)
+                )
+                .then(|| (Arc::clone(cluster), codec, lake.ctx.copied_config()))
             });
-        let ran_on_cluster = on_cluster.is_some();
+        let ran_on_cluster = Arc::new(AtomicBool::new(false));
         let plan_starts = {
             let physical = Arc::clone(&physical);
+            let ran_on_cluster = Arc::clone(&ran_on_cluster);
             let task_ctx = match runtime {
                 Some(runtime) => Arc::new(
                     datafusion::execution::TaskContext::from(&*lake.ctx.state_ref().read())
@@ -247,13 +273,25 @@ impl PreparedStatement {
                 None => lake.ctx.task_ctx(),
             };
             futures::stream::once(async move {
-                match on_cluster {
-                    Some((cluster, codec, config)) => cluster.execute(physical, codec, config),
-                    None => {
-                        crate::scan_exec::start_prefetch(&physical);
-                        execute_stream(physical, task_ctx)
+                if let Some((cluster, codec, config)) = on_cluster {
+                    match cluster.submit(Arc::clone(&physical), codec, config).await? {
+                        Submitted::Running(stream) => {
+                            ran_on_cluster.store(true, Ordering::Relaxed);
+                            return Ok(stream);
+                        }
+                        Submitted::Unreachable(why) if cluster.falls_back_to_local() => {
+                            eprintln!("strata: {why}; the query runs on this server");
+                        }
+                        Submitted::Unreachable(why) => {
+                            return Err(DataFusionError::Execution(format!(
+                                "{why} (the server is set to fail rather than run it here: \
+                                 --cluster-fallback fail)"
+                            )));
+                        }
                     }
                 }
+                crate::scan_exec::start_prefetch(&physical);
+                execute_stream(physical, task_ctx)
             })
             .try_flatten()
         };
@@ -285,6 +323,29 @@ impl PreparedStatement {
             on_cluster: ran_on_cluster,
         })
     }
+}
+
+/// `EXPLAIN`'s output (`plan_type`, `plan`) with one more row.
+async fn with_explain_row(
+    explain: Arc<dyn ExecutionPlan>,
+    plan_type: &str,
+    plan: &str,
+    task_ctx: Arc<datafusion::execution::TaskContext>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = explain.schema();
+    let mut batches = datafusion::physical_plan::collect(explain, task_ctx).await?;
+    let columns = (schema.fields().iter().zip([plan_type, plan]))
+        .map(|(field, text)| {
+            let text: arrow::array::ArrayRef =
+                Arc::new(arrow::array::StringArray::from(vec![text]));
+            arrow::compute::cast(&text, field.data_type())
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    batches.push(arrow::array::RecordBatch::try_new(
+        Arc::clone(&schema),
+        columns,
+    )?);
+    Ok(datafusion::datasource::memory::MemorySourceConfig::try_new_exec(&[batches], schema, None)?)
 }
 
 /// Carry out a catalog statement; a procedure returns the lines saying what it did.
@@ -430,8 +491,8 @@ pub struct RunningStatement {
     pub(crate) counter: Arc<RequestCounter>,
     /// How the statement met the result cache; None when the cache is off.
     pub(crate) result_cache: Option<CacheUse>,
-    /// Whether the plan runs on the cluster.
-    pub(crate) on_cluster: bool,
+    /// Whether the plan runs on the cluster (set once the scheduler accepted the job).
+    pub(crate) on_cluster: Arc<AtomicBool>,
 }
 
 impl RunningStatement {
@@ -456,7 +517,7 @@ impl RunningStatement {
             snapshot,
             counter,
             result_cache,
-            on_cluster: false,
+            on_cluster: Arc::default(),
         }
     }
 
@@ -480,7 +541,7 @@ impl RunningStatement {
             snapshot: self.snapshot,
             requests: self.counter.snapshot(),
             result_cache: self.result_cache.map(|c| c.as_str().to_string()),
-            cluster: self.on_cluster,
+            cluster: self.on_cluster.load(Ordering::Relaxed),
             ..Default::default()
         };
         accumulate(&self.plan, &mut stats);

@@ -2,6 +2,7 @@
 processes, and a `strata serve --scheduler` whose queries run there; answers compared with the
 same queries run embedded."""
 
+import os
 import subprocess
 import threading
 import time
@@ -107,33 +108,189 @@ def test_queries_run_on_the_cluster_with_the_answers_of_one_node(cluster):
     assert all(logged[sql] for sql in QUERIES[:-1]), logged
     assert logged[QUERIES[-1]] is False, logged
     # Both executors ran tasks: their work directories hold the jobs' stage outputs
-    # (<job>/<stage>/<partition>/data-*.arrow).
-    for n in range(2):
-        outputs = list((root / f"executor-{n}").glob("*/*/*/*.arrow"))
-        assert outputs, f"executor {n} ran no task"
+    # (<job>/<stage>/<partition>/data-*.arrow). Which executor polls first is a race, so a
+    # few more jobs (other literals: not answered from the result cache) may be needed.
+    def idle():
+        return [n for n in range(2) if not list((root / f"executor-{n}").glob("*/*/*/*.arrow"))]
+
+    with flight.connect(server.url) as conn, conn.cursor() as cur:
+        for status in range(200, 210):
+            if not idle():
+                break
+            cur.execute(f"SELECT service, count(*) FROM requests WHERE status >= {status} GROUP BY service")
+            cur.fetchall()
+    assert not idle(), f"executors {idle()} ran no task"
 
 
-def test_a_query_fails_clearly_when_the_scheduler_is_gone(tmp_path):
+def test_explain_says_where_a_statement_would_run_and_why(cluster):
+    root, catalog, server, roles = cluster
+    port = roles[0].proc.args[roles[0].proc.args.index("--listen") + 1].split(":")[1]
+
+    def placement(cur, sql):
+        cur.execute(f"EXPLAIN {sql}")
+        rows = [tuple(r) for r in cur.fetchall()]
+        assert any(r[0].startswith("physical_plan") for r in rows), rows
+        return [r[1] for r in rows if r[0] == "cluster"]
+
+    with flight.connect(server.url) as conn, conn.cursor() as cur:
+        [line] = placement(cur, QUERIES[1])
+        assert line.startswith(f"runs on the cluster (scheduler http://127.0.0.1:{port}): its scans read "), line
+        assert " KiB, at least --cluster-min-scan 0; if the scheduler cannot be reached it runs on this server" in line, line
+        [line] = placement(cur, QUERIES[-1])
+        assert line == "runs on this server: it has an uncorrelated scalar subquery", line
+        [line] = placement(cur, "INSERT INTO requests SELECT * FROM requests LIMIT 1")
+        assert line == "runs on this server: writes and commands run here", line
+        [line] = placement(cur, "SELECT 1")
+        assert line == "runs on this server: it reads no files", line
+        # EXPLAIN only explains: nothing was written.
+        cur.execute("SELECT count(*) FROM requests")
+        assert cur.fetchall()[0][0] == 20000
+
+
+def test_a_scheduler_that_cannot_be_reached_fails_the_query_or_it_runs_here(tmp_path):
+    """--cluster-fallback fail: the query fails, naming the scheduler; the default (local):
+    the server answers it itself, and its query log says so."""
     catalog = sample_lake(tmp_path, rows=1000, days=1)
     port = _free_port()  # nothing listens there
+    sql = "SELECT count(*) FROM requests WHERE status >= 500"
+    expected = strata_rows(sql, catalog, tmp_path)[0][0]
+    for fallback in ("fail", "local"):
+        server = Server(
+            catalog,
+            tmp_path / "open.toml",
+            tmp_path,
+            extra_args=(
+                "--scheduler", f"http://127.0.0.1:{port}", "--cluster-min-scan", "0", "--cluster-local-files",
+                "--cluster-fallback", fallback,
+            ),
+        )
+        try:
+            with flight.connect(server.url) as conn, conn.cursor() as cur:
+                if fallback == "fail":
+                    with pytest.raises(Exception) as error:
+                        cur.execute(sql)
+                        cur.fetchall()
+                    assert f"127.0.0.1:{port}" in str(error.value) and "cannot be reached" in str(error.value)
+                else:
+                    cur.execute(sql)
+                    assert cur.fetchall()[0][0] == expected
+                # Small enough to stay local: answered from the catalog, no scan.
+                cur.execute("SELECT count(*) FROM requests")
+                assert cur.fetchall()[0][0] == 1000
+            if fallback == "local":
+                deadline = time.time() + 10
+                while time.time() < deadline and len([e for e in server.log() if e["request"] == "statement"]) < 2:
+                    time.sleep(0.1)
+                ran = [(e["statement"], e["outcome"], e.get("cluster", False)) for e in server.log() if e["request"] == "statement"]
+                assert (sql, "ok", False) in ran, ran
+        finally:
+            server.stop()
+        assert server.proc.returncode in (0, -15)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def small_cluster(tmp_path, config_text, executors=2):
+    """A scheduler, one-core executors and a server sending every query there, over a lake of
+    16 one-day files (a task each: `target_partitions = 16`)."""
+    catalog = sample_lake(tmp_path, rows=60000, days=16)
+    port = _free_port()
+    roles = [Role("scheduler", "--listen", f"127.0.0.1:{port}", "--executor-timeout", "15s")]
+    time.sleep(1)
+    for n in range(executors):
+        roles.append(
+            Role(
+                "executor", "--scheduler", f"http://127.0.0.1:{port}", "--listen", f"127.0.0.1:{_free_port()}",
+                "--work-dir", str(tmp_path / f"executor-{n}"), "--vcores", "1",
+            )
+        )
+    config = tmp_path / "cluster.toml"
+    # No result cache: every run of a query is a job.
+    config.write_text(config_text + '\n[engine]\ntarget_partitions = 16\nbatch_size = 1024\n\n[cache]\nresults = "0"\n')
     server = Server(
-        catalog,
-        tmp_path / "open.toml",
-        tmp_path,
+        catalog, config, tmp_path,
         extra_args=("--scheduler", f"http://127.0.0.1:{port}", "--cluster-min-scan", "0", "--cluster-local-files"),
     )
+    time.sleep(2)
+    return catalog, roles, server
+
+
+# Costly per row, and not a filter of one string column (which would run once per distinct
+# value): a job of 16 tasks of about two seconds each
+# (debug build).
+SLOW = (
+    "SELECT status, count(*) FROM requests "
+    "WHERE md5(repeat(message || CAST(latency_ms AS VARCHAR), 4000)) < '8' GROUP BY status ORDER BY status"
+)
+
+
+def test_a_query_that_times_out_cancels_its_cluster_job(tmp_path):
+    """A cluster job whose query ended on the server (here its timeout; a client that went away
+    is the same) is cancelled on the scheduler: the executors run none of its remaining tasks
+    and go idle, and run the next query at once."""
+    catalog, roles, server = small_cluster(tmp_path, '[server.limits]\nquery_timeout = "3s"\n')
+    executors = [r.proc.pid for r in roles[1:]]
     try:
         with flight.connect(server.url) as conn, conn.cursor() as cur:
+            start = time.time()
             with pytest.raises(Exception) as error:
-                cur.execute("SELECT count(*) FROM requests WHERE status >= 500")
+                cur.execute(SLOW)
                 cur.fetchall()
-            assert f"127.0.0.1:{port}" in str(error.value)
-            # Small enough to stay local: answered from the catalog, no scan.
-            cur.execute("SELECT count(*) FROM requests")
-            assert cur.fetchall()[0][0] == 1000
+            assert "3s" in str(error.value) or "timeout" in str(error.value).lower(), error.value
+            assert time.time() - start < 10
+            # The tasks running when the job was cancelled end; no other starts.
+            time.sleep(4)
+            before = sum(cpu_seconds(pid) for pid in executors)
+            time.sleep(2)
+            used = sum(cpu_seconds(pid) for pid in executors) - before
+            assert used < 0.2, f"the executors kept working {used:.2f}s of CPU in 2s for a cancelled job"
+            sql = "SELECT count(*) FROM requests WHERE status >= 500"
+            cur.execute(sql)
+            assert cur.fetchall() == [strata_rows(sql, catalog, tmp_path)[0]]
     finally:
         server.stop()
-    assert server.proc.returncode in (0, -15)
+        for role in roles:
+            role.stop()
+
+
+def test_an_executor_killed_mid_query_costs_time_not_the_answer(tmp_path):
+    """One of two executors is killed (SIGKILL) while a job runs: the scheduler notices it
+    lost (`--executor-timeout`), runs its tasks again on the other, and the query returns the
+    answer of one node."""
+    catalog, roles, server = small_cluster(tmp_path, '[server.limits]\nquery_timeout = "120s"\n')
+    expected = strata_rows(SLOW, catalog, tmp_path)
+    assert len(expected) > 1
+    try:
+        outcome = {}
+
+        def run():
+            try:
+                with flight.connect(server.url) as conn, conn.cursor() as cur:
+                    cur.execute(SLOW)
+                    outcome["rows"] = [tuple(r) for r in cur.fetchall()]
+            except Exception as e:  # noqa: BLE001 - reported below
+                outcome["error"] = e
+
+        client = threading.Thread(target=run)
+        client.start()
+        time.sleep(2)
+        assert not outcome, outcome
+        roles[1].proc.kill()
+        client.join(timeout=110)
+        assert "rows" in outcome, outcome
+        same_rows(outcome["rows"], expected, ordered=True)
+        deadline = time.time() + 10
+        while time.time() < deadline and not [e for e in server.log() if e["request"] == "statement"]:
+            time.sleep(0.1)
+        assert [e.get("cluster") for e in server.log() if e["request"] == "statement"] == [True]
+    finally:
+        server.stop()
+        for role in roles:
+            role.stop()
 
 
 def test_bad_cluster_flags_are_refused(tmp_path):

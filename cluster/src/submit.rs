@@ -1,0 +1,256 @@
+//! A server's side of a cluster job: submit the physical plan to the scheduler, follow the
+//! job, then stream its result partitions from the executors that hold them.
+//!
+//! Ballista's `execute_physical_plan` does the same but keeps the job id to itself, so a job
+//! whose client went away ran to its end; here the job is cancelled when its stream is dropped
+//! before the job ended (client gone, query timeout, server shutting down). A scheduler that
+//! cannot be reached at all is told apart from a job that failed, so the server can run the
+//! query itself instead ([`Submitted::Unreachable`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballista_core::client::BallistaClient;
+use ballista_core::config::BallistaConfig;
+use ballista_core::extension::SessionConfigExt;
+use ballista_core::serde::protobuf::execute_query_params::Query;
+use ballista_core::serde::protobuf::get_job_status_result::FlightProxy;
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::serde::protobuf::{
+    CancelJobParams, ExecuteQueryParams, GetJobStatusParams, KeyValuePair, PartitionLocation,
+    execute_query_result, job_status,
+};
+use ballista_core::utils::{GrpcClientConfig, create_grpc_client_endpoint};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
+use datafusion::prelude::SessionConfig;
+use datafusion_proto::physical_plan::{AsExecutionPlan, PhysicalExtensionCodec};
+use datafusion_proto::protobuf::PhysicalPlanNode;
+use futures::{StreamExt, TryStreamExt};
+use strata_engine::Submitted;
+use tonic::transport::Channel;
+
+type Scheduler = SchedulerGrpcClient<Channel>;
+
+fn failed(scheduler: &str, what: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!("on the cluster (scheduler {scheduler}): {what}"))
+}
+
+/// Submit `plan` to the scheduler at `url` (`http://host:port`) and, once the job is
+/// accepted, return its result stream.
+pub(crate) async fn submit(
+    url: &str,
+    plan: Arc<dyn ExecutionPlan>,
+    codec: &dyn PhysicalExtensionCodec,
+    session: SessionConfig,
+    max_message: usize,
+) -> Result<Submitted> {
+    let schema = plan.schema();
+    let mut message = Vec::new();
+    PhysicalPlanNode::try_from_physical_plan(plan, codec)?
+        .try_encode(&mut message)
+        .map_err(|e| failed(url, format!("encoding the plan: {e}")))?;
+    // Ballista sends every entry as the job's settings; the tasks run with them.
+    let settings = (session.options().entries().into_iter())
+        .map(|entry| KeyValuePair {
+            key: entry.key,
+            value: entry.value,
+        })
+        .collect();
+    let ballista: BallistaConfig = session.ballista_config();
+    let grpc = GrpcClientConfig::from(&ballista);
+    let endpoint =
+        create_grpc_client_endpoint(url.to_string(), Some(&grpc)).map_err(|e| failed(url, e))?;
+    let channel = match endpoint.connect().await {
+        Ok(channel) => channel,
+        Err(e) => return Ok(Submitted::Unreachable(unreachable(url, &e))),
+    };
+    let mut scheduler = Scheduler::new(channel)
+        .max_encoding_message_size(max_message)
+        .max_decoding_message_size(max_message);
+    let mut request = tonic::Request::new(ExecuteQueryParams {
+        query: Some(Query::PhysicalPlan(message)),
+        settings,
+        session_id: uuid::Uuid::new_v4().to_string(),
+        operation_id: uuid::Uuid::now_v7().to_string(),
+    });
+    ballista_core::version::insert_version_header(request.metadata_mut());
+    let accepted = match scheduler.execute_query(request).await {
+        Ok(response) => response.into_inner(),
+        Err(status) if status.code() == tonic::Code::Unavailable => {
+            return Ok(Submitted::Unreachable(unreachable(url, &status)));
+        }
+        Err(status) => return Err(failed(url, status.message())),
+    };
+    let job_id = match accepted.result {
+        Some(execute_query_result::Result::Success(success)) => success.job_id,
+        Some(execute_query_result::Result::Failure(failure)) => {
+            return Err(failed(url, format!("the job was refused: {failure:?}")));
+        }
+        None => return Err(failed(url, "the scheduler answered nothing")),
+    };
+    let job = Job {
+        scheduler: scheduler.clone(),
+        url: url.to_string(),
+        id: job_id,
+        ended: false,
+    };
+    let stream = futures::stream::once(follow(job, grpc)).try_flatten();
+    Ok(Submitted::Running(Box::pin(RecordBatchStreamAdapter::new(
+        schema, stream,
+    ))))
+}
+
+fn unreachable(url: &str, error: &dyn std::error::Error) -> String {
+    let mut why = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        why = format!("{why}: {cause}");
+        source = cause.source();
+    }
+    format!("the cluster's scheduler at {url} cannot be reached ({why})")
+}
+
+/// A submitted job; dropped before it ended (its stream dropped while the job runs), it is
+/// cancelled on the scheduler.
+struct Job {
+    scheduler: Scheduler,
+    url: String,
+    id: String,
+    ended: bool,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut scheduler = self.scheduler.clone();
+        let job_id = std::mem::take(&mut self.id);
+        let url = self.url.clone();
+        runtime.spawn(async move {
+            if let Err(e) = scheduler
+                .cancel_job(CancelJobParams {
+                    job_id: job_id.clone(),
+                })
+                .await
+            {
+                log::warn!("cancelling job {job_id} on the scheduler at {url}: {e}");
+            }
+        });
+    }
+}
+
+/// Follow the job until it ends, then stream its result partitions.
+async fn follow(
+    mut job: Job,
+    grpc: GrpcClientConfig,
+) -> Result<impl futures::Stream<Item = Result<datafusion::arrow::array::RecordBatch>>> {
+    // Short jobs end in tens of milliseconds: ask often at first, then every 50 ms.
+    let mut wait = Duration::from_millis(5);
+    let (locations, proxy) = loop {
+        let status = job
+            .scheduler
+            .get_job_status(GetJobStatusParams {
+                job_id: job.id.clone(),
+            })
+            .await
+            .map_err(|e| {
+                failed(
+                    &job.url,
+                    format!("following job {}: {}", job.id, e.message()),
+                )
+            })?
+            .into_inner();
+        match status.status.and_then(|s| s.status) {
+            Some(job_status::Status::Successful(done)) => {
+                break (done.partition_location, status.flight_proxy);
+            }
+            Some(job_status::Status::Failed(failure)) => {
+                job.ended = true;
+                return Err(failed(
+                    &job.url,
+                    format!("job {} failed: {}", job.id, failure.error),
+                ));
+            }
+            None | Some(job_status::Status::Queued(_)) | Some(job_status::Status::Running(_)) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(50));
+            }
+        }
+    };
+    job.ended = true;
+    let url = job.url.clone();
+    let fetches = locations.into_iter().map(move |location| {
+        futures::stream::once(fetch(location, url.clone(), proxy.clone(), grpc.clone()))
+            .try_flatten()
+    });
+    Ok(futures::stream::iter(fetches).flatten())
+}
+
+/// One result partition, from the executor that holds it (or the proxy the scheduler names).
+async fn fetch(
+    location: PartitionLocation,
+    url: String,
+    proxy: Option<FlightProxy>,
+    grpc: GrpcClientConfig,
+) -> Result<SendableRecordBatchStream> {
+    let layout = location.layout();
+    let (Some(executor), Some(partition)) = (location.executor_meta, location.partition_id) else {
+        return Err(failed(&url, "a result partition without its executor"));
+    };
+    let (host, port) = match &proxy {
+        Some(FlightProxy::External(address)) => host_port(&format!("http://{address}"))
+            .ok_or_else(|| failed(&url, format!("the flight proxy {address:?}")))?,
+        Some(FlightProxy::Local(true)) => {
+            host_port(&url).ok_or_else(|| failed(&url, "the scheduler's address"))?
+        }
+        Some(FlightProxy::Local(false)) | None => (executor.host.clone(), executor.port as u16),
+    };
+    let mut client = BallistaClient::try_new(
+        &host,
+        port,
+        grpc.max_message_size,
+        grpc.use_tls,
+        None,
+        grpc.io_retries_times,
+        grpc.io_retry_wait_time_ms,
+        0,
+        0,
+    )
+    .await
+    .map_err(|e| {
+        failed(
+            &url,
+            format!("fetching results from executor {host}:{port}: {e}"),
+        )
+    })?;
+    client
+        .fetch_partition_proxied(
+            &executor.id,
+            &partition.into(),
+            location.file_id,
+            layout,
+            &executor.host,
+            executor.port as u16,
+            true,
+        )
+        .await
+        .map_err(|e| {
+            failed(
+                &url,
+                format!("fetching results from executor {host}:{port}: {e}"),
+            )
+        })
+}
+
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':')?;
+    Some((host.to_string(), port.parse().ok()?))
+}
