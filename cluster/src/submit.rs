@@ -66,7 +66,7 @@ pub(crate) async fn submit(
         Ok(channel) => channel,
         Err(e) => return Ok(Submitted::Unreachable(unreachable(url, &e))),
     };
-    let mut scheduler = Scheduler::new(channel)
+    let scheduler = Scheduler::new(channel)
         .max_encoding_message_size(max_message)
         .max_decoding_message_size(max_message);
     let mut request = tonic::Request::new(ExecuteQueryParams {
@@ -76,26 +76,55 @@ pub(crate) async fn submit(
         operation_id: uuid::Uuid::now_v7().to_string(),
     });
     ballista_core::version::insert_version_header(request.metadata_mut());
-    let accepted = match scheduler.execute_query(request).await {
-        Ok(response) => response.into_inner(),
+    // The submission runs on its own: if this query is dropped while it is under way (client
+    // gone, timeout), the job it created is still cancelled.
+    let (reply, accepted) = tokio::sync::oneshot::channel();
+    let submitting = scheduler.clone();
+    let submitted_to = url.to_string();
+    tokio::spawn(async move {
+        let mut scheduler = submitting;
+        let response = scheduler.execute_query(request).await;
+        if let Err(Ok(response)) = reply.send(response)
+            && let Some(execute_query_result::Result::Success(success)) =
+                response.into_inner().result
+        {
+            cancel(scheduler, submitted_to, success.job_id).await;
+        }
+    });
+    let response = accepted
+        .await
+        .map_err(|_| failed(url, "the submission was lost"))?;
+    let response = match response {
+        Ok(response) => response,
         Err(status) if status.code() == tonic::Code::Unavailable => {
             return Ok(Submitted::Unreachable(unreachable(url, &status)));
         }
         Err(status) => return Err(failed(url, status.message())),
     };
-    let job_id = match accepted.result {
+    // A scheduler of another major version refuses the job (and says so in its failure); one
+    // older than 55 sends no version and runs it.
+    let version = ballista_core::version::check_compatibility(
+        Some(ballista_core::BALLISTA_VERSION),
+        ballista_core::version::version_from_metadata(response.metadata()),
+    );
+    let job_id = match response.into_inner().result {
         Some(execute_query_result::Result::Success(success)) => success.job_id,
         Some(execute_query_result::Result::Failure(failure)) => {
+            version.map_err(|e| failed(url, e))?;
             return Err(failed(url, format!("the job was refused: {failure:?}")));
         }
         None => return Err(failed(url, "the scheduler answered nothing")),
     };
     let job = Job {
-        scheduler: scheduler.clone(),
+        scheduler,
         url: url.to_string(),
         id: job_id,
         ended: false,
     };
+    if let Err(e) = version {
+        // Dropping `job` cancels it.
+        return Err(failed(url, e));
+    }
     let stream = futures::stream::once(follow(job, grpc)).try_flatten();
     Ok(Submitted::Running(Box::pin(RecordBatchStreamAdapter::new(
         schema, stream,
@@ -129,20 +158,40 @@ impl Drop for Job {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let mut scheduler = self.scheduler.clone();
-        let job_id = std::mem::take(&mut self.id);
-        let url = self.url.clone();
-        runtime.spawn(async move {
-            if let Err(e) = scheduler
-                .cancel_job(CancelJobParams {
-                    job_id: job_id.clone(),
-                })
-                .await
-            {
-                log::warn!("cancelling job {job_id} on the scheduler at {url}: {e}");
-            }
-        });
+        runtime.spawn(cancel(
+            self.scheduler.clone(),
+            std::mem::take(&mut self.url),
+            std::mem::take(&mut self.id),
+        ));
     }
+}
+
+/// Cancel a job, and again while the scheduler still reports it queued or running: a job
+/// the scheduler is still planning has nothing to cancel yet, and starts once planned (for at
+/// most a minute).
+async fn cancel(mut scheduler: Scheduler, url: String, job_id: String) {
+    for _ in 0..120 {
+        if let Err(e) = scheduler
+            .cancel_job(CancelJobParams {
+                job_id: job_id.clone(),
+            })
+            .await
+        {
+            log::warn!("cancelling job {job_id} on the scheduler at {url}: {e}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let status = scheduler
+            .get_job_status(GetJobStatusParams {
+                job_id: job_id.clone(),
+            })
+            .await;
+        match status.map(|s| s.into_inner().status.and_then(|s| s.status)) {
+            Ok(Some(job_status::Status::Queued(_)) | Some(job_status::Status::Running(_))) => {}
+            _ => return,
+        }
+    }
+    log::warn!("job {job_id} on the scheduler at {url} still runs a minute after its cancel");
 }
 
 /// Follow the job until it ends, then stream its result partitions.
@@ -152,7 +201,9 @@ async fn follow(
 ) -> Result<impl futures::Stream<Item = Result<datafusion::arrow::array::RecordBatch>>> {
     // Short jobs end in tens of milliseconds: ask often at first, then every 50 ms.
     let mut wait = Duration::from_millis(5);
-    let (locations, proxy) = loop {
+    let mut known = false;
+    let submitted = std::time::Instant::now();
+    let (mut locations, proxy) = loop {
         let status = job
             .scheduler
             .get_job_status(GetJobStatusParams {
@@ -177,13 +228,24 @@ async fn follow(
                     format!("job {} failed: {}", job.id, failure.error),
                 ));
             }
-            None | Some(job_status::Status::Queued(_)) | Some(job_status::Status::Running(_)) => {
+            // A scheduler that restarted forgets its jobs: it knows nothing of this one.
+            None if known || submitted.elapsed() > Duration::from_secs(60) => {
+                job.ended = true;
+                return Err(failed(
+                    &job.url,
+                    format!("the scheduler no longer knows job {} (restarted?)", job.id),
+                ));
+            }
+            status => {
+                known |= status.is_some();
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_millis(50));
             }
         }
     };
     job.ended = true;
+    // The scheduler lists them as their tasks ended; the plan's output is in partition order.
+    locations.sort_by_key(|l| l.partition_id.as_ref().map(|p| p.partition_id));
     let url = job.url.clone();
     let fetches = locations.into_iter().map(move |location| {
         futures::stream::once(fetch(location, url.clone(), proxy.clone(), grpc.clone()))

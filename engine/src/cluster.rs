@@ -182,7 +182,7 @@ fn configured_function(expr: &Arc<dyn PhysicalExpr>) -> Option<String> {
 
 /// Runs plans on a cluster. The engine hands it every query whose scans read at least
 /// [`min_scan_bytes`](ClusterRunner::min_scan_bytes); writes, commands, `EXPLAIN ANALYZE`,
-/// answers at hand and plans the cluster cannot run (see [`runs_on_cluster`]) stay local.
+/// answers at hand and plans the cluster cannot run (see [`placement`]) stay local.
 pub trait ClusterRunner: Send + Sync + std::fmt::Debug {
     /// Queries reading fewer bytes run locally (0: every query that reads files).
     fn min_scan_bytes(&self) -> u64;

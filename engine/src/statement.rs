@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::common::ParamValues;
+use datafusion::common::format::ExplainFormat;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
@@ -215,8 +216,16 @@ impl PreparedStatement {
             }
         };
         // EXPLAIN on a server with a cluster says where the statement would run.
+        // (Not for the one-document formats.)
         let explained = match (&plan, &lake.cluster) {
-            (LogicalPlan::Explain(explain), Some(_)) => Some(Arc::clone(&explain.plan)),
+            (LogicalPlan::Explain(explain), Some(_))
+                if matches!(
+                    explain.explain_format,
+                    ExplainFormat::Indent | ExplainFormat::Tree
+                ) =>
+            {
+                Some(Arc::clone(&explain.plan))
+            }
             _ => None,
         };
         let physical = if analyzed {
@@ -240,13 +249,18 @@ impl PreparedStatement {
         };
         let physical = match (explained, &lake.cluster) {
             (Some(statement), Some(cluster)) => {
-                let placement = if crate::engine::is_query(&statement) {
-                    let planned = lake.ctx.state().create_physical_plan(&statement).await?;
-                    crate::cluster::placement(&planned, cluster.as_ref(), &codec())
+                let line = if !crate::engine::is_query(&statement) {
+                    "runs on this server: writes and commands run here".to_string()
                 } else {
-                    crate::cluster::Placement::Local("writes and commands run here".into())
+                    match lake.ctx.state().create_physical_plan(&statement).await {
+                        Ok(planned) => crate::cluster::explain_placement(
+                            &crate::cluster::placement(&planned, cluster.as_ref(), &codec()),
+                            cluster.as_ref(),
+                        ),
+                        // As DataFusion's own rows do, EXPLAIN reports what it cannot plan.
+                        Err(e) => format!("cannot tell: {e}"),
+                    }
                 };
-                let line = crate::cluster::explain_placement(&placement, cluster.as_ref());
                 with_explain_row(physical, "cluster", &line, lake.ctx.task_ctx()).await?
             }
             _ => physical,

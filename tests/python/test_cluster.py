@@ -142,6 +142,12 @@ def test_explain_says_where_a_statement_would_run_and_why(cluster):
         assert line == "runs on this server: writes and commands run here", line
         [line] = placement(cur, "SELECT 1")
         assert line == "runs on this server: it reads no files", line
+        # A statement that cannot be planned: EXPLAIN still answers, and says so.
+        [line] = placement(cur, "SELECT * FROM requests WHERE status = $1")
+        assert line.startswith("cannot tell: ") and "$1" in line, line
+        # One-document formats stay one document.
+        cur.execute(f"EXPLAIN FORMAT graphviz {QUERIES[1]}")
+        assert not [r for r in cur.fetchall() if r[0] == "cluster"]
         # EXPLAIN only explains: nothing was written.
         cur.execute("SELECT count(*) FROM requests")
         assert cur.fetchall()[0][0] == 20000
@@ -237,11 +243,14 @@ def test_a_query_that_times_out_cancels_its_cluster_job(tmp_path):
     try:
         with flight.connect(server.url) as conn, conn.cursor() as cur:
             start = time.time()
+            idle = sum(cpu_seconds(pid) for pid in executors)
             with pytest.raises(Exception) as error:
                 cur.execute(SLOW)
                 cur.fetchall()
             assert "3s" in str(error.value) or "timeout" in str(error.value).lower(), error.value
             assert time.time() - start < 10
+            # It ran on the cluster (not here, as a fallback would).
+            assert sum(cpu_seconds(pid) for pid in executors) - idle > 2
             # The tasks running when the job was cancelled end; no other starts.
             time.sleep(4)
             before = sum(cpu_seconds(pid) for pid in executors)

@@ -84,6 +84,26 @@ def test_every_strata_command_line_is_one_strata_accepts():
     assert config_paths == {("config", "/etc/strata/strata.toml")}
 
 
+def test_no_secret_is_shipped_and_the_autoscaler_owns_the_executor_count():
+    docs = documents()
+    for _, doc in docs:
+        if doc["kind"] == "Secret":
+            # Anyone could mint tokens with a token-signing secret published here.
+            assert "STRATA_AUTH_SECRET" not in doc.get("stringData", {}) and "STRATA_AUTH_SECRET" not in doc.get("data", {})
+    scaled = {d["spec"]["scaleTargetRef"]["name"] for _, d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    assert scaled == {"strata-executor"}
+    for _, doc in docs:
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"] in scaled:
+            assert "replicas" not in doc["spec"], "an apply would reset the autoscaled count"
+    # An executor runs as many tasks at once as the CPUs it is given, not the node's cores.
+    [(_, executor)] = [(n, c) for n, c in containers() if n == "strata-executor"]
+    vcores = next(a.split("=", 1)[1] for a in executor["args"] if a.startswith("--vcores="))
+    assert executor["resources"]["limits"]["cpu"] == vcores == executor["resources"]["requests"]["cpu"]
+    # The scheduler reads no files and no catalog: it gets no credentials.
+    [(_, scheduler)] = [(n, c) for n, c in containers() if n == "strata-scheduler"]
+    assert "envFrom" not in scheduler
+
+
 def test_the_configuration_is_one_strata_accepts(tmp_path):
     configmap = next(d for _, d in documents() if d["kind"] == "ConfigMap")
     path = tmp_path / "strata.toml"
