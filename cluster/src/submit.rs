@@ -60,8 +60,10 @@ pub(crate) async fn submit(
         .collect();
     let ballista: BallistaConfig = session.ballista_config();
     let grpc = GrpcClientConfig::from(&ballista);
-    let endpoint =
-        create_grpc_client_endpoint(url.to_string(), Some(&grpc)).map_err(|e| failed(url, e))?;
+    // A scheduler host that drops packets is told unreachable after 5 s, not Ballista's 20.
+    let endpoint = create_grpc_client_endpoint(url.to_string(), Some(&grpc))
+        .map_err(|e| failed(url, e))?
+        .connect_timeout(Duration::from_secs(5));
     let channel = match endpoint.connect().await {
         Ok(channel) => channel,
         Err(e) => return Ok(Submitted::Unreachable(unreachable(url, &e))),

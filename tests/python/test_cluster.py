@@ -271,7 +271,8 @@ def test_an_executor_killed_mid_query_costs_time_not_the_answer(tmp_path):
     lost (`--executor-timeout`), runs its tasks again on the other, and the query returns the
     answer of one node."""
     catalog, roles, server = small_cluster(tmp_path, '[server.limits]\nquery_timeout = "120s"\n')
-    expected = strata_rows(SLOW, catalog, tmp_path)
+    # The oracle: the same query in one embedded process, with the same settings.
+    expected = strata_rows(SLOW, catalog, tmp_path, env={"STRATA_CONFIG": str(tmp_path / "cluster.toml")})
     assert len(expected) > 1
     try:
         outcome = {}
