@@ -134,13 +134,10 @@ pub(crate) async fn submit(
 }
 
 fn unreachable(url: &str, error: &dyn std::error::Error) -> String {
-    let mut why = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        why = format!("{why}: {cause}");
-        source = cause.source();
-    }
-    format!("the cluster's scheduler at {url} cannot be reached ({why})")
+    format!(
+        "the cluster's scheduler at {url} cannot be reached ({})",
+        strata_engine::full_message(error)
+    )
 }
 
 /// A submitted job; dropped before it ended (its stream dropped while the job runs), it is
@@ -275,6 +272,12 @@ async fn fetch(
         }
         Some(FlightProxy::Local(false)) | None => (executor.host.clone(), executor.port as u16),
     };
+    let fetching = |e: ballista_core::error::BallistaError| {
+        failed(
+            &url,
+            format!("fetching results from executor {host}:{port}: {e}"),
+        )
+    };
     let mut client = BallistaClient::try_new(
         &host,
         port,
@@ -287,12 +290,7 @@ async fn fetch(
         0,
     )
     .await
-    .map_err(|e| {
-        failed(
-            &url,
-            format!("fetching results from executor {host}:{port}: {e}"),
-        )
-    })?;
+    .map_err(fetching)?;
     client
         .fetch_partition_proxied(
             &executor.id,
@@ -304,12 +302,7 @@ async fn fetch(
             true,
         )
         .await
-        .map_err(|e| {
-            failed(
-                &url,
-                format!("fetching results from executor {host}:{port}: {e}"),
-            )
-        })
+        .map_err(fetching)
 }
 
 fn host_port(url: &str) -> Option<(String, u16)> {

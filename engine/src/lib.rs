@@ -70,7 +70,7 @@ pub use procedures::{
     retention_line,
 };
 pub use provider::{CATALOG_NAME, DEFAULT_SCHEMA};
-pub use requests::{RequestCounter, RequestCounts, StorageProblem};
+pub use requests::{RequestCounter, RequestCounts, StorageProblem, full_message};
 pub use result_cache::CacheUse;
 pub use scan_exec::{CatalogScanExec, ScanSummary};
 pub use statement::{PreparedStatement, QueryStats, RunningStatement, scan_summaries};

@@ -330,8 +330,8 @@ fn explain(url: &str, e: object_store::Error) -> (object_store::Error, Option<St
     (e, Some(problem))
 }
 
-/// An error and its sources, joined.
-fn full_message(e: &dyn std::error::Error) -> String {
+/// An error and its sources, joined (a source whose text the message already holds is left out).
+pub fn full_message(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
