@@ -1,6 +1,6 @@
 //! The engines a suite runs on, each driven as a separate process over the same files:
 //! Strata embedded (`strata query`), Strata through its Flight SQL server (`strata serve`,
-//! queried with `strata query --server`), DuckDB (Python package, `read_parquet` with Hive
+//! queried with `strata query --server`), Strata on a loopback cluster (`--executors`), DuckDB (Python package, `read_parquet` with Hive
 //! partitioning) and datafusion-cli (`CREATE EXTERNAL TABLE`).
 
 use std::io::Read;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::Suite;
+use crate::cluster::{Cluster, Shape, Work};
 use crate::s3::{Counters, Emulator, Traffic};
 use crate::server::Server;
 
@@ -27,6 +28,8 @@ pub struct Measure {
     pub bytes: Option<u64>,
     /// Requests and bytes the S3 emulator's proxy carried during the timed runs (S3 mode).
     pub traffic: Option<Traffic>,
+    /// What each executor did during the timed runs (strata-cluster).
+    pub executors: Option<Vec<Work>>,
 }
 
 /// Peak resident set size (VmHWM) of a live process.
@@ -160,6 +163,7 @@ fn strata_timed(
         requests: requests.filter(|_| server_pid.is_none()),
         bytes: bytes.filter(|_| server_pid.is_none()),
         traffic: None,
+        executors: None,
     })
 }
 
@@ -202,6 +206,16 @@ pub enum Engine {
         catalog: String,
         env: Vec<(String, String)>,
     },
+    /// `strata serve --scheduler` in front of a loopback cluster, started afresh for each
+    /// query (its cold run is a fresh cluster's).
+    StrataCluster {
+        bin: PathBuf,
+        catalog: String,
+        env: Vec<(String, String)>,
+        shape: Shape,
+        /// The tables are on local disk (shared by the executors on this machine).
+        local_files: bool,
+    },
     DuckDb {
         python: PathBuf,
         peer: PathBuf,
@@ -221,13 +235,15 @@ impl Engine {
             Engine::Strata { .. } => "strata",
             Engine::StrataFlight { .. } => "strata-flight",
             Engine::StrataDisk { .. } => "strata-disk",
+            Engine::StrataCluster { .. } => "strata-cluster",
             Engine::DuckDb { .. } => "duckdb",
             Engine::DataFusionCli { .. } => "datafusion-cli",
         }
     }
 
     /// Set `name` up for `suite` over `data` (absolute), or over the emulator's copy of it
-    /// when `store` is given; `None` when it is not installed.
+    /// when `store` is given; `None` when it is not installed. `cluster`: the layout of
+    /// strata-cluster.
     pub fn prepare(
         name: &str,
         suite: Suite,
@@ -235,6 +251,7 @@ impl Engine {
         store: Option<&Emulator>,
         work: &Path,
         tools: &Tools,
+        cluster: Option<Shape>,
     ) -> Result<Option<Engine>> {
         let tables = suite.tables();
         let location = |t: &str| match store {
@@ -243,10 +260,11 @@ impl Engine {
         };
         let env = store.map(Emulator::env).unwrap_or_default();
         match name {
-            "strata" | "strata-flight" | "strata-disk" => {
+            "strata" | "strata-flight" | "strata-disk" | "strata-cluster" => {
+                // strata-disk's catalog is its own; the others share one, registered once.
                 let file = if name == "strata-disk" { "strata-disk.db" } else { "strata.db" };
                 let catalog = format!("sqlite:{}", work.join(file).display());
-                if name != "strata-flight" {
+                if name == "strata-disk" || !work.join(file).exists() {
                     let _ = std::fs::remove_file(work.join(file));
                     for table in tables {
                         let mut cmd = strata_command(&tools.strata, &env);
@@ -261,6 +279,17 @@ impl Engine {
                         bin: tools.strata.clone(),
                         catalog,
                         env,
+                    }
+                } else if name == "strata-cluster" {
+                    let Some(shape) = cluster else {
+                        bail!("strata-cluster: give the cluster's size with --executors N");
+                    };
+                    Engine::StrataCluster {
+                        bin: tools.strata.clone(),
+                        catalog,
+                        env,
+                        shape,
+                        local_files: store.is_none(),
                     }
                 } else if name == "strata-disk" {
                     let disk = work.join("disk-tier");
@@ -334,14 +363,14 @@ impl Engine {
                     .collect(),
             })),
             other => bail!(
-                "unknown engine '{other}': use strata, strata-flight, strata-disk, duckdb or datafusion-cli"
+                "unknown engine '{other}': use strata, strata-flight, strata-disk, strata-cluster, duckdb or datafusion-cli"
             ),
         }
     }
 
     /// Run `sql` `runs` times in a fresh process (a freshly started server for
-    /// strata-flight) and write its result to `result` (Parquet). With `counters`, the
-    /// emulator traffic of the timed runs is recorded.
+    /// strata-flight, a fresh cluster for strata-cluster) and write its result to `result`
+    /// (Parquet). With `counters`, the emulator traffic of the timed runs is recorded.
     pub fn measure(
         &self,
         sql: &str,
@@ -360,6 +389,24 @@ impl Engine {
             }
             _ => None,
         };
+        let mut cluster = match self {
+            Engine::StrataCluster {
+                bin,
+                catalog,
+                env,
+                shape,
+                local_files,
+            } => Some(Cluster::start(
+                bin,
+                catalog,
+                env,
+                *shape,
+                &work.join("cluster"),
+                *local_files,
+            )?),
+            _ => None,
+        };
+        let work_before = cluster.as_ref().map(Cluster::work);
         if let Engine::StrataDisk { bin, catalog, env } = self {
             // Fill the disk tier from another process; its traffic is not counted.
             strata_timed(bin, env, &["--catalog", catalog], None, &once)
@@ -372,11 +419,30 @@ impl Engine {
             once: &once,
             result,
         };
-        let mut measure = self.timed(sql, runs, &paths, server.as_ref())?;
+        let mut measure = self.timed(
+            sql,
+            runs,
+            &paths,
+            server.as_ref().or(cluster.as_ref().map(|c| &c.server)),
+        )?;
         if let (Some(c), Some(before)) = (counters, before) {
             measure.traffic = Some(c.read() - before);
         }
-        self.answer(sql, &paths, server.as_ref())?;
+        if let (Some(c), Some(before)) = (cluster.as_mut(), work_before) {
+            if !c.executors_alive() {
+                bail!(
+                    "an executor exited during the query (logs under {})",
+                    work.join("cluster").display()
+                );
+            }
+            let after = c.work();
+            measure.executors = Some(after.into_iter().zip(before).map(|(a, b)| a - b).collect());
+        }
+        self.answer(
+            sql,
+            &paths,
+            server.as_ref().or(cluster.as_ref().map(|c| &c.server)),
+        )?;
         Ok(measure)
     }
 
@@ -393,7 +459,7 @@ impl Engine {
             Engine::Strata { bin, catalog, env } | Engine::StrataDisk { bin, catalog, env } => {
                 strata_timed(bin, env, &["--catalog", catalog], None, script)
             }
-            Engine::StrataFlight { bin, env, .. } => {
+            Engine::StrataFlight { bin, env, .. } | Engine::StrataCluster { bin, env, .. } => {
                 let server = server.expect("started by measure");
                 strata_timed(
                     bin,
@@ -463,7 +529,7 @@ impl Engine {
             Engine::Strata { bin, catalog, env } | Engine::StrataDisk { bin, catalog, env } => {
                 strata_answer(bin, env, &["--catalog", catalog], once, result)
             }
-            Engine::StrataFlight { bin, env, .. } => {
+            Engine::StrataFlight { bin, env, .. } | Engine::StrataCluster { bin, env, .. } => {
                 let server = server.expect("started by measure");
                 strata_answer(bin, env, &["--server", &server.url], once, result)
             }

@@ -7,6 +7,7 @@
 //! the cold run, the best of the next `--hot-runs` is the hot time. A result that differs from
 //! the reference engine's is reported as a wrong answer, not a time.
 
+mod cluster;
 mod columns;
 mod engines;
 mod flight;
@@ -136,13 +137,21 @@ pub struct RunArgs {
     pub data: Option<PathBuf>,
     /// Engines to run, in this order: strata, strata-flight, duckdb, datafusion-cli; also
     /// strata-disk (Strata with the disk tier, warmed by an untimed run in another process, so
-    /// its cold run is a restart with a warm disk tier; meant for --storage s3)
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "strata,strata-flight,duckdb,datafusion-cli"
-    )]
-    pub engines: Vec<String>,
+    /// its cold run is a restart with a warm disk tier; meant for --storage s3) and
+    /// strata-cluster (with --executors) [default: strata,strata-flight,duckdb,datafusion-cli;
+    /// with --executors: strata-flight,strata-cluster,duckdb]
+    #[arg(long, value_delimiter = ',')]
+    pub engines: Option<Vec<String>>,
+    /// Cluster mode: run the strata-cluster engine, a loopback cluster of a `strata scheduler`
+    /// and this many `strata executor`s behind a `strata serve --scheduler` that sends every
+    /// query there, started afresh for each query; the report (`<suite>-<storage>-cluster`)
+    /// compares it with one server (strata-flight) and says what each executor did
+    #[arg(long, default_value_t = 0)]
+    pub executors: usize,
+    /// With --executors: task slots of each executor (`--vcores`); the cluster's server plans
+    /// for executors × this many partitions [default: the cores divided among the executors]
+    #[arg(long)]
+    pub executor_vcores: Option<usize>,
     /// Hot runs after the cold one; the best counts
     #[arg(long, default_value_t = 3)]
     pub hot_runs: usize,
@@ -171,6 +180,31 @@ pub struct RunArgs {
     /// datafusion-cli [default: on PATH]; skipped when absent
     #[arg(long)]
     pub datafusion_cli: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The engines to run, in order.
+    pub fn engines(&self) -> Vec<String> {
+        let default: &[&str] = if self.executors > 0 {
+            &["strata-flight", "strata-cluster", "duckdb"]
+        } else {
+            &["strata", "strata-flight", "duckdb", "datafusion-cli"]
+        };
+        self.engines
+            .clone()
+            .unwrap_or_else(|| default.iter().map(|e| e.to_string()).collect())
+    }
+
+    /// The cluster engine's layout (with `--executors`).
+    pub fn cluster(&self) -> Option<cluster::Shape> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (self.executors > 0).then(|| cluster::Shape {
+            executors: self.executors,
+            vcores: self
+                .executor_vcores
+                .unwrap_or((cores / self.executors).max(1)),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -310,14 +344,16 @@ fn main() -> Result<()> {
                 }
             };
             let mut failures = 0;
-            // Every suite on local disk, and the trips suite on the S3 emulator too.
+            // Every suite on local disk, and the trips suite on the S3 emulator too, once more
+            // on a cluster of two executors.
             let runs = [
-                (Suite::Logs, Storage::Local),
-                (Suite::Trips, Storage::Local),
-                (Suite::Trips, Storage::S3),
-                (Suite::Tpch, Storage::Local),
+                (Suite::Logs, Storage::Local, 0),
+                (Suite::Trips, Storage::Local, 0),
+                (Suite::Trips, Storage::S3, 0),
+                (Suite::Tpch, Storage::Local, 0),
+                (Suite::Trips, Storage::S3, 2),
             ];
-            for (suite, storage) in runs {
+            for (suite, storage, executors) in runs {
                 let data = dir.join("data").join(suite.name());
                 let scale = if suite == Suite::Tpch { 0.01 } else { 0.002 };
                 if !data_is_current(suite, &data) {
@@ -328,17 +364,21 @@ fn main() -> Result<()> {
                     scale,
                     data: Some(data.clone()),
                     // On the emulator, a restart with a warm disk tier too.
-                    engines: [
-                        "strata",
-                        "strata-flight",
-                        "strata-disk",
-                        "duckdb",
-                        "datafusion-cli",
-                    ]
-                    .into_iter()
-                    .filter(|e| *e != "strata-disk" || storage == Storage::S3)
-                    .map(String::from)
-                    .collect(),
+                    engines: (executors == 0).then(|| {
+                        [
+                            "strata",
+                            "strata-flight",
+                            "strata-disk",
+                            "duckdb",
+                            "datafusion-cli",
+                        ]
+                        .into_iter()
+                        .filter(|e| *e != "strata-disk" || storage == Storage::S3)
+                        .map(String::from)
+                        .collect()
+                    }),
+                    executors,
+                    executor_vcores: None,
                     hot_runs: 1,
                     storage,
                     latency_ms: 5,
@@ -349,7 +389,11 @@ fn main() -> Result<()> {
                     python: args.python.clone(),
                     datafusion_cli: None,
                 };
-                failures += report::run_suite(&run, &data)?.failures;
+                let outcome = report::run_suite(&run, &data)?;
+                failures += outcome.failures;
+                if executors > 0 && outcome.cluster_tasks == 0 {
+                    bail!("the cluster's executors ran no task: its queries ran on the server");
+                }
             }
             if failures > 0 {
                 bail!(

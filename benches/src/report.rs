@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::cluster::{Shape, Work};
 use crate::engines::{Engine, Measure, Tools};
 use crate::results::{Answer, agree, read};
 use crate::s3::Emulator;
@@ -16,6 +17,8 @@ use crate::{RunArgs, Storage};
 pub struct Outcome {
     /// Queries where an engine failed or gave a wrong answer.
     pub failures: usize,
+    /// Tasks the cluster's executors ran (strata-cluster), over every query.
+    pub cluster_tasks: u64,
 }
 
 /// One engine's outcome on one query.
@@ -60,7 +63,7 @@ fn tools(args: &RunArgs) -> Result<Tools> {
             target.join("release").join("strata")
         }
     };
-    if !strata.is_file() && args.engines.iter().any(|e| e.starts_with("strata")) {
+    if !strata.is_file() && args.engines().iter().any(|e| e.starts_with("strata")) {
         bail!(
             "strata binary not found at {}: build it with `cargo build --release -p strata-cli` or pass --strata",
             strata.display()
@@ -146,6 +149,7 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
         std::process::id(),
         suite.name()
     ));
+    let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let store = match args.storage {
         Storage::Local => None,
@@ -158,8 +162,16 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
     };
     let mut engines = Vec::new();
     let mut skipped = Vec::new();
-    for name in &args.engines {
-        match Engine::prepare(name, suite, &data, store.as_ref(), &work, &tools)? {
+    for name in &args.engines() {
+        match Engine::prepare(
+            name,
+            suite,
+            &data,
+            store.as_ref(),
+            &work,
+            &tools,
+            args.cluster(),
+        )? {
             Some(e) => engines.push(e),
             None => skipped.push(name.clone()),
         }
@@ -228,6 +240,13 @@ pub fn run_suite(args: &RunArgs, data: &Path) -> Result<Outcome> {
                 Ok((m, _)) => Cell::Wrong(m),
             })
             .collect();
+        outcome.cluster_tasks += cells
+            .iter()
+            .filter_map(Cell::measure)
+            .filter_map(|m| m.executors.as_ref())
+            .flatten()
+            .map(|w| w.tasks)
+            .sum::<u64>();
         let bad = cells.iter().any(|c| !matches!(c, Cell::Ok(_)));
         if bad {
             outcome.failures += 1;
@@ -273,6 +292,7 @@ fn write_report(
     table: &[(String, Option<usize>, Vec<Cell>)],
 ) -> Result<()> {
     let suite = args.suite.name();
+    let runs = args.hot_runs + 1;
     std::fs::create_dir_all(&args.results)?;
     let strata = engines.iter().position(|e| e.name() == "strata");
     let peers: Vec<usize> = (0..engines.len()).filter(|&i| Some(i) != strata).collect();
@@ -339,7 +359,7 @@ fn write_report(
     writeln!(md, "{header}")?;
     writeln!(md, "|{}", "---|".repeat(header.matches('|').count() - 1))?;
     let mut csv = String::from(
-        "suite,storage,query,engine,cold_s,hot_s,peak_rss_mib,requests,bytes_read,emulator_requests,emulator_bytes,rows,status\n",
+        "suite,storage,query,engine,cold_s,hot_s,peak_rss_mib,requests,bytes_read,emulator_requests,emulator_bytes,rows,status,executor_tasks,executor_cpu_s,executor_written_bytes\n",
     );
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
     for (query, rows, cells) in table {
@@ -365,9 +385,16 @@ fn write_report(
             };
             write!(row, " {text} |")?;
             let opt = |x: Option<u64>| x.map(|r| r.to_string()).unwrap_or_default();
+            // Per executor, per run, separated by semicolons (strata-cluster).
+            let per_executor = |f: &dyn Fn(&Work) -> String| {
+                m.and_then(|m| m.executors.as_ref())
+                    .map(|w| w.iter().map(f).collect::<Vec<_>>().join(";"))
+                    .unwrap_or_default()
+            };
+            let per_run = runs as f64;
             writeln!(
                 csv,
-                "{suite},{},{query},{},{},{},{},{},{},{},{},{rows},{status}",
+                "{suite},{},{query},{},{},{},{},{},{},{},{},{rows},{status},{},{},{}",
                 args.storage.name(),
                 e.name(),
                 m.and_then(cold)
@@ -383,6 +410,9 @@ fn write_report(
                 opt(m.and_then(|m| m.bytes)),
                 opt(m.and_then(|m| m.traffic).map(|t| t.requests)),
                 opt(m.and_then(|m| m.traffic).map(|t| t.bytes)),
+                per_executor(&|w| format!("{:.1}", w.tasks as f64 / per_run)),
+                per_executor(&|w| format!("{:.3}", w.cpu_s / per_run)),
+                per_executor(&|w| format!("{:.0}", w.written as f64 / per_run)),
             )?;
         }
         let s = strata.and_then(|i| cells[i].measure());
@@ -464,11 +494,124 @@ fn write_report(
             }
         }
     }
+    if let Some(shape) = args.cluster() {
+        write_cluster_section(&mut md, shape, runs, engines, table)?;
+    }
+    let cluster = if args.executors > 0 { "-cluster" } else { "" };
     let base = args
         .results
-        .join(format!("{suite}-{}", args.storage.name()));
+        .join(format!("{suite}-{}{cluster}", args.storage.name()));
     std::fs::write(base.with_extension("md"), md)?;
     std::fs::write(base.with_extension("csv"), csv)?;
     eprintln!("report: {}.md and .csv", base.display());
+    Ok(())
+}
+
+/// The cluster against one server, query by query, and what each executor did.
+fn write_cluster_section(
+    md: &mut String,
+    shape: Shape,
+    runs: usize,
+    engines: &[Engine],
+    table: &[(String, Option<usize>, Vec<Cell>)],
+) -> Result<()> {
+    let Some(c) = engines.iter().position(|e| e.name() == "strata-cluster") else {
+        return Ok(());
+    };
+    let single = engines
+        .iter()
+        .position(|e| e.name() == "strata-flight")
+        .or_else(|| engines.iter().position(|e| e.name() == "strata"));
+    let duckdb = engines.iter().position(|e| e.name() == "duckdb");
+    let (n, v) = (shape.executors, shape.vcores);
+    writeln!(
+        md,
+        "## Cluster: {n} executors of {v} task slots against one server"
+    )?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "strata-cluster is a `strata scheduler`, {n} `strata executor --vcores {v}` and a `strata serve --scheduler … --cluster-min-scan 0` that sends every query reading files to the cluster and plans for its {} slots (`target_partitions`), all on this machine and started afresh for each query (the cold run is a fresh cluster's). One server is {}, reached the same way (`strata query --server`). Per executor, per run (the mean of the query's {runs} timed runs): tasks it ran · CPU seconds of its process · MiB it wrote to files (shuffle files, final partitions and spills; its intermediate shuffle files are deleted when the job ends). The executors share this machine's cores with each other and with the server, so CPU-bound queries cannot run faster here; latency-bound ones (object storage) can.",
+        shape.slots(),
+        single.map_or("not run".to_string(), |s| format!(
+            "`{}`",
+            engines[s].name()
+        )),
+    )?;
+    writeln!(md)?;
+    let mut header = String::from(
+        "| query | one server | cluster | cluster / one server (cold) | cluster / one server (hot) |",
+    );
+    for e in 1..=n {
+        write!(header, " executor {e} |")?;
+    }
+    writeln!(md, "{header}")?;
+    writeln!(md, "|{}", "---|".repeat(header.matches('|').count() - 1))?;
+    let (mut cold_ratios, mut hot_ratios, mut duck_hot) = (Vec::new(), Vec::new(), Vec::new());
+    let times = |m: Option<&Measure>| {
+        m.map(|m| format!("{} / {}", secs(cold(m)), secs(hot(m))))
+            .unwrap_or_else(|| "-".into())
+    };
+    for (query, _, cells) in table {
+        let cm = cells[c].measure();
+        let sm = single.and_then(|s| cells[s].measure());
+        let mut row = format!(
+            "| {query} | {} | {} |",
+            times(sm),
+            match &cells[c] {
+                Cell::Ok(m) => times(Some(m)),
+                Cell::Wrong(_) => "**wrong answer**".into(),
+                Cell::Failed(_) => "**failed**".into(),
+            }
+        );
+        for (pick, ratios) in [
+            (cold as fn(&Measure) -> Option<f64>, &mut cold_ratios),
+            (hot, &mut hot_ratios),
+        ] {
+            match (cm.and_then(pick), sm.and_then(pick)) {
+                (Some(a), Some(b)) if b > 0.0 => {
+                    ratios.push(a / b);
+                    write!(row, " {:.2} |", a / b)?;
+                }
+                _ => write!(row, " - |")?,
+            }
+        }
+        if let (Some(a), Some(b)) = (
+            cm.and_then(hot),
+            duckdb.and_then(|d| cells[d].measure()).and_then(hot),
+        ) && b > 0.0
+        {
+            duck_hot.push(a / b);
+        }
+        let work = cm.and_then(|m| m.executors.clone()).unwrap_or_default();
+        for e in 0..n {
+            match work.get(e) {
+                Some(w) => write!(
+                    row,
+                    " {:.1} · {:.2} · {:.2} |",
+                    w.tasks as f64 / runs as f64,
+                    w.cpu_s / runs as f64,
+                    w.written as f64 / runs as f64 / 1048576.0
+                )?,
+                None => write!(row, " - |")?,
+            }
+        }
+        writeln!(md, "{row}")?;
+    }
+    writeln!(md)?;
+    for (what, ratios) in [
+        ("cluster / one server (cold)", &cold_ratios),
+        ("cluster / one server (hot)", &hot_ratios),
+        ("cluster / duckdb (hot)", &duck_hot),
+    ] {
+        if let Some(g) = geomean(ratios) {
+            writeln!(
+                md,
+                "Geometric mean of {what}, {} queries: **{g:.2}**",
+                ratios.len()
+            )?;
+            writeln!(md)?;
+        }
+    }
     Ok(())
 }

@@ -23,6 +23,18 @@ impl Server {
         global: &[&str],
         log: Option<&Path>,
     ) -> Result<Server> {
+        Server::start_with(bin, catalog, env, global, &[], log)
+    }
+
+    /// [`Server::start`] with more `serve` arguments (`serve` after the others).
+    pub fn start_with(
+        bin: &Path,
+        catalog: &str,
+        env: &[(String, String)],
+        global: &[&str],
+        serve: &[&str],
+        log: Option<&Path>,
+    ) -> Result<Server> {
         let stderr = match log {
             Some(path) => Stdio::from(
                 std::fs::OpenOptions::new()
@@ -45,6 +57,7 @@ impl Server {
                 "off",
                 "--exit-with-parent",
             ])
+            .args(serve)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -71,6 +71,15 @@ pub(crate) fn placement(
         {
             local = Some("it has an uncorrelated scalar subquery".to_string());
         }
+        // `x NOT IN (subquery)`: the join must see the whole subquery in one task, and
+        // Ballista 55 runs it once per partition of it (every task then keeps the rows the
+        // others' part of the subquery would have removed: TPC-H q16 counted twice).
+        if node
+            .downcast_ref::<datafusion::physical_plan::joins::HashJoinExec>()
+            .is_some_and(|join| join.null_aware)
+        {
+            local = Some("it has a NOT IN subquery (a null-aware anti join)".to_string());
+        }
         if let Some(scan) = node.downcast_ref::<CatalogScanExec>()
             && let Some(source) = scan
                 .input()

@@ -228,15 +228,10 @@ impl PreparedStatement {
             }
             _ => None,
         };
+        // A query a cluster may run is planned again for it (below): keep its logical plan.
+        let for_cluster = (lake.cluster.is_some() && query).then(|| plan.clone());
         let physical = if analyzed {
-            // What `SessionState::create_physical_plan` does, less the analyzer pass that
-            // preparing the statement made already.
-            let state = lake.ctx.state();
-            let optimized = state.optimizer().optimize(plan, &state, |_, _| {})?;
-            state
-                .query_planner()
-                .create_physical_plan(&optimized, &state)
-                .await?
+            physical_plan(lake.ctx.state(), plan).await?
         } else {
             let frame = lake.ctx.execute_logical_plan(plan).await?;
             frame.create_physical_plan().await?
@@ -275,6 +270,24 @@ impl PreparedStatement {
                 )
                 .then(|| (Arc::clone(cluster), codec, lake.ctx.copied_config()))
             });
+        // Planned again without dynamic filters: Ballista cuts the plan into stages, and a
+        // join's or a top-N's filter built in one stage cannot reach a scan in another (the
+        // scheduler also refuses to swap a join's inputs once it has one, and the job then
+        // never ends). The settings the cluster is sent say the same.
+        let (physical, on_cluster) = match (on_cluster, for_cluster) {
+            (Some((cluster, codec, mut config)), Some(logical)) => {
+                without_dynamic_filters(config.options_mut());
+                let mut state = lake.ctx.state();
+                without_dynamic_filters(state.config_mut().options_mut());
+                let planned = if analyzed {
+                    physical_plan(state, logical).await?
+                } else {
+                    state.create_physical_plan(&logical).await?
+                };
+                (planned, Some((cluster, codec, config)))
+            }
+            (on_cluster, _) => (physical, on_cluster),
+        };
         let ran_on_cluster = Arc::new(AtomicBool::new(false));
         let plan_starts = {
             let physical = Arc::clone(&physical);
@@ -337,6 +350,29 @@ impl PreparedStatement {
             on_cluster: ran_on_cluster,
         })
     }
+}
+
+/// What `SessionState::create_physical_plan` does, less the analyzer pass that preparing the
+/// statement made already.
+async fn physical_plan(
+    state: datafusion::execution::SessionState,
+    plan: LogicalPlan,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let optimized = state.optimizer().optimize(plan, &state, |_, _| {})?;
+    Ok(state
+        .query_planner()
+        .create_physical_plan(&optimized, &state)
+        .await?)
+}
+
+/// Turn off every dynamic filter (as `SET datafusion.optimizer.enable_dynamic_filter_pushdown
+/// = false` does).
+fn without_dynamic_filters(options: &mut datafusion::config::ConfigOptions) {
+    let optimizer = &mut options.optimizer;
+    optimizer.enable_dynamic_filter_pushdown = false;
+    optimizer.enable_join_dynamic_filter_pushdown = false;
+    optimizer.enable_topk_dynamic_filter_pushdown = false;
+    optimizer.enable_aggregate_dynamic_filter_pushdown = false;
 }
 
 /// `EXPLAIN`'s output (`plan_type`, `plan`) with one more row.
