@@ -34,8 +34,8 @@ pub struct Work {
     pub tasks: u64,
     /// CPU seconds of its process.
     pub cpu_s: f64,
-    /// Bytes its process wrote to files (`wchar`: stage outputs, i.e. shuffle files and final
-    /// partitions, spills, and its log). Sockets are not counted: Rust writes them with `send`.
+    /// Bytes its process wrote (`wchar`: stage outputs — shuffle files and final partitions —
+    /// spills and its log, and the Flight streams it serves, which h2 writes with `writev`).
     pub written: u64,
 }
 
@@ -214,8 +214,9 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
-/// Bytes a live process passed to `write`-like system calls (its successful shuffle files
-/// are deleted when their job ends, so sizes on disk would miss them).
+/// Bytes a live process passed to `write`-like system calls, to files and sockets (its
+/// intermediate shuffle files are deleted when their job ends, so sizes on disk would miss
+/// them).
 fn bytes_written(pid: u32) -> Option<u64> {
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
     io.lines()

@@ -497,7 +497,11 @@ fn write_report(
     if let Some(shape) = args.cluster() {
         write_cluster_section(&mut md, shape, runs, engines, table)?;
     }
-    let cluster = if args.executors > 0 { "-cluster" } else { "" };
+    let cluster = match (args.executors, args.executor_vcores) {
+        (0, _) => String::new(),
+        (_, None) => "-cluster".to_string(),
+        (_, Some(v)) => format!("-cluster-vcores{v}"),
+    };
     let base = args
         .results
         .join(format!("{suite}-{}{cluster}", args.storage.name()));
@@ -531,7 +535,7 @@ fn write_cluster_section(
     writeln!(md)?;
     writeln!(
         md,
-        "strata-cluster is a `strata scheduler`, {n} `strata executor --vcores {v}` and a `strata serve --scheduler … --cluster-min-scan 0` that sends every query reading files to the cluster and plans for its {} slots (`target_partitions`), all on this machine and started afresh for each query (the cold run is a fresh cluster's). One server is {}, reached the same way (`strata query --server`). Per executor, per run (the mean of the query's {runs} timed runs): tasks it ran · CPU seconds of its process · MiB it wrote to files (shuffle files, final partitions and spills; its intermediate shuffle files are deleted when the job ends). The executors share this machine's cores with each other and with the server, so CPU-bound queries cannot run faster here; latency-bound ones (object storage) can.",
+        "strata-cluster is a `strata scheduler`, {n} `strata executor --vcores {v}` and a `strata serve --scheduler … --cluster-min-scan 0` that sends every query reading files to the cluster and plans for its {} slots (`target_partitions`), all on this machine and started afresh for each query (the cold run is a fresh cluster's). One server is {}, reached the same way (`strata query --server`). (On object storage the server plans at least its scan concurrency in scan partitions, so stages have more tasks than slots.) Per executor, per run (the mean of the query's {runs} timed runs): tasks it ran · CPU seconds of its process · MiB its process wrote (`wchar`: shuffle files, final partitions, spills and its log, and the Flight streams it served). A query whose executors ran no task ran on the server (answered from the catalog, or kept there: see EXPLAIN's cluster row); it is marked and left out of the geometric means. The executors share this machine's cores with each other and with the server, so CPU-bound queries cannot run faster here; latency-bound ones (object storage) can.",
         shape.slots(),
         single.map_or("not run".to_string(), |s| format!(
             "`{}`",
@@ -555,8 +559,15 @@ fn write_cluster_section(
     for (query, _, cells) in table {
         let cm = cells[c].measure();
         let sm = single.and_then(|s| cells[s].measure());
+        // No task on any executor: the query ran on the server.
+        let here = cm.is_some_and(|m| {
+            m.executors
+                .as_ref()
+                .is_some_and(|w| w.iter().all(|w| w.tasks == 0))
+        });
         let mut row = format!(
-            "| {query} | {} | {} |",
+            "| {query}{} | {} | {} |",
+            if here { " (ran on the server)" } else { "" },
             times(sm),
             match &cells[c] {
                 Cell::Ok(m) => times(Some(m)),
@@ -570,16 +581,20 @@ fn write_cluster_section(
         ] {
             match (cm.and_then(pick), sm.and_then(pick)) {
                 (Some(a), Some(b)) if b > 0.0 => {
-                    ratios.push(a / b);
+                    if !here {
+                        ratios.push(a / b);
+                    }
                     write!(row, " {:.2} |", a / b)?;
                 }
                 _ => write!(row, " - |")?,
             }
         }
-        if let (Some(a), Some(b)) = (
-            cm.and_then(hot),
-            duckdb.and_then(|d| cells[d].measure()).and_then(hot),
-        ) && b > 0.0
+        if !here
+            && let (Some(a), Some(b)) = (
+                cm.and_then(hot),
+                duckdb.and_then(|d| cells[d].measure()).and_then(hot),
+            )
+            && b > 0.0
         {
             duck_hot.push(a / b);
         }
@@ -607,7 +622,7 @@ fn write_cluster_section(
         if let Some(g) = geomean(ratios) {
             writeln!(
                 md,
-                "Geometric mean of {what}, {} queries: **{g:.2}**",
+                "Geometric mean of {what}, {} queries that ran on the cluster: **{g:.2}**",
                 ratios.len()
             )?;
             writeln!(md)?;
