@@ -2,14 +2,13 @@
 //! N `strata executor`s and a `strata serve --scheduler` that sends every query reading files
 //! there (`--cluster-min-scan 0`), and what each executor did during a measurement.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::server::Server;
+use crate::server::{Server, free_port, wait_listening};
 
 /// How the cluster engine is laid out.
 #[derive(Debug, Clone, Copy)]
@@ -73,12 +72,6 @@ pub struct Cluster {
     _scheduler: Role,
 }
 
-/// A free loopback port (closed again at once: another process may take it first, which the
-/// role then reports as an error).
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn start_role(bin: &Path, env: &[(String, String)], args: &[String], log: PathBuf) -> Result<Role> {
     let stderr =
         std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
@@ -96,21 +89,15 @@ fn start_role(bin: &Path, env: &[(String, String)], args: &[String], log: PathBu
     Ok(Role { child, log })
 }
 
-/// Wait until `port` accepts connections, or `role` has exited.
-fn wait_listening(role: &mut Role, port: u16) -> Result<()> {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(status) = role.child.try_wait()? {
-            let log = std::fs::read_to_string(&role.log).unwrap_or_default();
-            bail!("a cluster role exited ({status}): {}", log.trim());
-        }
-        if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!("a cluster role did not listen on port {port} within 60 s")
+/// Wait until `role` listens on `port`.
+fn role_listening(role: &mut Role, port: u16) -> Result<()> {
+    wait_listening(
+        &mut role.child,
+        port,
+        "a cluster role",
+        Some(&role.log),
+        Duration::from_secs(60),
+    )
 }
 
 impl Cluster {
@@ -138,7 +125,7 @@ impl Cluster {
             ],
             dir.join("scheduler.log"),
         )?;
-        wait_listening(&mut scheduler, port)?;
+        role_listening(&mut scheduler, port)?;
         let url = format!("http://127.0.0.1:{port}");
         let mut executors = Vec::new();
         for n in 1..=shape.executors {
@@ -160,7 +147,7 @@ impl Cluster {
                 ],
                 dir.join(format!("executor-{n}.log")),
             )?;
-            wait_listening(&mut role, flight)?;
+            role_listening(&mut role, flight)?;
             executors.push(role);
         }
         // An executor registers with its first poll, right after its Flight port opens.

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::server::{free_port, wait_listening};
+
 /// The bucket the suites' files are uploaded to; each table is the prefix of its name.
 pub const BUCKET: &str = "strata-bench";
 
@@ -56,10 +58,6 @@ pub struct Emulator {
     pub counters: Arc<Counters>,
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// `name` in the `bin/` of `python`'s environment, else on PATH.
 fn beside_python(python: &Path, name: &str) -> PathBuf {
     python
@@ -93,16 +91,13 @@ impl Emulator {
             counters: Arc::new(Counters::default()),
         };
         let direct = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(&direct).is_err() {
-            if Instant::now() > deadline {
-                bail!("moto_server did not listen on {direct} within 30 s");
-            }
-            if let Some(status) = emulator.moto.try_wait()? {
-                bail!("moto_server exited at start ({status})");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_listening(
+            &mut emulator.moto,
+            port,
+            "moto_server",
+            None,
+            Duration::from_secs(30),
+        )?;
         let started = Instant::now();
         let upload = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/s3_upload.py");
         let out = Command::new(python)

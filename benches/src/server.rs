@@ -99,6 +99,41 @@ impl Drop for Server {
     }
 }
 
+/// A free loopback port (closed again at once: another process may take it first, which the
+/// process given it then reports as an error).
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Wait until `port` on loopback accepts connections (`Ok`), `child` exits, or `timeout`
+/// passes (errors naming `what`; `log` is its standard error, quoted when it exits).
+pub fn wait_listening(
+    child: &mut Child,
+    port: u16,
+    what: &str,
+    log: Option<&Path>,
+    timeout: std::time::Duration,
+) -> Result<()> {
+    use std::time::{Duration, Instant};
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            let log = log
+                .and_then(|l| std::fs::read_to_string(l).ok())
+                .unwrap_or_default();
+            bail!("{what} exited at start ({status}) {}", log.trim());
+        }
+        if std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("{what} did not listen on 127.0.0.1:{port} within {timeout:?}")
+}
+
 /// The `strata` binary to test: `--strata`, else `$CARGO_TARGET_DIR/release/strata` (or
 /// `target/release/strata`).
 pub fn strata_binary(given: Option<&Path>) -> std::path::PathBuf {
