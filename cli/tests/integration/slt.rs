@@ -1,12 +1,17 @@
 //! Runs every `tests/slt/*.slt` file against a fresh engine with the fixtures registered, on
-//! SQLite and (when `scripts/test.sh` started one) PostgreSQL. Column types are checked: `I`
+//! SQLite, (when `scripts/test.sh` started one) PostgreSQL, and in cluster mode: a scheduler
+//! and two executors in this process, every query that reads files sent to them
+//! (`--cluster-min-scan 0`, no fallback to local execution). Column types are checked: `I`
 //! integers, `R` floating point and decimals, `T` everything else.
 //!
 //! `STRATA_SLT_COMPLETE=1 cargo test -p strata-cli --test integration sqllogictest` rewrites
 //! the files with the results the engine gives (on SQLite): write the statements, complete,
 //! then check every result by hand (or against DuckDB) before committing.
 
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::Array;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -18,6 +23,8 @@ use crate::common::{Lake, fixtures};
 
 struct StrataDb {
     session: QuerySession,
+    /// Statements that ran on the cluster.
+    on_cluster: Arc<AtomicUsize>,
     // Keeps the engine (and its catalog) alive while the session runs.
     _engine: Engine,
 }
@@ -44,6 +51,8 @@ impl sqllogictest::AsyncDB for StrataDb {
             .run_all(sql)
             .await
             .map_err(|e| SltError(e.to_string()))?;
+        let cluster = results.iter().filter(|(_, _, stats)| stats.cluster).count();
+        self.on_cluster.fetch_add(cluster, Ordering::Relaxed);
         let Some((schema, batches, _)) = results.into_iter().last() else {
             return Ok(DBOutput::StatementComplete(0));
         };
@@ -123,15 +132,109 @@ async fn postgres_catalog(base: &str) -> String {
     format!("{base}/{name}")
 }
 
-async fn run_file(path: &Path, postgres: Option<&str>) {
+/// Where a file's statements run.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    Sqlite,
+    /// On a PostgreSQL catalog, on the server at this URL.
+    Postgres(&'a str),
+    /// On a SQLite catalog, queries on this cluster.
+    Cluster(&'a Cluster),
+}
+
+impl Mode<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Mode::Sqlite => "SQLite",
+            Mode::Postgres(_) => "PostgreSQL",
+            Mode::Cluster(_) => "the cluster",
+        }
+    }
+}
+
+/// A scheduler and two executors (one task slot each) running in this process.
+struct Cluster {
+    client: strata_cluster::ClusterClient,
+    _work: tempfile::TempDir,
+}
+
+fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
+async fn wait_listening(address: SocketAddr, what: &str) {
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the {what} did not listen on {address} within 30 s");
+}
+
+async fn start_cluster() -> Cluster {
+    let work = tempfile::tempdir().expect("work directory");
+    let scheduler = free_address();
+    tokio::spawn(async move {
+        let options = strata_cluster::SchedulerOptions {
+            listen: scheduler,
+            external_host: None,
+            executor_timeout_seconds: 15,
+            insecure: false,
+        };
+        if let Err(e) = strata_cluster::run_scheduler(&EngineConfig::default(), options).await {
+            panic!("the scheduler stopped: {e}");
+        }
+    });
+    wait_listening(scheduler, "scheduler").await;
+    for n in 0..2 {
+        let listen = free_address();
+        let options = strata_cluster::ExecutorOptions {
+            scheduler_host: scheduler.ip().to_string(),
+            scheduler_port: scheduler.port(),
+            listen,
+            external_host: None,
+            work_dir: work.path().join(format!("executor-{n}")),
+            vcores: Some(1),
+            insecure: false,
+        };
+        tokio::spawn(async move {
+            if let Err(e) = strata_cluster::run_executor(&EngineConfig::default(), options).await {
+                panic!("executor {n} stopped: {e}");
+            }
+        });
+        wait_listening(listen, "executor").await;
+    }
+    let client = strata_cluster::ClusterClient::new(
+        &format!("http://{scheduler}"),
+        0,
+        true,
+        strata_cluster::Fallback::Fail,
+    )
+    .expect("cluster client");
+    Cluster {
+        client,
+        _work: work,
+    }
+}
+
+/// Run one file; returns how many statements ran on the cluster.
+async fn run_file(path: &Path, mode: Mode<'_>) -> usize {
     let lake = Lake::new();
-    let (catalog, data_path) = match postgres {
-        None => (lake.catalog(), None),
-        Some(base) => (
+    let (catalog, data_path) = match mode {
+        Mode::Sqlite | Mode::Cluster(_) => (lake.catalog(), None),
+        Mode::Postgres(base) => (
             postgres_catalog(base).await,
             Some(lake.path().join("data").display().to_string()),
         ),
     };
+    let cluster = match mode {
+        Mode::Cluster(cluster) => Some(Arc::new(cluster.client.clone())),
+        _ => None,
+    };
+    let on_cluster = Arc::new(AtomicUsize::new(0));
     let engine = Engine::open(&EngineConfig {
         catalog: catalog.clone(),
         data_path: data_path.clone(),
@@ -146,11 +249,14 @@ async fn run_file(path: &Path, postgres: Option<&str>) {
             .expect("register fixture");
     }
     drop(engine);
+    let counter = Arc::clone(&on_cluster);
     let mut runner = sqllogictest::Runner::new(move || {
         let catalog = catalog.clone();
         let data_path = data_path.clone();
+        let cluster = cluster.clone();
+        let on_cluster = Arc::clone(&counter);
         async move {
-            let engine = Engine::open(&EngineConfig {
+            let mut engine = Engine::open(&EngineConfig {
                 catalog,
                 data_path,
                 execution: strata_engine::ExecutionConfig {
@@ -160,13 +266,17 @@ async fn run_file(path: &Path, postgres: Option<&str>) {
                 ..EngineConfig::default()
             })
             .map_err(|e| SltError(e.to_string()))?;
+            if let Some(cluster) = cluster {
+                engine = engine.with_cluster(cluster);
+            }
             Ok(StrataDb {
                 session: engine.session(),
+                on_cluster,
                 _engine: engine,
             })
         }
     });
-    if postgres.is_none() && std::env::var_os("STRATA_SLT_COMPLETE").is_some() {
+    if matches!(mode, Mode::Sqlite) && std::env::var_os("STRATA_SLT_COMPLETE").is_some() {
         runner
             .update_test_file(
                 path,
@@ -178,17 +288,15 @@ async fn run_file(path: &Path, postgres: Option<&str>) {
             .await
             .unwrap_or_else(|e| panic!("completing {}: {e}", path.display()));
         drop(lake);
-        return;
+        return 0;
     }
     runner.with_column_validator(sqllogictest::strict_column_validator);
-    runner.run_file_async(path).await.unwrap_or_else(|e| {
-        panic!(
-            "{} on {}: {e}",
-            path.display(),
-            postgres.map_or("SQLite", |_| "PostgreSQL")
-        )
-    });
+    runner
+        .run_file_async(path)
+        .await
+        .unwrap_or_else(|e| panic!("{} on {}: {e}", path.display(), mode.name()));
     drop(lake);
+    on_cluster.load(Ordering::Relaxed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,10 +315,30 @@ async fn sqllogictest_files() {
     if postgres.is_none() {
         eprintln!("STRATA_TEST_POSTGRES is not set: .slt files run on SQLite only");
     }
-    for file in files {
-        run_file(&file, None).await;
+    let cluster = start_cluster().await;
+    let mut on_cluster = Vec::new();
+    for file in &files {
+        run_file(file, Mode::Sqlite).await;
         if let Some(base) = &postgres {
-            run_file(&file, Some(base)).await;
+            run_file(file, Mode::Postgres(base)).await;
         }
+        let name = file.file_name().expect("file name").to_string_lossy();
+        on_cluster.push(format!(
+            "{name}: {}",
+            run_file(file, Mode::Cluster(&cluster)).await
+        ));
     }
+    eprintln!(
+        "statements that ran on the cluster: {}",
+        on_cluster.join(", ")
+    );
+    // Queries over files (the fixtures' and the writes') really went to the executors.
+    assert!(
+        on_cluster
+            .iter()
+            .filter(|line| !line.ends_with(": 0"))
+            .count()
+            >= 3,
+        "too few files ran queries on the cluster: {on_cluster:?}"
+    );
 }
