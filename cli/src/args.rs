@@ -98,7 +98,8 @@ pub struct ServeArgs {
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
     /// Run queries that read at least --cluster-min-scan bytes on this cluster scheduler
-    /// (http://host:port; `strata scheduler`); smaller queries, writes and commands run here
+    /// (http://host:port, https:// with cluster TLS; `strata scheduler`); smaller queries,
+    /// writes and commands run here
     #[arg(long)]
     pub scheduler: Option<String>,
     /// Bytes of files a query reads at least to run on the cluster (e.g. 1GiB; 0: every
@@ -113,6 +114,43 @@ pub struct ServeArgs {
     /// fails it with an error naming the scheduler
     #[arg(long, default_value = "local")]
     pub cluster_fallback: strata_cluster::Fallback,
+    #[command(flatten)]
+    pub cluster_tls: ClusterTlsArgs,
+}
+
+/// Mutual TLS between a cluster's server, scheduler and executors: each presents a certificate
+/// the deployment's CA signed, and accepts only peers that do.
+#[derive(Debug, Args, Default)]
+pub struct ClusterTlsArgs {
+    /// This process's certificate for the cluster (PEM, signed by --cluster-tls-ca)
+    #[arg(long, env = "STRATA_CLUSTER_TLS_CERT")]
+    pub cluster_tls_cert: Option<PathBuf>,
+    /// Its private key (PEM)
+    #[arg(long, env = "STRATA_CLUSTER_TLS_KEY")]
+    pub cluster_tls_key: Option<PathBuf>,
+    /// The certificate authority every cluster role's certificate is signed by (PEM)
+    #[arg(long, env = "STRATA_CLUSTER_TLS_CA")]
+    pub cluster_tls_ca: Option<PathBuf>,
+    /// A name (DNS subject alternative name) every role's certificate carries, checked instead
+    /// of the host connected to [default: the host]
+    #[arg(long, env = "STRATA_CLUSTER_TLS_DOMAIN")]
+    pub cluster_tls_domain: Option<String>,
+}
+
+impl ClusterTlsArgs {
+    /// The loaded certificates, or none without the flags.
+    pub fn load(&self) -> anyhow::Result<Option<strata_cluster::ClusterTls>> {
+        let files = strata_cluster::ClusterTlsFiles::from_flags(
+            self.cluster_tls_cert.clone(),
+            self.cluster_tls_key.clone(),
+            self.cluster_tls_ca.clone(),
+            self.cluster_tls_domain.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        files
+            .map(|files| files.load().map_err(|e| anyhow::anyhow!("{e}")))
+            .transpose()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -126,16 +164,18 @@ pub struct SchedulerArgs {
     /// An executor silent for this long is lost; its tasks run again elsewhere (at least 15s)
     #[arg(long, default_value = "30s")]
     pub executor_timeout: String,
-    /// Listen on a non-loopback address although peers are not authenticated yet
+    /// Listen on a non-loopback address without cluster TLS (peers not authenticated)
     #[arg(long)]
     pub insecure: bool,
+    #[command(flatten)]
+    pub cluster_tls: ClusterTlsArgs,
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ExecutorArgs {
-    /// The scheduler, as http://host:port
+    /// The scheduler, as http://host:port (https:// with cluster TLS)
     #[arg(long)]
     pub scheduler: String,
     /// Address to serve results and shuffle data on (Arrow Flight)
@@ -151,9 +191,11 @@ pub struct ExecutorArgs {
     /// Tasks to run at once [default: the cores]
     #[arg(long)]
     pub vcores: Option<usize>,
-    /// Listen on a non-loopback address although peers are not authenticated yet
+    /// Listen on a non-loopback address without cluster TLS (peers not authenticated)
     #[arg(long)]
     pub insecure: bool,
+    #[command(flatten)]
+    pub cluster_tls: ClusterTlsArgs,
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
 }

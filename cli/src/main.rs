@@ -125,6 +125,7 @@ async fn run(cli: Cli) -> Result<()> {
                     cluster_min_scan: "1GiB".into(),
                     cluster_local_files: false,
                     cluster_fallback: strata_cluster::Fallback::Local,
+                    cluster_tls: Default::default(),
                 },
             )
             .await
@@ -140,6 +141,7 @@ async fn run(cli: Cli) -> Result<()> {
                     min,
                     args.cluster_local_files,
                     args.cluster_fallback,
+                    args.cluster_tls.load()?,
                 )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
                 engine = engine.with_cluster(Arc::new(client));
@@ -156,6 +158,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .map_err(|e| anyhow::anyhow!("--executor-timeout: {e}"))?
                         .as_secs(),
                     insecure: args.insecure,
+                    tls: args.cluster_tls.load()?,
                 };
                 eprintln!("strata scheduler: listening on {}", options.listen);
                 strata_cluster::run_scheduler(&engine_config, options)
@@ -167,13 +170,19 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Executor(args) => {
             let (engine_config, _) = serve_config()?;
             serve::cluster_role(args.exit_with_parent, async move {
+                let tls = args.cluster_tls.load()?;
+                let scheme = if tls.is_some() { "https://" } else { "http://" };
                 let url = args.scheduler.trim_end_matches('/');
                 let (host, port) = url
-                    .strip_prefix("http://")
+                    .strip_prefix(scheme)
                     .and_then(|rest| rest.rsplit_once(':'))
                     .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
                     .ok_or_else(|| {
-                        anyhow::anyhow!("--scheduler {url}: give the scheduler as http://host:port")
+                        let tls = if tls.is_some() { "with" } else { "without" };
+                        anyhow::anyhow!(
+                            "--scheduler {url}: give the scheduler as {scheme}host:port ({tls} \
+                             cluster TLS)"
+                        )
                     })?;
                 let options = strata_cluster::ExecutorOptions {
                     scheduler_host: host,
@@ -183,6 +192,7 @@ async fn run(cli: Cli) -> Result<()> {
                     work_dir: args.work_dir.clone(),
                     vcores: args.vcores,
                     insecure: args.insecure,
+                    tls,
                 };
                 eprintln!("strata executor: serving on {}", options.listen);
                 strata_cluster::run_executor(&engine_config, options)

@@ -12,21 +12,31 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use arrow_flight::flight_service_server::FlightServiceServer;
 use ballista_core::config::TaskSchedulingPolicy;
+use ballista_core::error::BallistaError;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
+use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
+use ballista_core::utils::{GrpcServerConfig, create_grpc_server};
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_executor::flight_service::BallistaFlightService;
+use ballista_executor::shutdown::Shutdown;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_server};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::physical_plan::PhysicalExtensionCodec;
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use futures::future::BoxFuture;
 use strata_engine::{ClusterRunner, EngineConfig, Submitted, WorkerRuntime};
 
 mod submit;
+mod tls;
+
+pub use tls::{ClusterTls, ClusterTlsFiles};
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -84,16 +94,21 @@ fn advertised(listen: &SocketAddr, external: &Option<String>) -> Result<String, 
     }
 }
 
-/// Until the scheduler and executors authenticate their peers, they listen on loopback only,
-/// unless `insecure` says the network is private.
-fn check_exposure(listen: &SocketAddr, insecure: bool) -> Result<(), BoxError> {
-    if listen.ip().is_loopback() || insecure {
+/// Without mutual TLS the scheduler and executors do not authenticate their peers: they listen
+/// on loopback only, unless `insecure` says the network is private.
+fn check_exposure(
+    listen: &SocketAddr,
+    insecure: bool,
+    tls: &Option<ClusterTls>,
+) -> Result<(), BoxError> {
+    if listen.ip().is_loopback() || insecure || tls.is_some() {
         return Ok(());
     }
     Err(format!(
-        "--listen {listen}: the cluster's scheduler and executors do not authenticate their \
-         peers yet (anyone who reaches them can run plans with the executors' credentials); \
-         listen on loopback, or pass --insecure on a private network"
+        "--listen {listen}: without --cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca \
+         the cluster's scheduler and executors do not authenticate their peers (anyone who \
+         reaches them can run plans with the executors' credentials); give them, listen on \
+         loopback, or pass --insecure on a private network"
     )
     .into())
 }
@@ -112,6 +127,8 @@ pub struct SchedulerOptions {
     pub executor_timeout_seconds: u64,
     /// Listen on a non-loopback address without authentication.
     pub insecure: bool,
+    /// Mutual TLS with servers and executors.
+    pub tls: Option<ClusterTls>,
 }
 
 /// Run the scheduler until it stops.
@@ -120,7 +137,7 @@ pub async fn run_scheduler(
     options: SchedulerOptions,
 ) -> Result<(), BoxError> {
     init_log("scheduler");
-    check_exposure(&options.listen, options.insecure)?;
+    check_exposure(&options.listen, options.insecure, &options.tls)?;
     if options.executor_timeout_seconds < 15 {
         return Err(
             "--executor-timeout: at least 15s (a busy executor polls every 5 seconds)".into(),
@@ -150,7 +167,25 @@ pub async fn run_scheduler(
         Ok(worker.session_state(session, Arc::clone(&runtime)))
     }));
     let cluster = BallistaCluster::new_from_config(&scheduler).await?;
-    start_server(cluster, options.listen, Arc::new(scheduler)).await?;
+    let Some(tls) = &options.tls else {
+        start_server(cluster, options.listen, Arc::new(scheduler)).await?;
+        return Ok(());
+    };
+    // Ballista's own server has no TLS: the same scheduler gRPC service on a tonic server
+    // that requires a client certificate the deployment's CA signed.
+    scheduler.use_tls = true;
+    scheduler.override_create_grpc_client_endpoint = Some(tls.endpoint_override());
+    let config = Arc::new(scheduler);
+    let server = create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, config).await?;
+    tonic::transport::Server::builder()
+        .tls_config(tls.server())?
+        .add_service(
+            SchedulerGrpcServer::new(server)
+                .max_decoding_message_size(MAX_MESSAGE as usize)
+                .max_encoding_message_size(MAX_MESSAGE as usize),
+        )
+        .serve(options.listen)
+        .await?;
     Ok(())
 }
 
@@ -170,17 +205,19 @@ pub struct ExecutorOptions {
     pub vcores: Option<usize>,
     /// Listen on a non-loopback address without authentication.
     pub insecure: bool,
+    /// Mutual TLS with the scheduler, servers and other executors.
+    pub tls: Option<ClusterTls>,
 }
 
 /// Run an executor until it stops.
 pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Result<(), BoxError> {
     init_log("executor");
-    check_exposure(&options.listen, options.insecure)?;
+    check_exposure(&options.listen, options.insecure, &options.tls)?;
     std::fs::create_dir_all(&options.work_dir)?;
     let worker = WorkerRuntime::new(config)?;
     let runtime = worker.runtime_env(Some(&options.work_dir))?;
     let state = worker.session_state(SessionConfig::new_with_ballista(), Arc::clone(&runtime));
-    let executor = ExecutorProcessConfig {
+    let mut executor = ExecutorProcessConfig {
         bind_host: options.listen.ip().to_string(),
         external_host: Some(advertised(&options.listen, &options.external_host)?),
         port: options.listen.port(),
@@ -206,6 +243,35 @@ pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Re
         ),
         ..ExecutorProcessConfig::default()
     };
+    if let Some(tls) = &options.tls {
+        // The scheduler connection, and every shuffle fetch from another executor (tasks run
+        // with this configuration, the job's settings on top, which say TLS too).
+        let endpoint = tls.endpoint_override();
+        executor.override_create_grpc_client_endpoint = Some(Arc::clone(&endpoint));
+        executor.override_config_producer = Some(Arc::new(move || {
+            SessionConfig::new_with_ballista()
+                .with_ballista_use_tls(true)
+                .with_ballista_override_create_grpc_client_endpoint(Arc::clone(&endpoint))
+        }));
+        let tls = tls.clone();
+        executor.override_arrow_flight_service = Some(Arc::new(
+            move |work_dir, address, mut shutdown: Shutdown, grpc: GrpcServerConfig| {
+                let server = tls.server();
+                tokio::spawn(async move {
+                    create_grpc_server(&grpc)
+                        .tls_config(server)?
+                        .add_service(
+                            FlightServiceServer::new(BallistaFlightService::new(work_dir))
+                                .max_decoding_message_size(MAX_MESSAGE as usize)
+                                .max_encoding_message_size(MAX_MESSAGE as usize),
+                        )
+                        .serve_with_shutdown(address, shutdown.recv())
+                        .await
+                        .map_err(BallistaError::TonicError)
+                })
+            },
+        ));
+    }
     start_executor_process(Arc::new(executor)).await?;
     Ok(())
 }
@@ -218,6 +284,7 @@ pub struct ClusterClient {
     min_scan_bytes: u64,
     local_files_shared: bool,
     fallback: Fallback,
+    tls: Option<ClusterTls>,
 }
 
 /// What a server does with a query for the cluster when the scheduler cannot be reached.
@@ -243,24 +310,33 @@ impl std::str::FromStr for Fallback {
 
 impl ClusterClient {
     /// `local_files_shared`: files on this machine's file system are at the same paths on
-    /// every executor.
+    /// every executor. With `tls`, the scheduler is `https://host:port`.
     pub fn new(
         scheduler: &str,
         min_scan_bytes: u64,
         local_files_shared: bool,
         fallback: Fallback,
+        tls: Option<ClusterTls>,
     ) -> Result<Self, BoxError> {
         let scheduler = scheduler.trim_end_matches('/').to_string();
-        if !scheduler.starts_with("http://") {
-            return Err(
-                format!("--scheduler {scheduler}: give the scheduler as http://host:port").into(),
-            );
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        if !scheduler.starts_with(&format!("{scheme}://")) {
+            let with = if tls.is_some() {
+                "with cluster TLS"
+            } else {
+                "without cluster TLS (--cluster-tls-cert, --cluster-tls-key, --cluster-tls-ca)"
+            };
+            return Err(format!(
+                "--scheduler {scheduler}: give the scheduler as {scheme}://host:port {with}"
+            )
+            .into());
         }
         Ok(ClusterClient {
             scheduler,
             min_scan_bytes,
             local_files_shared,
             fallback,
+            tls,
         })
     }
 }
@@ -289,18 +365,22 @@ impl ClusterRunner for ClusterClient {
         config: SessionConfig,
     ) -> BoxFuture<'static, datafusion::error::Result<Submitted>> {
         let scheduler = self.scheduler.clone();
+        let tls = self.tls.clone();
         Box::pin(async move {
             // Plans carry every file of their scans, and results come back in one message a
-            // batch: the client's limit is the cluster's.
+            // batch: the client's limit is the cluster's. The job's tasks fetch shuffle data
+            // over TLS when the cluster has it.
             let session = config
                 .upgrade_for_ballista()
-                .with_ballista_grpc_client_max_message_size(MAX_MESSAGE as usize);
+                .with_ballista_grpc_client_max_message_size(MAX_MESSAGE as usize)
+                .with_ballista_use_tls(tls.is_some());
             submit::submit(
                 &scheduler,
                 plan,
                 codec.as_ref(),
                 session,
                 MAX_MESSAGE as usize,
+                tls,
             )
             .await
         })

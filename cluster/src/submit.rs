@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ballista_core::client::BallistaClient;
 use ballista_core::config::BallistaConfig;
-use ballista_core::extension::SessionConfigExt;
+use ballista_core::extension::{BallistaConfigGrpcEndpoint, SessionConfigExt};
 use ballista_core::serde::protobuf::execute_query_params::Query;
 use ballista_core::serde::protobuf::get_job_status_result::FlightProxy;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
@@ -31,6 +31,8 @@ use futures::{StreamExt, TryStreamExt};
 use strata_engine::Submitted;
 use tonic::transport::Channel;
 
+use crate::ClusterTls;
+
 type Scheduler = SchedulerGrpcClient<Channel>;
 
 fn failed(scheduler: &str, what: impl std::fmt::Display) -> DataFusionError {
@@ -45,6 +47,7 @@ pub(crate) async fn submit(
     codec: &dyn PhysicalExtensionCodec,
     session: SessionConfig,
     max_message: usize,
+    tls: Option<ClusterTls>,
 ) -> Result<Submitted> {
     let schema = plan.schema();
     let mut message = Vec::new();
@@ -61,9 +64,12 @@ pub(crate) async fn submit(
     let ballista: BallistaConfig = session.ballista_config();
     let grpc = GrpcClientConfig::from(&ballista);
     // A scheduler host that drops packets is told unreachable after 5 s, not Ballista's 20.
-    let endpoint = create_grpc_client_endpoint(url.to_string(), Some(&grpc))
-        .map_err(|e| failed(url, e))?
-        .connect_timeout(Duration::from_secs(5));
+    let mut endpoint =
+        create_grpc_client_endpoint(url.to_string(), Some(&grpc)).map_err(|e| failed(url, e))?;
+    if let Some(tls) = &tls {
+        endpoint = tls.secure(endpoint).map_err(|e| failed(url, e))?;
+    }
+    let endpoint = endpoint.connect_timeout(Duration::from_secs(5));
     let channel = match endpoint.connect().await {
         Ok(channel) => channel,
         Err(e) => return Ok(Submitted::Unreachable(unreachable(url, &e))),
@@ -101,7 +107,20 @@ pub(crate) async fn submit(
         Err(status) if status.code() == tonic::Code::Unavailable => {
             return Ok(Submitted::Unreachable(unreachable(url, &status)));
         }
-        Err(status) => return Err(failed(url, status.message())),
+        Err(status) => {
+            // A connection the scheduler ended: with cluster TLS, a plain one or one whose
+            // certificate its CA did not sign ("transport error" alone says nothing).
+            let why = match std::error::Error::source(&status) {
+                Some(source) => format!(
+                    "the connection failed ({}); a scheduler with cluster TLS takes https:// and \
+                     a certificate its CA signed (--cluster-tls-cert, --cluster-tls-key, \
+                     --cluster-tls-ca)",
+                    strata_engine::full_message(source)
+                ),
+                None => status.message().to_string(),
+            };
+            return Err(failed(url, why));
+        }
     };
     // A scheduler of another major version refuses the job (and says so in its failure); one
     // older than 55 sends no version and runs it.
@@ -127,7 +146,7 @@ pub(crate) async fn submit(
         // Dropping `job` cancels it.
         return Err(failed(url, e));
     }
-    let stream = futures::stream::once(follow(job, grpc)).try_flatten();
+    let stream = futures::stream::once(follow(job, grpc, tls)).try_flatten();
     Ok(Submitted::Running(Box::pin(RecordBatchStreamAdapter::new(
         schema, stream,
     ))))
@@ -197,6 +216,7 @@ async fn cancel(mut scheduler: Scheduler, url: String, job_id: String) {
 async fn follow(
     mut job: Job,
     grpc: GrpcClientConfig,
+    tls: Option<ClusterTls>,
 ) -> Result<impl futures::Stream<Item = Result<datafusion::arrow::array::RecordBatch>>> {
     // Short jobs end in tens of milliseconds: ask often at first, then every 50 ms.
     let mut wait = Duration::from_millis(5);
@@ -246,9 +266,16 @@ async fn follow(
     // The scheduler lists them as their tasks ended; the plan's output is in partition order.
     locations.sort_by_key(|l| l.partition_id.as_ref().map(|p| p.partition_id));
     let url = job.url.clone();
+    let tls = tls.map(|tls| Arc::new(BallistaConfigGrpcEndpoint::new(tls.endpoint_override())));
     let fetches = locations.into_iter().map(move |location| {
-        futures::stream::once(fetch(location, url.clone(), proxy.clone(), grpc.clone()))
-            .try_flatten()
+        let fetch = fetch(
+            location,
+            url.clone(),
+            proxy.clone(),
+            grpc.clone(),
+            tls.clone(),
+        );
+        futures::stream::once(fetch).try_flatten()
     });
     Ok(futures::stream::iter(fetches).flatten())
 }
@@ -259,6 +286,7 @@ async fn fetch(
     url: String,
     proxy: Option<FlightProxy>,
     grpc: GrpcClientConfig,
+    tls: Option<Arc<BallistaConfigGrpcEndpoint>>,
 ) -> Result<SendableRecordBatchStream> {
     let layout = location.layout();
     let (Some(executor), Some(partition)) = (location.executor_meta, location.partition_id) else {
@@ -282,8 +310,8 @@ async fn fetch(
         &host,
         port,
         grpc.max_message_size,
-        grpc.use_tls,
-        None,
+        tls.is_some(),
+        tls,
         grpc.io_retries_times,
         grpc.io_retry_wait_time_ms,
         0,

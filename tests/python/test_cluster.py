@@ -327,9 +327,21 @@ def test_bad_cluster_flags_are_refused(tmp_path):
     assert proc.returncode != 0 and "http://host:port" in proc.stderr
     proc = strata("executor", "--scheduler", "nowhere", "--work-dir", str(tmp_path), check=False)
     assert proc.returncode != 0 and "http://host:port" in proc.stderr
-    # No authentication between peers yet: loopback only, unless told the network is private.
+    # Without mutual TLS peers are not authenticated: loopback only, unless told the network is
+    # private.
     proc = strata("scheduler", "--listen", f"0.0.0.0:{_free_port()}", check=False)
-    assert proc.returncode != 0 and "--insecure" in proc.stderr
+    assert proc.returncode != 0 and "--insecure" in proc.stderr and "--cluster-tls-cert" in proc.stderr
+    # TLS needs all three files, each holding what it should; with it the scheduler is https://.
+    proc = strata("scheduler", "--cluster-tls-cert", str(tmp_path / "c.pem"), check=False)
+    assert proc.returncode != 0 and "--cluster-tls-key, --cluster-tls-ca missing" in proc.stderr
+    (tmp_path / "c.pem").write_text("not a certificate")
+    flags = ("--cluster-tls-cert", str(tmp_path / "c.pem"), "--cluster-tls-key", str(tmp_path / "c.pem"),
+             "--cluster-tls-ca", str(tmp_path / "none.pem"))
+    proc = strata("scheduler", *flags, check=False)
+    assert proc.returncode != 0 and "c.pem: not a PEM CERTIFICATE" in proc.stderr, proc.stderr
+    tls = make_certificates(tmp_path / "tls", "strata")
+    proc = strata("executor", "--scheduler", "http://127.0.0.1:1", "--work-dir", str(tmp_path), *tls, check=False)
+    assert proc.returncode != 0 and "https://host:port (with cluster TLS)" in proc.stderr, proc.stderr
     proc = strata("scheduler", "--listen", f"127.0.0.1:{_free_port()}", "--executor-timeout", "2s", check=False)
     assert proc.returncode != 0 and "at least 15s" in proc.stderr
 
@@ -454,5 +466,117 @@ def test_duckdb_deletes_inlined_rows_and_an_evolved_schema_read_the_same_on_the_
         assert [ran.get(sql.format(p="")) for sql in here] == [False] * len(here), ran
     finally:
         server.stop()
+        for role in roles:
+            role.stop()
+
+
+def make_certificates(directory, name):
+    """A certificate authority and one certificate it signed, for the name `strata-cluster`
+    only (every role presents the same one, as deploy/k8s does: roles are checked against that
+    name, not the address connected to), with openssl; returns the flags that name them."""
+    directory.mkdir()
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name} CA",
+            "-keyout", "ca.key", "-out", "ca.pem")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name} role", "-keyout", "role.key",
+            "-out", "role.csr")
+    (directory / "san.ext").write_text("subjectAltName=DNS:strata-cluster\n")
+    openssl("x509", "-req", "-in", "role.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "san.ext", "-out", "role.pem")
+    return (
+        "--cluster-tls-cert", str(directory / "role.pem"),
+        "--cluster-tls-key", str(directory / "role.key"),
+        "--cluster-tls-ca", str(directory / "ca.pem"),
+    )
+
+
+def test_a_cluster_with_mutual_tls_answers_and_refuses_peers_without_its_certificates(tmp_path):
+    """With --cluster-tls-* every connection between server, scheduler and executors is TLS and
+    each end must present a certificate the deployment's CA signed: the cluster answers as one
+    node does (shuffle fetches between executors and result fetches included); a server without
+    certificates, or with certificates of another CA, cannot submit a plan; an executor's
+    Flight service (results, shuffle files) refuses a client without a certificate."""
+    import pyarrow.flight as pa_flight
+
+    tls = make_certificates(tmp_path / "tls", "strata")
+    rogue = make_certificates(tmp_path / "rogue", "rogue")
+    # The name every role's certificate carries, from the environment as deploy/k8s sets it.
+    domain = {"STRATA_CLUSTER_TLS_DOMAIN": "strata-cluster"}
+    catalog = sample_lake(tmp_path, rows=20000, days=4)
+    port = _free_port()
+    roles = [Role("scheduler", "--listen", f"127.0.0.1:{port}", "--executor-timeout", "15s", *tls, env=domain)]
+    time.sleep(1)
+    flight_ports = []
+    for n in range(2):
+        flight_ports.append(_free_port())
+        roles.append(
+            Role(
+                "executor", "--scheduler", f"https://127.0.0.1:{port}", "--listen", f"127.0.0.1:{flight_ports[-1]}",
+                "--work-dir", str(tmp_path / f"executor-{n}"), "--vcores", "1", *tls, env=domain,
+            )
+        )
+    config = tmp_path / "cluster.toml"
+    config.write_text('[engine]\ntarget_partitions = 4\n\n[cache]\nresults = "0"\n')
+    cluster_args = ("--cluster-min-scan", "0", "--cluster-local-files", "--cluster-fallback", "fail")
+    servers = []
+    try:
+        server = Server(
+            catalog, config, tmp_path, extra_args=("--scheduler", f"https://127.0.0.1:{port}", *cluster_args, *tls), env=domain
+        )
+        servers.append(server)
+        time.sleep(2)
+        for role in roles:
+            assert role.proc.poll() is None, "".join(role.lines)
+        # A join and a grouping: stages whose tasks read each other's shuffle files.
+        queries = [
+            "SELECT service, count(*) AS n, round(avg(latency_ms), 3) FROM requests GROUP BY service ORDER BY service",
+            "SELECT r.service, count(*) FROM requests r JOIN (SELECT DISTINCT service FROM requests WHERE status = 200) s "
+            "ON r.service = s.service GROUP BY r.service ORDER BY 1",
+        ]
+        with flight.connect(server.url) as conn, conn.cursor() as cur:
+            for sql in queries:
+                cur.execute(sql)
+                same_rows([tuple(r) for r in cur.fetchall()], strata_rows(sql, catalog, tmp_path), ordered=True)
+        deadline = time.time() + 10
+        while time.time() < deadline and len([e for e in server.log() if e["request"] == "statement"]) < 2:
+            time.sleep(0.1)
+        assert [e.get("cluster") for e in server.log() if e["request"] == "statement"] == [True, True]
+
+        # Servers the scheduler must refuse: no certificate (plain gRPC), and another CA's.
+        for name, args, env in (
+            ("plain", ("--scheduler", f"http://127.0.0.1:{port}", *cluster_args), {}),
+            # Trusts the scheduler (the deployment's CA) but presents a certificate of its own.
+            ("rogue", ("--scheduler", f"https://127.0.0.1:{port}", *cluster_args, *rogue[:4], *tls[4:]), domain),
+        ):
+            intruder = Server(catalog, config, tmp_path, extra_args=args, env=env)
+            servers.append(intruder)
+            with flight.connect(intruder.url) as conn, conn.cursor() as cur:
+                with pytest.raises(Exception) as error:
+                    cur.execute(queries[0])
+                    cur.fetchall()
+                message = str(error.value)
+                assert f"127.0.0.1:{port}" in message and "cluster TLS" in message, (name, message)
+
+        # An executor's Flight service: without a client certificate the TLS handshake fails;
+        # with the deployment's, the call reaches Ballista's service (which lists nothing).
+        ca = (tmp_path / "tls" / "ca.pem").read_bytes()
+        anonymous = pa_flight.connect(
+            f"grpc+tls://127.0.0.1:{flight_ports[0]}", tls_root_certs=ca, override_hostname="strata-cluster"
+        )
+        with pytest.raises(pa_flight.FlightUnavailableError, match="failed to connect"):
+            list(anonymous.list_flights())
+        member = pa_flight.connect(
+            f"grpc+tls://127.0.0.1:{flight_ports[0]}", tls_root_certs=ca, override_hostname="strata-cluster",
+            cert_chain=(tmp_path / "tls" / "role.pem").read_bytes(),
+            private_key=(tmp_path / "tls" / "role.key").read_bytes(),
+        )
+        with pytest.raises(NotImplementedError, match="list_flights"):
+            list(member.list_flights())
+    finally:
+        for server in servers:
+            server.stop()
         for role in roles:
             role.stop()

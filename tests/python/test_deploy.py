@@ -84,6 +84,29 @@ def test_every_strata_command_line_is_one_strata_accepts():
     assert config_paths == {("config", "/etc/strata/strata.toml")}
 
 
+def test_every_cluster_role_authenticates_its_peers_with_mutual_tls():
+    """No role runs with --insecure: each names a certificate, its key and the CA, from a
+    mounted secret (one the manifests do not ship), in variables its --help lists; the
+    scheduler is reached over https."""
+    for deployment, container in containers():
+        assert "--insecure" not in container["args"], deployment
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        usage = strata(container["args"][0], "--help").stdout
+        files = {}
+        for name in ("STRATA_CLUSTER_TLS_CERT", "STRATA_CLUSTER_TLS_KEY", "STRATA_CLUSTER_TLS_CA"):
+            assert f"env: {name}" in usage, (deployment, name)
+            files[name] = env[name]
+        assert env["STRATA_CLUSTER_TLS_DOMAIN"] == "strata-cluster", deployment
+        [mount] = [m for m in container["volumeMounts"] if all(f.startswith(m["mountPath"] + "/") for f in files.values())]
+        [doc] = [d for _, d in documents() if d["kind"] == "Deployment" and d["metadata"]["name"] == deployment]
+        [volume] = [v for v in doc["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["secretName"] == "strata-cluster-tls", deployment
+        for arg in container["args"]:
+            if arg.startswith("--scheduler="):
+                assert arg.startswith("--scheduler=https://"), (deployment, arg)
+    assert "strata-cluster-tls" not in {d["metadata"]["name"] for _, d in documents() if d["kind"] == "Secret"}
+
+
 def test_no_secret_is_shipped_and_the_autoscaler_owns_the_executor_count():
     docs = documents()
     for _, doc in docs:

@@ -183,6 +183,7 @@ async fn start_cluster() -> Cluster {
             external_host: None,
             executor_timeout_seconds: 15,
             insecure: false,
+            tls: None,
         };
         if let Err(e) = strata_cluster::run_scheduler(&EngineConfig::default(), options).await {
             panic!("the scheduler stopped: {e}");
@@ -199,6 +200,7 @@ async fn start_cluster() -> Cluster {
             work_dir: work.path().join(format!("executor-{n}")),
             vcores: Some(1),
             insecure: false,
+            tls: None,
         };
         tokio::spawn(async move {
             if let Err(e) = strata_cluster::run_executor(&EngineConfig::default(), options).await {
@@ -212,6 +214,7 @@ async fn start_cluster() -> Cluster {
         0,
         true,
         strata_cluster::Fallback::Fail,
+        None,
     )
     .expect("cluster client");
     Cluster {
