@@ -152,16 +152,21 @@ impl Cluster {
         }
         // An executor registers with its first poll, right after its Flight port opens.
         std::thread::sleep(Duration::from_millis(300));
-        let mut env = env.to_vec();
-        env.push((
-            "STRATA_ENGINE_TARGET_PARTITIONS".into(),
-            shape.slots().to_string(),
-        ));
-        let mut serve = vec!["--scheduler", url.as_str(), "--cluster-min-scan", "0"];
+        // Queries for the cluster are planned for its task slots; those that stay on the
+        // server, as one server plans them.
+        let slots = shape.slots().to_string();
+        let mut serve = vec![
+            "--scheduler",
+            url.as_str(),
+            "--cluster-min-scan",
+            "0",
+            "--cluster-partitions",
+            slots.as_str(),
+        ];
         if local_files {
             serve.push("--cluster-local-files");
         }
-        let server = Server::start_with(bin, catalog, &env, &[], &serve, None)?;
+        let server = Server::start_with(bin, catalog, env, &[], &serve, None)?;
         Ok(Cluster {
             server,
             executors,

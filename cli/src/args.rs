@@ -114,6 +114,10 @@ pub struct ServeArgs {
     /// fails it with an error naming the scheduler
     #[arg(long, default_value = "local")]
     pub cluster_fallback: strata_cluster::Fallback,
+    /// Partitions (tasks a stage) to plan queries for the cluster with: the executors'
+    /// `--vcores` in all [default: this server's `[engine] target_partitions`, its cores]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub cluster_partitions: Option<u16>,
     #[command(flatten)]
     pub cluster_tls: ClusterTlsArgs,
 }

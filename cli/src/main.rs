@@ -126,6 +126,7 @@ async fn run(cli: Cli) -> Result<()> {
                     cluster_local_files: false,
                     cluster_fallback: strata_cluster::Fallback::Local,
                     cluster_tls: Default::default(),
+                    cluster_partitions: None,
                 },
             )
             .await
@@ -144,6 +145,10 @@ async fn run(cli: Cli) -> Result<()> {
                     args.cluster_tls.load()?,
                 )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let client = match args.cluster_partitions {
+                    Some(n) => client.with_target_partitions(n.into()),
+                    None => client,
+                };
                 engine = engine.with_cluster(Arc::new(client));
             }
             serve::serve(engine, server, &args).await

@@ -285,6 +285,7 @@ pub struct ClusterClient {
     local_files_shared: bool,
     fallback: Fallback,
     tls: Option<ClusterTls>,
+    target_partitions: Option<usize>,
 }
 
 /// What a server does with a query for the cluster when the scheduler cannot be reached.
@@ -337,7 +338,15 @@ impl ClusterClient {
             local_files_shared,
             fallback,
             tls,
+            target_partitions: None,
         })
+    }
+
+    /// Plan queries for the cluster with `partitions` partitions (tasks a stage; the
+    /// executors' task slots in all) instead of the server's `target_partitions`.
+    pub fn with_target_partitions(mut self, partitions: usize) -> Self {
+        self.target_partitions = Some(partitions);
+        self
     }
 }
 
@@ -356,6 +365,10 @@ impl ClusterRunner for ClusterClient {
 
     fn falls_back_to_local(&self) -> bool {
         self.fallback == Fallback::Local
+    }
+
+    fn target_partitions(&self) -> Option<usize> {
+        self.target_partitions
     }
 
     fn submit(

@@ -207,6 +207,12 @@ pub trait ClusterRunner: Send + Sync + std::fmt::Debug {
     /// it fails, naming the scheduler).
     fn falls_back_to_local(&self) -> bool;
 
+    /// Partitions (tasks a stage) to plan a query for the cluster with, instead of this
+    /// server's `target_partitions`: the executors' task slots in all.
+    fn target_partitions(&self) -> Option<usize> {
+        None
+    }
+
     /// Submit `plan` there, encoded with `codec`, with the session's settings `config` (the
     /// executors' tasks run with them: `[engine.datafusion]`, the time zone functions read).
     /// Dropping the returned stream before the job ended cancels the job.

@@ -273,12 +273,14 @@ impl PreparedStatement {
         // Planned again without dynamic filters: Ballista cuts the plan into stages, and a
         // join's or a top-N's filter built in one stage cannot reach a scan in another (the
         // scheduler also refuses to swap a join's inputs once it has one, and the job then
-        // never ends). The settings the cluster is sent say the same.
+        // never ends). The settings the cluster is sent say the same. With the cluster's own
+        // partition count, scans and exchanges are cut for its task slots.
         let (physical, on_cluster) = match (on_cluster, for_cluster) {
             (Some((cluster, codec, mut config)), Some(logical)) => {
-                without_dynamic_filters(config.options_mut());
+                let partitions = cluster.target_partitions();
+                for_the_cluster(config.options_mut(), partitions);
                 let mut state = lake.ctx.state();
-                without_dynamic_filters(state.config_mut().options_mut());
+                for_the_cluster(state.config_mut().options_mut(), partitions);
                 let planned = if analyzed {
                     physical_plan(state, logical).await?
                 } else {
@@ -365,9 +367,13 @@ async fn physical_plan(
         .await?)
 }
 
-/// Turn off every dynamic filter (as `SET datafusion.optimizer.enable_dynamic_filter_pushdown
-/// = false` does).
-fn without_dynamic_filters(options: &mut datafusion::config::ConfigOptions) {
+/// Settings to plan a query for the cluster with: every dynamic filter off (as `SET
+/// datafusion.optimizer.enable_dynamic_filter_pushdown = false` does), and the cluster's
+/// partition count when it has one.
+fn for_the_cluster(options: &mut datafusion::config::ConfigOptions, partitions: Option<usize>) {
+    if let Some(partitions) = partitions {
+        options.execution.target_partitions = partitions;
+    }
     let optimizer = &mut options.optimizer;
     optimizer.enable_dynamic_filter_pushdown = false;
     optimizer.enable_join_dynamic_filter_pushdown = false;

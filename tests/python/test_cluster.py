@@ -344,6 +344,8 @@ def test_bad_cluster_flags_are_refused(tmp_path):
     assert proc.returncode != 0 and "https://host:port (with cluster TLS)" in proc.stderr, proc.stderr
     proc = strata("scheduler", "--listen", f"127.0.0.1:{_free_port()}", "--executor-timeout", "2s", check=False)
     assert proc.returncode != 0 and "at least 15s" in proc.stderr
+    proc = strata("serve", "--scheduler", "http://127.0.0.1:1", "--cluster-partitions", "0", check=False)
+    assert proc.returncode != 0 and "--cluster-partitions" in proc.stderr
 
 
 def test_local_files_stay_local_unless_the_executors_share_them(cluster):
@@ -580,3 +582,52 @@ def test_a_cluster_with_mutual_tls_answers_and_refuses_peers_without_its_certifi
             server.stop()
         for role in roles:
             role.stop()
+
+
+def test_cluster_partitions_cut_stages_for_the_clusters_task_slots(tmp_path):
+    """`--cluster-partitions N` plans a query for the cluster with N partitions, not the
+    server's `target_partitions` (here 8): no stage has more than N tasks, where the server's
+    own count gives the scan stage one task a file (six days, six files)."""
+    catalog = sample_lake(tmp_path, rows=20000, days=6)
+    port = _free_port()
+    roles = [Role("scheduler", "--listen", f"127.0.0.1:{port}", "--executor-timeout", "15s")]
+    time.sleep(1)
+    for n in range(2):
+        roles.append(
+            Role(
+                "executor", "--scheduler", f"http://127.0.0.1:{port}", "--listen", f"127.0.0.1:{_free_port()}",
+                "--work-dir", str(tmp_path / f"executor-{n}"), "--vcores", "2", env={"STRATA_CLUSTER_LOG": "info"},
+            )
+        )
+    config = tmp_path / "cluster.toml"
+    config.write_text('[engine]\ntarget_partitions = 8\n\n[cache]\nresults = "0"\n')
+    sql = "SELECT service, count(*) FROM requests GROUP BY service ORDER BY 1"
+    expected = strata_rows(sql, catalog, tmp_path)
+    tasks = {}
+    try:
+        time.sleep(2)
+        for partitions in (None, "3"):
+            extra = ("--cluster-partitions", partitions) if partitions else ()
+            server = Server(
+                catalog, config, tmp_path,
+                extra_args=("--scheduler", f"http://127.0.0.1:{port}", "--cluster-min-scan", "0", "--cluster-local-files", *extra),
+            )
+            try:
+                for role in roles:
+                    role.lines.clear()
+                with flight.connect(server.url) as conn, conn.cursor() as cur:
+                    cur.execute(sql)
+                    same_rows([tuple(r) for r in cur.fetchall()], expected, ordered=True)
+            finally:
+                server.stop()
+            # "Received task: [TID <job>/<stage>.<attempt>/<partition>.<attempt>]", per stage.
+            per_stage = {}
+            for line in (line for role in roles[1:] for line in role.lines if "Received task: [TID " in line):
+                _, stage, partition = line.split("[TID ", 1)[1].rstrip("]\n").split("/")
+                per_stage.setdefault(stage.split(".")[0], set()).add(partition.split(".")[0])
+            tasks[partitions] = {stage: len(p) for stage, p in per_stage.items()}
+    finally:
+        for role in roles:
+            role.stop()
+    assert max(tasks[None].values()) == 6, tasks
+    assert 1 < max(tasks["3"].values()) <= 3, tasks
