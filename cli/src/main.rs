@@ -134,6 +134,15 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => {
             let (engine_config, server) = serve_config()?;
             let mut engine = Engine::open(&engine_config)?;
+            if args.scheduler.is_none()
+                && (args.cluster_partitions.is_some()
+                    || args.cluster_tls.cluster_tls_cert.is_some())
+            {
+                eprintln!(
+                    "warning: --cluster-partitions and --cluster-tls-* apply to a server with \
+                     --scheduler: ignored"
+                );
+            }
             if let Some(scheduler) = &args.scheduler {
                 let min = strata_engine::parse_size(&args.cluster_min_scan)
                     .map_err(|e| anyhow::anyhow!("--cluster-min-scan: {e}"))?;
@@ -183,10 +192,14 @@ async fn run(cli: Cli) -> Result<()> {
                     .and_then(|rest| rest.rsplit_once(':'))
                     .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
                     .ok_or_else(|| {
-                        let tls = if tls.is_some() { "with" } else { "without" };
+                        let tls = if tls.is_some() {
+                            "with cluster TLS"
+                        } else {
+                            "without cluster TLS; https:// with --cluster-tls-cert, \
+                             --cluster-tls-key and --cluster-tls-ca"
+                        };
                         anyhow::anyhow!(
-                            "--scheduler {url}: give the scheduler as {scheme}host:port ({tls} \
-                             cluster TLS)"
+                            "--scheduler {url}: give the scheduler as {scheme}host:port ({tls})"
                         )
                     })?;
                 let options = strata_cluster::ExecutorOptions {

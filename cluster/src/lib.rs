@@ -243,6 +243,8 @@ pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Re
         ),
         ..ExecutorProcessConfig::default()
     };
+    // Why the Flight service stopped, if it did (Ballista then ends the executor as if asked).
+    let flight_stopped = Arc::new(std::sync::Mutex::new(None::<String>));
     if let Some(tls) = &options.tls {
         // The scheduler connection, and every shuffle fetch from another executor (tasks run
         // with this configuration, the job's settings on top, which say TLS too).
@@ -254,26 +256,46 @@ pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Re
                 .with_ballista_override_create_grpc_client_endpoint(Arc::clone(&endpoint))
         }));
         let tls = tls.clone();
+        let stopped = Arc::clone(&flight_stopped);
         executor.override_arrow_flight_service = Some(Arc::new(
             move |work_dir, address, mut shutdown: Shutdown, grpc: GrpcServerConfig| {
                 let server = tls.server();
+                let stopped = Arc::clone(&stopped);
                 tokio::spawn(async move {
-                    create_grpc_server(&grpc)
-                        .tls_config(server)?
-                        .add_service(
-                            FlightServiceServer::new(BallistaFlightService::new(work_dir))
-                                .max_decoding_message_size(MAX_MESSAGE as usize)
-                                .max_encoding_message_size(MAX_MESSAGE as usize),
-                        )
-                        .serve_with_shutdown(address, shutdown.recv())
-                        .await
-                        .map_err(BallistaError::TonicError)
+                    // Ballista logs its services' ends at info only: say why it stopped.
+                    let served = async {
+                        create_grpc_server(&grpc)
+                            .tls_config(server)?
+                            .add_service(
+                                FlightServiceServer::new(BallistaFlightService::new(work_dir))
+                                    .max_decoding_message_size(MAX_MESSAGE as usize)
+                                    .max_encoding_message_size(MAX_MESSAGE as usize),
+                            )
+                            .serve_with_shutdown(address, shutdown.recv())
+                            .await
+                    };
+                    served.await.map_err(|e| {
+                        let message = format!(
+                            "the Flight service on {address} stopped: {}",
+                            strata_engine::full_message(&e)
+                        );
+                        log::error!("{message}");
+                        *stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
+                        BallistaError::TonicError(e)
+                    })
                 })
             },
         ));
     }
     start_executor_process(Arc::new(executor)).await?;
-    Ok(())
+    match flight_stopped
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        Some(message) => Err(message.into()),
+        None => Ok(()),
+    }
 }
 
 /// Sends a server's queries to a scheduler.

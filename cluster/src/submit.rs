@@ -72,7 +72,7 @@ pub(crate) async fn submit(
     let endpoint = endpoint.connect_timeout(Duration::from_secs(5));
     let channel = match endpoint.connect().await {
         Ok(channel) => channel,
-        Err(e) => return Ok(Submitted::Unreachable(unreachable(url, &e))),
+        Err(e) => return not_connected(url, &e, tls.is_some()),
     };
     let scheduler = Scheduler::new(channel)
         .max_encoding_message_size(max_message)
@@ -105,16 +105,20 @@ pub(crate) async fn submit(
     let response = match response {
         Ok(response) => response,
         Err(status) if status.code() == tonic::Code::Unavailable => {
-            return Ok(Submitted::Unreachable(unreachable(url, &status)));
+            return not_connected(url, &status, tls.is_some());
         }
         Err(status) => {
-            // A connection the scheduler ended: with cluster TLS, a plain one or one whose
-            // certificate its CA did not sign ("transport error" alone says nothing).
+            // A connection the scheduler ended ("transport error" alone says nothing): with
+            // cluster TLS there, a plain one, or one whose certificate its CA did not sign.
             let why = match std::error::Error::source(&status) {
+                Some(source) if tls.is_some() => format!(
+                    "the connection failed ({}); is this server's certificate \
+                     (--cluster-tls-cert) signed by the CA the scheduler trusts?",
+                    strata_engine::full_message(source)
+                ),
                 Some(source) => format!(
-                    "the connection failed ({}); a scheduler with cluster TLS takes https:// and \
-                     a certificate its CA signed (--cluster-tls-cert, --cluster-tls-key, \
-                     --cluster-tls-ca)",
+                    "the connection failed ({}); if the scheduler has cluster TLS, give it as \
+                     https:// with --cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca",
                     strata_engine::full_message(source)
                 ),
                 None => status.message().to_string(),
@@ -150,6 +154,30 @@ pub(crate) async fn submit(
     Ok(Submitted::Running(Box::pin(RecordBatchStreamAdapter::new(
         schema, stream,
     ))))
+}
+
+/// A connection to the scheduler that did not open: unreachable (the server may run the query
+/// itself), unless TLS failed — a scheduler whose certificate this server's CA did not sign or
+/// that has another name, or one without TLS — which is a configuration to fix, not an outage
+/// to ride out: the query fails, saying so.
+fn not_connected(url: &str, error: &dyn std::error::Error, tls: bool) -> Result<Submitted> {
+    let message = strata_engine::full_message(error);
+    let lower = message.to_lowercase();
+    if tls
+        && ["certificate", "tls", "handshake", "corrupt message"]
+            .iter()
+            .any(|sign| lower.contains(sign))
+    {
+        return Err(failed(
+            url,
+            format!(
+                "TLS with the scheduler failed ({message}); check --cluster-tls-ca (the CA that \
+                 signed the scheduler's certificate), --cluster-tls-domain (a name in it) and \
+                 that the scheduler runs with cluster TLS"
+            ),
+        ));
+    }
+    Ok(Submitted::Unreachable(unreachable(url, error)))
 }
 
 fn unreachable(url: &str, error: &dyn std::error::Error) -> String {

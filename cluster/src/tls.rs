@@ -76,11 +76,28 @@ impl ClusterTlsFiles {
         let cert = read_pem(&self.cert, "--cluster-tls-cert", "CERTIFICATE")?;
         let key = read_pem(&self.key, "--cluster-tls-key", "PRIVATE KEY")?;
         let ca = read_pem(&self.ca, "--cluster-tls-ca", "CERTIFICATE")?;
-        Ok(ClusterTls(Arc::new(Loaded {
+        let tls = ClusterTls(Arc::new(Loaded {
             identity: Identity::from_pem(cert, key),
             ca: Certificate::from_pem(ca),
             domain: self.domain.clone(),
-        })))
+        }));
+        // tonic parses them when a server or endpoint takes them: here, at start, rather than
+        // at the first connection.
+        let files = || {
+            format!(
+                "--cluster-tls-cert {}, --cluster-tls-key {}, --cluster-tls-ca {}",
+                self.cert.display(),
+                self.key.display(),
+                self.ca.display()
+            )
+        };
+        tonic::transport::Server::builder()
+            .tls_config(tls.server())
+            .map_err(|e| format!("{}: {}", files(), strata_engine::full_message(&e)))?;
+        Endpoint::from_static("https://strata-cluster")
+            .tls_config(tls.client())
+            .map_err(|e| format!("{}: {}", files(), strata_engine::full_message(&e)))?;
+        Ok(tls)
     }
 }
 

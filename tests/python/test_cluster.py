@@ -342,6 +342,12 @@ def test_bad_cluster_flags_are_refused(tmp_path):
     tls = make_certificates(tmp_path / "tls", "strata")
     proc = strata("executor", "--scheduler", "http://127.0.0.1:1", "--work-dir", str(tmp_path), *tls, check=False)
     assert proc.returncode != 0 and "https://host:port (with cluster TLS)" in proc.stderr, proc.stderr
+    proc = strata("executor", "--scheduler", "https://127.0.0.1:1", "--work-dir", str(tmp_path), check=False)
+    assert proc.returncode != 0 and "https:// with --cluster-tls-cert" in proc.stderr, proc.stderr
+    # A key that does not parse is refused at start, naming the files.
+    (tmp_path / "bad.key").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    proc = strata("scheduler", *tls[:2], "--cluster-tls-key", str(tmp_path / "bad.key"), *tls[4:], check=False)
+    assert proc.returncode != 0 and "bad.key" in proc.stderr, proc.stderr
     proc = strata("scheduler", "--listen", f"127.0.0.1:{_free_port()}", "--executor-timeout", "2s", check=False)
     assert proc.returncode != 0 and "at least 15s" in proc.stderr
     proc = strata("serve", "--scheduler", "http://127.0.0.1:1", "--cluster-partitions", "0", check=False)
@@ -547,20 +553,31 @@ def test_a_cluster_with_mutual_tls_answers_and_refuses_peers_without_its_certifi
             time.sleep(0.1)
         assert [e.get("cluster") for e in server.log() if e["request"] == "statement"] == [True, True]
 
-        # Servers the scheduler must refuse: no certificate (plain gRPC), and another CA's.
-        for name, args, env in (
-            ("plain", ("--scheduler", f"http://127.0.0.1:{port}", *cluster_args), {}),
-            # Trusts the scheduler (the deployment's CA) but presents a certificate of its own.
-            ("rogue", ("--scheduler", f"https://127.0.0.1:{port}", *cluster_args, *rogue[:4], *tls[4:]), domain),
+        # Servers whose query fails, naming the scheduler and what to fix. The scheduler refuses
+        # a server without a certificate (plain gRPC) and one presenting another CA's (trusting
+        # the deployment's). A server that cannot verify the scheduler — it trusts another CA,
+        # or the scheduler has no TLS — fails the query even under --cluster-fallback local:
+        # that is a configuration to fix, not an outage to run the query through locally.
+        plain_port = _free_port()
+        roles.append(Role("scheduler", "--listen", f"127.0.0.1:{plain_port}", "--executor-timeout", "15s"))
+        time.sleep(1)
+        local = ("--cluster-min-scan", "0", "--cluster-local-files", "--cluster-fallback", "local")
+        refused = "--cluster-tls-cert"
+        unverified = "TLS with the scheduler failed"
+        for name, url, args, env, expected in (
+            ("plain", f"http://127.0.0.1:{port}", cluster_args, {}, refused),
+            ("rogue", f"https://127.0.0.1:{port}", (*cluster_args, *rogue[:4], *tls[4:]), domain, refused),
+            ("another CA", f"https://127.0.0.1:{port}", (*local, *tls[:4], "--cluster-tls-ca", rogue[5]), domain, unverified),
+            ("no TLS there", f"https://127.0.0.1:{plain_port}", (*local, *tls), domain, unverified),
         ):
-            intruder = Server(catalog, config, tmp_path, extra_args=args, env=env)
-            servers.append(intruder)
-            with flight.connect(intruder.url) as conn, conn.cursor() as cur:
+            misconfigured = Server(catalog, config, tmp_path, extra_args=("--scheduler", url, *args), env=env)
+            servers.append(misconfigured)
+            with flight.connect(misconfigured.url) as conn, conn.cursor() as cur:
                 with pytest.raises(Exception) as error:
                     cur.execute(queries[0])
                     cur.fetchall()
                 message = str(error.value)
-                assert f"127.0.0.1:{port}" in message and "cluster TLS" in message, (name, message)
+                assert url.split("//")[1] in message and expected in message, (name, message)
 
         # An executor's Flight service: without a client certificate the TLS handshake fails;
         # with the deployment's, the call reaches Ballista's service (which lists nothing).
