@@ -143,6 +143,12 @@ impl Indexed {
         file
     }
 
+    /// The indexed columns' statistics of the first `files` files.
+    pub(crate) fn sample_stats(&self, files: usize) -> impl Iterator<Item = &ColumnStats> + '_ {
+        let files = files.min(self.len());
+        (self.columns.iter()).flat_map(move |c| c.stats[..files].iter().flatten())
+    }
+
     /// Every file, as [`Self::file`] gives them.
     pub(crate) fn all_files(&self, table: &TableMeta) -> Vec<DataFile> {
         (0..self.len()).map(|i| self.file(i, table)).collect()

@@ -14,6 +14,9 @@
 //!   `user_id = 42`, `user_id IN (…)`) with any value, unless the scan's statistics show an
 //!   integer one spans fewer than [`MIN_ID_SPAN`] numbers (`"VendorID" = 2` is a category);
 //!   an `OR` of such (a short `IN` list is planned as one);
+//! - equality with (or a short `IN` list of) non-empty string literals of a string column the
+//!   catalog's statistics show holds many distinct values: at least [`MANY_VALUES_BYTES`]
+//!   stored bytes a value (`path = '/v1/items/42'` of 6,000 paths, not `level = 'ERROR'`);
 //! - `LIKE`/`ILIKE` patterns that begin with `%` (a search inside text, as in log messages);
 //! - any filter under a top-N (`ORDER BY … LIMIT n`): see [`filters_under_top_n`].
 //!
@@ -167,8 +170,13 @@ fn with_pushdown(
 fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>, input: &Arc<dyn ExecutionPlan>) -> bool {
     let schema = input.schema();
     let mut statistics = None;
+    let scan = input.downcast_ref::<CatalogScanExec>();
+    let many_values = |column: &str| {
+        scan.and_then(|scan| scan.column_bytes_per_value(column))
+            .is_some_and(|bytes| bytes >= MANY_VALUES_BYTES)
+    };
     split_conjunction(predicate).into_iter().any(|e| {
-        needle(e, &schema, &mut || {
+        needle(e, &schema, &many_values, &mut || {
             statistics
                 .get_or_insert_with(|| {
                     datafusion::physical_plan::StatisticsContext::new()
@@ -190,6 +198,7 @@ fn keeps_few_rows(predicate: &Arc<dyn PhysicalExpr>, input: &Arc<dyn ExecutionPl
 fn needle(
     e: &Arc<dyn PhysicalExpr>,
     schema: &Schema,
+    many_values: &dyn Fn(&str) -> bool,
     statistics: &mut dyn FnMut() -> Option<Arc<Statistics>>,
 ) -> bool {
     if let Some(b) = e.downcast_ref::<BinaryExpr>() {
@@ -200,8 +209,13 @@ fn needle(
                     || column_and_id(r, l)
                     || (identifier_column(l, schema, statistics) && is_value(r))
                     || (identifier_column(r, schema, statistics) && is_value(l))
+                    || (of_many_values(l, many_values) && non_empty_string(r))
+                    || (of_many_values(r, many_values) && non_empty_string(l))
             }
-            Operator::Or => needle(l, schema, statistics) && needle(r, schema, statistics),
+            Operator::Or => {
+                needle(l, schema, many_values, statistics)
+                    && needle(r, schema, many_values, statistics)
+            }
             _ => false,
         };
     }
@@ -211,7 +225,10 @@ fn needle(
             && !list.list().is_empty()
             && (list.list().iter().all(identifier)
                 || (identifier_column(list.expr(), schema, statistics)
-                    && list.list().iter().all(is_value)));
+                    && list.list().iter().all(is_value))
+                || (list.list().len() <= MANY_VALUES_LIST
+                    && of_many_values(list.expr(), many_values)
+                    && list.list().iter().all(non_empty_string)));
     }
     if let Some(like) = e.downcast_ref::<LikeExpr>() {
         return !like.negated()
@@ -219,6 +236,28 @@ fn needle(
             && string_literal(like.pattern()).is_some_and(|p| p.starts_with('%') && p.len() > 1);
     }
     false
+}
+
+/// A string column stored in at least this many bytes a value holds many distinct values (a
+/// dictionary-encoded column in no particular order takes about the log of its distinct
+/// values in bits: five log levels 0.3 bytes, ten services 0.5, 6,000 request paths 1.9): one
+/// of them keeps few rows.
+const MANY_VALUES_BYTES: f64 = 1.0;
+
+/// An `IN` list of at most this many strings of such a column keeps few rows.
+const MANY_VALUES_LIST: usize = 16;
+
+/// A column (possibly under casts) the catalog says holds many values a row (see
+/// [`MANY_VALUES_BYTES`]).
+fn of_many_values(expr: &Arc<dyn PhysicalExpr>, many_values: &dyn Fn(&str) -> bool) -> bool {
+    let columns = collect_columns(expr);
+    is_column(expr) && columns.len() == 1 && columns.iter().all(|c| many_values(c.name()))
+}
+
+/// A string literal other than `''` (which a column of many values may hold in most rows: a
+/// search phrase most visits lack).
+fn non_empty_string(expr: &Arc<dyn PhysicalExpr>) -> bool {
+    string_literal(expr).is_some_and(|s| !s.is_empty())
 }
 
 /// An integer identifier column whose values in the scanned files span fewer than this many
@@ -364,6 +403,49 @@ mod tests {
             .find(|r| r[0] == "physical_plan")
             .map(|r| r[1].clone())
             .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_value_of_a_column_of_many_values_is_a_needle_by_the_catalogs_column_sizes() {
+        let (_dir, engine) = events(true).await;
+        // 3,000 request paths in no order, next to the two levels of `ev`'s kind.
+        run(
+            &engine,
+            "CREATE TABLE req (ts TIMESTAMP, path VARCHAR, level VARCHAR, msg VARCHAR)",
+        )
+        .await;
+        run(
+            &engine,
+            "INSERT INTO req SELECT to_timestamp(value), '/v1/items/' || (value * 7919 % 3000), \
+             CASE WHEN value % 100 = 7 THEN 'ERROR' ELSE 'INFO' END, 'message ' || value \
+             FROM generate_series(0, 5999)",
+        )
+        .await;
+        let path = "SELECT ts, msg FROM req WHERE path = '/v1/items/42' ORDER BY ts";
+        let paths =
+            "SELECT ts, msg FROM req WHERE path IN ('/v1/items/42', '/v1/items/43') ORDER BY ts";
+        for sql in [path, paths] {
+            let plan = physical_plan(&engine, sql).await;
+            assert!(!plan.contains("FilterExec"), "{sql}\n{plan}");
+        }
+        // value * 7919 % 3000 = 42 for values 1518 and 4518 (7919 * 1518 = 4007 * 3000 + 42).
+        assert_eq!(
+            rows(&engine, path).await,
+            [
+                ["1970-01-01T00:25:18", "message 1518"],
+                ["1970-01-01T01:15:18", "message 4518"]
+            ]
+        );
+        assert_eq!(rows(&engine, paths).await.len(), 4);
+        // A column of two values, and the empty string (which a column of many values may hold
+        // in most rows), stay filters above the scan.
+        for sql in [
+            "SELECT ts, msg FROM req WHERE level = 'ERROR' ORDER BY ts",
+            "SELECT ts, msg FROM req WHERE path = '' ORDER BY ts",
+        ] {
+            let plan = physical_plan(&engine, sql).await;
+            assert!(plan.contains("FilterExec"), "{sql}\n{plan}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -115,6 +115,9 @@ pub struct CatalogScanExec {
     /// The column names by column id the scan's files are read by (its
     /// `FieldIdAdapterFactory`, which cannot be looked into), for the plan's codec.
     field_ids: Option<Arc<HashMap<i64, String>>>,
+    /// Stored bytes per value of the columns whose statistics the catalog gave (see
+    /// [`crate::table::Chosen::bytes_per_value`]), for the planner's guesses; not encoded.
+    bytes_per_value: Arc<HashMap<String, f64>>,
 }
 
 /// Footers a scan on object storage reads as soon as its statement starts executing rather
@@ -180,7 +183,21 @@ impl CatalogScanExec {
             reading: Arc::default(),
             prefetch: None,
             field_ids: None,
+            bytes_per_value: Arc::default(),
         }
+    }
+
+    /// Stored bytes per value of some of the scan's columns (by name).
+    pub(crate) fn bytes_per_value(mut self, bytes_per_value: Arc<HashMap<String, f64>>) -> Self {
+        self.bytes_per_value = bytes_per_value;
+        self
+    }
+
+    /// The stored (compressed) bytes per value of column `name` in the scan's files, when the
+    /// catalog gave its statistics: about the log of its distinct values for a dictionary-
+    /// encoded column in no particular order (0.3 for five levels, 2 for thousands of paths).
+    pub(crate) fn column_bytes_per_value(&self, name: &str) -> Option<f64> {
+        self.bytes_per_value.get(name).copied()
     }
 
     /// The column names by column id the files are read by (the scan's adapter's map).
@@ -222,6 +239,7 @@ impl CatalogScanExec {
             reading: Arc::clone(&self.reading),
             prefetch: self.prefetch.clone(),
             field_ids: self.field_ids.clone(),
+            bytes_per_value: Arc::clone(&self.bytes_per_value),
         })
     }
 }

@@ -390,6 +390,7 @@ impl CatalogTable {
         let (total_files, catalog_candidates, chosen) =
             self.select_files(state, projection, filters).await?;
         let (files, bytes) = chosen.size();
+        let bytes_per_value = Arc::new(chosen.bytes_per_value(&self.meta));
         let summary = ScanSummary {
             table: format!("{}.{}", self.meta.schema, self.meta.name),
             snapshot: self.meta.snapshot,
@@ -531,7 +532,8 @@ impl CatalogTable {
             CatalogScanExec::new(DataSourceExec::from_data_source(config), summary)
                 .reading(reading)
                 .prefetch(prefetch)
-                .field_ids(field_ids),
+                .field_ids(field_ids)
+                .bytes_per_value(bytes_per_value),
         ))
     }
 

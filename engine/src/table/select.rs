@@ -19,6 +19,9 @@ use crate::file_index::Indexed;
 use crate::pruning::{FileStatistics, column_ranges};
 
 /// The files a scan reads.
+/// Files whose column statistics tell a column's bytes per value.
+const DENSITY_SAMPLE: usize = 64;
+
 pub(crate) enum Chosen {
     /// These files.
     Files(Vec<DataFile>),
@@ -37,6 +40,37 @@ impl Chosen {
             ),
             Chosen::All(indexed) => (indexed.len(), indexed.bytes()),
         }
+    }
+
+    /// Stored bytes per value of each column whose statistics the files carry (by column
+    /// name), from the first [`DENSITY_SAMPLE`] files: the catalog's column sizes over its
+    /// value counts.
+    pub(crate) fn bytes_per_value(
+        &self,
+        table: &strata_catalog::TableMeta,
+    ) -> std::collections::HashMap<String, f64> {
+        let mut sums: std::collections::HashMap<i64, (f64, f64)> = Default::default();
+        let mut add = |stats: &strata_catalog::ColumnStats| {
+            if let (Some(bytes), Some(values)) = (stats.size_bytes, stats.value_count)
+                && values > 0
+            {
+                let sum = sums.entry(stats.column_id).or_default();
+                sum.0 += bytes as f64;
+                sum.1 += values as f64;
+            }
+        };
+        match self {
+            Chosen::Files(files) => (files.iter().take(DENSITY_SAMPLE))
+                .flat_map(|f| &f.stats)
+                .for_each(&mut add),
+            Chosen::All(indexed) => indexed.sample_stats(DENSITY_SAMPLE).for_each(&mut add),
+        }
+        (table.columns.iter())
+            .filter_map(|c| {
+                let (bytes, values) = sums.get(&c.column_id)?;
+                Some((c.name.clone(), bytes / values))
+            })
+            .collect()
     }
 
     /// The files, copied out of the index if need be.
