@@ -228,8 +228,10 @@ impl PreparedStatement {
             }
             _ => None,
         };
-        // A query a cluster may run is planned again for it (below): keep its logical plan.
-        let for_cluster = (lake.cluster.is_some() && query).then(|| plan.clone());
+        // A query a cluster may run is planned again for it (below): keep its logical plan;
+        // so is an EXPLAIN of one, to show the plan the cluster would be sent.
+        let for_cluster =
+            (lake.cluster.is_some() && (query || explained.is_some())).then(|| plan.clone());
         let physical = if analyzed {
             physical_plan(lake.ctx.state(), plan).await?
         } else {
@@ -244,17 +246,33 @@ impl PreparedStatement {
         };
         let physical = match (explained, &lake.cluster) {
             (Some(statement), Some(cluster)) => {
-                let line = if !crate::engine::is_query(&statement) {
-                    "runs on this server: writes and commands run here".to_string()
+                let (line, to_cluster) = if !crate::engine::is_query(&statement) {
+                    let line = "runs on this server: writes and commands run here";
+                    (line.to_string(), false)
                 } else {
                     match lake.ctx.state().create_physical_plan(&statement).await {
-                        Ok(planned) => crate::cluster::explain_placement(
-                            &crate::cluster::placement(&planned, cluster.as_ref(), &codec()),
-                            cluster.as_ref(),
-                        ),
+                        Ok(planned) => {
+                            let placement =
+                                crate::cluster::placement(&planned, cluster.as_ref(), &codec());
+                            let to_cluster =
+                                matches!(placement, crate::cluster::Placement::Cluster(_));
+                            let line =
+                                crate::cluster::explain_placement(&placement, cluster.as_ref());
+                            (line, to_cluster)
+                        }
                         // As DataFusion's own rows do, EXPLAIN reports what it cannot plan.
-                        Err(e) => format!("cannot tell: {e}"),
+                        Err(e) => (format!("cannot tell: {e}"), false),
                     }
+                };
+                // The plan shown is the one the cluster would be sent (planned for it, below).
+                let physical = match (to_cluster, &for_cluster) {
+                    (true, Some(explain)) => {
+                        let mut state = lake.ctx.state();
+                        let options = state.config_mut().options_mut();
+                        for_the_cluster(options, cluster.target_partitions());
+                        state.create_physical_plan(explain).await?
+                    }
+                    _ => physical,
                 };
                 with_explain_row(physical, "cluster", &line, lake.ctx.task_ctx()).await?
             }
@@ -275,7 +293,7 @@ impl PreparedStatement {
         // scheduler also refuses to swap a join's inputs once it has one, and the job then
         // never ends). The settings the cluster is sent say the same. With the cluster's own
         // partition count, scans and exchanges are cut for its task slots.
-        let (physical, on_cluster) = match (on_cluster, for_cluster) {
+        let (physical, on_cluster) = match (on_cluster, for_cluster.filter(|_| query)) {
             (Some((cluster, codec, mut config)), Some(logical)) => {
                 let partitions = cluster.target_partitions();
                 for_the_cluster(config.options_mut(), partitions);
@@ -286,7 +304,11 @@ impl PreparedStatement {
                 } else {
                     state.create_physical_plan(&logical).await?
                 };
-                (planned, Some((cluster, codec, config)))
+                // Placed by the plan with dynamic filters; the one sent must qualify too.
+                let placed = crate::cluster::placement(&planned, cluster.as_ref(), &codec);
+                let on_cluster = matches!(placed, crate::cluster::Placement::Cluster(_))
+                    .then_some((cluster, codec, config));
+                (planned, on_cluster)
             }
             (on_cluster, _) => (physical, on_cluster),
         };

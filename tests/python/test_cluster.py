@@ -157,6 +157,16 @@ def test_explain_says_where_a_statement_would_run_and_why(cluster):
         # A statement that cannot be planned: EXPLAIN still answers, and says so.
         [line] = placement(cur, "SELECT * FROM requests WHERE status = $1")
         assert line.startswith("cannot tell: ") and "$1" in line, line
+        # The plan shown is the one the cluster is sent: planned without dynamic filters (a
+        # join's runtime filter cannot cross stages), where the server's own plan has one.
+        join = QUERIES[3]
+        [line] = placement(cur, join)
+        assert line.startswith("runs on the cluster"), line
+        cur.execute(f"EXPLAIN {join}")
+        shown = "\n".join(r[1] for r in cur.fetchall() if r[0] == "physical_plan")
+        assert "HashJoinExec" in shown and "DynamicFilter" not in shown, shown
+        local = strata("query", f"EXPLAIN {join}", catalog=catalog, cwd=root).stdout
+        assert "DynamicFilter" in local, local
         # One-document formats stay one document.
         cur.execute(f"EXPLAIN FORMAT graphviz {QUERIES[1]}")
         assert not [r for r in cur.fetchall() if r[0] == "cluster"]
