@@ -250,19 +250,7 @@ impl PreparedStatement {
                     let line = "runs on this server: writes and commands run here";
                     (line.to_string(), false)
                 } else {
-                    match lake.ctx.state().create_physical_plan(&statement).await {
-                        Ok(planned) => {
-                            let placement =
-                                crate::cluster::placement(&planned, cluster.as_ref(), &codec());
-                            let to_cluster =
-                                matches!(placement, crate::cluster::Placement::Cluster(_));
-                            let line =
-                                crate::cluster::explain_placement(&placement, cluster.as_ref());
-                            (line, to_cluster)
-                        }
-                        // As DataFusion's own rows do, EXPLAIN reports what it cannot plan.
-                        Err(e) => (format!("cannot tell: {e}"), false),
-                    }
+                    explain_placement(&lake, &statement, cluster.as_ref(), &codec()).await
                 };
                 // The plan shown is the one the cluster would be sent (planned for it, below).
                 let physical = match (to_cluster, &for_cluster) {
@@ -304,13 +292,21 @@ impl PreparedStatement {
                 } else {
                     state.create_physical_plan(&logical).await?
                 };
-                // Placed by the plan with dynamic filters; the one sent must qualify too.
+                // Placed by the plan with dynamic filters; the one sent must qualify too. The
+                // server's own plan stays what runs here (if the plan sent does not qualify,
+                // or the scheduler cannot be reached): planned for this server's partitions
+                // and memory, with its dynamic filters.
                 let placed = crate::cluster::placement(&planned, cluster.as_ref(), &codec);
                 let on_cluster = matches!(placed, crate::cluster::Placement::Cluster(_))
-                    .then_some((cluster, codec, config));
-                (planned, on_cluster)
+                    .then_some((cluster, codec, config, planned));
+                (physical, on_cluster)
             }
-            (on_cluster, _) => (physical, on_cluster),
+            (on_cluster, _) => {
+                let sent = on_cluster.map(|(cluster, codec, config)| {
+                    (cluster, codec, config, Arc::clone(&physical))
+                });
+                (physical, sent)
+            }
         };
         let ran_on_cluster = Arc::new(AtomicBool::new(false));
         let plan_starts = {
@@ -324,8 +320,8 @@ impl PreparedStatement {
                 None => lake.ctx.task_ctx(),
             };
             futures::stream::once(async move {
-                if let Some((cluster, codec, config)) = on_cluster {
-                    match cluster.submit(Arc::clone(&physical), codec, config).await? {
+                if let Some((cluster, codec, config, sent)) = on_cluster {
+                    match cluster.submit(sent, codec, config).await? {
                         Submitted::Running(stream) => {
                             ran_on_cluster.store(true, Ordering::Relaxed);
                             return Ok(stream);
@@ -387,6 +383,38 @@ async fn physical_plan(
         .query_planner()
         .create_physical_plan(&optimized, &state)
         .await?)
+}
+
+/// EXPLAIN's `cluster` row for a query, and whether it goes there: placed as a run places it
+/// (the server's plan, then the plan the cluster would be sent).
+async fn explain_placement(
+    lake: &Lake,
+    statement: &LogicalPlan,
+    cluster: &dyn crate::cluster::ClusterRunner,
+    codec: &Arc<dyn datafusion_proto::physical_plan::PhysicalExtensionCodec>,
+) -> (String, bool) {
+    use crate::cluster::{Placement, explain_placement, placement};
+    // As DataFusion's own rows do, EXPLAIN reports what it cannot plan.
+    let planned = match lake.ctx.state().create_physical_plan(statement).await {
+        Ok(planned) => planned,
+        Err(e) => return (format!("cannot tell: {e}"), false),
+    };
+    let placed = placement(&planned, cluster, codec);
+    if !matches!(placed, Placement::Cluster(_)) {
+        return (explain_placement(&placed, cluster), false);
+    }
+    let mut state = lake.ctx.state();
+    for_the_cluster(
+        state.config_mut().options_mut(),
+        cluster.target_partitions(),
+    );
+    match state.create_physical_plan(statement).await {
+        Ok(sent) => match placement(&sent, cluster, codec) {
+            Placement::Cluster(_) => (explain_placement(&placed, cluster), true),
+            local => (explain_placement(&local, cluster), false),
+        },
+        Err(e) => (format!("cannot tell: {e}"), false),
+    }
 }
 
 /// Settings to plan a query for the cluster with: every dynamic filter off (as `SET

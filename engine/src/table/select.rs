@@ -18,10 +18,15 @@ use super::CatalogTable;
 use crate::file_index::Indexed;
 use crate::pruning::{FileStatistics, column_ranges};
 
-/// The files a scan reads.
 /// Files whose column statistics tell a column's bytes per value.
 const DENSITY_SAMPLE: usize = 64;
 
+/// Values a file's column needs for its size to tell its bytes per value: a column chunk's
+/// size counts its dictionary page and page headers, tens of bytes that make a small file's
+/// column of two values look like one of many.
+const DENSITY_MIN_VALUES: i64 = 10_000;
+
+/// The files a scan reads.
 pub(crate) enum Chosen {
     /// These files.
     Files(Vec<DataFile>),
@@ -43,8 +48,8 @@ impl Chosen {
     }
 
     /// Stored bytes per value of each column whose statistics the files carry (by column
-    /// name), from the first [`DENSITY_SAMPLE`] files: the catalog's column sizes over its
-    /// value counts.
+    /// name), from the first [`DENSITY_SAMPLE`] files with at least [`DENSITY_MIN_VALUES`]
+    /// values of it: the catalog's column sizes over its value counts.
     pub(crate) fn bytes_per_value(
         &self,
         table: &strata_catalog::TableMeta,
@@ -52,7 +57,7 @@ impl Chosen {
         let mut sums: std::collections::HashMap<i64, (f64, f64)> = Default::default();
         let mut add = |stats: &strata_catalog::ColumnStats| {
             if let (Some(bytes), Some(values)) = (stats.size_bytes, stats.value_count)
-                && values > 0
+                && values >= DENSITY_MIN_VALUES
             {
                 let sum = sums.entry(stats.column_id).or_default();
                 sum.0 += bytes as f64;
