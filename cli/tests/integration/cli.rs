@@ -643,3 +643,28 @@ fn shell_runs_statements_and_dot_commands() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown command '.nope'"), "{stderr}");
 }
+
+#[test]
+fn explain_insert_shows_the_rows_to_insert_under_stratas_writer_and_writes_nothing() {
+    let lake = Lake::new();
+    lake.ok(&["query", "CREATE TABLE t (a INT, b VARCHAR)"]);
+    lake.ok(&["query", "INSERT INTO t VALUES (1, 'x'), (2, 'y')"]);
+    let insert = "INSERT INTO t SELECT a + 10, b FROM t WHERE a > 1";
+    let plan = lake.ok(&["query", &format!("EXPLAIN {insert}")]);
+    assert!(
+        plan.contains("StrataWriter: table=main.t")
+            && plan.contains("CatalogScanExec: table=main.t"),
+        "{plan}"
+    );
+    assert!(!plan.contains("physical_plan_error"), "{plan}");
+    // EXPLAIN ANALYZE would run the plan: it says the write goes another way, and writes nothing.
+    let out = lake.run(&["query", &format!("EXPLAIN ANALYZE {insert}")], None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("runs through Strata's writer"), "{stderr}");
+    let (csv, _) = csv_and_stats(&lake, "SELECT count(*) AS c FROM t");
+    assert_eq!(csv, "c\n2\n");
+    lake.ok(&["query", insert]);
+    let (csv, _) = csv_and_stats(&lake, "SELECT count(*) AS c FROM t");
+    assert_eq!(csv, "c\n3\n");
+}

@@ -40,6 +40,7 @@ use crate::requests::RequestCounter;
 use crate::scan_exec::{CatalogScanExec, FooterPrefetch, ScanSummary};
 use crate::storage::Stores;
 
+mod insert_plan;
 mod select;
 
 use select::Chosen;
@@ -280,6 +281,23 @@ fn exact_type(t: &DataType) -> bool {
 impl TableProvider for CatalogTable {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
+    }
+
+    /// For `EXPLAIN INSERT`: the rows to insert under Strata's writer (which runs writes its
+    /// own way; see `insert_plan.rs`).
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        _insert_op: datafusion::logical_expr::dml::InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let table = format!("{}.{}", self.meta.schema, self.meta.name);
+        let sink = insert_plan::StrataWriter::new(table, Arc::clone(&self.schema));
+        Ok(Arc::new(datafusion::datasource::sink::DataSinkExec::new(
+            input,
+            Arc::new(sink),
+            None,
+        )))
     }
 
     fn table_type(&self) -> TableType {
