@@ -34,6 +34,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${STRATA_TEST_
   fi
 fi
 
+echo "== openssl (the cluster TLS tests make their certificates with it)"
+if ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null
+  else
+    DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -q openssl >/dev/null
+  fi
+fi
+
 echo "== build"
 cargo build --workspace --all-targets
 

@@ -185,23 +185,9 @@ async fn run(cli: Cli) -> Result<()> {
             let (engine_config, _) = serve_config()?;
             serve::cluster_role(args.exit_with_parent, async move {
                 let tls = args.cluster_tls.load()?;
-                let scheme = if tls.is_some() { "https://" } else { "http://" };
-                let url = args.scheduler.trim_end_matches('/');
-                let (host, port) = url
-                    .strip_prefix(scheme)
-                    .and_then(|rest| rest.rsplit_once(':'))
-                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-                    .ok_or_else(|| {
-                        let tls = if tls.is_some() {
-                            "with cluster TLS"
-                        } else {
-                            "without cluster TLS; https:// with --cluster-tls-cert, \
-                             --cluster-tls-key and --cluster-tls-ca"
-                        };
-                        anyhow::anyhow!(
-                            "--scheduler {url}: give the scheduler as {scheme}host:port ({tls})"
-                        )
-                    })?;
+                let (host, port) =
+                    strata_cluster::scheduler_address(&args.scheduler, tls.is_some())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let options = strata_cluster::ExecutorOptions {
                     scheduler_host: host,
                     scheduler_port: port,

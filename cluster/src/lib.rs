@@ -298,6 +298,24 @@ pub async fn run_executor(config: &EngineConfig, options: ExecutorOptions) -> Re
     }
 }
 
+/// The host and port of `--scheduler URL`: `http://host:port`, or `https://host:port` with
+/// cluster TLS.
+pub fn scheduler_address(url: &str, tls: bool) -> Result<(String, u16), BoxError> {
+    let scheme = if tls { "https://" } else { "http://" };
+    let url = url.trim_end_matches('/');
+    url.strip_prefix(scheme)
+        .and_then(submit::host_port)
+        .ok_or_else(|| {
+            let tls = if tls {
+                "with cluster TLS"
+            } else {
+                "without cluster TLS; https:// with --cluster-tls-cert, --cluster-tls-key and \
+                 --cluster-tls-ca"
+            };
+            format!("--scheduler {url}: give the scheduler as {scheme}host:port ({tls})").into()
+        })
+}
+
 /// Sends a server's queries to a scheduler.
 #[derive(Debug, Clone)]
 pub struct ClusterClient {
@@ -342,18 +360,7 @@ impl ClusterClient {
         tls: Option<ClusterTls>,
     ) -> Result<Self, BoxError> {
         let scheduler = scheduler.trim_end_matches('/').to_string();
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        if !scheduler.starts_with(&format!("{scheme}://")) {
-            let with = if tls.is_some() {
-                "with cluster TLS"
-            } else {
-                "without cluster TLS (--cluster-tls-cert, --cluster-tls-key, --cluster-tls-ca)"
-            };
-            return Err(format!(
-                "--scheduler {scheduler}: give the scheduler as {scheme}://host:port {with}"
-            )
-            .into());
-        }
+        scheduler_address(&scheduler, tls.is_some())?;
         Ok(ClusterClient {
             scheduler,
             min_scan_bytes,

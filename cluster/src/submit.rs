@@ -361,7 +361,8 @@ async fn fetch(
         .map_err(fetching)
 }
 
-fn host_port(url: &str) -> Option<(String, u16)> {
+/// `host:port` of a URL (or of `host:port` itself).
+pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let rest = rest.trim_end_matches('/');
     let (host, port) = rest.rsplit_once(':')?;

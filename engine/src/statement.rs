@@ -281,7 +281,7 @@ impl PreparedStatement {
         // scheduler also refuses to swap a join's inputs once it has one, and the job then
         // never ends). The settings the cluster is sent say the same. With the cluster's own
         // partition count, scans and exchanges are cut for its task slots.
-        let (physical, on_cluster) = match (on_cluster, for_cluster.filter(|_| query)) {
+        let (physical, on_cluster) = match (on_cluster, for_cluster) {
             (Some((cluster, codec, mut config)), Some(logical)) => {
                 let partitions = cluster.target_partitions();
                 for_the_cluster(config.options_mut(), partitions);
