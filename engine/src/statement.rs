@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::common::format::ExplainFormat;
 use datafusion::error::DataFusionError;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -104,6 +104,17 @@ impl PreparedStatement {
                     | LogicalPlan::Statement(_)
             ),
         }
+    }
+
+    /// Whether this is a query (no effects, not EXPLAIN) planned at the catalog's current
+    /// snapshot: nothing has committed since it was planned, so running it now answers what
+    /// planning it again would. A server may then run a plan it made a moment ago for the
+    /// same caller (a prepared statement's first execution) instead of planning it twice.
+    pub fn is_current_query(&self) -> Result<bool> {
+        Ok(
+            matches!(&self.work, Work::Plan(plan, _, _) if crate::engine::is_query(plan))
+                && self.lake.catalog.current_snapshot()? == self.snapshot,
+        )
     }
 
     /// Start the statement, with `params` bound to its placeholders.
@@ -313,12 +324,12 @@ impl PreparedStatement {
             let physical = Arc::clone(&physical);
             let ran_on_cluster = Arc::clone(&ran_on_cluster);
             let task_ctx = match runtime {
-                Some(runtime) => Arc::new(
-                    datafusion::execution::TaskContext::from(&*lake.ctx.state_ref().read())
-                        .with_runtime(runtime),
-                ),
-                None => lake.ctx.task_ctx(),
+                Some(runtime) => {
+                    TaskContext::from(&*lake.ctx.state_ref().read()).with_runtime(runtime)
+                }
+                None => TaskContext::from(&lake.ctx),
             };
+            let task_ctx = Arc::new(share_sort_reservations(&physical, task_ctx));
             futures::stream::once(async move {
                 if let Some((cluster, codec, config, sent)) = on_cluster {
                     match cluster.submit(sent, codec, config).await? {
@@ -436,7 +447,7 @@ async fn with_explain_row(
     explain: Arc<dyn ExecutionPlan>,
     plan_type: &str,
     plan: &str,
-    task_ctx: Arc<datafusion::execution::TaskContext>,
+    task_ctx: Arc<TaskContext>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let schema = explain.schema();
     let mut batches = datafusion::physical_plan::collect(explain, task_ctx).await?;
@@ -700,6 +711,44 @@ pub fn scan_summaries(plan: &Arc<dyn ExecutionPlan>) -> Vec<ScanSummary> {
     walk(plan, &mut out);
     out
 }
+
+/// `task_ctx` with each sort's up-front merge reservation sized for the sorts `plan` runs at
+/// once. The engine reserves half of a partition's share of the query's memory for each sort,
+/// counting `target_partitions` of them (engine.rs), so that every sort can spill. A plan may
+/// sort more partitions than that: a scan of object storage is planned for at least
+/// `scan_concurrency` partitions, each sorted on its own under an `ORDER BY`. Their
+/// reservations then added up past the limit and the query failed before reading a row
+/// (logs r1 on S3, 16 partitions: "2.9 GB more asked by ExternalSorterMerge[12]"). Those sorts
+/// now share the same half.
+fn share_sort_reservations(plan: &Arc<dyn ExecutionPlan>, task_ctx: TaskContext) -> TaskContext {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::physical_plan::sorts::sort::SortExec;
+    let mut sorts = 0usize;
+    let _ = plan.apply(|node| {
+        if let Some(sort) = node.downcast_ref::<SortExec>()
+            && sort.fetch().is_none()
+        {
+            sorts += sort.properties().output_partitioning().partition_count();
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    let execution = &task_ctx.session_config().options().execution;
+    let planned_for = execution.target_partitions.max(1);
+    if sorts <= planned_for {
+        return task_ctx;
+    }
+    let shared = (execution
+        .sort_spill_reservation_bytes
+        .saturating_mul(planned_for)
+        / sorts)
+        .max(MIN_SORT_RESERVATION);
+    let mut config = task_ctx.session_config().clone();
+    config.options_mut().execution.sort_spill_reservation_bytes = shared;
+    task_ctx.with_session_config(config)
+}
+
+/// The least a sort reserves for its merge (the engine's floor too).
+const MIN_SORT_RESERVATION: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -216,6 +216,46 @@ def test_writer_runs_ddl_but_not_on_local_files(server, lake, tmp_path):
         assert cur.fetchall() == [(1,)]
 
 
+def test_a_prepared_statement_answers_at_its_execution_not_its_preparation(server, lake):
+    """CreatePreparedStatement plans the query, and its first execution runs that plan only if
+    nothing committed in between: a commit by this server or by another process (the CLI on
+    the same catalog) between preparing and executing is seen, and a later execution of the
+    same handle is planned again. (ADBC's cursor prepares each new SQL text once.)"""
+    sql = "SELECT count(*) AS c, sum(n) AS s FROM prepared_rows"
+    with connect(server, "wes", WRITER_PW) as conn:
+        with conn.cursor() as cur:
+            cur.adbc_statement.set_sql_query("CREATE TABLE prepared_rows (n BIGINT)")
+            cur.adbc_statement.execute_update()
+            cur.adbc_statement.set_sql_query("INSERT INTO prepared_rows VALUES (1), (2)")
+            assert cur.adbc_statement.execute_update() == 2
+        # Prepared and executed at once (ADBC's execute): the plan made first runs.
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            assert cur.fetchall() == [(2, 3)]
+
+        def commit_through_the_server():
+            with conn.cursor() as other:
+                other.adbc_statement.set_sql_query("INSERT INTO prepared_rows VALUES (3)")
+                assert other.adbc_statement.execute_update() == 1
+
+        def commit_by_another_process():
+            strata("query", "INSERT INTO prepared_rows VALUES (4)", catalog=lake[1])
+
+        for commit, want in [(commit_through_the_server, (3, 6)), (commit_by_another_process, (4, 10))]:
+            with conn.cursor() as cur:
+                cur.adbc_prepare(sql)
+                commit()
+                cur.execute(sql)
+                assert cur.fetchall() == [want], commit.__name__
+        # The same handle executed again, after another commit, is planned again.
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            assert cur.fetchall() == [(4, 10)]
+            strata("query", "INSERT INTO prepared_rows VALUES (5)", catalog=lake[1])
+            cur.execute(sql)
+            assert cur.fetchall() == [(5, 15)]
+
+
 def test_writer_creates_and_inserts(server):
     with connect(server, "wes", WRITER_PW) as conn, conn.cursor() as cur:
         cur.adbc_statement.set_sql_query(

@@ -495,3 +495,26 @@ def test_a_large_file_on_object_storage_is_read_in_pieces(s3_lake, duck, tmp_pat
     # One footer read however many pieces: five row groups' chunks plus one footer GET.
     (stats,) = s3_lake.stats("SELECT sum(bytes) FROM big", env=s3_lake.env(STRATA_CACHE_DATA="0"))
     assert stats["requests"]["get"] <= 6, stats
+
+
+def test_the_sorts_of_a_scan_in_many_pieces_share_their_memory(s3_lake, duck, tmp_path):
+    """On object storage a scan is planned for more partitions than the cores (a large file is
+    read in pieces, up to `scan_concurrency` at once), and an ORDER BY sorts each partition:
+    the merge memory each sort reserves up front is now shared by all of them, so a sorted
+    read runs under a small memory limit (each used to reserve a core's share, and the query
+    failed asking for more than the limit before it had sorted a row)."""
+    out = tmp_path / "gen"
+    strata("gen", "requests", "--rows", "600000", "--days", "1", "--files-per-day", "1", "--out", str(out))
+    upload_tree(out, lambda key, data: s3_lake.store.put(s3_lake.bucket, f"big/{key}", data))
+    s3_lake.strata("table", "register", "big", "--location", s3_lake.url("big"))
+    # 600,000 rows sorted in 32 MiB (spilling): the old reservations asked 8 MiB a piece.
+    env = s3_lake.env(STRATA_LIMITS_MEMORY="32MiB", STRATA_CACHE_DATA="0")
+    sql = "SELECT ts, service, status FROM big ORDER BY ts, service, status"
+    plan = s3_lake.strata("query", "EXPLAIN " + sql, "--format", "csv", env=env).stdout
+    assert re.search(r"SortExec: .*preserve_partitioning=\[true\]", plan), plan
+    assert len(re.findall(r"part-000\.parquet:\d+\.\.\d+", plan)) >= 4, plan
+    files = str(out / "**" / "*.parquet")
+    duck.execute(f"CREATE VIEW big AS SELECT * FROM read_parquet('{files}', hive_partitioning=true)")
+    got = strata_rows(sql, s3_lake.catalog, tmp_path, env=env)
+    want = duck.execute(sql).fetchall()
+    assert len(want) == 600000 and got == want, (len(got), len(want))

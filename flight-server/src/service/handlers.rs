@@ -385,11 +385,15 @@ impl FlightSqlService for StrataFlightSql {
         let dataset = wire_schema(&prepared.schema(), caller.keep_views);
         let parameters = status!(prepared.parameter_schema().map_err(Error::from))?;
         let handle = Handle::new("prepared", &caller.principal, &query.query, &schema);
-        Ok(ActionCreatePreparedStatementResult {
+        let result = ActionCreatePreparedStatementResult {
             prepared_statement_handle: status!(handle.seal(self.inner.auth.signer()))?.into(),
             dataset_schema: status!(ipc_schema(&dataset))?,
             parameter_schema: status!(ipc_schema(&parameters))?,
-        })
+        };
+        if !prepared.has_effects() {
+            self.keep_prepared(&handle.id, &caller, prepared);
+        }
+        Ok(result)
     }
 
     async fn do_action_close_prepared_statement(
@@ -398,7 +402,16 @@ impl FlightSqlService for StrataFlightSql {
         request: Request<Action>,
     ) -> std::result::Result<(), Status> {
         let caller = status!(self.caller(&request))?;
-        // Handles are stateless; only parameters remembered for old clients are forgotten.
+        // Handles are stateless; only parameters remembered for old clients, and a plan
+        // never executed, are forgotten.
+        if let Ok(handle) = Handle::open(
+            &query.prepared_statement_handle,
+            self.inner.auth.signer(),
+            "prepared",
+            &caller.principal,
+        ) {
+            self.take_prepared(&handle.id, &caller);
+        }
         if let Ok(mut bound) = self.inner.bound.lock() {
             bound.remove(&Self::bound_key(
                 &caller.principal,

@@ -60,6 +60,7 @@ macro_rules! status {
 
 mod catalog;
 mod handlers;
+mod kept;
 mod results;
 mod sessions;
 mod statements;
@@ -105,13 +106,23 @@ struct Inner {
     bound: Mutex<HashMap<String, Option<String>>>,
     /// Queries planned for a FlightInfo, kept for the DoGet that redeems its ticket, so a
     /// query is planned once rather than twice. Keyed by ticket id.
-    planned: Mutex<HashMap<String, Planned>>,
+    planned: kept::Kept<Planned>,
+    /// Queries planned by CreatePreparedStatement, kept for the first GetFlightInfo of the
+    /// same handle (ADBC and JDBC send it at once), which runs them if nothing committed in
+    /// between instead of planning them again. Keyed by prepared-handle id.
+    prepared: kept::Kept<KeptPrepared>,
+}
+
+/// A prepared statement's plan, waiting for its first execution.
+struct KeptPrepared {
+    principal: Principal,
+    result_cache: bool,
+    statement: PreparedStatement,
 }
 
 /// A query planned at GetFlightInfo, waiting for its DoGet.
 struct Planned {
     user: String,
-    at: Instant,
     query: ReadyQuery,
 }
 
@@ -139,6 +150,10 @@ const PLANNED_MAX: usize = 64;
 /// Plans of at most this many files are kept for their DoGet (the map holds at most
 /// `PLANNED_MAX` of them, a few MiB in all).
 const PLANNED_FILES_MAX: usize = 1_024;
+/// How long a prepared statement's plan waits for its first execution: clients that prepare
+/// and execute at once come back within milliseconds; a later execution plans afresh (it
+/// then sees session settings changed in between, too).
+const PREPARED_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Who is calling, from where, in which session.
 struct Caller {
@@ -175,7 +190,8 @@ impl StrataFlightSql {
                 sessions: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
                 bound: Mutex::new(HashMap::new()),
-                planned: Mutex::new(HashMap::new()),
+                planned: kept::Kept::new(PLANNED_TTL, PLANNED_MAX),
+                prepared: kept::Kept::new(PREPARED_TTL, PLANNED_MAX),
             }),
         })
     }
@@ -196,41 +212,32 @@ impl StrataFlightSql {
 
     /// Keep a query planned for ticket `id` for the DoGet that redeems it.
     fn keep_planned(&self, id: &str, user: &str, query: ReadyQuery) {
-        let mut planned = self.live_planned();
-        if planned.len() >= PLANNED_MAX
-            && let Some(oldest) = planned
-                .iter()
-                .min_by_key(|(_, p)| p.at)
-                .map(|(id, _)| id.clone())
-        {
-            planned.remove(&oldest);
-        }
-        planned.insert(
-            id.to_string(),
-            Planned {
-                user: user.to_string(),
-                at: Instant::now(),
-                query,
-            },
-        );
+        let user = user.to_string();
+        self.inner.planned.keep(id, Planned { user, query });
     }
 
     /// The query planned for ticket `id` by the same user, if it is still kept.
     fn take_planned(&self, id: &str, user: &str) -> Option<ReadyQuery> {
-        let p = self.live_planned().remove(id)?;
+        let p = self.inner.planned.take(id)?;
         (p.user == user).then_some(p.query)
     }
 
-    /// The kept plans, expired ones dropped (a poisoned lock still gives the map: nothing
-    /// done under it can leave it half-changed).
-    fn live_planned(&self) -> std::sync::MutexGuard<'_, HashMap<String, Planned>> {
-        let mut planned = self
-            .inner
-            .planned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        planned.retain(|_, p| p.at.elapsed() < PLANNED_TTL);
-        planned
+    /// Keep a query planned for prepared handle `id` for its first execution.
+    fn keep_prepared(&self, id: &str, caller: &Caller, statement: PreparedStatement) {
+        let kept = KeptPrepared {
+            principal: caller.principal.clone(),
+            result_cache: caller.result_cache,
+            statement,
+        };
+        self.inner.prepared.keep(id, kept);
+    }
+
+    /// The plan CreatePreparedStatement made for handle `id`, if it is still kept and this is
+    /// the same caller (same user, role and login, same result-cache choice). Taken once.
+    fn take_prepared(&self, id: &str, caller: &Caller) -> Option<PreparedStatement> {
+        let kept = self.inner.prepared.take(id)?;
+        (kept.principal == caller.principal && kept.result_cache == caller.result_cache)
+            .then_some(kept.statement)
     }
 
     /// Queries running now.

@@ -41,7 +41,6 @@ impl StrataFlightSql {
     /// admits and starts it), in one trip off the workers; a statement with effects only as
     /// far as [`Self::complete`] takes it.
     pub(super) async fn plan_query(&self, caller: &Caller, handle: &Handle) -> Result<Planning> {
-        let (session, statement) = self.authorized(caller, &handle.sql, &handle.schema)?;
         let params = handle
             .parameter_rows()?
             .into_iter()
@@ -49,21 +48,30 @@ impl StrataFlightSql {
             .map(ParamValues::from);
         let limits = &self.inner.config.limits;
         let started = Instant::now();
+        // A prepared statement's first execution runs the plan CreatePreparedStatement made,
+        // unless something committed since (then it is planned again, below).
+        if handle.kind == "prepared"
+            && let Some(prepared) = self.take_prepared(&handle.id, caller)
+        {
+            let params = params.clone();
+            let ready = off_workers(caller.deadline, limits, async move {
+                if !prepared.is_current_query()? {
+                    return Ok(None);
+                }
+                ready_query(prepared, params, started).await.map(Some)
+            })
+            .await??;
+            if let Some(ready) = ready {
+                return Ok(ready);
+            }
+        }
+        let (session, statement) = self.authorized(caller, &handle.sql, &handle.schema)?;
         off_workers(caller.deadline, limits, async move {
             let prepared = session.prepare(statement).await?;
             if prepared.has_effects() {
                 return Ok(Planning::Effects(Box::new(prepared)));
             }
-            // The stream carries the schema GetFlightInfo announces (the logical one): clients
-            // refuse a stream whose schema differs, and physical planning may narrow
-            // nullability (a folded constant is never null).
-            let announced = prepared.schema();
-            let running = prepared.execute(params).await?;
-            Ok(Planning::Query(ReadyQuery {
-                announced,
-                running,
-                planning: started.elapsed(),
-            }))
+            ready_query(prepared, params, started).await
         })
         .await?
     }
@@ -275,6 +283,24 @@ impl StrataFlightSql {
         }
         Ok(handle)
     }
+}
+
+/// A query's physical plan, not started.
+async fn ready_query(
+    prepared: PreparedStatement,
+    params: Option<ParamValues>,
+    started: Instant,
+) -> Result<Planning> {
+    // The stream carries the schema GetFlightInfo announces (the logical one): clients refuse
+    // a stream whose schema differs, and physical planning may narrow nullability (a folded
+    // constant is never null).
+    let announced = prepared.schema();
+    let running = prepared.execute(params).await?;
+    Ok(Planning::Query(ReadyQuery {
+        announced,
+        running,
+        planning: started.elapsed(),
+    }))
 }
 
 pub(super) fn one_statement(session: &QuerySession, sql: &str) -> Result<Statement> {
