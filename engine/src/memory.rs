@@ -253,8 +253,12 @@ impl MemoryPool for QueryMemoryPool {
         self.local.reserved()
     }
 
+    /// The most the statement can hold: its own limit, or the shared pool's if smaller.
     fn memory_limit(&self) -> MemoryLimit {
-        MemoryLimit::Finite(self.limit)
+        match self.shared.memory_limit() {
+            MemoryLimit::Finite(shared) => MemoryLimit::Finite(self.limit.min(shared)),
+            _ => MemoryLimit::Finite(self.limit),
+        }
     }
 }
 

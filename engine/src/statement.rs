@@ -111,10 +111,12 @@ impl PreparedStatement {
     /// planning it again would. A server may then run a plan it made a moment ago for the
     /// same caller (a prepared statement's first execution) instead of planning it twice.
     pub fn is_current_query(&self) -> Result<bool> {
-        Ok(
-            matches!(&self.work, Work::Plan(plan, _, _) if crate::engine::is_query(plan))
-                && self.lake.catalog.current_snapshot()? == self.snapshot,
-        )
+        Ok(self.is_query() && self.lake.catalog.current_snapshot()? == self.snapshot)
+    }
+
+    /// Whether this is a query: it only reads, and is not an EXPLAIN or DESCRIBE.
+    pub fn is_query(&self) -> bool {
+        matches!(&self.work, Work::Plan(plan, _, _) if crate::engine::is_query(plan))
     }
 
     /// Start the statement, with `params` bound to its placeholders.
@@ -715,13 +717,18 @@ pub fn scan_summaries(plan: &Arc<dyn ExecutionPlan>) -> Vec<ScanSummary> {
 /// `task_ctx` with each sort's up-front merge reservation sized for the sorts `plan` runs at
 /// once. The engine reserves half of a partition's share of the query's memory for each sort,
 /// counting `target_partitions` of them (engine.rs), so that every sort can spill. A plan may
-/// sort more partitions than that: a scan of object storage is planned for at least
-/// `scan_concurrency` partitions, each sorted on its own under an `ORDER BY`. Their
-/// reservations then added up past the limit and the query failed before reading a row
-/// (logs r1 on S3, 16 partitions: "2.9 GB more asked by ExternalSorterMerge[12]"). Those sorts
-/// now share the same half.
-fn share_sort_reservations(plan: &Arc<dyn ExecutionPlan>, task_ctx: TaskContext) -> TaskContext {
+/// sort more partitions than that: a scan of object storage is planned for up to
+/// `scan_concurrency` partitions, each sorted on its own under an `ORDER BY` (or before a
+/// write into a partitioned or sorted table). Their reservations then added up past the limit
+/// and the statement failed before reading a row (logs r1 on S3, 16 partitions: "2.9 GB more
+/// asked by ExternalSorterMerge[12]"). Each sort now reserves at most half of its share of the
+/// statement's memory limit, counting the sorts this plan has (never more than configured).
+pub(crate) fn share_sort_reservations(
+    plan: &Arc<dyn ExecutionPlan>,
+    task_ctx: TaskContext,
+) -> TaskContext {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::execution::memory_pool::MemoryLimit;
     use datafusion::physical_plan::sorts::sort::SortExec;
     let mut sorts = 0usize;
     let _ = plan.apply(|node| {
@@ -732,16 +739,21 @@ fn share_sort_reservations(plan: &Arc<dyn ExecutionPlan>, task_ctx: TaskContext)
         }
         Ok(TreeNodeRecursion::Continue)
     });
-    let execution = &task_ctx.session_config().options().execution;
-    let planned_for = execution.target_partitions.max(1);
-    if sorts <= planned_for {
+    let MemoryLimit::Finite(limit) = task_ctx.memory_pool().memory_limit() else {
+        return task_ctx;
+    };
+    if sorts == 0 {
         return task_ctx;
     }
-    let shared = (execution
-        .sort_spill_reservation_bytes
-        .saturating_mul(planned_for)
-        / sorts)
-        .max(MIN_SORT_RESERVATION);
+    let reserved = task_ctx
+        .session_config()
+        .options()
+        .execution
+        .sort_spill_reservation_bytes;
+    let shared = reserved.min((limit / (2 * sorts)).max(MIN_SORT_RESERVATION));
+    if shared == reserved {
+        return task_ctx;
+    }
     let mut config = task_ctx.session_config().clone();
     config.options_mut().execution.sort_spill_reservation_bytes = shared;
     task_ctx.with_session_config(config)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{Column, ParamValues};
+use datafusion::execution::TaskContext;
 use datafusion::functions::datetime::expr_fn::date_trunc;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, lit};
 use datafusion::physical_plan::execute_stream;
@@ -492,7 +493,8 @@ pub(crate) async fn write_input(
             LogicalPlanBuilder::from(input).sort(target.sort)?.build()?
         };
         let physical = ctx.state().create_physical_plan(&plan).await?;
-        let stream = execute_stream(physical, ctx.task_ctx())?;
+        let task_ctx = crate::statement::share_sort_reservations(&physical, TaskContext::from(ctx));
+        let stream = execute_stream(physical, Arc::new(task_ctx))?;
         TableWriter::new(stores, target.layout)?
             .write_stream(stream)
             .await

@@ -390,7 +390,7 @@ impl FlightSqlService for StrataFlightSql {
             dataset_schema: status!(ipc_schema(&dataset))?,
             parameter_schema: status!(ipc_schema(&parameters))?,
         };
-        if !prepared.has_effects() {
+        if prepared.is_query() {
             self.keep_prepared(&handle.id, &caller, prepared);
         }
         Ok(result)

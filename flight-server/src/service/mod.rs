@@ -144,16 +144,13 @@ pub(super) struct ReadyQuery {
 }
 
 /// How long, and how many, planned queries wait for their DoGet (a client that only wanted
-/// the schema never comes back: the entry expires and the query is planned again if it does).
+/// the schema never comes back: the entry expires and the query is planned again if it does),
+/// and prepared statements' plans for their first execution.
 const PLANNED_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 const PLANNED_MAX: usize = 64;
 /// Plans of at most this many files are kept for their DoGet (the map holds at most
 /// `PLANNED_MAX` of them, a few MiB in all).
 const PLANNED_FILES_MAX: usize = 1_024;
-/// How long a prepared statement's plan waits for its first execution: clients that prepare
-/// and execute at once come back within milliseconds; a later execution plans afresh (it
-/// then sees session settings changed in between, too).
-const PREPARED_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Who is calling, from where, in which session.
 struct Caller {
@@ -191,7 +188,7 @@ impl StrataFlightSql {
                 running: Mutex::new(HashMap::new()),
                 bound: Mutex::new(HashMap::new()),
                 planned: kept::Kept::new(PLANNED_TTL, PLANNED_MAX),
-                prepared: kept::Kept::new(PREPARED_TTL, PLANNED_MAX),
+                prepared: kept::Kept::new(PLANNED_TTL, PLANNED_MAX),
             }),
         })
     }
