@@ -1,15 +1,21 @@
 //! Memory: one budget (`limits.memory`) for running queries and the caches, in which the
 //! caches give way before a query spills or fails ([`EnginePool`]); and a per-query share that
 //! caps one statement's reservations and passes them on to the engine's pool, so one heavy
-//! query spills (or fails) before it starves the others ([`QueryMemoryPool`]).
+//! query spills (or fails) before it starves the others ([`QueryMemoryPool`]); and the memory
+//! each sort of a plan reserves up front, sized for the sorts the plan runs at once
+//! ([`share_sort_reservations`]).
 
 use std::fmt;
 use std::sync::Arc;
 
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
 use datafusion::execution::memory_pool::{
     FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, human_readable_size,
 };
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::sorts::sort::SortExec;
 
 /// Memory a cache holds that it can give back when queries need it.
 pub trait Yielding: Send + Sync + fmt::Debug {
@@ -261,6 +267,51 @@ impl MemoryPool for QueryMemoryPool {
         }
     }
 }
+
+/// `task_ctx` with each sort's up-front merge reservation sized for the sorts `plan` runs at
+/// once. The engine reserves half of a partition's share of the query's memory for each sort,
+/// counting `target_partitions` of them (engine.rs), so that every sort can spill. A plan may
+/// sort more partitions than that: a scan of object storage is planned for up to
+/// `scan_concurrency` partitions, each sorted on its own under an `ORDER BY` (or before a
+/// write into a partitioned or sorted table). Their reservations then added up past the limit
+/// and the statement failed before reading a row (logs r1 on S3, 16 partitions: "2.9 GB more
+/// asked by ExternalSorterMerge[12]"). Each sort now reserves at most half of its share of the
+/// statement's memory limit, counting the sorts this plan has (never more than configured).
+pub(crate) fn share_sort_reservations(
+    plan: &Arc<dyn ExecutionPlan>,
+    task_ctx: TaskContext,
+) -> TaskContext {
+    let mut sorts = 0usize;
+    let _ = plan.apply(|node| {
+        if let Some(sort) = node.downcast_ref::<SortExec>()
+            && sort.fetch().is_none()
+        {
+            sorts += sort.properties().output_partitioning().partition_count();
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    let MemoryLimit::Finite(limit) = task_ctx.memory_pool().memory_limit() else {
+        return task_ctx;
+    };
+    if sorts == 0 {
+        return task_ctx;
+    }
+    let reserved = task_ctx
+        .session_config()
+        .options()
+        .execution
+        .sort_spill_reservation_bytes;
+    let shared = reserved.min((limit / (2 * sorts)).max(MIN_SORT_RESERVATION));
+    if shared == reserved {
+        return task_ctx;
+    }
+    let mut config = task_ctx.session_config().clone();
+    config.options_mut().execution.sort_spill_reservation_bytes = shared;
+    task_ctx.with_session_config(config)
+}
+
+/// The least a sort reserves for its merge (the engine's floor too).
+const MIN_SORT_RESERVATION: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -331,7 +331,7 @@ impl PreparedStatement {
                 }
                 None => TaskContext::from(&lake.ctx),
             };
-            let task_ctx = Arc::new(share_sort_reservations(&physical, task_ctx));
+            let task_ctx = Arc::new(crate::memory::share_sort_reservations(&physical, task_ctx));
             futures::stream::once(async move {
                 if let Some((cluster, codec, config, sent)) = on_cluster {
                     match cluster.submit(sent, codec, config).await? {
@@ -713,54 +713,6 @@ pub fn scan_summaries(plan: &Arc<dyn ExecutionPlan>) -> Vec<ScanSummary> {
     walk(plan, &mut out);
     out
 }
-
-/// `task_ctx` with each sort's up-front merge reservation sized for the sorts `plan` runs at
-/// once. The engine reserves half of a partition's share of the query's memory for each sort,
-/// counting `target_partitions` of them (engine.rs), so that every sort can spill. A plan may
-/// sort more partitions than that: a scan of object storage is planned for up to
-/// `scan_concurrency` partitions, each sorted on its own under an `ORDER BY` (or before a
-/// write into a partitioned or sorted table). Their reservations then added up past the limit
-/// and the statement failed before reading a row (logs r1 on S3, 16 partitions: "2.9 GB more
-/// asked by ExternalSorterMerge[12]"). Each sort now reserves at most half of its share of the
-/// statement's memory limit, counting the sorts this plan has (never more than configured).
-pub(crate) fn share_sort_reservations(
-    plan: &Arc<dyn ExecutionPlan>,
-    task_ctx: TaskContext,
-) -> TaskContext {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    use datafusion::execution::memory_pool::MemoryLimit;
-    use datafusion::physical_plan::sorts::sort::SortExec;
-    let mut sorts = 0usize;
-    let _ = plan.apply(|node| {
-        if let Some(sort) = node.downcast_ref::<SortExec>()
-            && sort.fetch().is_none()
-        {
-            sorts += sort.properties().output_partitioning().partition_count();
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    let MemoryLimit::Finite(limit) = task_ctx.memory_pool().memory_limit() else {
-        return task_ctx;
-    };
-    if sorts == 0 {
-        return task_ctx;
-    }
-    let reserved = task_ctx
-        .session_config()
-        .options()
-        .execution
-        .sort_spill_reservation_bytes;
-    let shared = reserved.min((limit / (2 * sorts)).max(MIN_SORT_RESERVATION));
-    if shared == reserved {
-        return task_ctx;
-    }
-    let mut config = task_ctx.session_config().clone();
-    config.options_mut().execution.sort_spill_reservation_bytes = shared;
-    task_ctx.with_session_config(config)
-}
-
-/// The least a sort reserves for its merge (the engine's floor too).
-const MIN_SORT_RESERVATION: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

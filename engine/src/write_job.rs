@@ -493,7 +493,7 @@ pub(crate) async fn write_input(
             LogicalPlanBuilder::from(input).sort(target.sort)?.build()?
         };
         let physical = ctx.state().create_physical_plan(&plan).await?;
-        let task_ctx = crate::statement::share_sort_reservations(&physical, TaskContext::from(ctx));
+        let task_ctx = crate::memory::share_sort_reservations(&physical, TaskContext::from(ctx));
         let stream = execute_stream(physical, Arc::new(task_ctx))?;
         TableWriter::new(stores, target.layout)?
             .write_stream(stream)
