@@ -75,6 +75,10 @@ pub struct ExecutionConfig {
     /// repeat, as in category columns a writer dictionary-encoded; batches whose values do not
     /// repeat are evaluated row by row as before.
     pub memoize_string_filters: bool,
+    /// Skip the row groups of a Parquet file in which no value of a string column's
+    /// dictionary passes a filter of that column (`name LIKE '%Park%'`, `path = '/a'`): the
+    /// scan checks each dictionary-encoded chunk's dictionary page when it opens the file.
+    pub dictionary_pruning: bool,
     /// Group by string columns through numbers: per partition, when the first batch's string
     /// keys repeat (category columns a writer dictionary-encoded), each distinct string gets a
     /// number and the aggregate hashes numbers instead of strings; partitions whose keys are
@@ -105,6 +109,7 @@ impl Default for ExecutionConfig {
             parquet_pushdown_filters: false,
             late_materialization: true,
             memoize_string_filters: true,
+            dictionary_pruning: true,
             intern_group_keys: true,
             target_file_size: crate::table_writer::DEFAULT_TARGET_FILE_SIZE,
             catalog_connections: strata_catalog::DEFAULT_CONNECTIONS,

@@ -197,6 +197,9 @@ impl Engine {
         rules.push(Arc::new(crate::interned_keys::InternGroupKeys {
             enabled: config.execution.intern_group_keys,
         }));
+        rules.push(Arc::new(crate::dictionary_pruning::DictionaryPruning {
+            enabled: config.execution.dictionary_pruning,
+        }));
         // `EXTRACT` is planned by Strata's `date_part` (registered above under its name).
         let date_part = state
             .scalar_functions()

@@ -16,6 +16,7 @@ mod config;
 mod data_cache;
 mod date_part;
 mod deletes;
+mod dictionary_pruning;
 mod disk_cache;
 mod engine;
 mod error;

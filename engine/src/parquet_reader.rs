@@ -35,6 +35,7 @@ use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
 use crate::data_cache::{DataCache, Miss};
+use crate::dictionary_pruning::{DictionaryFilters, DictionaryPruned};
 use crate::requests::{CHANGED, RequestCounter, StorageProblem};
 
 /// Creates the readers of a catalog table's files: footers and page indexes cached together,
@@ -58,6 +59,8 @@ pub struct CatalogReaderFactory {
     /// The store's identity ([`crate::storage::Stores::identity`]), naming ranges on the disk
     /// tier; None: the files' ranges do not go there (local files).
     disk_identity: Option<String>,
+    /// Filters the scan's readers check column dictionaries against, once it executes.
+    dictionary: Arc<DictionaryFilters>,
 }
 
 impl CatalogReaderFactory {
@@ -80,7 +83,14 @@ impl CatalogReaderFactory {
             footers,
             data_cache: None,
             disk_identity: None,
+            dictionary: Arc::default(),
         }
+    }
+
+    /// Share with the scan the filters its readers check dictionaries against.
+    pub(crate) fn with_dictionary_filters(mut self, filters: Arc<DictionaryFilters>) -> Self {
+        self.dictionary = filters;
+        self
     }
 
     /// The reader of files at `url` through `store`, with `stores`' footer reads, data cache
@@ -215,6 +225,19 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
     ) -> Result<Box<dyn AsyncFileReader + Send>> {
         let url = format!("{}/{}", self.base, partitioned_file.object_meta.location);
         let partitioned_file_size = partitioned_file.object_meta.size;
+        // Row groups are dropped from the footers of the scan's own readers (not prefetches),
+        // of files without a delete selection (its row numbers count every row group), when
+        // the chunks checked are the ones the scan reads next from the data cache, or local.
+        let by_dictionary = (partition_index != usize::MAX
+            && partitioned_file.extensions.is_empty()
+            && self.dictionary.active()
+            && (self.data_cache.is_some() || self.base.is_empty()))
+        .then(|| {
+            partitioned_file
+                .range
+                .as_ref()
+                .map(|r| r.start.max(0) as u64..r.end.max(0) as u64)
+        });
         let store = Arc::new(ExpectSize {
             inner: Arc::clone(&self.store),
             expected: partitioned_file.object_meta.size,
@@ -248,7 +271,7 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
                 disk_hits: counter("data_cache_disk_hits"),
             }
         });
-        Ok(Box::new(Tracked {
+        let tracked = Box::new(Tracked {
             inner,
             url,
             partition: partition_index,
@@ -256,7 +279,17 @@ impl ParquetFileReaderFactory for CatalogReaderFactory {
             footers: Arc::clone(&self.footers),
             data_cache,
             counter: self.counter.clone(),
-        }))
+        });
+        Ok(match by_dictionary {
+            Some(range) => Box::new(DictionaryPruned {
+                inner: tracked,
+                filters: Arc::clone(&self.dictionary),
+                range,
+                pruned: MetricBuilder::new(metrics)
+                    .counter("row_groups_pruned_dictionary", partition_index),
+            }),
+            None => tracked,
+        })
     }
 }
 

@@ -32,6 +32,7 @@ use datafusion::physical_plan::{
 use futures::StreamExt;
 use futures::future::AbortHandle;
 
+use crate::dictionary_pruning::DictionaryFilters;
 use crate::parquet_reader::{CatalogReaderFactory, Reading};
 
 /// Files a scan partition must hold before DataFusion is no longer asked to regroup them.
@@ -118,6 +119,9 @@ pub struct CatalogScanExec {
     /// Stored bytes per value of the columns whose statistics the catalog gave (see
     /// [`crate::table::Chosen::bytes_per_value`]), for the planner's guesses; not encoded.
     bytes_per_value: Arc<HashMap<String, f64>>,
+    /// The filters its readers check column dictionaries against, shared with its reader
+    /// factory; taken from its predicate when it executes, if enabled.
+    dictionary: Arc<DictionaryFilters>,
 }
 
 /// Footers a scan on object storage reads as soon as its statement starts executing rather
@@ -184,7 +188,20 @@ impl CatalogScanExec {
             prefetch: None,
             field_ids: None,
             bytes_per_value: Arc::default(),
+            dictionary: Arc::default(),
         }
+    }
+
+    /// Share the filters its readers check dictionaries against with the scan's reader
+    /// factory.
+    pub(crate) fn dictionary_filters(mut self, filters: Arc<DictionaryFilters>) -> Self {
+        self.dictionary = filters;
+        self
+    }
+
+    /// The filters its readers check dictionaries against ([`crate::dictionary_pruning`]).
+    pub(crate) fn dictionary_filters_of(&self) -> &DictionaryFilters {
+        &self.dictionary
     }
 
     /// Stored bytes per value of some of the scan's columns (by name).
@@ -240,6 +257,7 @@ impl CatalogScanExec {
             prefetch: self.prefetch.clone(),
             field_ids: self.field_ids.clone(),
             bytes_per_value: Arc::clone(&self.bytes_per_value),
+            dictionary: Arc::clone(&self.dictionary),
         })
     }
 }
@@ -316,6 +334,8 @@ impl ExecutionPlan for CatalogScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        self.dictionary
+            .set_from(&self.input, self.field_ids.as_ref());
         let stream = self.input.execute(partition, context)?;
         let schema = stream.schema();
         let reading = Arc::clone(&self.reading);

@@ -1,6 +1,8 @@
 """DuckDB as the oracle: Strata's answers equal DuckDB's over the same files, DuckDB reads
 Strata's catalog, and Strata reads a DuckLake catalog that DuckDB wrote."""
 
+import re
+
 import pytest
 
 from conftest import FIXTURES, catalog_query, duck_attach, same_rows, strata, strata_rows
@@ -220,3 +222,68 @@ def test_strata_applies_duckdb_delete_files(duck, tmp_path, catalog):
     live_deletes = catalog_query(catalog, "SELECT count(*) FROM ducklake_delete_file WHERE end_snapshot IS NULL")[0][0]
     assert live_deletes == 2, live_deletes  # us and apac; both eu files were merged
     assert strata_rows("SELECT count(*) FROM orders", catalog, tmp_path) == [(expected,)]
+
+
+def test_row_groups_no_dictionary_value_passes_are_skipped(duck, tmp_path):
+    """A filter of a dictionary-encoded string column skips the row groups where no value of
+    the chunk's dictionary passes it (`row_groups_pruned_dictionary` in EXPLAIN ANALYZE), in
+    files DuckDB wrote (no page encoding statistics) and files Strata wrote (with them, read by
+    field id); answers equal DuckDB's, null rows included, and a chunk DuckDB could not
+    dictionary-encode is read as before."""
+    src = tmp_path / "src"
+    src.mkdir()
+    # Six row groups of 10,240 rows: each has seven zones of its own, and 'aaa' and 'zzz'
+    # (so that no row group's min/max rules anything out); `kind` is null in the third, and
+    # `note` (mostly distinct) is plain-encoded.
+    duck.execute(
+        f"""COPY (SELECT i AS id,
+                  CASE i % 10240 WHEN 0 THEN 'aaa' WHEN 10239 THEN 'zzz'
+                       ELSE 'zone-' || (i // 10240) || '-' || (i % 7) END AS zone,
+                  CASE WHEN i // 10240 = 2 THEN NULL ELSE 'k' || (i % 3) END AS kind,
+                  'note ' || i AS note
+             FROM range(61440) t(i) ORDER BY i)
+           TO '{src}/part.parquet' (FORMAT parquet, ROW_GROUP_SIZE 10240)"""
+    )
+    catalog = f"sqlite:{tmp_path}/strata.db"
+    strata("table", "register", "zones", "--location", str(src), catalog=catalog)
+    # The same rows written by Strata (parquet-rs: page encoding statistics, field ids), a
+    # file (of one row group) per `grp`.
+    strata(
+        "query",
+        "CREATE TABLE zones_w (id BIGINT, zone VARCHAR, kind VARCHAR, note VARCHAR, grp BIGINT) PARTITIONED BY (grp)",
+        catalog=catalog,
+    )
+    strata("query", "INSERT INTO zones_w SELECT *, id / 10240 FROM zones", catalog=catalog)
+    duck.execute(f"CREATE VIEW zones AS SELECT * FROM read_parquet('{src}/part.parquet')")
+    duck.execute("CREATE VIEW zones_w AS SELECT * FROM zones")
+    cases = [
+        # (filter, row groups a dictionary rules out in DuckDB's file, in Strata's files)
+        ("zone LIKE '%nothing%'", 6, 6),
+        ("zone LIKE '%-3-%'", 5, 5),
+        ("zone = 'zone-4-6'", 5, 5),
+        ("zone IN ('zone-1-0', 'zone-5-2')", 4, 4),
+        ("zone LIKE 'zone-%' AND zone NOT LIKE '%-0-%'", 0, 0),
+        # The catalog's null counts leave Strata's all-null file out before any dictionary.
+        ("kind = 'k1' AND zone LIKE '%-1-%'", 5, 4),
+        ("coalesce(kind, 'none') = 'none'", 5, 5),
+        # DuckDB left `note` plain-encoded (mostly distinct); parquet-rs dictionary-encodes it.
+        ("note LIKE '%nothing%'", 0, 6),
+    ]
+    for n, table in enumerate(["zones", "zones_w"]):
+        for where, *ruled_out in cases:
+            sql = f"SELECT count(*), min(id), max(id), count(kind) FROM {table} WHERE {where}"
+            same_rows(strata_rows(sql, catalog, tmp_path), duck.execute(sql).fetchall())
+            rows = f"SELECT id, zone, kind FROM {table} WHERE {where} ORDER BY id LIMIT 5"
+            same_rows(strata_rows(rows, catalog, tmp_path), duck.execute(rows).fetchall(), ordered=True)
+            plan = strata("query", f"EXPLAIN ANALYZE {sql}", "--format", "csv", catalog=catalog).stdout
+            pruned = re.findall(r"row_groups_pruned_dictionary=(\d+)", plan)
+            assert sum(int(p) for p in pruned) == ruled_out[n], (table, where, plan)
+        # Null rows: where the filter is true on null, the row group with nulls stays.
+        sql = f"SELECT count(*), min(id) FROM {table} WHERE kind IS NULL OR kind = 'none'"
+        same_rows(strata_rows(sql, catalog, tmp_path), duck.execute(sql).fetchall())
+    # Off, nothing is ruled out and the answers stay.
+    off = {"STRATA_ENGINE_DICTIONARY_PRUNING": "false"}
+    sql = "SELECT count(*) FROM zones WHERE zone LIKE '%-3-%'"
+    assert strata_rows(sql, catalog, tmp_path, env=off) == [(10238,)]
+    plan = strata("query", f"EXPLAIN ANALYZE {sql}", "--format", "csv", catalog=catalog, env=off).stdout
+    assert "row_groups_pruned_dictionary" not in plan

@@ -31,6 +31,7 @@ use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use strata_catalog::{Catalog, DataFile, SnapshotId, TableMeta};
 
+use crate::dictionary_pruning::DictionaryFilters;
 use crate::field_ids::FieldIdAdapterFactory;
 use crate::file_groups::{balance, first_files, pieces_for_latency};
 use crate::file_index::{BuiltScan, ScanShape};
@@ -490,15 +491,19 @@ impl CatalogTable {
             None => runtime.object_store(&store_url)?,
         };
         let reading = Arc::new(Reading::default());
-        let reader = Arc::new(CatalogReaderFactory::on_stores(
-            &self.stores,
-            store,
-            &store_url,
-            runtime.cache_manager.get_file_metadata_cache(),
-            state.config_options().execution.parquet.enable_page_index,
-            counter,
-            Arc::clone(&reading),
-        ));
+        let dictionary = Arc::new(DictionaryFilters::default());
+        let reader = Arc::new(
+            CatalogReaderFactory::on_stores(
+                &self.stores,
+                store,
+                &store_url,
+                runtime.cache_manager.get_file_metadata_cache(),
+                state.config_options().execution.parquet.enable_page_index,
+                counter,
+                Arc::clone(&reading),
+            )
+            .with_dictionary_filters(Arc::clone(&dictionary)),
+        );
         let mut options = TableParquetOptions::new();
         options.global = state.config_options().execution.parquet.clone();
         let source = ParquetSource::new(table_schema)
@@ -549,6 +554,7 @@ impl CatalogTable {
         Ok(Arc::new(
             CatalogScanExec::new(DataSourceExec::from_data_source(config), summary)
                 .reading(reading)
+                .dictionary_filters(dictionary)
                 .prefetch(prefetch)
                 .field_ids(field_ids)
                 .bytes_per_value(bytes_per_value),
