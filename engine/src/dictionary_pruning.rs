@@ -12,7 +12,8 @@
 //! the conjuncts of its Parquet predicate that read one string column of the files
 //! ([`DictionaryFilters`]). Its readers then check each row group of a file when they load the
 //! file's footer: they read the column chunk (the range the scan reads next, through the data
-//! cache, so a row group that stays costs no second read), decode its dictionary page,
+//! cache, so a row group that stays costs no second read; of a chunk over 1 MiB only its
+//! dictionary page), decode its dictionary page,
 //! evaluate the conjunct on the values (and on a null when the chunk may hold nulls), and hand
 //! DataFusion's Parquet reader a footer without the row groups where nothing passed. The
 //! reader never reads those; files are opened as before, one after another, so a scan that
@@ -25,7 +26,8 @@
 //! 32 KiB path dictionary found in every row group cost a warm server 19 ms more per query
 //! before that.
 //!
-//! A row group is only dropped on proof: a chunk with a data page not dictionary-encoded
+//! A row group is only dropped on proof: a column not of text (a decimal stored as bytes reads
+//! as other text), a chunk with a data page not dictionary-encoded
 //! (writers fall back to plain encoding when the dictionary grows too big), a value that is
 //! not UTF-8, any error, or a file with a delete selection (whose row numbers count every row
 //! group) keeps every row group. `EXPLAIN ANALYZE` counts the dropped row groups
@@ -69,6 +71,10 @@ use crate::scan_exec::CatalogScanExec;
 /// of values, costly to check, and an equality with a value of such a column is what bloom
 /// filters are for).
 const MAX_DICTIONARY_BYTES: u64 = 64 * 1024;
+
+/// Chunks up to this size are read whole for a check (the range the scan then reads from the
+/// data cache); of larger ones only the dictionary page is read.
+const WHOLE_CHUNK_BYTES: u64 = 1024 * 1024;
 
 /// A scan stops checking a filter after this many chunks when fewer than one in
 /// [`GIVE_UP_SHARE`] was ruled out: a value found in every row group (`level = 'ERROR'`, a
@@ -351,6 +357,7 @@ fn checks(
                     && column.path().parts().len() == 1
                     && column.max_rep_level() == 0
                     && column.physical_type() == PhysicalType::BYTE_ARRAY
+                    && text(column.self_type())
             })
         })
         .collect();
@@ -369,21 +376,49 @@ fn checks(
                 continue;
             }
             let (start, length) = chunk.byte_range();
-            let dictionary = chunk
-                .data_page_offset()
-                .saturating_sub(chunk.dictionary_page_offset().unwrap_or(0));
-            if dictionary as u64 > MAX_DICTIONARY_BYTES {
+            let Ok(data) = u64::try_from(chunk.data_page_offset()) else {
+                continue;
+            };
+            if data <= start || data - start > MAX_DICTIONARY_BYTES {
                 continue;
             }
+            // The whole chunk when small: the range the scan reads next, from the data cache.
+            // Of a larger one only its dictionary page, so that a file's checks never hold
+            // much memory.
+            let end = if length <= WHOLE_CHUNK_BYTES {
+                start + length
+            } else {
+                data
+            };
             checks.push(Check {
                 row_group,
                 column,
                 filter,
-                bytes: start..start + length,
+                bytes: start..end,
             });
         }
     }
     checks
+}
+
+/// Whether a byte-array column holds text as DataFusion reads it: UTF-8 strings, enums, JSON,
+/// or bytes of no stated type (read as binary, cast to the table's string type as they are);
+/// not decimals or other types a cast would turn into different text.
+fn text(column: &parquet::schema::types::Type) -> bool {
+    use parquet::basic::{ConvertedType, LogicalType};
+    let info = column.get_basic_info();
+    let logical = match info.logical_type_ref() {
+        None => true,
+        Some(t) => matches!(
+            t,
+            LogicalType::String | LogicalType::Enum | LogicalType::Json
+        ),
+    };
+    logical
+        && matches!(
+            info.converted_type(),
+            ConvertedType::NONE | ConvertedType::UTF8 | ConvertedType::ENUM | ConvertedType::JSON
+        )
 }
 
 /// Whether DataFusion's scan of `range` reads row group `rg` (its rule: the row group's first
@@ -422,12 +457,12 @@ fn all_dictionary(chunk: &ColumnChunkMetaData) -> bool {
     // Without page statistics, the chunk's encodings: those of its values, levels and
     // dictionary page. A byte-array data page not dictionary-encoded would list PLAIN (or a
     // DELTA encoding); DuckDB lists PLAIN_DICTIONARY alone for a dictionary-encoded chunk.
-    chunk.encodings().all(|e| {
-        matches!(
-            e,
-            Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY | Encoding::RLE
-        )
-    })
+    let dictionary =
+        |e: &Encoding| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY);
+    chunk.encodings().any(|e| dictionary(&e))
+        && chunk
+            .encodings()
+            .all(|e| dictionary(&e) || e == Encoding::RLE)
 }
 
 impl Check {
@@ -497,7 +532,9 @@ fn dictionary(column: &ColumnChunkMetaData, start: u64, chunk: Bytes) -> Option<
     if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
         return None;
     }
-    let mut values = StringBuilder::with_capacity(num_values as usize, buf.len());
+    // A corrupt header must not size the builder: each value takes at least 4 bytes.
+    let capacity = (num_values as usize).min(buf.len() / 4);
+    let mut values = StringBuilder::with_capacity(capacity, buf.len());
     let mut rest = buf;
     for _ in 0..num_values {
         if rest.remaining() < 4 {
@@ -681,6 +718,38 @@ mod tests {
         );
         assert_eq!(
             row_groups_left(dir.path(), "dict.parquet", size, "v-4000").await,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn of_a_large_chunk_only_the_dictionary_page_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        // 4,000 names in no order, a million rows: a chunk of about 1.5 MB (12 bits a row)
+        // whose dictionary page is about 40 KB.
+        let values: Vec<String> = (0..1_000_000u64)
+            .map(|i| format!("name-{}", i * 7919 % 4000))
+            .collect();
+        let size = write(
+            dir.path(),
+            "big.parquet",
+            values,
+            WriterProperties::default(),
+        );
+        let file = std::fs::File::open(dir.path().join("big.parquet")).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+        let chunk = parquet::file::reader::FileReader::metadata(&reader)
+            .row_group(0)
+            .column(0)
+            .clone();
+        assert!(all_dictionary(&chunk));
+        assert!(chunk.byte_range().1 > WHOLE_CHUNK_BYTES);
+        assert_eq!(
+            row_groups_left(dir.path(), "big.parquet", size, "name-3999").await,
+            1
+        );
+        assert_eq!(
+            row_groups_left(dir.path(), "big.parquet", size, "name-4000").await,
             0
         );
     }
