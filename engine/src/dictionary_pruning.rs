@@ -17,7 +17,9 @@
 //! evaluate the conjunct on the values (and on a null when the chunk may hold nulls), and hand
 //! DataFusion's Parquet reader a footer without the row groups where nothing passed. The
 //! reader never reads those; files are opened as before, one after another, so a scan that
-//! stops early (a limit, a top-N) checks only the files it opens.
+//! stops early (a limit) checks only the files it opens. Only row groups DataFusion's pruning
+//! by statistics keeps are checked, and a scan whose predicate holds a dynamic filter (a
+//! top-N's threshold, a join's keys, which skip row groups as the query runs) checks none.
 //!
 //! Checks cost a dictionary's decoding and the filter's evaluation on its values: dictionaries
 //! over 64 KiB are not checked (thousands of paths or URLs, where an equality is the bloom
@@ -44,6 +46,9 @@ use arrow::record_batch::RecordBatch;
 use bytes::{Buf, Bytes};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
+use datafusion::datasource::physical_plan::parquet::{
+    ParquetAccessPlan, ParquetFileMetrics, RowGroupAccessPlanFilter,
+};
 use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
@@ -51,8 +56,9 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{Column, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::utils::{collect_columns, split_conjunction};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::metrics::Count;
+use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
@@ -148,7 +154,16 @@ impl DictionaryFilter {
 #[derive(Debug, Default)]
 pub struct DictionaryFilters {
     enabled: AtomicBool,
-    filters: OnceLock<Vec<DictionaryFilter>>,
+    scan: OnceLock<ScanFilters>,
+}
+
+/// What a scan's readers check: its filters of one string column, and its whole predicate as
+/// DataFusion prunes row groups by their statistics (row groups it would skip anyway are not
+/// checked).
+#[derive(Debug, Default)]
+struct ScanFilters {
+    filters: Vec<DictionaryFilter>,
+    statistics: Option<Arc<PruningPredicate>>,
 }
 
 impl DictionaryFilters {
@@ -164,15 +179,12 @@ impl DictionaryFilters {
         field_ids: Option<&Arc<std::collections::HashMap<i64, String>>>,
     ) {
         if self.enabled.load(Ordering::Relaxed) {
-            self.filters.get_or_init(|| filters_of(input, field_ids));
+            self.scan.get_or_init(|| filters_of(input, field_ids));
         }
     }
 
-    fn get(&self) -> Option<&[DictionaryFilter]> {
-        self.filters
-            .get()
-            .map(Vec::as_slice)
-            .filter(|f| !f.is_empty())
+    fn get(&self) -> Option<&ScanFilters> {
+        self.scan.get().filter(|s| !s.filters.is_empty())
     }
 
     /// Whether readers have filters to check (the scan has started, with some).
@@ -186,7 +198,7 @@ impl DictionaryFilters {
 fn filters_of(
     input: &Arc<dyn ExecutionPlan>,
     field_ids: Option<&Arc<std::collections::HashMap<i64, String>>>,
-) -> Vec<DictionaryFilter> {
+) -> ScanFilters {
     let source = match input.downcast_ref::<DataSourceExec>() {
         Some(source) => Some(source),
         None => input
@@ -195,32 +207,40 @@ fn filters_of(
             .and_then(|c| c.downcast_ref::<DataSourceExec>()),
     };
     let Some(config) = source.and_then(|s| s.data_source().downcast_ref::<FileScanConfig>()) else {
-        return Vec::new();
+        return ScanFilters::default();
     };
     let Some(parquet) = config.file_source.downcast_ref::<ParquetSource>() else {
-        return Vec::new();
+        return ScanFilters::default();
     };
     let Some(predicate) = FileSource::filter(parquet) else {
-        return Vec::new();
+        return ScanFilters::default();
     };
+    // A dynamic filter (a join's keys, a top-N's threshold) tightens as the query runs: the
+    // scan's own pruning then skips row groups a check made when the file opens would read
+    // (a top-N over a hot cache read chunks of object storage it never needed).
+    let mut dynamic = false;
+    let _ = predicate.apply(|e| {
+        dynamic |= e.downcast_ref::<DynamicFilterPhysicalExpr>().is_some();
+        Ok(TreeNodeRecursion::Continue)
+    });
+    if dynamic {
+        return ScanFilters::default();
+    }
     let table = config.file_source.table_schema().table_schema();
     let files = config.file_schema();
-    split_conjunction(&predicate)
+    let statistics = PruningPredicateBuilder::new()
+        .with_file_schema(Arc::clone(table))
+        .build(Arc::clone(&predicate))
+        .filter(|p| !p.always_true());
+    let filters = split_conjunction(&predicate)
         .into_iter()
         .filter_map(|conjunct| {
             let columns = collect_columns(conjunct);
             let [column] = columns.iter().collect::<Vec<_>>()[..] else {
                 return None;
             };
-            // A dynamic filter (a join's keys, a top-N's threshold) changes as the query runs.
-            let mut dynamic = false;
-            let _ = conjunct.apply(|e| {
-                dynamic |= e.downcast_ref::<DynamicFilterPhysicalExpr>().is_some();
-                Ok(TreeNodeRecursion::Continue)
-            });
             let field = table.fields().get(column.index())?;
-            if dynamic
-                || field.name() != column.name()
+            if field.name() != column.name()
                 || files.field_with_name(column.name()).is_err()
                 || !matches!(
                     field.data_type(),
@@ -259,7 +279,11 @@ fn filters_of(
                 ruled_out: AtomicUsize::new(0),
             })
         })
-        .collect()
+        .collect();
+    ScanFilters {
+        filters,
+        statistics,
+    }
 }
 
 /// A reader whose footer leaves out the row groups the dictionaries rule out.
@@ -290,10 +314,15 @@ impl AsyncFileReader for DictionaryPruned {
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
             let metadata = self.inner.get_metadata(options).await?;
-            let Some(filters) = self.filters.get() else {
+            let Some(scan) = self.filters.get() else {
                 return Ok(metadata);
             };
-            let checks = checks(&metadata, filters, self.range.as_ref());
+            let filters = &scan.filters;
+            let read = scan
+                .statistics
+                .as_ref()
+                .and_then(|p| read_after_statistics(&metadata, p));
+            let checks = checks(&metadata, filters, self.range.as_ref(), read.as_deref());
             if checks.is_empty() {
                 return Ok(metadata);
             }
@@ -339,6 +368,7 @@ fn checks(
     metadata: &ParquetMetaData,
     filters: &[DictionaryFilter],
     range: Option<&Range<u64>>,
+    read: Option<&[bool]>,
 ) -> Vec<Check> {
     let schema = metadata.file_metadata().schema_descr();
     let any_ids =
@@ -363,7 +393,7 @@ fn checks(
         .collect();
     let mut checks = Vec::new();
     for (row_group, rg) in metadata.row_groups().iter().enumerate() {
-        if !in_range(rg, range) {
+        if !in_range(rg, range) || read.is_some_and(|read| !read[row_group]) {
             continue;
         }
         for (filter, column) in columns.iter().enumerate() {
@@ -399,6 +429,31 @@ fn checks(
         }
     }
     checks
+}
+
+/// Which row groups of a file the scan reads after DataFusion's pruning by statistics (with the
+/// file's own column names and types; None when that cannot be worked out).
+fn read_after_statistics(
+    metadata: &ParquetMetaData,
+    predicate: &PruningPredicate,
+) -> Option<Vec<bool>> {
+    let file = metadata.file_metadata();
+    let schema =
+        parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
+            .ok()?;
+    let count = metadata.num_row_groups();
+    let mut plan = RowGroupAccessPlanFilter::new(ParquetAccessPlan::new_all(count));
+    // Metrics of its own: the scan counts its pruning itself.
+    let metrics = ParquetFileMetrics::new(0, "", &ExecutionPlanMetricsSet::new());
+    plan.prune_by_statistics(
+        &schema,
+        file.schema_descr(),
+        metadata.row_groups(),
+        predicate,
+        &metrics,
+    );
+    let plan = plan.build();
+    Some((0..count).map(|i| plan.should_scan(i)).collect())
 }
 
 /// Whether a byte-array column holds text as DataFusion reads it: UTF-8 strings, enums, JSON,
@@ -624,7 +679,6 @@ mod tests {
     use datafusion::datasource::physical_plan::ParquetFileReaderFactory;
     use datafusion::logical_expr::Operator;
     use datafusion::physical_expr::expressions::{BinaryExpr, lit};
-    use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
     use parquet::arrow::ArrowWriter;
     use parquet::file::properties::WriterProperties;
 
@@ -654,18 +708,21 @@ mod tests {
     async fn row_groups_left(dir: &std::path::Path, name: &str, size: u64, value: &str) -> usize {
         let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
         let filters = DictionaryFilters::default();
-        let _ = filters.filters.set(vec![DictionaryFilter {
-            name: "s".into(),
-            field_id: None,
-            predicate: Arc::new(BinaryExpr::new(
-                Arc::new(Column::new("s", 0)),
-                Operator::Eq,
-                lit(value),
-            )),
-            schema,
-            checked: AtomicUsize::new(0),
-            ruled_out: AtomicUsize::new(0),
-        }]);
+        let _ = filters.scan.set(ScanFilters {
+            statistics: None,
+            filters: vec![DictionaryFilter {
+                name: "s".into(),
+                field_id: None,
+                predicate: Arc::new(BinaryExpr::new(
+                    Arc::new(Column::new("s", 0)),
+                    Operator::Eq,
+                    lit(value),
+                )),
+                schema,
+                checked: AtomicUsize::new(0),
+                ruled_out: AtomicUsize::new(0),
+            }],
+        });
         let (factory, _) = crate::parquet_reader::tests::factory_over(dir);
         let metrics = ExecutionPlanMetricsSet::new();
         let inner = factory

@@ -263,8 +263,10 @@ def test_row_groups_no_dictionary_value_passes_are_skipped(duck, tmp_path):
         ("zone = 'zone-4-6'", 5, 5),
         ("zone IN ('zone-1-0', 'zone-5-2')", 4, 4),
         ("zone LIKE 'zone-%' AND zone NOT LIKE '%-0-%'", 0, 0),
-        # The catalog's null counts leave Strata's all-null file out before any dictionary.
-        ("kind = 'k1' AND zone LIKE '%-1-%'", 5, 4),
+        # Null counts leave the all-null row group out before any dictionary is read: the
+        # scan's statistics in DuckDB's file, the catalog's in Strata's; so do `id` ranges.
+        ("kind = 'k1' AND zone LIKE '%-1-%'", 4, 4),
+        ("id < 10240 AND zone LIKE '%-3-%'", 1, 1),
         ("coalesce(kind, 'none') = 'none'", 5, 5),
         # DuckDB left `note` plain-encoded (mostly distinct); parquet-rs dictionary-encodes it.
         ("note LIKE '%nothing%'", 0, 6),
