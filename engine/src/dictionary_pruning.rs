@@ -52,11 +52,11 @@ use datafusion::datasource::physical_plan::parquet::{
 use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{Column, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::utils::{collect_columns, split_conjunction};
+use datafusion::physical_expr::{PhysicalExpr, conjunction};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
+use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet};
 use futures::FutureExt;
@@ -157,13 +157,14 @@ pub struct DictionaryFilters {
     scan: OnceLock<ScanFilters>,
 }
 
-/// What a scan's readers check: its filters of one string column, and its whole predicate as
-/// DataFusion prunes row groups by their statistics (row groups it would skip anyway are not
-/// checked).
+/// What a scan's readers check: its filters of one string column; and its predicate's
+/// conjuncts over the table's schema, with which row groups are pruned by their statistics
+/// first, as DataFusion's scan will (row groups it skips anyway are not checked).
 #[derive(Debug, Default)]
 struct ScanFilters {
     filters: Vec<DictionaryFilter>,
-    statistics: Option<Arc<PruningPredicate>>,
+    conjuncts: Vec<Arc<dyn PhysicalExpr>>,
+    table: Option<SchemaRef>,
 }
 
 impl DictionaryFilters {
@@ -228,10 +229,7 @@ fn filters_of(
     }
     let table = config.file_source.table_schema().table_schema();
     let files = config.file_schema();
-    let statistics = PruningPredicateBuilder::new()
-        .with_file_schema(Arc::clone(table))
-        .build(Arc::clone(&predicate))
-        .filter(|p| !p.always_true());
+    let conjuncts = split_conjunction(&predicate).into_iter().cloned().collect();
     let filters = split_conjunction(&predicate)
         .into_iter()
         .filter_map(|conjunct| {
@@ -239,9 +237,9 @@ fn filters_of(
             let [column] = columns.iter().collect::<Vec<_>>()[..] else {
                 return None;
             };
-            let field = table.fields().get(column.index())?;
-            if field.name() != column.name()
-                || files.field_with_name(column.name()).is_err()
+            // By name: the predicate's column indexes may be those of the scan's projection.
+            let field = table.field_with_name(column.name()).ok()?;
+            if files.field_with_name(column.name()).is_err()
                 || !matches!(
                     field.data_type(),
                     DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
@@ -282,7 +280,8 @@ fn filters_of(
         .collect();
     ScanFilters {
         filters,
-        statistics,
+        conjuncts,
+        table: Some(Arc::clone(table)),
     }
 }
 
@@ -319,9 +318,9 @@ impl AsyncFileReader for DictionaryPruned {
             };
             let filters = &scan.filters;
             let read = scan
-                .statistics
+                .table
                 .as_ref()
-                .and_then(|p| read_after_statistics(&metadata, p));
+                .and_then(|table| read_after_statistics(&metadata, &scan.conjuncts, table));
             let checks = checks(&metadata, filters, self.range.as_ref(), read.as_deref());
             if checks.is_empty() {
                 return Ok(metadata);
@@ -431,29 +430,90 @@ fn checks(
     checks
 }
 
-/// Which row groups of a file the scan reads after DataFusion's pruning by statistics (with the
-/// file's own column names and types; None when that cannot be worked out).
+/// Which row groups of a file the scan reads after DataFusion's pruning by statistics: of the
+/// `conjuncts` (over `table`), those whose columns the file has by name with the table's
+/// types, pruning with the file's statistics. None when none of them can.
 fn read_after_statistics(
     metadata: &ParquetMetaData,
-    predicate: &PruningPredicate,
+    conjuncts: &[Arc<dyn PhysicalExpr>],
+    table: &Schema,
 ) -> Option<Vec<bool>> {
     let file = metadata.file_metadata();
     let schema =
         parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
             .ok()?;
+    // Strings read as the table's string type (DataFusion reads them as views), as its scan
+    // does.
+    let strings =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match table.field_with_name(f.name()) {
+            Ok(t) if strings(t.data_type()) && strings(f.data_type()) => {
+                f.as_ref().clone().with_data_type(t.data_type().clone())
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let on_file: Vec<_> = conjuncts
+        .iter()
+        .filter_map(|c| on_file(c, table, &schema))
+        .collect();
+    if on_file.is_empty() {
+        return None;
+    }
+    let predicate = PruningPredicateBuilder::new()
+        .with_file_schema(Arc::clone(&schema))
+        .build(conjunction(on_file))?;
+    if predicate.always_true() {
+        return None;
+    }
     let count = metadata.num_row_groups();
-    let mut plan = RowGroupAccessPlanFilter::new(ParquetAccessPlan::new_all(count));
-    // Metrics of its own: the scan counts its pruning itself.
-    let metrics = ParquetFileMetrics::new(0, "", &ExecutionPlanMetricsSet::new());
-    plan.prune_by_statistics(
-        &schema,
-        file.schema_descr(),
-        metadata.row_groups(),
-        predicate,
-        &metrics,
-    );
-    let plan = plan.build();
-    Some((0..count).map(|i| plan.should_scan(i)).collect())
+    // DataFusion's pruning unwraps its rewrites: a panic there keeps every row group.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut plan = RowGroupAccessPlanFilter::new(ParquetAccessPlan::new_all(count));
+        // Metrics of its own: the scan counts its pruning itself.
+        let metrics = ParquetFileMetrics::new(0, "", &ExecutionPlanMetricsSet::new());
+        plan.prune_by_statistics(
+            &schema,
+            file.schema_descr(),
+            metadata.row_groups(),
+            &predicate,
+            &metrics,
+        );
+        let plan = plan.build();
+        (0..count).map(|i| plan.should_scan(i)).collect()
+    }))
+    .ok()
+}
+
+/// `conjunct` (over `table`) over the file's `schema`: its columns found by name, of the same
+/// type; None if one is missing or differs (a partition column, a renamed or retyped one).
+fn on_file(
+    conjunct: &Arc<dyn PhysicalExpr>,
+    table: &Schema,
+    schema: &Schema,
+) -> Option<Arc<dyn PhysicalExpr>> {
+    Arc::clone(conjunct)
+        .transform(|e| {
+            let Some(column) = e.downcast_ref::<Column>() else {
+                return Ok(Transformed::no(e));
+            };
+            let wanted = table
+                .field_with_name(column.name())
+                .ok()
+                .map(|f| f.data_type());
+            match schema.column_with_name(column.name()) {
+                Some((index, field)) if Some(field.data_type()) == wanted => Ok(Transformed::yes(
+                    Arc::new(Column::new(column.name(), index)) as Arc<dyn PhysicalExpr>,
+                )),
+                _ => Err(datafusion::error::DataFusionError::Plan(String::new())),
+            }
+        })
+        .data()
+        .ok()
 }
 
 /// Whether a byte-array column holds text as DataFusion reads it: UTF-8 strings, enums, JSON,
@@ -709,7 +769,8 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
         let filters = DictionaryFilters::default();
         let _ = filters.scan.set(ScanFilters {
-            statistics: None,
+            conjuncts: Vec::new(),
+            table: None,
             filters: vec![DictionaryFilter {
                 name: "s".into(),
                 field_id: None,
