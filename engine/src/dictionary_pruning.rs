@@ -18,7 +18,8 @@
 //! DataFusion's Parquet reader a footer without the row groups where nothing passed. The
 //! reader never reads those; files are opened as before, one after another, so a scan that
 //! stops early (a limit) checks only the files it opens. Only row groups DataFusion's pruning
-//! by statistics keeps are checked, and a scan whose predicate holds a dynamic filter (a
+//! by statistics keeps are checked, an equality or `IN` list is left to a chunk's bloom filter
+//! when it has one (a smaller read), and a scan whose predicate holds a dynamic filter (a
 //! top-N's threshold, a join's keys, which skip row groups as the query runs) checks none.
 //!
 //! Checks cost a dictionary's decoding and the filter's evaluation on its values: dictionaries
@@ -134,6 +135,9 @@ struct DictionaryFilter {
     predicate: Arc<dyn PhysicalExpr>,
     /// One field: the column with the table's type.
     schema: SchemaRef,
+    /// An equality or `IN` list, which a chunk's bloom filter answers more cheaply: chunks
+    /// with one are left to it.
+    bloom: bool,
     /// Chunks checked, and of those ruled out, by the scan's readers so far.
     checked: AtomicUsize,
     ruled_out: AtomicUsize,
@@ -273,6 +277,7 @@ fn filters_of(
                     field.data_type().clone(),
                     true,
                 )])),
+                bloom: equality(conjunct),
                 checked: AtomicUsize::new(0),
                 ruled_out: AtomicUsize::new(0),
             })
@@ -283,6 +288,31 @@ fn filters_of(
         conjuncts,
         table: Some(Arc::clone(table)),
     }
+}
+
+/// Whether `conjunct` is `column = literal` or `column IN (literals)`: what DataFusion prunes
+/// row groups with by their bloom filters.
+fn equality(conjunct: &Arc<dyn PhysicalExpr>) -> bool {
+    use datafusion::logical_expr::Operator;
+    use datafusion::physical_expr::expressions::{BinaryExpr, InListExpr, Literal};
+    let is = |e: &Arc<dyn PhysicalExpr>, literal: bool| {
+        if literal {
+            e.downcast_ref::<Literal>().is_some()
+        } else {
+            e.downcast_ref::<Column>().is_some()
+        }
+    };
+    if let Some(b) = conjunct.downcast_ref::<BinaryExpr>() {
+        return *b.op() == Operator::Eq
+            && ((is(b.left(), false) && is(b.right(), true))
+                || (is(b.left(), true) && is(b.right(), false)));
+    }
+    if let Some(list) = conjunct.downcast_ref::<InListExpr>() {
+        return !list.negated()
+            && is(list.expr(), false)
+            && list.list().iter().all(|e| is(e, true));
+    }
+    false
 }
 
 /// A reader whose footer leaves out the row groups the dictionaries rule out.
@@ -401,6 +431,9 @@ fn checks(
                 continue;
             }
             let chunk = rg.column(column);
+            if filters[filter].bloom && chunk.bloom_filter_offset().is_some() {
+                continue;
+            }
             if !all_dictionary(chunk) {
                 continue;
             }
@@ -780,6 +813,7 @@ mod tests {
                     lit(value),
                 )),
                 schema,
+                bloom: false,
                 checked: AtomicUsize::new(0),
                 ruled_out: AtomicUsize::new(0),
             }],
