@@ -465,13 +465,18 @@ impl ExecutionPlan for CatalogScanExec {
 
 /// The first file of each group of the Parquet scan `plan`, if it is one.
 fn first_files_of(plan: &Arc<dyn ExecutionPlan>) -> Option<Vec<PartitionedFile>> {
+    let config = file_scan_config_of(plan)?;
+    Some(crate::file_groups::first_files(&config.file_groups))
+}
+
+/// The file scan configuration of `plan`, if it is a file scan.
+pub(crate) fn file_scan_config_of(plan: &Arc<dyn ExecutionPlan>) -> Option<&FileScanConfig> {
     let source = match plan.downcast_ref::<DataSourceExec>() {
         Some(source) => source,
         // A scan wrapped once more (DataFusion's cooperative scheduling wrapper).
         None => plan.children().first()?.downcast_ref::<DataSourceExec>()?,
     };
-    let config = source.data_source().downcast_ref::<FileScanConfig>()?;
-    Some(crate::file_groups::first_files(&config.file_groups))
+    source.data_source().downcast_ref::<FileScanConfig>()
 }
 
 #[cfg(test)]

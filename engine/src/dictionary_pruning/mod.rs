@@ -41,17 +41,16 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{Array, ArrayRef, AsArray, StringBuilder, new_null_array};
+use arrow::array::{Array, ArrayRef, AsArray, new_null_array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::physical_plan::parquet::{
     ParquetAccessPlan, ParquetFileMetrics, RowGroupAccessPlanFilter,
 };
-use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
-use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::physical_plan::{FileSource, ParquetSource};
 use datafusion::error::Result;
 use datafusion::physical_expr::expressions::{Column, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::utils::{collect_columns, split_conjunction};
@@ -64,15 +63,14 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::basic::{Encoding, PageType, Type as PhysicalType};
-use parquet::column::page::{Page, PageReader};
-use parquet::file::metadata::{
-    ColumnChunkMetaData, ParquetMetaData, ParquetMetaDataBuilder, RowGroupMetaData,
-};
-use parquet::file::reader::{ChunkReader, Length};
-use parquet::file::serialized_reader::SerializedPageReader;
+use parquet::basic::Type as PhysicalType;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataBuilder, RowGroupMetaData};
 
 use crate::scan_exec::CatalogScanExec;
+
+mod chunk;
+
+use chunk::{all_dictionary, dictionary, text};
 
 /// Dictionary pages larger than this are not checked (a dictionary that big holds thousands
 /// of values, costly to check, and an equality with a value of such a column is what bloom
@@ -204,14 +202,7 @@ fn filters_of(
     input: &Arc<dyn ExecutionPlan>,
     field_ids: Option<&Arc<std::collections::HashMap<i64, String>>>,
 ) -> ScanFilters {
-    let source = match input.downcast_ref::<DataSourceExec>() {
-        Some(source) => Some(source),
-        None => input
-            .children()
-            .first()
-            .and_then(|c| c.downcast_ref::<DataSourceExec>()),
-    };
-    let Some(config) = source.and_then(|s| s.data_source().downcast_ref::<FileScanConfig>()) else {
+    let Some(config) = crate::scan_exec::file_scan_config_of(input) else {
         return ScanFilters::default();
     };
     let Some(parquet) = config.file_source.downcast_ref::<ParquetSource>() else {
@@ -347,13 +338,20 @@ impl AsyncFileReader for DictionaryPruned {
                 return Ok(metadata);
             };
             let filters = &scan.filters;
-            let read = scan
-                .table
-                .as_ref()
-                .and_then(|table| read_after_statistics(&metadata, &scan.conjuncts, table));
-            let checks = checks(&metadata, filters, self.range.as_ref(), read.as_deref());
+            let mut checks = checks(&metadata, filters, self.range.as_ref());
             if checks.is_empty() {
                 return Ok(metadata);
+            }
+            // Row groups DataFusion's scan skips by their statistics are not checked.
+            if let Some(read) = scan
+                .table
+                .as_ref()
+                .and_then(|table| read_after_statistics(&metadata, &scan.conjuncts, table))
+            {
+                checks.retain(|c| read[c.row_group]);
+                if checks.is_empty() {
+                    return Ok(metadata);
+                }
             }
             let ranges = checks.iter().map(|c| c.bytes.clone()).collect();
             // A failed read is the scan's to report, when it reads the same range.
@@ -397,7 +395,6 @@ fn checks(
     metadata: &ParquetMetaData,
     filters: &[DictionaryFilter],
     range: Option<&Range<u64>>,
-    read: Option<&[bool]>,
 ) -> Vec<Check> {
     let schema = metadata.file_metadata().schema_descr();
     let any_ids =
@@ -422,7 +419,7 @@ fn checks(
         .collect();
     let mut checks = Vec::new();
     for (row_group, rg) in metadata.row_groups().iter().enumerate() {
-        if !in_range(rg, range) || read.is_some_and(|read| !read[row_group]) {
+        if !in_range(rg, range) {
             continue;
         }
         for (filter, column) in columns.iter().enumerate() {
@@ -549,26 +546,6 @@ fn on_file(
         .ok()
 }
 
-/// Whether a byte-array column holds text as DataFusion reads it: UTF-8 strings, enums, JSON,
-/// or bytes of no stated type (read as binary, cast to the table's string type as they are);
-/// not decimals or other types a cast would turn into different text.
-fn text(column: &parquet::schema::types::Type) -> bool {
-    use parquet::basic::{ConvertedType, LogicalType};
-    let info = column.get_basic_info();
-    let logical = match info.logical_type_ref() {
-        None => true,
-        Some(t) => matches!(
-            t,
-            LogicalType::String | LogicalType::Enum | LogicalType::Json
-        ),
-    };
-    logical
-        && matches!(
-            info.converted_type(),
-            ConvertedType::NONE | ConvertedType::UTF8 | ConvertedType::ENUM | ConvertedType::JSON
-        )
-}
-
 /// Whether DataFusion's scan of `range` reads row group `rg` (its rule: the row group's first
 /// page starts in the range).
 fn in_range(rg: &RowGroupMetaData, range: Option<&Range<u64>>) -> bool {
@@ -581,36 +558,6 @@ fn in_range(rg: &RowGroupMetaData, range: Option<&Range<u64>>) -> bool {
         .dictionary_page_offset()
         .unwrap_or_else(|| first.data_page_offset());
     offset >= 0 && range.contains(&(offset as u64))
-}
-
-/// Whether every data page of `chunk` is dictionary-encoded.
-fn all_dictionary(chunk: &ColumnChunkMetaData) -> bool {
-    if chunk.dictionary_page_offset().is_none() {
-        return false;
-    }
-    if let Some(mask) = chunk.page_encoding_stats_mask() {
-        return mask.is_only(Encoding::RLE_DICTIONARY) || mask.is_only(Encoding::PLAIN_DICTIONARY);
-    }
-    if let Some(stats) = chunk.page_encoding_stats() {
-        return stats
-            .iter()
-            .filter(|s| s.page_type != PageType::DICTIONARY_PAGE)
-            .all(|s| {
-                matches!(
-                    s.encoding,
-                    Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
-                )
-            });
-    }
-    // Without page statistics, the chunk's encodings: those of its values, levels and
-    // dictionary page. A byte-array data page not dictionary-encoded would list PLAIN (or a
-    // DELTA encoding); DuckDB lists PLAIN_DICTIONARY alone for a dictionary-encoded chunk.
-    let dictionary =
-        |e: &Encoding| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY);
-    chunk.encodings().any(|e| dictionary(&e))
-        && chunk
-            .encodings()
-            .all(|e| dictionary(&e) || e == Encoding::RLE)
 }
 
 impl Check {
@@ -660,44 +607,6 @@ impl Check {
     }
 }
 
-/// The values of the dictionary page that begins column chunk `chunk` (read from file offset
-/// `start`), as strings; None if it is not a dictionary page of plain UTF-8 values.
-fn dictionary(column: &ColumnChunkMetaData, start: u64, chunk: Bytes) -> Option<ArrayRef> {
-    let reader = Arc::new(At {
-        start,
-        bytes: chunk,
-    });
-    let mut pages = SerializedPageReader::new(reader, column, 0, None).ok()?;
-    let Page::DictionaryPage {
-        buf,
-        num_values,
-        encoding,
-        ..
-    } = pages.get_next_page().ok()??
-    else {
-        return None;
-    };
-    if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
-        return None;
-    }
-    // A corrupt header must not size the builder: each value takes at least 4 bytes.
-    let capacity = (num_values as usize).min(buf.len() / 4);
-    let mut values = StringBuilder::with_capacity(capacity, buf.len());
-    let mut rest = buf;
-    for _ in 0..num_values {
-        if rest.remaining() < 4 {
-            return None;
-        }
-        let length = rest.get_u32_le() as usize;
-        if rest.remaining() < length {
-            return None;
-        }
-        let value = rest.split_to(length);
-        values.append_value(std::str::from_utf8(&value).ok()?);
-    }
-    Some(Arc::new(values.finish()))
-}
-
 /// `metadata` without the row groups `ruled_out` marks (and their page indexes).
 fn without(metadata: &ParquetMetaData, ruled_out: &[bool]) -> ParquetMetaData {
     let kept = |i: &usize| !ruled_out[*i];
@@ -722,39 +631,6 @@ fn without(metadata: &ParquetMetaData, ruled_out: &[bool]) -> ParquetMetaData {
         .set_column_index(column_index)
         .set_offset_index(offset_index)
         .build()
-}
-
-/// A column chunk's bytes, addressed by their offsets in the file.
-struct At {
-    start: u64,
-    bytes: Bytes,
-}
-
-impl Length for At {
-    fn len(&self) -> u64 {
-        self.start + self.bytes.len() as u64
-    }
-}
-
-impl ChunkReader for At {
-    type T = bytes::buf::Reader<Bytes>;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let length = self.len().saturating_sub(start) as usize;
-        Ok(self.get_bytes(start, length)?.reader())
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        let from = start.checked_sub(self.start).map(|f| f as usize);
-        match from {
-            Some(from) if from + length <= self.bytes.len() => {
-                Ok(self.bytes.slice(from..from + length))
-            }
-            _ => Err(parquet::errors::ParquetError::EOF(format!(
-                "offset {start} (+{length}) is outside the column chunk read"
-            ))),
-        }
-    }
 }
 
 impl fmt::Debug for DictionaryPruned {
