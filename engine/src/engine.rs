@@ -194,6 +194,7 @@ impl Engine {
             }
         }
         rules.push(last);
+        rules.push(Arc::new(crate::sorts_per_core::SortsPerCore));
         rules.push(Arc::new(crate::interned_keys::InternGroupKeys {
             enabled: config.execution.intern_group_keys,
         }));

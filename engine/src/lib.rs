@@ -42,6 +42,7 @@ mod requests;
 mod result_cache;
 mod scan_exec;
 mod sort_through_filter;
+mod sorts_per_core;
 mod statement;
 mod statements;
 mod storage;

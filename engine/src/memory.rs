@@ -12,7 +12,8 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::execution::memory_pool::{
-    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, human_readable_size,
+    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
+    human_readable_size,
 };
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::sorts::sort::SortExec;
@@ -161,7 +162,7 @@ impl MemoryPool for EnginePool {
 #[derive(Debug)]
 pub struct QueryMemoryPool {
     shared: Arc<dyn MemoryPool>,
-    local: FairSpillPool,
+    local: TrackConsumersPool<FairSpillPool>,
     limit: usize,
 }
 
@@ -169,8 +170,32 @@ impl QueryMemoryPool {
     pub fn new(shared: Arc<dyn MemoryPool>, limit: usize) -> Self {
         QueryMemoryPool {
             shared,
-            local: FairSpillPool::new(limit),
+            local: TrackConsumersPool::new(
+                FairSpillPool::new(limit),
+                std::num::NonZeroUsize::new(HOLDERS).expect("not zero"),
+            ),
             limit,
+        }
+    }
+
+    /// The statement's operators holding the most memory now, for an error.
+    fn holders(&self) -> String {
+        let mut held: Vec<_> = self
+            .local
+            .metrics()
+            .into_iter()
+            .filter(|c| c.reserved > 0)
+            .collect();
+        held.sort_by_key(|c| std::cmp::Reverse(c.reserved));
+        let shown: Vec<String> = held
+            .iter()
+            .take(HOLDERS)
+            .map(|c| format!("{} {}", c.name, human_readable_size(c.reserved)))
+            .collect();
+        match held.len() {
+            0 => String::new(),
+            n if n > HOLDERS => format!(" (held by {} and {} more)", shown.join(", "), n - HOLDERS),
+            _ => format!(" (held by {})", shown.join(", ")),
         }
     }
 
@@ -226,10 +251,11 @@ impl MemoryPool for QueryMemoryPool {
             return Err(match e {
                 DataFusionError::ResourcesExhausted(_) => {
                     DataFusionError::ResourcesExhausted(format!(
-                        "the query needs more than its memory limit of {} ({} in use, {} more asked by {}); \
+                        "the query needs more than its memory limit of {} ({} in use{}, {} more asked by {}); \
                          raise `limits.query_memory` or make the query more selective",
                         human_readable_size(self.limit),
                         human_readable_size(self.local.reserved()),
+                        self.holders(),
                         human_readable_size(additional),
                         reservation.consumer().name()
                     ))
@@ -242,11 +268,13 @@ impl MemoryPool for QueryMemoryPool {
             return Err(match e {
                 DataFusionError::ResourcesExhausted(_) => {
                     DataFusionError::ResourcesExhausted(format!(
-                        "the queries running now use the whole memory limit ({}); {} more asked by {}; \
+                        "the queries running now use the whole memory limit ({}); {} more asked by {}, this query holding {}{}; \
                          raise `limits.memory`, run fewer queries at once or make this one more selective",
                         self.shared_limit(),
                         human_readable_size(additional),
-                        reservation.consumer().name()
+                        reservation.consumer().name(),
+                        human_readable_size(self.local.reserved()),
+                        self.holders()
                     ))
                 }
                 other => other,
@@ -267,6 +295,9 @@ impl MemoryPool for QueryMemoryPool {
         }
     }
 }
+
+/// How many of a statement's operators an out-of-memory error names.
+const HOLDERS: usize = 4;
 
 /// `task_ctx` with each sort's up-front merge reservation sized for the sorts `plan` runs at
 /// once. The engine reserves half of a partition's share of the query's memory for each sort,

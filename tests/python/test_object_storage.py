@@ -499,10 +499,12 @@ def test_a_large_file_on_object_storage_is_read_in_pieces(s3_lake, duck, tmp_pat
 
 def test_the_sorts_of_a_scan_in_many_pieces_share_their_memory(s3_lake, duck, tmp_path):
     """On object storage a scan is planned for more partitions than the cores (a large file is
-    read in pieces, up to `scan_concurrency` at once), and an ORDER BY sorts each partition:
-    the merge memory each sort reserves up front is now shared by all of them, so a sorted
-    read runs under a small memory limit (each used to reserve a core's share, and the query
-    failed asking for more than the limit before it had sorted a row)."""
+    read in pieces, up to `scan_concurrency` at once). An ORDER BY sorts as many partitions as
+    there are cores (a round-robin repartition between scan and sort), and the merge memory
+    each sort reserves up front is shared by all of them, so a sorted read runs under a small
+    memory limit. (Each sort used to reserve a core's share, and the query failed asking for
+    more than the limit before it had sorted a row; then, with a sort per piece, the sorts'
+    merges of their spill files took the memory the final merge needed on a busy machine.)"""
     out = tmp_path / "gen"
     strata("gen", "requests", "--rows", "600000", "--days", "1", "--files-per-day", "1", "--out", str(out))
     upload_tree(out, lambda key, data: s3_lake.store.put(s3_lake.bucket, f"big/{key}", data))
@@ -513,6 +515,7 @@ def test_the_sorts_of_a_scan_in_many_pieces_share_their_memory(s3_lake, duck, tm
     sql = "SELECT ts, service, status FROM big ORDER BY ts, service, status"
     plan = s3_lake.strata("query", "EXPLAIN " + sql, "--format", "csv", env=env).stdout
     assert re.search(r"SortExec: .*preserve_partitioning=\[true\]", plan), plan
+    assert "RepartitionExec: partitioning=RoundRobinBatch(2)" in plan, plan
     assert len(re.findall(r"part-000\.parquet:\d+\.\.\d+", plan)) >= 4, plan
     files = str(out / "**" / "*.parquet")
     duck.execute(f"CREATE VIEW big AS SELECT * FROM read_parquet('{files}', hive_partitioning=true)")
