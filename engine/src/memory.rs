@@ -178,8 +178,12 @@ impl QueryMemoryPool {
         }
     }
 
-    /// The statement's operators holding the most memory now, for an error.
-    fn holders(&self) -> String {
+    /// The statement's operators holding the most memory now, for the error of `asking`
+    /// (none for an operator that spills: its error only tells it to).
+    fn holders(&self, asking: &MemoryReservation) -> String {
+        if asking.consumer().can_spill() {
+            return String::new();
+        }
         let mut held: Vec<_> = self
             .local
             .metrics()
@@ -255,7 +259,7 @@ impl MemoryPool for QueryMemoryPool {
                          raise `limits.query_memory` or make the query more selective",
                         human_readable_size(self.limit),
                         human_readable_size(self.local.reserved()),
-                        self.holders(),
+                        self.holders(reservation),
                         human_readable_size(additional),
                         reservation.consumer().name()
                     ))
@@ -274,7 +278,7 @@ impl MemoryPool for QueryMemoryPool {
                         human_readable_size(additional),
                         reservation.consumer().name(),
                         human_readable_size(self.local.reserved()),
-                        self.holders()
+                        self.holders(reservation)
                     ))
                 }
                 other => other,

@@ -136,7 +136,9 @@ struct DictionaryFilter {
     /// An equality or `IN` list, which a chunk's bloom filter answers more cheaply: chunks
     /// with one are left to it.
     bloom: bool,
-    /// Chunks checked, and of those ruled out, by the scan's readers so far.
+    /// Chunks whose check was started, checked, and of those ruled out, by the scan's
+    /// readers so far.
+    started: AtomicUsize,
     checked: AtomicUsize,
     ruled_out: AtomicUsize,
 }
@@ -147,6 +149,20 @@ impl DictionaryFilter {
     fn given_up(&self) -> bool {
         let checked = self.checked.load(Ordering::Relaxed);
         checked >= GIVE_UP_AFTER && self.ruled_out.load(Ordering::Relaxed) * GIVE_UP_SHARE < checked
+    }
+
+    /// Whether a reader may start one more check: the scan's first [`GIVE_UP_AFTER`], then
+    /// only once those have shown the filter rules chunks out (a reader's other checks wait
+    /// for its first ones). Readers open files at once (16
+    /// pieces of a scan of object storage), and counting only finished checks let all of
+    /// them check every row group before the first results were in: TPC-H q12 on S3
+    /// (`l_shipmode IN ('MAIL', 'SHIP')`, in every row group) made 56 more requests, 1.2 s
+    /// more cold.
+    fn start(&self) -> bool {
+        if self.started.fetch_add(1, Ordering::Relaxed) < GIVE_UP_AFTER {
+            return true;
+        }
+        self.checked.load(Ordering::Relaxed) >= GIVE_UP_AFTER && !self.given_up()
     }
 }
 
@@ -269,6 +285,7 @@ fn filters_of(
                     true,
                 )])),
                 bloom: equality(conjunct),
+                started: AtomicUsize::new(0),
                 checked: AtomicUsize::new(0),
                 ruled_out: AtomicUsize::new(0),
             })
@@ -349,26 +366,36 @@ impl AsyncFileReader for DictionaryPruned {
                 .and_then(|table| read_after_statistics(&metadata, &scan.conjuncts, table))
             {
                 checks.retain(|c| read[c.row_group]);
-                if checks.is_empty() {
-                    return Ok(metadata);
-                }
             }
-            let ranges = checks.iter().map(|c| c.bytes.clone()).collect();
-            // A failed read is the scan's to report, when it reads the same range.
-            let Ok(chunks) = self.inner.get_byte_ranges(ranges).await else {
-                return Ok(metadata);
-            };
+            // The checks the scan lets start now; then, once their results show the filter
+            // rules chunks out, the rest of the file's.
             let mut ruled_out = vec![false; metadata.num_row_groups()];
-            for (check, chunk) in checks.iter().zip(chunks) {
-                if ruled_out[check.row_group] {
-                    continue;
+            let mut pending = checks;
+            while !pending.is_empty() {
+                let (now, later): (Vec<Check>, Vec<Check>) = pending
+                    .into_iter()
+                    .filter(|c| !ruled_out[c.row_group])
+                    .partition(|c| filters[c.filter].start());
+                if now.is_empty() {
+                    break;
                 }
-                let filter = &filters[check.filter];
-                filter.checked.fetch_add(1, Ordering::Relaxed);
-                if check.rules_out(&metadata, filter, chunk) {
-                    filter.ruled_out.fetch_add(1, Ordering::Relaxed);
-                    ruled_out[check.row_group] = true;
+                let ranges = now.iter().map(|c| c.bytes.clone()).collect();
+                // A failed read is the scan's to report, when it reads the same range.
+                let Ok(chunks) = self.inner.get_byte_ranges(ranges).await else {
+                    break;
+                };
+                for (check, chunk) in now.iter().zip(chunks) {
+                    if ruled_out[check.row_group] {
+                        continue;
+                    }
+                    let filter = &filters[check.filter];
+                    filter.checked.fetch_add(1, Ordering::Relaxed);
+                    if check.rules_out(&metadata, filter, chunk) {
+                        filter.ruled_out.fetch_add(1, Ordering::Relaxed);
+                        ruled_out[check.row_group] = true;
+                    }
                 }
+                pending = later;
             }
             let dropped = ruled_out.iter().filter(|r| **r).count();
             if dropped == 0 {
@@ -690,6 +717,7 @@ mod tests {
                 )),
                 schema,
                 bloom: false,
+                started: AtomicUsize::new(0),
                 checked: AtomicUsize::new(0),
                 ruled_out: AtomicUsize::new(0),
             }],
@@ -706,6 +734,30 @@ mod tests {
             pruned: Count::new(),
         };
         reader.get_metadata(None).await.unwrap().num_row_groups()
+    }
+
+    #[test]
+    fn a_scan_starts_its_first_checks_then_more_only_once_they_rule_chunks_out() {
+        let filter = |ruled_out: usize| DictionaryFilter {
+            name: "s".into(),
+            field_id: None,
+            predicate: lit(true),
+            schema: Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)])),
+            bloom: false,
+            started: AtomicUsize::new(0),
+            checked: AtomicUsize::new(0),
+            ruled_out: AtomicUsize::new(ruled_out),
+        };
+        for ruled_out in [0, 2] {
+            let f = filter(ruled_out);
+            // Readers opening files at once start the first checks, and no more while
+            // their results are out.
+            assert!((0..GIVE_UP_AFTER).all(|_| f.start()));
+            assert!(!f.start());
+            f.checked.store(GIVE_UP_AFTER, Ordering::Relaxed);
+            // Then only a filter that ruled out one chunk in eight goes on.
+            assert_eq!(f.start(), ruled_out > 0);
+        }
     }
 
     #[tokio::test]
