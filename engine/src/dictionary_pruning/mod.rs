@@ -164,6 +164,12 @@ impl DictionaryFilter {
         }
         self.checked.load(Ordering::Relaxed) >= GIVE_UP_AFTER && !self.given_up()
     }
+
+    /// A check started and not done (its read failed, or another filter ruled its row group
+    /// out first).
+    fn unstart(&self) {
+        self.started.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The filters a scan's readers check dictionaries against: set by the scan when it starts
@@ -380,12 +386,18 @@ impl AsyncFileReader for DictionaryPruned {
                     break;
                 }
                 let ranges = now.iter().map(|c| c.bytes.clone()).collect();
-                // A failed read is the scan's to report, when it reads the same range.
+                // A failed read is the scan's to report, when it reads the same range. Checks
+                // started and not finished are given back (or the scan, counting them, would
+                // wait for their results for good).
                 let Ok(chunks) = self.inner.get_byte_ranges(ranges).await else {
+                    for check in &now {
+                        filters[check.filter].unstart();
+                    }
                     break;
                 };
                 for (check, chunk) in now.iter().zip(chunks) {
                     if ruled_out[check.row_group] {
+                        filters[check.filter].unstart();
                         continue;
                     }
                     let filter = &filters[check.filter];
@@ -758,6 +770,14 @@ mod tests {
             // Then only a filter that ruled out one chunk in eight goes on.
             assert_eq!(f.start(), ruled_out > 0);
         }
+        // Checks given back (a failed read) are started again.
+        let f = filter(0);
+        assert!((0..GIVE_UP_AFTER).all(|_| f.start()));
+        assert!(!f.start());
+        for _ in 0..=GIVE_UP_AFTER {
+            f.unstart();
+        }
+        assert!(f.start());
     }
 
     #[tokio::test]

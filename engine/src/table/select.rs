@@ -49,14 +49,18 @@ impl Chosen {
 
     /// Stored bytes per value of each column whose statistics the files carry (by column
     /// name), from the first [`DENSITY_SAMPLE`] files with at least [`DENSITY_MIN_VALUES`]
-    /// values of it: the catalog's column sizes over its value counts.
+    /// values of it: the catalog's column sizes over its counts of values other than nulls.
     pub(crate) fn bytes_per_value(
         &self,
         table: &strata_catalog::TableMeta,
     ) -> std::collections::HashMap<String, f64> {
         let mut sums: std::collections::HashMap<i64, (f64, f64)> = Default::default();
         let mut add = |stats: &strata_catalog::ColumnStats| {
-            if let (Some(bytes), Some(values)) = (stats.size_bytes, stats.value_count)
+            // Values other than nulls (a column of ids in 1% of rows is still one of many).
+            let values = stats
+                .value_count
+                .map(|v| v - stats.null_count.unwrap_or(0).clamp(0, v));
+            if let (Some(bytes), Some(values)) = (stats.size_bytes, values)
                 && values >= DENSITY_MIN_VALUES
             {
                 let sum = sums.entry(stats.column_id).or_default();
