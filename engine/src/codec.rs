@@ -302,7 +302,8 @@ impl StrataCodec {
         Ok(Arc::new(
             CatalogScanExec::new(DataSourceExec::from_data_source(rebuilt), summary)
                 .reading(reading)
-                .field_ids(field_ids),
+                .field_ids(field_ids)
+                .retry_io(true),
         ))
     }
 }

@@ -299,14 +299,14 @@ fn explain(url: &str, e: object_store::Error) -> (object_store::Error, Option<St
                 || lower.contains("dns error")
                 || lower.contains("connection refused")
             {
-                "cannot reach the store; check the endpoint (AWS_ENDPOINT_URL, or `endpoint` in strata.toml) and the network"
+                UNREACHABLE
             } else if lower.contains("timed out") || lower.contains("deadline has elapsed") {
-                "the store did not answer in time, even after retries; check the endpoint and the network, or raise storage.request_timeout"
+                NO_ANSWER
             } else if lower.contains("server error")
                 || lower.contains("status code: 5")
                 || lower.contains("after") && lower.contains("retries")
             {
-                "the store kept failing after retries; try again later, or raise storage.max_retries / storage.retry_timeout"
+                KEPT_FAILING
             } else {
                 "the request failed"
             }
@@ -328,6 +328,37 @@ fn explain(url: &str, e: object_store::Error) -> (object_store::Error, Option<St
         other => other,
     };
     (e, Some(problem))
+}
+
+const UNREACHABLE: &str = "cannot reach the store; check the endpoint (AWS_ENDPOINT_URL, or `endpoint` in strata.toml) and the network";
+const NO_ANSWER: &str = "the store did not answer in time, even after retries; check the endpoint and the network, or raise storage.request_timeout";
+const KEPT_FAILING: &str = "the store kept failing after retries; try again later, or raise storage.max_retries / storage.retry_timeout";
+
+/// What [`explain`] says of failures that may pass when tried again: the store could not be
+/// reached, did not answer in time, or kept failing (5xx) after the client's own retries.
+const TRANSIENT: [&str; 3] = [UNREACHABLE, NO_ANSWER, KEPT_FAILING];
+
+impl StorageProblem {
+    /// Whether trying again later may succeed (see [`TRANSIENT`]); not for missing objects,
+    /// refused credentials or objects that changed.
+    pub fn is_transient(&self) -> bool {
+        TRANSIENT.contains(&self.message.as_str())
+    }
+}
+
+/// Whether `e` comes from a storage failure that may pass when tried again: a
+/// [`StorageProblem`] among its sources, or its explanation in its text (the Parquet reader
+/// keeps only the text of a failed footer read).
+pub fn is_transient_storage_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(problem) = s.downcast_ref::<StorageProblem>() {
+            return problem.is_transient();
+        }
+        source = s.source();
+    }
+    let text = e.to_string();
+    TRANSIENT.iter().any(|m| text.contains(m))
 }
 
 /// An error and its sources, joined (a source whose text the message already holds is left out).
@@ -596,6 +627,42 @@ mod tests {
             assert!(text.contains(expected), "{cause} → {text}");
             assert!(text.contains("s3://b/x"), "{text}");
         }
+    }
+
+    #[test]
+    fn tells_failures_worth_another_try() {
+        use datafusion::error::DataFusionError;
+        use parquet::errors::ParquetError;
+        let generic = |text: &str| object_store::Error::Generic {
+            store: "S3",
+            source: text.into(),
+        };
+        // As the Parquet reader returns them: the store's error inside, or only its text.
+        let as_read = |e: object_store::Error| {
+            DataFusionError::Shared(Arc::new(DataFusionError::ParquetError(Box::new(
+                ParquetError::External(Box::new(e)),
+            ))))
+        };
+        let failing = explain("s3://b/x", generic("Error performing GET http://h/b/x in 2ms - Server returned non-2xx status code: 503 Service Unavailable")).0;
+        let as_text = DataFusionError::ParquetError(Box::new(ParquetError::General(format!(
+            "cannot read the Parquet footer: {failing}"
+        ))));
+        assert!(is_transient_storage_failure(&as_read(failing)));
+        assert!(is_transient_storage_failure(&as_text));
+        let refused = explain("s3://b/x", generic("Server returned non-2xx status code: 403 Forbidden: <Code>InvalidAccessKeyId</Code>")).0;
+        assert!(!is_transient_storage_failure(&as_read(refused)));
+        let gone = explain(
+            "s3://b/x",
+            object_store::Error::NotFound {
+                path: "x".into(),
+                source: "404".into(),
+            },
+        )
+        .0;
+        assert!(!is_transient_storage_failure(&as_read(gone)));
+        assert!(!is_transient_storage_failure(&DataFusionError::Execution(
+            "division by zero".into()
+        )));
     }
 
     #[tokio::test]

@@ -122,6 +122,10 @@ pub struct CatalogScanExec {
     /// The filters its readers check column dictionaries against, shared with its reader
     /// factory; taken from its predicate when it executes, if enabled.
     dictionary: Arc<DictionaryFilters>,
+    /// Whether a read that failed but may pass when tried again ends the stream with an IO
+    /// error: on a cluster's executor, where Ballista runs a task again only after an IO
+    /// error (`task_max_failures`); set by the plan codec. Elsewhere the error is kept as is.
+    retry_io: bool,
 }
 
 /// Footers a scan on object storage reads as soon as its statement starts executing rather
@@ -189,7 +193,15 @@ impl CatalogScanExec {
             field_ids: None,
             bytes_per_value: Arc::default(),
             dictionary: Arc::default(),
+            retry_io: false,
         }
+    }
+
+    /// End the stream with an IO error for a failed read that may pass when tried again
+    /// (on a cluster's executors; see the field).
+    pub(crate) fn retry_io(mut self, retry_io: bool) -> Self {
+        self.retry_io = retry_io;
+        self
     }
 
     /// Share the filters its readers check dictionaries against with the scan's reader
@@ -258,6 +270,7 @@ impl CatalogScanExec {
             field_ids: self.field_ids.clone(),
             bytes_per_value: Arc::clone(&self.bytes_per_value),
             dictionary: Arc::clone(&self.dictionary),
+            retry_io: self.retry_io,
         })
     }
 }
@@ -340,10 +353,14 @@ impl ExecutionPlan for CatalogScanExec {
         let schema = stream.schema();
         let reading = Arc::clone(&self.reading);
         let table = self.summary.table.clone();
+        let retry_io = self.retry_io;
         let named = AssertUnwindSafe(stream)
             .catch_unwind()
             .map(move |item| match item {
                 Ok(Ok(batch)) => Ok(batch),
+                Ok(Err(e)) if retry_io && crate::requests::is_transient_storage_failure(&e) => Err(
+                    DataFusionError::IoError(std::io::Error::other(e.to_string())),
+                ),
                 Ok(Err(e)) => Err(name_file(e, &table, reading.file(partition))),
                 Err(payload) => Err(name_file(
                     DataFusionError::Execution(format!(

@@ -9,6 +9,8 @@ import time
 
 import adbc_driver_flightsql.dbapi as flight
 import pytest
+from stores import S3, FaultProxy
+from test_object_storage import Lake
 
 from conftest import (
     Server,
@@ -330,6 +332,75 @@ def test_an_executor_killed_mid_query_costs_time_not_the_answer(tmp_path):
         server.stop()
         for role in roles:
             role.stop()
+
+
+def test_a_task_whose_store_reads_fail_runs_again_and_the_answer_is_right(tmp_path):
+    """Executors read S3 through a proxy that answers 503 to some requests, with the store's
+    own retries off: a task whose read fails ends with an IO error, which Ballista retries (on
+    this or another executor), so the query returns the answer of one node. Without that the
+    first failed read failed the job. A store that stays down fails the query, naming it."""
+    (tmp_path / "s3").mkdir()
+    store = S3(tmp_path / "s3")
+    proxy = None
+    roles, server = [], None
+    try:
+        lake = Lake(store, tmp_path)
+        lake.register("applogs")
+        sql = "SELECT service, count(*), sum(bytes) FROM applogs WHERE service <> '' GROUP BY service ORDER BY service"
+        expected = strata_rows(sql, lake.catalog, tmp_path, env=lake.env())
+        assert len(expected) > 1
+        proxy = FaultProxy(store.port)
+        # No retries in the store client: each failed request fails its task at once.
+        through_proxy = lake.env(
+            AWS_ENDPOINT_URL=proxy.endpoint, STRATA_STORAGE_MAX_RETRIES="0", STRATA_STORAGE_RETRY_TIMEOUT="2s"
+        )
+        port = _free_port()
+        # The scheduler decodes plans too: it builds the stores they name.
+        roles.append(Role("scheduler", "--listen", f"127.0.0.1:{port}", "--executor-timeout", "15s", env=lake.env()))
+        time.sleep(1)
+        for n in range(2):
+            roles.append(
+                Role(
+                    "executor", "--scheduler", f"http://127.0.0.1:{port}", "--listen", f"127.0.0.1:{_free_port()}",
+                    "--work-dir", str(tmp_path / f"executor-{n}"), "--vcores", "1",
+                    env=through_proxy,
+                )
+            )
+        config = tmp_path / "cluster.toml"
+        config.write_text('[server.limits]\nquery_timeout = "60s"\n\n[engine]\ntarget_partitions = 4\n\n[cache]\nresults = "0"\n')
+        server = Server(
+            lake.catalog, config, tmp_path,
+            extra_args=("--scheduler", f"http://127.0.0.1:{port}", "--cluster-min-scan", "0", "--cluster-fallback", "fail"),
+            env=lake.env(),
+        )
+        time.sleep(2)
+        with flight.connect(server.url) as conn, conn.cursor() as cur:
+            cur.execute(sql)
+            assert [tuple(r) for r in cur.fetchall()] == expected
+            assert proxy.failed == 0 and proxy.forwarded > 0
+            # The executors' data caches now hold what this query reads: a filter on another
+            # column makes the next runs read the store again.
+            sql = "SELECT service, count(*), sum(bytes) FROM applogs WHERE message <> '' GROUP BY service ORDER BY service"
+            expected = strata_rows(sql, lake.catalog, tmp_path, env=lake.env())
+            proxy.fail_next(2)
+            cur.execute(sql)
+            assert [tuple(r) for r in cur.fetchall()] == expected
+            assert proxy.failed == 2
+            proxy.down()
+            with pytest.raises(Exception) as error:
+                cur.execute("SELECT count(*) FROM applogs WHERE latency_ms * 2 > status")
+                cur.fetchall()
+            assert "kept failing" in str(error.value) and lake.url("applogs") in str(error.value), error.value
+        statements = [e for e in server.log() if e["request"] == "statement"]
+        assert statements and all(e.get("cluster") for e in statements), statements
+    finally:
+        if server:
+            server.stop()
+        for role in roles:
+            role.stop()
+        if proxy:
+            proxy.stop()
+        store.stop()
 
 
 def test_bad_cluster_flags_are_refused(tmp_path):
