@@ -294,10 +294,14 @@ impl StrataCodec {
             Arc::new(FieldIdAdapterFactory::new(HashMap::clone(names)))
                 as Arc<dyn PhysicalExprAdapterFactory>
         });
+        // The grouping the planner declared (to keep its optimizer from regrouping files) has
+        // done its work: the scheduler gives each task some of the groups, and a declaration
+        // that no longer matches their number only makes DataFusion warn, once per call.
         let rebuilt = FileScanConfigBuilder::from(config.clone())
             .with_source(Arc::new(source))
             .with_file_groups(groups)
             .with_expr_adapter(by_id)
+            .with_output_partitioning(None)
             .build();
         Ok(Arc::new(
             CatalogScanExec::new(DataSourceExec::from_data_source(rebuilt), summary)

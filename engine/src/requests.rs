@@ -16,9 +16,9 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, OBJECT_STORE_COALESCE_DEFAULT,
-    ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
-    PutResult, RenameOptions, UploadPart, coalesce_ranges,
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    OBJECT_STORE_COALESCE_DEFAULT, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult, RenameOptions, UploadPart, coalesce_ranges,
 };
 
 /// Counts of object-store requests, shared by the stores of one query.
@@ -302,8 +302,17 @@ fn explain(url: &str, e: object_store::Error) -> (object_store::Error, Option<St
                 UNREACHABLE
             } else if lower.contains("timed out") || lower.contains("deadline has elapsed") {
                 NO_ANSWER
+            } else if let Some(status) = status_code(&lower) {
+                // The store's last answer decides: 5xx, 429 (slow down) and 408 may pass when
+                // tried again; any other 4xx will not, however many retries came before it.
+                if status >= 500 || status == 429 || status == 408 {
+                    KEPT_FAILING
+                } else {
+                    "the request failed"
+                }
+            } else if broke_off(&e) {
+                BROKE_OFF
             } else if lower.contains("server error")
-                || lower.contains("status code: 5")
                 || lower.contains("after") && lower.contains("retries")
             {
                 KEPT_FAILING
@@ -333,10 +342,41 @@ fn explain(url: &str, e: object_store::Error) -> (object_store::Error, Option<St
 const UNREACHABLE: &str = "cannot reach the store; check the endpoint (AWS_ENDPOINT_URL, or `endpoint` in strata.toml) and the network";
 const NO_ANSWER: &str = "the store did not answer in time, even after retries; check the endpoint and the network, or raise storage.request_timeout";
 const KEPT_FAILING: &str = "the store kept failing after retries; try again later, or raise storage.max_retries / storage.retry_timeout";
+const BROKE_OFF: &str = "the store's answer broke off (the connection was reset or closed mid-answer), even after retries; try again later, or raise storage.max_retries";
 
 /// What [`explain`] says of failures that may pass when tried again: the store could not be
-/// reached, did not answer in time, or kept failing (5xx) after the client's own retries.
-const TRANSIENT: [&str; 3] = [UNREACHABLE, NO_ANSWER, KEPT_FAILING];
+/// reached, did not answer in time, kept failing (5xx, 429) after the client's own retries, or
+/// its answers broke off.
+const TRANSIENT: [&str; 4] = [UNREACHABLE, NO_ANSWER, KEPT_FAILING, BROKE_OFF];
+
+/// The HTTP status of the store's last answer, from the client's text ("… non-2xx status code:
+/// 503 Service Unavailable"); None when no answer came (a transport failure).
+fn status_code(lower: &str) -> Option<u16> {
+    let (_, after) = lower.split_once("status code: ")?;
+    after.get(..3)?.parse().ok()
+}
+
+/// Whether the connection failed under a request or its answer: reset, closed early, or a body
+/// cut short (the client's own retries of the body spent).
+fn broke_off(e: &object_store::Error) -> bool {
+    use object_store::client::{HttpError, HttpErrorKind};
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(http) = s.downcast_ref::<HttpError>() {
+            return matches!(
+                http.kind(),
+                HttpErrorKind::Connect
+                    | HttpErrorKind::Request
+                    | HttpErrorKind::Interrupted
+                    | HttpErrorKind::Timeout
+                    // reqwest calls a body that ended early a decoding error.
+                    | HttpErrorKind::Decode
+            );
+        }
+        source = s.source();
+    }
+    false
+}
 
 impl StorageProblem {
     /// Whether trying again later may succeed (see [`TRANSIENT`]); not for missing objects,
@@ -425,9 +465,16 @@ impl ObjectStore for CountingStore {
         let started = Instant::now();
         let result = self.inner.get_opts(location, options).await;
         self.counter.record(kind, started);
-        let result = result.map_err(|e| self.explain(location, e))?;
+        let mut result = result.map_err(|e| self.explain(location, e))?;
         if !matches!(kind, Kind::Head) {
             self.counter.read(result.range.end - result.range.start);
+        }
+        // A body that breaks off fails while it is read, after this returned: explained too.
+        if let GetResultPayload::Stream(body) = result.payload {
+            let (url, counter) = (self.url(location), Arc::clone(&self.counter));
+            result.payload = GetResultPayload::Stream(
+                body.map_err(move |e| explain_to(&url, e, &counter)).boxed(),
+            );
         }
         Ok(result)
     }
@@ -660,6 +707,25 @@ mod tests {
         )
         .0;
         assert!(!is_transient_storage_failure(&as_read(gone)));
+        // The last answer decides, whatever came before it: a 4xx after retries will not pass.
+        let denied = explain("s3://b/x", generic("Error performing GET http://h/b/x in 2s, after 3 retries, max_retries: 3, retry_timeout: 10s  - Server returned non-2xx status code: 400 Bad Request: <Code>InvalidRequest</Code>")).0;
+        assert!(!is_transient_storage_failure(&as_read(denied)));
+        let slow_down = explain("s3://b/x", generic("Error performing GET http://h/b/x in 2s, after 3 retries, max_retries: 3, retry_timeout: 10s  - Server returned non-2xx status code: 429 Too Many Requests: ")).0;
+        assert!(is_transient_storage_failure(&as_read(slow_down)));
+        // A connection reset under the answer, or a body cut short.
+        use object_store::client::{HttpError, HttpErrorKind};
+        for kind in [HttpErrorKind::Interrupted, HttpErrorKind::Decode] {
+            let cut = object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(HttpError::new(
+                    kind,
+                    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "body ended early"),
+                )),
+            };
+            let (cut, problem) = explain("s3://b/x", cut);
+            assert_eq!(problem.map(|p| p.message), Some(BROKE_OFF.to_string()));
+            assert!(is_transient_storage_failure(&as_read(cut)));
+        }
         assert!(!is_transient_storage_failure(&DataFusionError::Execution(
             "division by zero".into()
         )));
