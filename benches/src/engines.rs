@@ -30,6 +30,10 @@ pub struct Measure {
     pub traffic: Option<Traffic>,
     /// What each executor did during the timed runs (strata-cluster).
     pub executors: Option<Vec<Work>>,
+    /// Seconds of a further fresh process that answered the query once, from its start to
+    /// its exit (strata and datafusion-cli: all a script or CI job waits for, table setup and
+    /// start-up included).
+    pub process: Option<f64>,
 }
 
 /// Peak resident set size (VmHWM) of a live process.
@@ -86,6 +90,26 @@ fn run_measured(mut cmd: Command) -> Result<(String, String, Option<u64>)> {
         bail!("{msg} ({status})");
     }
     Ok((stdout, stderr, peak))
+}
+
+/// Wall seconds of `cmd` from its start to its exit (its output thrown away); an error if it
+/// fails, or (`quiet`) if it writes anything to standard error.
+fn wall_time(mut cmd: Command, quiet: bool) -> Result<f64> {
+    let program = format!("{cmd:?}");
+    let started = std::time::Instant::now();
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("cannot start {program}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || (quiet && !stderr.trim().is_empty()) {
+        let msg = stderr.lines().rev().find(|l| !l.trim().is_empty());
+        bail!("{} ({})", msg.unwrap_or("(no message)"), out.status);
+    }
+    Ok(secs)
 }
 
 /// `sql` repeated `runs` times, as one script.
@@ -164,6 +188,7 @@ fn strata_timed(
         bytes: bytes.filter(|_| server_pid.is_none()),
         traffic: None,
         executors: None,
+        process: None,
     })
 }
 
@@ -365,6 +390,37 @@ impl Engine {
             other => bail!(
                 "unknown engine '{other}': use strata, strata-flight, strata-disk, strata-cluster, duckdb or datafusion-cli"
             ),
+        }
+    }
+
+    /// Whether [`Self::process_time`] times this engine: those whose one process does the
+    /// whole job (strata embedded, datafusion-cli with its `CREATE EXTERNAL TABLE`s), not a
+    /// server, a cluster or DuckDB's Python peer.
+    pub fn times_processes(&self) -> bool {
+        matches!(self, Engine::Strata { .. } | Engine::DataFusionCli { .. })
+    }
+
+    /// Time one more fresh process that answers `sql` once, start to exit (see
+    /// [`Self::times_processes`]).
+    pub fn process_time(&self, sql: &str, work: &Path) -> Result<f64> {
+        let once = work.join("process.sql");
+        match self {
+            Engine::Strata { bin, catalog, env } => {
+                std::fs::write(&once, repeated(sql, 1))?;
+                let mut cmd = strata_command(bin, env);
+                cmd.args(["--catalog", catalog, "query", "--format", "csv"])
+                    .args(["--output", "/dev/null", "--no-result-cache", "-f"])
+                    .arg(&once);
+                wall_time(cmd, false)
+            }
+            Engine::DataFusionCli { bin, setup, .. } => {
+                std::fs::write(&once, format!("{setup}{}", repeated(sql, 1)))?;
+                let mut cmd = Command::new(bin);
+                cmd.args(["--format", "csv", "-q", "-f"]).arg(&once);
+                // It prints a failed statement's error (only that, with -q) and exits 0.
+                wall_time(cmd, true)
+            }
+            other => bail!("{} is not timed as a whole process", other.name()),
         }
     }
 

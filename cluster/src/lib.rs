@@ -412,10 +412,18 @@ impl ClusterRunner for ClusterClient {
             // Plans carry every file of their scans, and results come back in one message a
             // batch: the client's limit is the cluster's. The job's tasks fetch shuffle data
             // over TLS when the cluster has it.
-            let session = config
+            let mut session = config
                 .upgrade_for_ballista()
                 .with_ballista_grpc_client_max_message_size(MAX_MESSAGE as usize)
                 .with_ballista_use_tls(tls.is_some());
+            // A task runs some of a scan's file groups: each partition reads its own, as
+            // DataFusion asks of Ballista (no work taken from sibling partitions at run time;
+            // the planner's declared grouping, which also prevented it, is dropped when a plan
+            // is decoded, engine/src/codec.rs).
+            session
+                .options_mut()
+                .execution
+                .enable_file_stream_work_stealing = false;
             submit::submit(
                 &scheduler,
                 plan,

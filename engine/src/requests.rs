@@ -365,12 +365,13 @@ fn broke_off(e: &object_store::Error) -> bool {
         if let Some(http) = s.downcast_ref::<HttpError>() {
             return matches!(
                 http.kind(),
+                // A body cut short is `Request` (an incomplete message) or `Interrupted` (a
+                // reset, an unexpected end); `Decode` is not among them: it is an answer the
+                // client could not read (a credential endpoint's bad JSON), which stays so.
                 HttpErrorKind::Connect
                     | HttpErrorKind::Request
                     | HttpErrorKind::Interrupted
                     | HttpErrorKind::Timeout
-                    // reqwest calls a body that ended early a decoding error.
-                    | HttpErrorKind::Decode
             );
         }
         source = s.source();
@@ -714,7 +715,7 @@ mod tests {
         assert!(is_transient_storage_failure(&as_read(slow_down)));
         // A connection reset under the answer, or a body cut short.
         use object_store::client::{HttpError, HttpErrorKind};
-        for kind in [HttpErrorKind::Interrupted, HttpErrorKind::Decode] {
+        for kind in [HttpErrorKind::Interrupted, HttpErrorKind::Request] {
             let cut = object_store::Error::Generic {
                 store: "S3",
                 source: Box::new(HttpError::new(
@@ -726,6 +727,16 @@ mod tests {
             assert_eq!(problem.map(|p| p.message), Some(BROKE_OFF.to_string()));
             assert!(is_transient_storage_failure(&as_read(cut)));
         }
+        let unreadable = object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(HttpError::new(
+                HttpErrorKind::Decode,
+                std::io::Error::other("expected value at line 1 column 1"),
+            )),
+        };
+        assert!(!is_transient_storage_failure(&as_read(
+            explain("s3://b/x", unreadable).0
+        )));
         assert!(!is_transient_storage_failure(&DataFusionError::Execution(
             "division by zero".into()
         )));
