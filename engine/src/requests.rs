@@ -294,18 +294,27 @@ fn explain(url: &str, e: object_store::Error) -> (object_store::Error, Option<St
             } else if lower.contains("416 range not satisfiable") || lower.contains("invalidrange")
             {
                 "the object is shorter than when it was registered (it changed); run `strata table refresh TABLE`"
-            } else if lower.contains("error sending request")
-                || lower.contains("(connect)")
-                || lower.contains("dns error")
-                || lower.contains("connection refused")
+            } else if status_code(&lower).is_none()
+                && (lower.contains("error sending request")
+                    || lower.contains("(connect)")
+                    || lower.contains("dns error")
+                    || lower.contains("connection refused"))
             {
                 UNREACHABLE
-            } else if lower.contains("timed out") || lower.contains("deadline has elapsed") {
+            } else if status_code(&lower).is_none()
+                && (lower.contains("timed out") || lower.contains("deadline has elapsed"))
+            {
                 NO_ANSWER
             } else if let Some(status) = status_code(&lower) {
                 // The store's last answer decides: 5xx, 429 (slow down) and 408 may pass when
                 // tried again; any other 4xx will not, however many retries came before it.
-                if status >= 500 || status == 429 || status == 408 {
+                // S3 answers a request whose upload stalled with 400 RequestTimeout, which
+                // AWS's own clients try again.
+                if status >= 500
+                    || status == 429
+                    || status == 408
+                    || lower.contains("requesttimeout")
+                {
                     KEPT_FAILING
                 } else {
                     "the request failed"
@@ -711,6 +720,11 @@ mod tests {
         // The last answer decides, whatever came before it: a 4xx after retries will not pass.
         let denied = explain("s3://b/x", generic("Error performing GET http://h/b/x in 2s, after 3 retries, max_retries: 3, retry_timeout: 10s  - Server returned non-2xx status code: 400 Bad Request: <Code>InvalidRequest</Code>")).0;
         assert!(!is_transient_storage_failure(&as_read(denied)));
+        // The answer's status decides, not words in its body; S3's 400 RequestTimeout may pass.
+        let refused = explain("s3://b/x", generic("Error performing GET http://h/b/x in 2ms - Server returned non-2xx status code: 400 Bad Request: <Code>InvalidArgument</Code><Message>the range timed out of bounds</Message>")).0;
+        assert!(!is_transient_storage_failure(&as_read(refused)));
+        let stalled = explain("s3://b/x", generic("Error performing PUT http://h/b/x in 20s - Server returned non-2xx status code: 400 Bad Request: <Code>RequestTimeout</Code><Message>Your socket connection to the server was not read from or written to within the timeout period.</Message>")).0;
+        assert!(is_transient_storage_failure(&as_read(stalled)));
         let slow_down = explain("s3://b/x", generic("Error performing GET http://h/b/x in 2s, after 3 retries, max_retries: 3, retry_timeout: 10s  - Server returned non-2xx status code: 429 Too Many Requests: ")).0;
         assert!(is_transient_storage_failure(&as_read(slow_down)));
         // A connection reset under the answer, or a body cut short.
