@@ -108,6 +108,11 @@ impl Engine {
             .options_mut()
             .optimizer
             .enable_aggregate_dynamic_filter_pushdown = false;
+        // NULLs sort last in both directions, as in DuckDB and Trino (DataFusion follows
+        // PostgreSQL: first when descending), so `ORDER BY latency DESC LIMIT 10` gives the ten
+        // slowest, not ten NULLs. `[engine.datafusion]` in strata.toml or `SET` can set it back
+        // (`nulls_max`).
+        session.options_mut().sql_parser.default_null_ordering = "nulls_last".into();
         let memory = config.limits.memory_bytes();
         let query_memory = config.limits.query_memory;
         // A sort that spills first merges its in-memory runs, and the merge needs about as
@@ -212,12 +217,20 @@ impl Engine {
                 Arc::new(crate::functions::JsonArrowPlanner)
                     as Arc<dyn datafusion::logical_expr::planner::ExprPlanner>,
             ))
+            .chain(std::iter::once(Arc::new(crate::functions::DivisionPlanner)
+                as Arc<dyn datafusion::logical_expr::planner::ExprPlanner>))
             .chain(state.expr_planners().iter().cloned())
             .collect();
-        let state = SessionStateBuilder::new_from_existing(state)
+        let mut state = SessionStateBuilder::new_from_existing(state)
             .with_physical_optimizer_rules(rules)
             .with_expr_planners(planners)
             .build();
+        // A CAST of a fraction to an integer rounds, as in DuckDB (`functions/arithmetic.rs`).
+        let round = state.scalar_functions().get("round").cloned();
+        datafusion::execution::FunctionRegistry::register_function_rewrite(
+            &mut state,
+            Arc::new(crate::functions::CastsRound::new(round)),
+        )?;
         let ctx = SessionContext::new_with_state(state);
         Ok(Engine {
             lake: Lake {
@@ -353,7 +366,7 @@ impl QuerySession {
             crate::chains::balance_chains(statement);
             crate::introspection::distinguish_calls(statement);
             crate::introspection::show_functions(statement);
-            crate::functions::json_type_as_text(statement);
+            crate::functions::duckdb_spellings(statement);
         }
         Ok(statements)
     }
@@ -448,7 +461,14 @@ impl QuerySession {
                     },
                     _ => None,
                 };
-                let plan = state.statement_to_plan(statement).await?;
+                let plan = match state.statement_to_plan(statement.clone()).await {
+                    // Two columns of one name: named as DuckDB names them, planned again.
+                    Err(e) if crate::functions::is_duplicate_name(&e) => {
+                        crate::functions::name_every_column(&mut statement);
+                        state.statement_to_plan(statement).await?
+                    }
+                    plan => plan?,
+                };
                 match self.write_job(&plan, create_options, snapshot)? {
                     Some(job) => Work::Write(Box::new(job)),
                     None => {

@@ -8,6 +8,7 @@
 //! spatial functions (`geo.rs`) and H3 cells (`h3.rs`), each with its documentation, which
 //! `SHOW FUNCTIONS` and `information_schema.routines` list.
 
+mod arithmetic;
 mod calendar;
 mod dialect;
 mod duckdb;
@@ -15,7 +16,10 @@ mod geo;
 mod h3;
 mod json;
 
-pub(crate) use dialect::{ArrowPlanner as JsonArrowPlanner, json_type_as_text};
+pub(crate) use arithmetic::{CastsRound, DivisionPlanner};
+pub(crate) use dialect::{
+    ArrowPlanner as JsonArrowPlanner, duckdb_spellings, is_duplicate_name, name_every_column,
+};
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -74,6 +78,7 @@ pub(crate) fn register(ctx: &SessionContext, limits: &Limits) {
         ctx.register_udf(udf);
     }
     duckdb::register(ctx);
+    ctx.register_udf(arithmetic::round_even());
     for udf in calendar::udfs() {
         ctx.register_udf(udf);
     }
@@ -441,6 +446,7 @@ pub fn function_reference() -> String {
     let scalar = json::udfs()
         .into_iter()
         .chain(duckdb::udfs())
+        .chain(std::iter::once(arithmetic::round_even()))
         .chain(calendar::udfs())
         .chain(geo::udfs())
         .chain(h3::udfs());
@@ -475,7 +481,15 @@ pub fn function_reference() -> String {
          `datafusion-functions-json` (`json_get_str`, `json_get_int`, `json_get_float`, `json_get_bool`, \
          `json_get_json`, `json_as_text`, `json_length`). Timestamps and time buckets are in UTC.\n",
     );
-    for section in ["JSON", "Text", "Time", "Aggregates", "Spatial", "H3"] {
+    for section in [
+        "JSON",
+        "Text",
+        "Numbers",
+        "Time",
+        "Aggregates",
+        "Spatial",
+        "H3",
+    ] {
         out.push_str(&format!(
             "\n## {section}\n\n| function | what it does | example |\n|---|---|---|\n"
         ));

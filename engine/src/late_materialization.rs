@@ -639,7 +639,7 @@ mod tests {
         let plan = physical_plan(&engine, top_n).await;
         assert!(plan.contains("FilterExec"), "{plan}");
         assert!(
-            plan.contains("sort_order_for_reorder=[ts@0 DESC]"),
+            plan.contains("sort_order_for_reorder=[ts@0 DESC NULLS LAST]"),
             "{plan}"
         );
         let lookup = format!("SELECT ts, msg FROM ev WHERE trace_id = '{TRACE}'");

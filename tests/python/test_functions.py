@@ -285,6 +285,47 @@ def test_over_flight_sql_with_adbc(lake, server, spatial_duck):
         assert cur.fetchall() == expected
 
 
+# Arithmetic, casts and ordering as DuckDB means them (compared in order, names included):
+# `/` of integers or DECIMALs divides as DOUBLEs and `//` as integers; a CAST of a fraction to
+# an integer rounds; NULLs sort last descending too; `ORDER BY ALL`; `ORDER BY n` of an
+# expression of the group keys; a cast column is named `CAST(x AS T)`.
+DIALECT_QUERIES = [
+    "SELECT service, sum(bytes) / count(*) AS avg_bytes, 100 * count_if(status >= 500) / count(*) AS err_pct FROM requests GROUP BY 1 ORDER BY 1",
+    "SELECT status / 100 AS class, status // 100 AS klass, -status // 7 AS neg, count(*) FROM requests GROUP BY ALL ORDER BY ALL",
+    "SELECT trace_id, user_id FROM requests ORDER BY user_id DESC, trace_id LIMIT 12",
+    "SELECT trace_id, user_id FROM requests ORDER BY user_id, trace_id LIMIT 12",
+    "SELECT trip_id, rating, tip FROM trips ORDER BY rating DESC, tip DESC, trip_id LIMIT 12",
+    "SELECT rating, row_number() OVER (ORDER BY rating DESC, trip_id) AS rn FROM trips ORDER BY rn LIMIT 5",
+    "SELECT CAST(latency_ms AS INTEGER) AS ms, count(*) FROM requests GROUP BY 1 ORDER BY 1 LIMIT 20",
+    "SELECT CAST(latency_ms / 50 AS BIGINT) * 50 AS bucket, count(*) FROM requests GROUP BY 1 ORDER BY 1",
+    "SELECT latency_ms, CAST(latency_ms AS BIGINT), TRY_CAST(latency_ms AS BIGINT), latency_ms::BIGINT + 1 AS next FROM requests ORDER BY latency_ms DESC, trace_id LIMIT 5",
+    "SELECT city, sum(fare) / count(*) AS avg_fare, sum(tip) / sum(fare) AS tip_share, CAST(avg(fare) AS BIGINT) AS rounded, CAST(fare AS BIGINT) AS f FROM trips GROUP BY city, fare ORDER BY 1, 2 LIMIT 10",
+    "SELECT upper(service), count(*) FROM requests GROUP BY service ORDER BY 1 DESC",
+    "SELECT service || '/' || method, count(*) FROM requests GROUP BY service, method ORDER BY 1",
+    "SELECT service, round_even(avg(latency_ms), 1) FROM requests GROUP BY ALL ORDER BY ALL DESC",
+]
+
+
+def _names(description):
+    return [d[0] for d in description]
+
+
+@pytest.mark.parametrize("sql", DIALECT_QUERIES)
+def test_arithmetic_casts_and_ordering_as_in_duckdb(sql, lake, spatial_duck, server, tmp_path):
+    _, catalog = lake
+    expected = spatial_duck.execute(sql)
+    names, want = _names(expected.description), expected.fetchall()
+    assert want, "the oracle query returned nothing"
+    same_rows(strata_rows(sql, catalog, tmp_path), want, ordered=True)
+    with flight.connect(server.url) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        same_rows(cur.fetchall(), want, ordered=True)
+        if "CAST(" in sql:
+            assert [n for n in _names(cur.description) if n.startswith(("CAST(", "TRY_CAST("))] == [
+                n for n in names if n.startswith(("CAST(", "TRY_CAST("))
+            ]
+
+
 def test_fail_if_rows_fails_a_ci_job_on_bad_data(lake, server):
     _, catalog = lake
     check = "SELECT trip_id, fare FROM trips WHERE fare < 0 OR ST_Distance_Sphere(ST_Point(pickup_lat, pickup_lon), ST_Point(dropoff_lat, dropoff_lon)) > 200000"

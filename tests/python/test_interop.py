@@ -253,7 +253,7 @@ def test_row_groups_no_dictionary_value_passes_are_skipped(duck, tmp_path):
         "CREATE TABLE zones_w (id BIGINT, zone VARCHAR, kind VARCHAR, note VARCHAR, n BIGINT, grp BIGINT) PARTITIONED BY (grp)",
         catalog=catalog,
     )
-    strata("query", "INSERT INTO zones_w SELECT *, id / 10240 FROM zones", catalog=catalog)
+    strata("query", "INSERT INTO zones_w SELECT *, id // 10240 FROM zones", catalog=catalog)
     duck.execute(f"CREATE VIEW zones AS SELECT * FROM read_parquet('{src}/part.parquet')")
     duck.execute("CREATE VIEW zones_w AS SELECT * FROM zones")
     cases = [

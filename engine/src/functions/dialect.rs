@@ -142,9 +142,10 @@ fn bigquery_trunc(f: &mut datafusion::sql::sqlparser::ast::Function) {
 }
 
 /// DuckDB's `JSON` type in casts (`attributes::JSON`, `CAST(x AS JSON)`) as text: Strata's JSON
-/// values are text, which DataFusion's planner would otherwise refuse as an unknown type; and
-/// BigQuery's `TIMESTAMP_TRUNC(ts, HOUR)` (see `bigquery_trunc`).
-pub(crate) fn json_type_as_text(statement: &mut datafusion::sql::parser::Statement) {
+/// values are text, which DataFusion's planner would otherwise refuse as an unknown type;
+/// BigQuery's `TIMESTAMP_TRUNC(ts, HOUR)` (see `bigquery_trunc`); DuckDB's names of cast
+/// columns (`name_casts`), and its `ORDER BY ALL` (`order_by_all_and_ordinals`).
+pub(crate) fn duckdb_spellings(statement: &mut datafusion::sql::parser::Statement) {
     use datafusion::sql::sqlparser::ast::{
         DataType as SqlType, Expr as SqlExpr, VisitMut, VisitorMut,
     };
@@ -152,6 +153,25 @@ pub(crate) fn json_type_as_text(statement: &mut datafusion::sql::parser::Stateme
     struct Rewrite;
     impl VisitorMut for Rewrite {
         type Break = ();
+        fn post_visit_query(
+            &mut self,
+            query: &mut datafusion::sql::sqlparser::ast::Query,
+        ) -> ControlFlow<()> {
+            fn selects(body: &mut datafusion::sql::sqlparser::ast::SetExpr) {
+                use datafusion::sql::sqlparser::ast::SetExpr;
+                match body {
+                    SetExpr::Select(select) => name_casts(select),
+                    SetExpr::SetOperation { left, right, .. } => {
+                        selects(left);
+                        selects(right);
+                    }
+                    _ => {}
+                }
+            }
+            selects(&mut query.body);
+            order_by_all_and_ordinals(query);
+            ControlFlow::Continue(())
+        }
         fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
             if let SqlExpr::Cast { data_type, .. } = expr
                 && matches!(data_type, SqlType::JSON)
@@ -166,5 +186,176 @@ pub(crate) fn json_type_as_text(statement: &mut datafusion::sql::parser::Stateme
     }
     if let datafusion::sql::parser::Statement::Statement(s) = statement {
         let _ = s.visit(&mut Rewrite);
+    }
+}
+
+/// DataFusion names `CAST(x AS T)` after `x`, so `SELECT x, CAST(x AS T)`, `SELECT *,
+/// CAST(x AS T)` and `SELECT CAST(x AS T) … ORDER BY x` failed on two columns of one name.
+/// DuckDB names the cast column `CAST(x AS T)`; so do a select list's unaliased casts here.
+fn name_casts(select: &mut datafusion::sql::sqlparser::ast::Select) {
+    use datafusion::sql::sqlparser::ast::{CastKind, Expr as SqlExpr, Ident, SelectItem};
+    for item in &mut select.projection {
+        let SelectItem::UnnamedExpr(e @ SqlExpr::Cast { .. }) = item else {
+            continue;
+        };
+        let SqlExpr::Cast {
+            kind,
+            expr,
+            data_type,
+            ..
+        } = &*e
+        else {
+            continue;
+        };
+        let function = match kind {
+            CastKind::TryCast | CastKind::SafeCast => "TRY_CAST",
+            CastKind::Cast | CastKind::DoubleColon => "CAST",
+        };
+        let alias = Ident::with_quote('"', format!("{function}({expr} AS {data_type})"));
+        *item = SelectItem::ExprWithAlias {
+            expr: e.clone(),
+            alias,
+        };
+    }
+}
+
+/// DuckDB's `ORDER BY ALL [ASC | DESC]`: every column of the select list, left to right (not
+/// after a wildcard, whose columns are not known here). And an `ORDER BY n` of a grouped
+/// query whose `n`th column is an unaliased expression of the group keys (`SELECT upper(s),
+/// count(*) … GROUP BY s ORDER BY 1`), which DataFusion 55 refuses ("Column in ORDER BY must
+/// be in GROUP BY"), orders by that expression, which it accepts.
+fn order_by_all_and_ordinals(query: &mut datafusion::sql::sqlparser::ast::Query) {
+    use datafusion::sql::sqlparser::ast::{
+        Expr as SqlExpr, GroupByExpr, OrderByExpr, OrderByKind, SelectItem, SetExpr, Value,
+    };
+    let (Some(order_by), SetExpr::Select(select)) = (&mut query.order_by, &*query.body) else {
+        return;
+    };
+    let all = match &order_by.kind {
+        OrderByKind::All(options) => Some(*options),
+        OrderByKind::Expressions(exprs) => match exprs.as_slice() {
+            [
+                OrderByExpr {
+                    expr: SqlExpr::Identifier(ident),
+                    options,
+                    with_fill: None,
+                },
+            ] if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("all") => {
+                Some(*options)
+            }
+            _ => None,
+        },
+    };
+    let wildcard = select.projection.iter().any(|item| {
+        matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
+    if let Some(options) = all {
+        if wildcard {
+            return;
+        }
+        order_by.kind = OrderByKind::Expressions(
+            (1..=select.projection.len())
+                .map(|n| OrderByExpr {
+                    expr: SqlExpr::value(Value::Number(n.to_string(), false)),
+                    options,
+                    with_fill: None,
+                })
+                .collect(),
+        );
+    }
+    let grouped = match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+    };
+    let OrderByKind::Expressions(exprs) = &mut order_by.kind else {
+        return;
+    };
+    if !grouped || wildcard {
+        return;
+    }
+    for order in exprs {
+        let SqlExpr::Value(v) = &order.expr else {
+            continue;
+        };
+        let Value::Number(n, _) = &v.value else {
+            continue;
+        };
+        let Some(SelectItem::UnnamedExpr(item)) = n
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| select.projection.get(i))
+        else {
+            continue;
+        };
+        if !matches!(
+            item,
+            SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_) | SqlExpr::Value(_)
+        ) {
+            order.expr = item.clone();
+        }
+    }
+}
+
+/// Whether planning failed on two select-list columns of one name, which DataFusion refuses
+/// and DuckDB allows (`SELECT count(*), count(*)`, `SELECT a / b, a // b`): see
+/// `name_every_column`.
+pub(crate) fn is_duplicate_name(e: &datafusion::error::DataFusionError) -> bool {
+    matches!(e.find_root(), datafusion::error::DataFusionError::Plan(m)
+        if m.starts_with("Projections require unique expression names"))
+}
+
+/// Names every unaliased select-list column by its SQL text, as DuckDB names columns, with
+/// `_1`, `_2`, … after repeats: the plan of a statement that failed on duplicate names.
+pub(crate) fn name_every_column(statement: &mut datafusion::sql::parser::Statement) {
+    use datafusion::sql::sqlparser::ast::{
+        Ident, Query, SelectItem, SetExpr, VisitMut, VisitorMut,
+    };
+    use std::collections::HashMap;
+    use std::ops::ControlFlow;
+    fn selects(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                let mut seen: HashMap<String, usize> = HashMap::new();
+                for item in &mut select.projection {
+                    let name = match item {
+                        SelectItem::UnnamedExpr(e) => e.to_string(),
+                        SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+                        _ => continue,
+                    };
+                    let n = seen.entry(name.to_lowercase()).or_default();
+                    let unique = match *n {
+                        0 => name,
+                        k => format!("{name}_{k}"),
+                    };
+                    *n += 1;
+                    if let SelectItem::UnnamedExpr(e) = item {
+                        *item = SelectItem::ExprWithAlias {
+                            expr: e.clone(),
+                            alias: Ident::with_quote('"', unique),
+                        };
+                    }
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                selects(left);
+                selects(right);
+            }
+            _ => {}
+        }
+    }
+    struct Rename;
+    impl VisitorMut for Rename {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            selects(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    if let datafusion::sql::parser::Statement::Statement(s) = statement {
+        let _ = s.visit(&mut Rename);
     }
 }

@@ -41,6 +41,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("array_agg", "list"),
     ("starts_with", "prefix"),
     ("ends_with", "suffix"),
+    ("make_array", "list_value"),
 ];
 
 pub(crate) fn register(ctx: &SessionContext) {
