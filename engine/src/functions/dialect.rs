@@ -180,6 +180,10 @@ pub(crate) fn duckdb_spellings(statement: &mut datafusion::sql::parser::Statemen
             }
             if let SqlExpr::Function(f) = expr {
                 bigquery_trunc(f);
+                sum_of_condition(f);
+            }
+            if let SqlExpr::Interval(interval) = expr {
+                interval_as_text(interval);
             }
             ControlFlow::Continue(())
         }
@@ -357,5 +361,87 @@ pub(crate) fn name_every_column(statement: &mut datafusion::sql::parser::Stateme
     }
     if let datafusion::sql::parser::Statement::Statement(s) = statement {
         let _ = s.visit(&mut Rename);
+    }
+}
+
+/// DuckDB's `INTERVAL 10 MINUTE` (a bare number and a unit) as `INTERVAL '10 MINUTE'`:
+/// DataFusion's planner takes the first form in expressions but not as a window frame's bound
+/// (`RANGE BETWEEN INTERVAL 10 MINUTE PRECEDING AND CURRENT ROW` failed as an internal error).
+fn interval_as_text(interval: &mut datafusion::sql::sqlparser::ast::Interval) {
+    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Value};
+    let (SqlExpr::Value(v), Some(unit), None, None, None) = (
+        &*interval.value,
+        &interval.leading_field,
+        &interval.last_field,
+        interval.leading_precision,
+        interval.fractional_seconds_precision,
+    ) else {
+        return;
+    };
+    let Value::Number(n, _) = &v.value else {
+        return;
+    };
+    let text = format!("{n} {unit}");
+    *interval.value = SqlExpr::value(Value::SingleQuotedString(text));
+    interval.leading_field = None;
+}
+
+/// DuckDB sums booleans (`sum(status >= 500)` counts the rows where it holds); DataFusion's
+/// `sum` refuses them. A `sum` of a condition (a comparison, `LIKE`, `IN`, `BETWEEN`, `IS`,
+/// `NOT`, `AND`/`OR`) sums it as an integer.
+fn sum_of_condition(f: &mut datafusion::sql::sqlparser::ast::Function) {
+    use datafusion::sql::sqlparser::ast::{
+        BinaryOperator as Op, CastKind, DataType as SqlType, Expr as SqlExpr, FunctionArg,
+        FunctionArgExpr, FunctionArguments,
+    };
+    let is_sum = f.name.0.len() == 1
+        && f.name.0[0]
+            .as_ident()
+            .is_some_and(|i| i.value.eq_ignore_ascii_case("sum"));
+    let FunctionArguments::List(list) = &mut f.args else {
+        return;
+    };
+    let ([FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))], true) =
+        (list.args.as_mut_slice(), is_sum)
+    else {
+        return;
+    };
+    let mut inner = &*arg;
+    while let SqlExpr::Nested(e) = inner {
+        inner = e;
+    }
+    let condition = match inner {
+        SqlExpr::BinaryOp { op, .. } => matches!(
+            op,
+            Op::Eq | Op::NotEq | Op::Lt | Op::LtEq | Op::Gt | Op::GtEq | Op::And | Op::Or
+        ),
+        SqlExpr::Like { .. }
+        | SqlExpr::ILike { .. }
+        | SqlExpr::SimilarTo { .. }
+        | SqlExpr::RLike { .. }
+        | SqlExpr::InList { .. }
+        | SqlExpr::InSubquery { .. }
+        | SqlExpr::Between { .. }
+        | SqlExpr::IsNull(_)
+        | SqlExpr::IsNotNull(_)
+        | SqlExpr::IsTrue(_)
+        | SqlExpr::IsFalse(_)
+        | SqlExpr::IsNotTrue(_)
+        | SqlExpr::IsNotFalse(_)
+        | SqlExpr::IsDistinctFrom(..)
+        | SqlExpr::IsNotDistinctFrom(..) => true,
+        SqlExpr::UnaryOp { op, .. } => {
+            matches!(op, datafusion::sql::sqlparser::ast::UnaryOperator::Not)
+        }
+        _ => false,
+    };
+    if condition {
+        *arg = SqlExpr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(arg.clone()),
+            data_type: SqlType::BigInt(None),
+            array: false,
+            format: None,
+        };
     }
 }

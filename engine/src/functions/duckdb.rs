@@ -42,6 +42,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("starts_with", "prefix"),
     ("ends_with", "suffix"),
     ("make_array", "list_value"),
+    ("signum", "sign"),
+    ("uuid", "gen_random_uuid"),
 ];
 
 pub(crate) fn register(ctx: &SessionContext) {
