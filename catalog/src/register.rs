@@ -65,6 +65,9 @@ pub struct RegisterReport {
     pub columns_added: Vec<String>,
     /// Hive partition keys and their inferred DuckLake types.
     pub partition_keys: Vec<(String, String)>,
+    /// Columns of the files left out of the table, with their Arrow types: types Strata
+    /// cannot read yet (lists, structs, maps). The files keep them; the table has the rest.
+    pub columns_skipped: Vec<(String, String)>,
 }
 
 /// A listed file with its footer and Hive partition values.
@@ -240,19 +243,29 @@ struct LayoutColumn {
     first_file: String,
 }
 
-/// The union of the files' columns (in first-seen order) followed by Hive keys not stored in
-/// the files; types must agree.
-fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<(Vec<LayoutColumn>, Vec<String>)> {
+/// The columns of a table being registered: the union of the files' columns (in first-seen
+/// order) followed by Hive keys not stored in the files (types must agree), the Hive keys, and
+/// the columns left out (name, Arrow type) because Strata cannot read their type yet.
+type Layout = (Vec<LayoutColumn>, Vec<String>, Vec<(String, String)>);
+
+/// The table's layout from its files (see `Layout`).
+fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<Layout> {
     let mut columns: Vec<LayoutColumn> = existing.to_vec();
+    let mut skipped: Vec<(String, String)> = Vec::new();
     for f in files {
         for field in f.footer.schema.fields() {
-            let type_name = ducklake_type(field.name(), field.data_type()).map_err(|e| match e {
-                Error::UnsupportedType { column, type_name } => Error::Unsupported(format!(
-                    "column '{column}' of '{}' has type {type_name}, which Strata cannot register yet",
-                    f.path
-                )),
-                other => other,
-            })?;
+            let type_name = match ducklake_type(field.name(), field.data_type()) {
+                Ok(t) => t,
+                // A nested column (a list, struct or map) must not keep every other column of
+                // the files from being queried: it is left out, and the report says so.
+                Err(Error::UnsupportedType { column, type_name }) => {
+                    if !skipped.iter().any(|(c, _)| *c == column) {
+                        skipped.push((column, type_name));
+                    }
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
             match columns.iter().find(|c| c.name == *field.name()) {
                 Some(c) if c.type_name != type_name => {
                     return Err(Error::SchemaConflict {
@@ -311,7 +324,7 @@ fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<(Vec<LayoutColu
             first_file: files.first().map(|f| f.path.clone()).unwrap_or_default(),
         });
     }
-    Ok((columns, keys))
+    Ok((columns, keys, skipped))
 }
 
 impl Catalog {
@@ -336,7 +349,7 @@ impl Catalog {
                 location: location.url.clone(),
             });
         }
-        let (columns, keys) = layout(&files, &[])?;
+        let (columns, keys, skipped) = layout(&files, &[])?;
         let (snapshot, report) = self.write("strata", Some("register"), |c| {
             let table_id = insert_table_row(c, schema, name)?;
             let snap = c.snapshot_id;
@@ -389,6 +402,7 @@ impl Catalog {
         })?;
         Ok(RegisterReport {
             snapshot: Some(snapshot),
+            columns_skipped: skipped,
             ..report
         })
     }
@@ -431,8 +445,8 @@ impl Catalog {
             .iter()
             .filter_map(|p| table.column(p.column_id).map(|c| c.name.clone()))
             .collect();
-        let (columns, keys) = if files.is_empty() {
-            (existing.clone(), expected_keys.clone())
+        let (columns, keys, skipped) = if files.is_empty() {
+            (existing.clone(), expected_keys.clone(), Vec::new())
         } else {
             layout(&files, &existing)?
         };
@@ -524,6 +538,7 @@ impl Catalog {
         })?;
         Ok(RegisterReport {
             snapshot: Some(snapshot),
+            columns_skipped: skipped,
             ..report
         })
     }
@@ -703,6 +718,7 @@ fn insert_files(
         bytes_added: added.bytes,
         columns_added: Vec::new(),
         partition_keys: Vec::new(),
+        columns_skipped: Vec::new(),
     })
 }
 

@@ -93,6 +93,11 @@ pub fn register_lines(
     if !r.columns_added.is_empty() {
         lines.push(format!("new columns: {}", r.columns_added.join(", ")));
     }
+    for (column, data_type) in &r.columns_skipped {
+        lines.push(format!(
+            "warning: column '{column}' is left out of {table}: Strata cannot read columns of type {data_type} yet (lists, structs and maps); the files keep it, every other column is queryable"
+        ));
+    }
     lines
 }
 

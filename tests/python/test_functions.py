@@ -326,6 +326,13 @@ def test_arithmetic_casts_and_ordering_as_in_duckdb(sql, lake, spatial_duck, ser
             ]
 
 
+def test_a_parameter_divides_as_its_literal_would(server):
+    # `?` is typed only when bound: `7 / ?` bound to 2 is 3.5, as `7 / 2`; `7 // ?` is 3.
+    with flight.connect(server.url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 7 / ?, 7 // ?, ? / 2", parameters=(2, 2, 7))
+        assert cur.fetchall() == [(3.5, 3, 3.5)]
+
+
 def test_fail_if_rows_fails_a_ci_job_on_bad_data(lake, server):
     _, catalog = lake
     check = "SELECT trip_id, fare FROM trips WHERE fare < 0 OR ST_Distance_Sphere(ST_Point(pickup_lat, pickup_lon), ST_Point(dropoff_lat, dropoff_lon)) > 200000"

@@ -296,3 +296,41 @@ def test_row_groups_no_dictionary_value_passes_are_skipped(duck, tmp_path):
     assert strata_rows(sql, catalog, tmp_path, env=off) == [(10238,)]
     plan = strata("query", f"EXPLAIN ANALYZE {sql}", "--format", "csv", catalog=catalog, env=off).stdout
     assert "row_groups_pruned_dictionary" not in plan
+
+
+def test_nested_columns_are_left_out_and_the_rest_registers(duck, tmp_path, catalog):
+    """Files with list, struct and map columns (as other writers make them) register: those
+    columns are left out with a warning naming each, the files keep them, and every other
+    column answers as DuckDB does over the files; DuckDB reads the table through the catalog."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "nested"
+    src.mkdir()
+    n = 2000
+    pq.write_table(
+        pa.table(
+            {
+                "id": pa.array(range(n), type=pa.int64()),
+                "tags": pa.array([["a", "b"][: i % 3] for i in range(n)], type=pa.list_(pa.string())),
+                "attrs": pa.array([{"k": f"k{i % 4}", "v": i} for i in range(n)]),
+                "service": pa.array([["api", "web", None][i % 3] for i in range(n)]),
+                "labels": pa.array([[("env", "prod")]] * n, type=pa.map_(pa.string(), pa.string())),
+                "ms": pa.array([i * 0.5 for i in range(n)]),
+            }
+        ),
+        src / "part-0.parquet",
+        row_group_size=500,
+    )
+    out = strata("table", "register", "events", "--location", str(src), catalog=catalog)
+    for column in ["tags", "attrs", "labels"]:
+        assert f"column '{column}' is left out of events" in out.stderr + out.stdout, out.stderr
+    duck.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{src}/*.parquet')")
+    sql = "SELECT service, count(*), sum(id), max(ms) FROM events GROUP BY service"
+    same_rows(strata_rows(sql, catalog, tmp_path), duck.execute(sql).fetchall())
+    described = strata("query", "DESCRIBE events", catalog=catalog).stdout
+    assert "service" in described and "tags" not in described
+    failed = strata("query", "SELECT tags FROM events", catalog=catalog, check=False)
+    assert failed.returncode != 0 and "tags" in failed.stderr
+    duck_attach(duck, catalog)
+    same_rows(duck.execute(f"SELECT {sql.split('SELECT ')[1].replace('FROM events', 'FROM lake.events')}").fetchall(), duck.execute(sql).fetchall())

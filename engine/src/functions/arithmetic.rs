@@ -50,19 +50,22 @@ impl ExprPlanner for DivisionPlanner {
             BinaryOperator::DuckIntegerDivide | BinaryOperator::MyIntegerDivide => true,
             _ => return Ok(PlannerResult::Original(expr)),
         };
-        let (left, right) =
-            if !integer_division && is_exact(&expr.left, schema) && is_exact(&expr.right, schema) {
-                (
-                    Expr::Cast(Cast::new(Box::new(expr.left), DataType::Float64)),
-                    Expr::Cast(Cast::new(Box::new(expr.right), DataType::Float64)),
-                )
-            } else if !integer_division {
-                return Ok(PlannerResult::Original(expr));
-            } else {
-                // `//` of integers is DataFusion's `/` on them; of anything else (as in DuckDB,
-                // `7.5 // 2` = 3.75) the ordinary division.
-                (expr.left, expr.right)
-            };
+        // A parameter (`7 / ?`, typed only when bound) divides as the other operand would.
+        let placeholder = |e: &Expr| matches!(e, Expr::Placeholder(_));
+        let (l, r) = (is_exact(&expr.left, schema), is_exact(&expr.right, schema));
+        let exact = (l && (r || placeholder(&expr.right))) || (r && placeholder(&expr.left));
+        let (left, right) = if !integer_division && exact {
+            (
+                Expr::Cast(Cast::new(Box::new(expr.left), DataType::Float64)),
+                Expr::Cast(Cast::new(Box::new(expr.right), DataType::Float64)),
+            )
+        } else if !integer_division {
+            return Ok(PlannerResult::Original(expr));
+        } else {
+            // `//` of integers is DataFusion's `/` on them; of anything else (as in DuckDB,
+            // `7.5 // 2` = 3.75) the ordinary division.
+            (expr.left, expr.right)
+        };
         Ok(PlannerResult::Planned(Expr::BinaryExpr(BinaryExpr::new(
             Box::new(left),
             Operator::Divide,
@@ -100,9 +103,10 @@ impl CastsRound {
             }
             _ => return None,
         };
-        // Already rounded (a plan analyzed twice).
+        // Already rounded (a plan analyzed twice); a call with decimal places is not.
         if let Expr::ScalarFunction(f) = inner
-            && (f.func.name() == udf.name())
+            && f.func.name() == udf.name()
+            && f.args.len() == 1
         {
             return None;
         }

@@ -157,18 +157,27 @@ pub(crate) fn duckdb_spellings(statement: &mut datafusion::sql::parser::Statemen
             &mut self,
             query: &mut datafusion::sql::sqlparser::ast::Query,
         ) -> ControlFlow<()> {
-            fn selects(body: &mut datafusion::sql::sqlparser::ast::SetExpr) {
+            fn selects(
+                body: &mut datafusion::sql::sqlparser::ast::SetExpr,
+                sort_keys: &std::collections::HashSet<String>,
+            ) {
                 use datafusion::sql::sqlparser::ast::SetExpr;
                 match body {
-                    SetExpr::Select(select) => name_casts(select),
+                    SetExpr::Select(select) => name_casts(select, sort_keys),
                     SetExpr::SetOperation { left, right, .. } => {
-                        selects(left);
-                        selects(right);
+                        selects(left, sort_keys);
+                        selects(right, sort_keys);
                     }
                     _ => {}
                 }
             }
-            selects(&mut query.body);
+            let sort_keys = match query.order_by.as_ref().map(|o| &o.kind) {
+                Some(datafusion::sql::sqlparser::ast::OrderByKind::Expressions(exprs)) => {
+                    exprs.iter().map(|o| default_name(&o.expr)).collect()
+                }
+                _ => std::collections::HashSet::new(),
+            };
+            selects(&mut query.body, &sort_keys);
             order_by_all_and_ordinals(query);
             ControlFlow::Continue(())
         }
@@ -193,15 +202,78 @@ pub(crate) fn duckdb_spellings(statement: &mut datafusion::sql::parser::Statemen
     }
 }
 
+/// The name DataFusion gives an unaliased select item or sort key (lower case): casts and
+/// parentheses are transparent, a column is named by its last part, anything else by its SQL
+/// text (near enough to tell names apart).
+fn default_name(mut e: &datafusion::sql::sqlparser::ast::Expr) -> String {
+    use datafusion::sql::sqlparser::ast::Expr as SqlExpr;
+    while let SqlExpr::Cast { expr, .. } | SqlExpr::Nested(expr) = e {
+        e = expr;
+    }
+    match e {
+        SqlExpr::Identifier(i) => i.value.to_lowercase(),
+        SqlExpr::CompoundIdentifier(parts) => parts
+            .last()
+            .map(|i| i.value.to_lowercase())
+            .unwrap_or_default(),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
 /// DataFusion names `CAST(x AS T)` after `x`, so `SELECT x, CAST(x AS T)`, `SELECT *,
 /// CAST(x AS T)` and `SELECT CAST(x AS T) … ORDER BY x` failed on two columns of one name.
-/// DuckDB names the cast column `CAST(x AS T)`; so do a select list's unaliased casts here.
-fn name_casts(select: &mut datafusion::sql::sqlparser::ast::Select) {
+/// Such a cast (one whose name another column of the select list, a wildcard or a sort key
+/// of the query would share) gets DuckDB's name for it, `CAST(x AS T)`; another cast of a
+/// column gets the column's name (`ts`, which `CREATE TABLE … AS`, its `PARTITIONED BY` and
+/// outer queries refer to), where DataFusion named it `logs.ts`.
+fn name_casts(
+    select: &mut datafusion::sql::sqlparser::ast::Select,
+    sort_keys: &std::collections::HashSet<String>,
+) {
     use datafusion::sql::sqlparser::ast::{CastKind, Expr as SqlExpr, Ident, SelectItem};
+    use std::collections::HashMap;
+    let wildcard = select.projection.iter().any(|item| {
+        matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for item in &select.projection {
+        match item {
+            SelectItem::UnnamedExpr(e) => *names.entry(default_name(e)).or_default() += 1,
+            SelectItem::ExprWithAlias { alias, .. } => {
+                *names.entry(alias.value.to_lowercase()).or_default() += 1
+            }
+            _ => {}
+        }
+    }
     for item in &mut select.projection {
         let SelectItem::UnnamedExpr(e @ SqlExpr::Cast { .. }) = item else {
             continue;
         };
+        let name = default_name(e);
+        if !wildcard && names.get(&name).copied().unwrap_or(0) < 2 && !sort_keys.contains(&name) {
+            // DataFusion would name `ts::DATE` `logs.ts` (qualifier included, as a `CREATE
+            // TABLE … AS` column too): a cast of a column is named after it, as PostgreSQL does.
+            let mut inner = &*e;
+            while let SqlExpr::Cast { expr, .. } | SqlExpr::Nested(expr) = inner {
+                inner = expr;
+            }
+            let column = match inner {
+                SqlExpr::Identifier(i) => Some(i.clone()),
+                SqlExpr::CompoundIdentifier(parts) => parts.last().cloned(),
+                _ => None,
+            };
+            if let Some(mut alias) = column {
+                alias.quote_style = Some('"');
+                *item = SelectItem::ExprWithAlias {
+                    expr: e.clone(),
+                    alias,
+                };
+            }
+            continue;
+        }
         let SqlExpr::Cast {
             kind,
             expr,
@@ -280,6 +352,14 @@ fn order_by_all_and_ordinals(query: &mut datafusion::sql::sqlparser::ast::Query)
     if !grouped || wildcard {
         return;
     }
+    let aliases: std::collections::HashSet<String> = select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+            _ => None,
+        })
+        .collect();
     for order in exprs {
         let SqlExpr::Value(v) = &order.expr else {
             continue;
@@ -295,10 +375,22 @@ fn order_by_all_and_ordinals(query: &mut datafusion::sql::sqlparser::ast::Query)
         else {
             continue;
         };
-        if !matches!(
-            item,
-            SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_) | SqlExpr::Value(_)
-        ) {
+        // The expression's names must mean in ORDER BY what they mean in the select list:
+        // not when one of them is also a select-list alias (`SELECT abs(d), count(*) AS d …
+        // ORDER BY 1`), which ORDER BY would resolve to the alias.
+        let aliased = datafusion::sql::sqlparser::ast::visit_expressions(item, |e| match e {
+            SqlExpr::Identifier(i) if aliases.contains(&i.value.to_lowercase()) => {
+                std::ops::ControlFlow::Break(())
+            }
+            _ => std::ops::ControlFlow::Continue(()),
+        })
+        .is_break();
+        if !aliased
+            && !matches!(
+                item,
+                SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_) | SqlExpr::Value(_)
+            )
+        {
             order.expr = item.clone();
         }
     }
@@ -312,20 +404,53 @@ pub(crate) fn is_duplicate_name(e: &datafusion::error::DataFusionError) -> bool 
         if m.starts_with("Projections require unique expression names"))
 }
 
-/// Names every unaliased select-list column by its SQL text, as DuckDB names columns, with
-/// `_1`, `_2`, … after repeats: the plan of a statement that failed on duplicate names.
+/// Names the columns of a select list that DataFusion would give one name (its unaliased
+/// expressions, and repeated columns), by their SQL text as DuckDB names columns, with `_1`,
+/// `_2`, … after repeats: the plan of a statement that failed on duplicate names. A column
+/// named after a table column keeps that name (outer queries refer to it), and so does a
+/// select list with no two unaliased expressions and no repeated column.
 pub(crate) fn name_every_column(statement: &mut datafusion::sql::parser::Statement) {
     use datafusion::sql::sqlparser::ast::{
-        Ident, Query, SelectItem, SetExpr, VisitMut, VisitorMut,
+        Expr as SqlExpr, Ident, Query, SelectItem, SetExpr, VisitMut, VisitorMut,
     };
     use std::collections::HashMap;
     use std::ops::ControlFlow;
+    fn is_column(e: &SqlExpr) -> bool {
+        matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_))
+    }
+    // A column's name as written (its last part).
+    fn column_name(e: &SqlExpr) -> String {
+        match e {
+            SqlExpr::Identifier(i) => i.value.clone(),
+            SqlExpr::CompoundIdentifier(parts) => {
+                parts.last().map(|i| i.value.clone()).unwrap_or_default()
+            }
+            other => other.to_string(),
+        }
+    }
     fn selects(body: &mut SetExpr) {
         match body {
             SetExpr::Select(select) => {
+                let expressions = select
+                    .projection
+                    .iter()
+                    .filter(|i| matches!(i, SelectItem::UnnamedExpr(e) if !is_column(e)))
+                    .count();
+                let mut columns: HashMap<String, usize> = HashMap::new();
+                for item in &select.projection {
+                    if let SelectItem::UnnamedExpr(e) = item
+                        && is_column(e)
+                    {
+                        *columns.entry(default_name(e)).or_default() += 1;
+                    }
+                }
+                if expressions < 2 && columns.values().all(|n| *n < 2) {
+                    return;
+                }
                 let mut seen: HashMap<String, usize> = HashMap::new();
                 for item in &mut select.projection {
                     let name = match item {
+                        SelectItem::UnnamedExpr(e) if is_column(e) => column_name(e),
                         SelectItem::UnnamedExpr(e) => e.to_string(),
                         SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
                         _ => continue,
@@ -336,7 +461,9 @@ pub(crate) fn name_every_column(statement: &mut datafusion::sql::parser::Stateme
                         k => format!("{name}_{k}"),
                     };
                     *n += 1;
-                    if let SelectItem::UnnamedExpr(e) = item {
+                    if let SelectItem::UnnamedExpr(e) = item
+                        && (!is_column(e) || unique != column_name(e))
+                    {
                         *item = SelectItem::ExprWithAlias {
                             expr: e.clone(),
                             alias: Ident::with_quote('"', unique),
