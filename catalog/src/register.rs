@@ -17,7 +17,7 @@ use crate::files::{NewFile, insert_data_files};
 use crate::footer::{Footer, read_footer};
 use crate::lake::Catalog;
 use crate::model::{ColumnStats, SnapshotId, TableMeta};
-use crate::types::ducklake_type;
+use crate::types::{is_nested, nested_children, registered_type};
 use crate::write::{insert_table_row, quote};
 
 /// Footers read at once during registration.
@@ -66,7 +66,8 @@ pub struct RegisterReport {
     /// Hive partition keys and their inferred DuckLake types.
     pub partition_keys: Vec<(String, String)>,
     /// Columns of the files left out of the table, with their Arrow types: types Strata
-    /// cannot read yet (lists, structs, maps). The files keep them; the table has the rest.
+    /// cannot read yet (durations, unions, lists of them). The files keep them; the table has
+    /// the rest.
     pub columns_skipped: Vec<(String, String)>,
 }
 
@@ -239,6 +240,8 @@ async fn read_new_files(
 struct LayoutColumn {
     name: String,
     type_name: String,
+    /// The Arrow type of a stored column (a nested one's children are catalog rows too).
+    data_type: Option<arrow::datatypes::DataType>,
     from_path: bool,
     first_file: String,
 }
@@ -254,13 +257,14 @@ fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<Layout> {
     let mut skipped: Vec<(String, String)> = Vec::new();
     for f in files {
         for field in f.footer.schema.fields() {
-            let type_name = match ducklake_type(field.name(), field.data_type()) {
+            let type_name = match registered_type(field.name(), field.data_type()) {
                 Ok(t) => t,
-                // A nested column (a list, struct or map) must not keep every other column of
-                // the files from being queried: it is left out, and the report says so.
-                Err(Error::UnsupportedType { column, type_name }) => {
-                    if !skipped.iter().any(|(c, _)| *c == column) {
-                        skipped.push((column, type_name));
+                // A column of a type Strata cannot read (a duration, a union, a list of
+                // either) must not keep every other column of the files from being queried:
+                // it is left out, and the report says so.
+                Err(Error::UnsupportedType { .. }) => {
+                    if !skipped.iter().any(|(c, _)| c == field.name()) {
+                        skipped.push((field.name().clone(), field.data_type().to_string()));
                     }
                     continue;
                 }
@@ -280,6 +284,7 @@ fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<Layout> {
                 None => columns.push(LayoutColumn {
                     name: field.name().clone(),
                     type_name,
+                    data_type: Some(field.data_type().clone()),
                     from_path: false,
                     first_file: f.path.clone(),
                 }),
@@ -320,6 +325,7 @@ fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<Layout> {
         columns.push(LayoutColumn {
             name: key.clone(),
             type_name: infer_hive_type(&values).to_string(),
+            data_type: None,
             from_path: true,
             first_file: files.first().map(|f| f.path.clone()).unwrap_or_default(),
         });
@@ -436,6 +442,7 @@ impl Catalog {
             .map(|c| LayoutColumn {
                 name: c.name.clone(),
                 type_name: c.type_name.clone(),
+                data_type: Some(c.data_type.clone()),
                 from_path: c.from_path,
                 first_file: format!("table {}.{}", table.schema, table.name),
             })
@@ -569,15 +576,45 @@ fn insert_columns(
     first_id: i64,
 ) -> Result<HashMap<String, i64>> {
     let mut ids = HashMap::new();
-    for (i, col) in columns.iter().enumerate() {
-        let id = first_id + i as i64;
+    // Ids in pre-order: a nested column, then its children depth first, as DuckDB numbers
+    // them (they are the Parquet field ids of the files it writes).
+    let mut next = first_id;
+    for col in columns {
+        let id = next;
+        next += 1;
         c.tx.execute(
             "INSERT INTO ducklake_column VALUES (?1, ?2, NULL, ?3, ?1, ?4, ?5, NULL, 'NULL', TRUE, NULL, 'literal', 'duckdb')",
             params![id, c.snapshot_id, table_id, col.name, col.type_name],
         )?;
         ids.insert(col.name.clone(), id);
+        if let Some(data_type) = &col.data_type {
+            insert_children(c, table_id, id, &col.name, data_type, &mut next)?;
+        }
     }
     Ok(ids)
+}
+
+/// The `ducklake_column` rows of a nested column's children (none for other columns).
+fn insert_children(
+    c: &mut Commit<'_>,
+    table_id: i64,
+    parent: i64,
+    path: &str,
+    data_type: &arrow::datatypes::DataType,
+    next: &mut i64,
+) -> Result<()> {
+    for (name, child) in nested_children(data_type) {
+        let id = *next;
+        *next += 1;
+        let child_path = format!("{path}.{name}");
+        let type_name = registered_type(&child_path, &child)?;
+        c.tx.execute(
+            "INSERT INTO ducklake_column VALUES (?1, ?2, NULL, ?3, ?1, ?4, ?5, NULL, 'NULL', TRUE, ?6, 'literal', 'duckdb')",
+            params![id, c.snapshot_id, table_id, name, type_name, parent],
+        )?;
+        insert_children(c, table_id, id, &child_path, &child, next)?;
+    }
+    Ok(())
 }
 
 /// A name mapping for files written by other tools (no Parquet field ids): columns map by name,
@@ -593,16 +630,49 @@ fn insert_mapping(
         "INSERT INTO ducklake_column_mapping VALUES (?1, ?2, 'map_by_name')",
         params![mapping_id, table_id],
     )?;
-    for (i, col) in columns.iter().enumerate() {
+    let children = crate::read::nested_rows(&c.tx, c.snapshot_id, table_id)?;
+    // Entries are numbered in pre-order within the mapping; a child points at its parent's
+    // entry. A list's element is matched as `list` (whatever the file calls it), as DuckDB's
+    // `ducklake_add_data_files` maps it.
+    fn add_children(
+        c: &Commit<'_>,
+        mapping_id: i64,
+        children: &crate::read::NestedRows,
+        parent_entry: i64,
+        parent: (i64, &str),
+        entry: &mut i64,
+    ) -> Result<()> {
+        for (id, name, type_name) in children.get(&parent.0).into_iter().flatten() {
+            let source = if parent.1.eq_ignore_ascii_case("list") {
+                "list"
+            } else {
+                name.as_str()
+            };
+            let this = *entry;
+            *entry += 1;
+            c.tx.execute(
+                "INSERT INTO ducklake_name_mapping VALUES (?1, ?2, ?3, ?4, ?5, FALSE)",
+                params![mapping_id, this, source, *id, parent_entry],
+            )?;
+            add_children(c, mapping_id, children, this, (*id, type_name), entry)?;
+        }
+        Ok(())
+    }
+    let mut entry = 0i64;
+    for col in columns {
+        let this = entry;
+        entry += 1;
         c.tx.execute(
             "INSERT INTO ducklake_name_mapping VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
-            params![
-                mapping_id,
-                i as i64,
-                col.name,
-                ids[&col.name],
-                col.from_path
-            ],
+            params![mapping_id, this, col.name, ids[&col.name], col.from_path],
+        )?;
+        add_children(
+            &*c,
+            mapping_id,
+            &children,
+            this,
+            (ids[&col.name], &col.type_name),
+            &mut entry,
         )?;
     }
     Ok(mapping_id)
@@ -629,8 +699,10 @@ fn new_files(
         .iter()
         .map(|f| {
             let rows = f.footer.num_rows;
+            // Nested columns have no statistics of their own (DuckDB keeps its leaves').
             let stats = columns
                 .iter()
+                .filter(|col| !is_nested(&col.type_name))
                 .map(|col| {
                     let column_id = ids[&col.name];
                     if col.from_path {

@@ -92,6 +92,106 @@ pub fn ducklake_type(column: &str, data_type: &DataType) -> Result<String> {
     })
 }
 
+/// The DuckLake type name of a column of a file being registered: as `ducklake_type`, and
+/// also `list`, `struct` or `map` for a nested column whose children (see `nested_children`)
+/// are all of types Strata reads. (Tables Strata writes have no nested columns yet.)
+pub fn registered_type(column: &str, data_type: &DataType) -> Result<String> {
+    let children = nested_children(data_type);
+    if children.is_empty() {
+        return ducklake_type(column, data_type);
+    }
+    for (name, child) in &children {
+        registered_type(&format!("{column}.{name}"), child)?;
+    }
+    Ok(match data_type {
+        DataType::Struct(_) => "struct".into(),
+        DataType::Map(..) => "map".into(),
+        _ => "list".into(),
+    })
+}
+
+/// The children of a nested Arrow type as DuckLake names them (a list's `element`, a struct's
+/// fields, a map's `key` and `value`), with their types; empty for other types.
+pub fn nested_children(data_type: &DataType) -> Vec<(String, DataType)> {
+    match data_type {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            vec![("element".into(), f.data_type().clone())]
+        }
+        DataType::Struct(fields) => fields
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect(),
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => vec![
+                ("key".into(), kv[0].data_type().clone()),
+                ("value".into(), kv[1].data_type().clone()),
+            ],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a DuckLake type name is a nested one (its children are rows of their own).
+pub fn is_nested(type_name: &str) -> bool {
+    matches!(
+        type_name.to_ascii_lowercase().as_str(),
+        "list" | "struct" | "map"
+    )
+}
+
+/// The Arrow type of a nested DuckLake column from its children's (name, type), in order: a
+/// list of its `element`, a struct of its fields, a map of its `key` to its `value`.
+pub fn nested_arrow_type(
+    column: &str,
+    type_name: &str,
+    children: Vec<(String, DataType)>,
+) -> Result<DataType> {
+    use arrow::datatypes::Field;
+    use std::sync::Arc;
+    let unsupported = || Error::UnsupportedType {
+        column: column.to_string(),
+        type_name: type_name.to_string(),
+    };
+    // Inside nested columns DataFusion's Parquet reader gives strings and binaries as plain
+    // (not view) arrays: declared so, a map key or struct field compares without a cast.
+    let children: Vec<(String, DataType)> = children
+        .into_iter()
+        .map(|(name, t)| {
+            let t = match t {
+                DataType::Utf8View => DataType::Utf8,
+                DataType::BinaryView => DataType::Binary,
+                other => other,
+            };
+            (name, t)
+        })
+        .collect();
+    Ok(match type_name.to_ascii_lowercase().as_str() {
+        "list" => {
+            let [(_, element)] = <[_; 1]>::try_from(children).map_err(|_| unsupported())?;
+            DataType::List(Arc::new(Field::new("element", element, true)))
+        }
+        "struct" if !children.is_empty() => DataType::Struct(
+            children
+                .into_iter()
+                .map(|(name, t)| Field::new(name, t, true))
+                .collect(),
+        ),
+        "map" => {
+            let [(_, key), (_, value)] = <[_; 2]>::try_from(children).map_err(|_| unsupported())?;
+            let entries = DataType::Struct(
+                vec![
+                    Field::new("key", key, false),
+                    Field::new("value", value, true),
+                ]
+                .into(),
+            );
+            DataType::Map(Arc::new(Field::new("key_value", entries, false)), false)
+        }
+        _ => return Err(unsupported()),
+    })
+}
+
 /// How SQLite must compare the encoded statistics of a column type: as numbers or as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatsAffinity {

@@ -95,7 +95,7 @@ pub fn register_lines(
     }
     for (column, data_type) in &r.columns_skipped {
         lines.push(format!(
-            "warning: column '{column}' is left out of {table}: Strata cannot read columns of type {data_type} yet (lists, structs and maps); the files keep it, every other column is queryable"
+            "warning: column '{column}' is left out of {table}: Strata cannot read columns of type {data_type} yet; the files keep it, every other column is queryable"
         ));
     }
     lines
