@@ -37,7 +37,10 @@ pub(crate) struct Added {
 /// DuckLake type names of the live columns of table `table_id`, by column id.
 fn column_types(c: &Commit<'_>, table_id: i64) -> Result<HashMap<i64, String>> {
     let mut stmt = c.tx.prepare(
-        "SELECT column_id, column_type FROM ducklake_column WHERE table_id = ?1 AND end_snapshot IS NULL",
+        // Not nested columns themselves: only their leaves have statistics (as DuckDB keeps
+        // them).
+        "SELECT column_id, column_type FROM ducklake_column WHERE table_id = ?1 AND end_snapshot IS NULL
+         AND lower(column_type) NOT IN ('list', 'struct', 'map')",
     )?;
     let rows = stmt.query_map(params![table_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect::<Result<_, _>>()

@@ -17,7 +17,7 @@ use crate::files::{NewFile, insert_data_files};
 use crate::footer::{Footer, read_footer};
 use crate::lake::Catalog;
 use crate::model::{ColumnStats, SnapshotId, TableMeta};
-use crate::types::{is_nested, nested_children, registered_type};
+use crate::types::{is_nested, nested_children, registered_type, type_signature};
 use crate::write::{insert_table_row, quote};
 
 /// Footers read at once during registration.
@@ -270,13 +270,24 @@ fn layout(files: &[Listed], existing: &[LayoutColumn]) -> Result<Layout> {
                 }
                 Err(other) => return Err(other),
             };
+            // A nested column's children must agree too (a list of BIGINT in one file and of
+            // DOUBLE in another would read the second's values cast to the first's).
+            let signature = |c: &LayoutColumn| {
+                c.data_type
+                    .as_ref()
+                    .filter(|_| is_nested(&c.type_name))
+                    .and_then(|t| type_signature(&c.name, t).ok())
+            };
+            let this = is_nested(&type_name)
+                .then(|| type_signature(field.name(), field.data_type()).ok())
+                .flatten();
             match columns.iter().find(|c| c.name == *field.name()) {
-                Some(c) if c.type_name != type_name => {
+                Some(c) if c.type_name != type_name || signature(c) != this => {
                     return Err(Error::SchemaConflict {
                         column: c.name.clone(),
-                        first: c.type_name.clone(),
+                        first: signature(c).unwrap_or_else(|| c.type_name.clone()),
                         first_file: c.first_file.clone(),
-                        second: type_name,
+                        second: this.unwrap_or(type_name),
                         second_file: f.path.clone(),
                     });
                 }

@@ -110,6 +110,29 @@ pub fn registered_type(column: &str, data_type: &DataType) -> Result<String> {
     })
 }
 
+/// A nested column's whole type, children included (`list(element int64)`), to tell apart
+/// files whose lists or structs differ inside; a scalar column's DuckLake type name.
+pub fn type_signature(column: &str, data_type: &DataType) -> Result<String> {
+    let children = nested_children(data_type);
+    if children.is_empty() {
+        return ducklake_type(column, data_type);
+    }
+    let inner = children
+        .iter()
+        .map(|(name, t)| {
+            Ok(format!(
+                "{name} {}",
+                type_signature(&format!("{column}.{name}"), t)?
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(format!(
+        "{}({})",
+        registered_type(column, data_type)?,
+        inner.join(", ")
+    ))
+}
+
 /// The children of a nested Arrow type as DuckLake names them (a list's `element`, a struct's
 /// fields, a map's `key` and `value`), with their types; empty for other types.
 pub fn nested_children(data_type: &DataType) -> Vec<(String, DataType)> {

@@ -346,3 +346,24 @@ def test_registered_nested_columns_read_as_in_duckdb(duck, tmp_path, catalog):
     via_catalog = duck.execute("SELECT id, tags, attrs, labels, service FROM lake.events").fetchall()
     direct = duck.execute("SELECT id, tags, attrs, labels, service FROM events").fetchall()
     assert sorted(via_catalog, key=repr) == sorted(direct, key=repr)
+    duck.execute("DETACH lake")
+    # A later file whose list holds another type is refused by the refresh, naming both types
+    # (read as the first file's type, its values would be cast).
+    pq.write_table(
+        pa.table({"id": pa.array([n], type=pa.int64()), "tags": pa.array([[1.5]], type=pa.list_(pa.float64()))}),
+        src / "part-1.parquet",
+    )
+    refused = strata("table", "refresh", "events", catalog=catalog, check=False)
+    assert refused.returncode != 0 and "list(element varchar)" in refused.stderr and "list(element float64)" in refused.stderr, refused.stderr
+    (src / "part-1.parquet").unlink()
+    # A table DuckDB made with nested columns reads in Strata; dropping a nested column there
+    # ends its children too, so DuckDB still opens the catalog.
+    duck_attach(duck, catalog, options="DATA_INLINING_ROW_LIMIT 0")
+    duck.execute("CREATE TABLE lake.made (a INTEGER, s STRUCT(x INTEGER, y VARCHAR[]), z VARCHAR)")
+    duck.execute("INSERT INTO lake.made VALUES (1, {'x': 7, 'y': ['p', 'q']}, 'one'), (2, NULL, 'two')")
+    duck.execute("DETACH lake")
+    same_rows(strata_rows("SELECT a, s.x, s.y[2], z FROM made", catalog, tmp_path), [(1, 7, "q", "one"), (2, None, None, "two")])
+    strata("query", "ALTER TABLE made DROP COLUMN s", catalog=catalog)
+    duck_attach(duck, catalog)
+    assert sorted(duck.execute("SELECT * FROM lake.made").fetchall()) == [(1, "one"), (2, "two")]
+    assert duck.execute("SELECT count(*) FROM lake.events").fetchall() == [(n,)]
