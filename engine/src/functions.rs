@@ -79,6 +79,7 @@ pub(crate) fn register(ctx: &SessionContext, limits: &Limits) {
     }
     duckdb::register(ctx);
     ctx.register_udf(arithmetic::round_even());
+    ctx.register_udf(arithmetic::timestamp_text());
     for udf in calendar::udfs() {
         ctx.register_udf(udf);
     }

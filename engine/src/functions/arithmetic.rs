@@ -79,6 +79,7 @@ impl ExprPlanner for DivisionPlanner {
 pub(crate) struct CastsRound {
     round_even: Arc<ScalarUDF>,
     round: Option<Arc<ScalarUDF>>,
+    timestamp_text: Arc<ScalarUDF>,
 }
 
 impl CastsRound {
@@ -86,6 +87,7 @@ impl CastsRound {
         CastsRound {
             round_even: Arc::new(round_even()),
             round,
+            timestamp_text: Arc::new(timestamp_text()),
         }
     }
 
@@ -128,7 +130,28 @@ impl FunctionRewrite for CastsRound {
         schema: &DFSchema,
         _config: &ConfigOptions,
     ) -> Result<Transformed<Expr>> {
+        let text =
+            |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+        let is_timestamp = |e: &Expr| matches!(e.get_type(schema), Ok(DataType::Timestamp(..)));
+        let written = |e: &Expr| {
+            Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::clone(&self.timestamp_text),
+                vec![e.clone()],
+            )))
+        };
         let rewritten = match &expr {
+            // A timestamp cast to text is written as DuckDB writes it (`2026-01-01 10:00:00.5`,
+            // not Arrow's `2026-01-01T10:00:00.500`). Explicit casts only: the implicit ones
+            // type coercion adds come after this rewrite.
+            Expr::Cast(c) if text(c.field.data_type()) && is_timestamp(&c.expr) => Some(
+                Expr::Cast(Cast::new_from_field(written(&c.expr), Arc::clone(&c.field))),
+            ),
+            Expr::TryCast(c) if text(c.field.data_type()) && is_timestamp(&c.expr) => {
+                Some(Expr::TryCast(TryCast::new_from_field(
+                    written(&c.expr),
+                    Arc::clone(&c.field),
+                )))
+            }
             Expr::Cast(c) if c.field.data_type().is_integer() => self
                 .rounded(&c.expr, schema)
                 .map(|e| Expr::Cast(Cast::new_from_field(Box::new(e), Arc::clone(&c.field)))),
@@ -141,6 +164,81 @@ impl FunctionRewrite for CastsRound {
             Some(e) => Transformed::yes(e),
             None => Transformed::no(expr),
         })
+    }
+}
+
+/// `strata_timestamp_text(t)`: a timestamp as DuckDB writes it as text: `2026-01-01 10:00:00`,
+/// a fraction of a second with its trailing zeros left out, `+00` after one with a time zone
+/// (shown in UTC). What `CAST(t AS VARCHAR)` runs (see `CastsRound`); executors decode it by
+/// this name.
+pub(crate) fn timestamp_text() -> ScalarUDF {
+    ScalarUDF::new_from_impl(TimestampText {
+        signature: Signature::any(1, Volatility::Immutable),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TimestampText {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for TimestampText {
+    fn name(&self) -> &str {
+        "strata_timestamp_text"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::datatypes::TimeUnit;
+        let rows = rows_to_compute(&args);
+        let input = args.args[0].to_array(rows)?;
+        let DataType::Timestamp(unit, tz) = input.data_type().clone() else {
+            return exec_err!(
+                "strata_timestamp_text takes a timestamp, not {}",
+                input.data_type()
+            );
+        };
+        let nanos = arrow::compute::cast(&input, &DataType::Timestamp(TimeUnit::Nanosecond, None));
+        // Beyond nanoseconds' range (years before 1677 or after 2262): microseconds.
+        let (values, per_second) = match nanos {
+            Ok(v) if unit == TimeUnit::Nanosecond || v.null_count() == input.null_count() => {
+                (v, 1_000_000_000i64)
+            }
+            _ => (
+                arrow::compute::cast(&input, &DataType::Timestamp(TimeUnit::Microsecond, None))?,
+                1_000_000i64,
+            ),
+        };
+        let values = arrow::compute::cast(&values, &DataType::Int64)?;
+        let values = values.as_primitive::<arrow::datatypes::Int64Type>();
+        let zone = if tz.is_some() { "+00" } else { "" };
+        let written: arrow::array::StringArray = (0..values.len())
+            .map(|i| {
+                if values.is_null(i) {
+                    return None;
+                }
+                let v = values.value(i);
+                let (secs, frac) = (v.div_euclid(per_second), v.rem_euclid(per_second));
+                let time = chrono::DateTime::from_timestamp(secs, 0)?.naive_utc();
+                let mut text = time.format("%Y-%m-%d %H:%M:%S").to_string();
+                if frac > 0 {
+                    let digits = if per_second == 1_000_000_000 { 9 } else { 6 };
+                    let fraction = format!("{frac:0digits$}");
+                    text.push('.');
+                    text.push_str(fraction.trim_end_matches('0'));
+                }
+                text.push_str(zone);
+                Some(text)
+            })
+            .collect();
+        shaped(&args.args, Arc::new(written))
     }
 }
 
