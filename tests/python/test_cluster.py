@@ -95,6 +95,10 @@ QUERIES = [
     "SELECT city, payment, round(sum(fare), 2) FROM trips WHERE status = 'completed' GROUP BY city, payment ORDER BY 1, 2",
     # JSON operators (Strata's functions, decoded by name on the executors).
     "SELECT attributes->>'cache' AS cache, count(*) FROM requests GROUP BY 1 ORDER BY 1 NULLS LAST",
+    # DuckDB's arithmetic, casts and len: round_even, strata_timestamp_text and len decoded on
+    # the executors.
+    "SELECT CAST(latency_ms / 50 AS BIGINT) * 50 AS b, sum(bytes) / count(*) AS avg_bytes FROM requests GROUP BY 1 ORDER BY 1",
+    "SELECT left(CAST(ts AS VARCHAR), 13) AS h, len(string_split(endpoint, '/')) AS parts, count(*) FROM requests GROUP BY 1, 2 ORDER BY 1, 2",
     # An uncorrelated scalar subquery cannot be cut into stages: it runs on the server.
     "SELECT service, count(*) FROM requests WHERE latency_ms > (SELECT avg(latency_ms) FROM requests) "
     "GROUP BY service ORDER BY 1",
