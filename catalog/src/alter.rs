@@ -284,20 +284,8 @@ fn apply(c: &mut Commit<'_>, meta: &TableMeta, change: &Alteration) -> Result<()
             end_column(c, meta.table_id, column.column_id)?;
             // A nested column's children end with it (DuckDB cannot load a child whose parent
             // is gone).
-            let mut parents = vec![column.column_id];
-            while let Some(parent) = parents.pop() {
-                let children: Vec<i64> = {
-                    let mut stmt = c.tx.prepare(
-                        "SELECT column_id FROM ducklake_column WHERE table_id = ?1 AND parent_column = ?2 AND end_snapshot IS NULL",
-                    )?;
-                    let rows =
-                        stmt.query_map(params![meta.table_id, parent], |r| r.get::<i64>(0))?;
-                    rows.collect::<std::result::Result<_, _>>()?
-                };
-                for child in children {
-                    end_column(c, meta.table_id, child)?;
-                    parents.push(child);
-                }
+            for child in crate::nested::descendants(c, meta.table_id, column.column_id)? {
+                end_column(c, meta.table_id, child)?;
             }
             // Its statistics no longer describe a live column.
             c.tx.execute(

@@ -19,6 +19,7 @@ mod footer;
 mod lake;
 mod maintenance;
 mod model;
+mod nested;
 mod read;
 mod register;
 pub mod types;

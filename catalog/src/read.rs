@@ -2,8 +2,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use arrow::datatypes::DataType;
-
 use crate::db::{Conn, OptionalExtension, Param, Value, params};
 use crate::error::{Error, Result};
 use crate::lake::Catalog;
@@ -11,7 +9,7 @@ use crate::model::{
     Bound, Column, ColumnStats, DataFile, DeleteFile, FileQuery, FileSet, PartitionField,
     SchemaEntry, SnapshotId, TableListing, TableMeta, TableSummary, Transform,
 };
-use crate::types::{StatsAffinity, arrow_type, is_nested, nested_arrow_type, stats_affinity};
+use crate::types::{StatsAffinity, is_nested, stats_affinity};
 
 /// SQL condition: the row with alias `a` is live at snapshot parameter `?N`.
 pub(crate) fn live(alias: &str, param: usize) -> String {
@@ -207,12 +205,13 @@ impl Catalog {
             let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
             // Nested columns' children are rows of their own (parent first, depth first).
             let children = if rows.iter().any(|r| is_nested(&r.2)) {
-                nested_rows(conn, snapshot, table_id)?
+                crate::nested::nested_rows(conn, snapshot, table_id)?
             } else {
                 HashMap::new()
             };
             for (column_id, name, type_name, nullable) in rows {
-                let data_type = column_type(&name, column_id, &type_name, &children)?;
+                let data_type =
+                    crate::nested::column_type(&name, column_id, &type_name, &children)?;
                 columns.push(Column {
                     column_id,
                     name,
@@ -673,60 +672,4 @@ fn column_stats_rows(
         ))
     })?;
     rows.collect()
-}
-
-/// Children of nested columns by parent column id, in order: (column id, name, DuckLake type).
-pub(crate) type NestedRows = HashMap<i64, Vec<(i64, String, String)>>;
-
-/// Children rows of a table's nested columns at `snapshot` (see `NestedRows`).
-pub(crate) fn nested_rows(conn: &Conn, snapshot: SnapshotId, table_id: i64) -> Result<NestedRows> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT parent_column, column_id, column_name, column_type FROM ducklake_column c
-         WHERE c.table_id = ?2 AND c.parent_column IS NOT NULL AND {} ORDER BY column_order, column_id",
-        live("c", 1)
-    ))?;
-    let rows = stmt.query_map(params![snapshot, table_id], |r| {
-        Ok((
-            r.get::<i64>(0)?,
-            r.get::<i64>(1)?,
-            r.get::<String>(2)?,
-            r.get::<String>(3)?,
-        ))
-    })?;
-    let mut children: HashMap<i64, Vec<(i64, String, String)>> = HashMap::new();
-    for row in rows {
-        let (parent, id, name, type_name) = row?;
-        children
-            .entry(parent)
-            .or_default()
-            .push((id, name, type_name));
-    }
-    Ok(children)
-}
-
-/// The Arrow type of column `column_id`: nested ones built from their children's rows.
-fn column_type(
-    name: &str,
-    column_id: i64,
-    type_name: &str,
-    children: &NestedRows,
-) -> Result<DataType> {
-    if !is_nested(type_name) {
-        return arrow_type(name, type_name);
-    }
-    let kids = children
-        .get(&column_id)
-        .map(|kids| {
-            kids.iter()
-                .map(|(id, child, t)| {
-                    Ok((
-                        child.clone(),
-                        column_type(&format!("{name}.{child}"), *id, t, children)?,
-                    ))
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .transpose()?
-        .unwrap_or_default();
-    nested_arrow_type(name, type_name, kids)
 }

@@ -17,7 +17,8 @@ use crate::files::{NewFile, insert_data_files};
 use crate::footer::{Footer, read_footer};
 use crate::lake::Catalog;
 use crate::model::{ColumnStats, SnapshotId, TableMeta};
-use crate::types::{is_nested, nested_children, registered_type, type_signature};
+use crate::nested;
+use crate::types::{is_nested, registered_type, type_signature};
 use crate::write::{insert_table_row, quote};
 
 /// Footers read at once during registration.
@@ -599,33 +600,10 @@ fn insert_columns(
         )?;
         ids.insert(col.name.clone(), id);
         if let Some(data_type) = &col.data_type {
-            insert_children(c, table_id, id, &col.name, data_type, &mut next)?;
+            nested::insert_children(c, table_id, id, &col.name, data_type, &mut next)?;
         }
     }
     Ok(ids)
-}
-
-/// The `ducklake_column` rows of a nested column's children (none for other columns).
-fn insert_children(
-    c: &mut Commit<'_>,
-    table_id: i64,
-    parent: i64,
-    path: &str,
-    data_type: &arrow::datatypes::DataType,
-    next: &mut i64,
-) -> Result<()> {
-    for (name, child) in nested_children(data_type) {
-        let id = *next;
-        *next += 1;
-        let child_path = format!("{path}.{name}");
-        let type_name = registered_type(&child_path, &child)?;
-        c.tx.execute(
-            "INSERT INTO ducklake_column VALUES (?1, ?2, NULL, ?3, ?1, ?4, ?5, NULL, 'NULL', TRUE, ?6, 'literal', 'duckdb')",
-            params![id, c.snapshot_id, table_id, name, type_name, parent],
-        )?;
-        insert_children(c, table_id, id, &child_path, &child, next)?;
-    }
-    Ok(())
 }
 
 /// A name mapping for files written by other tools (no Parquet field ids): columns map by name,
@@ -641,34 +619,7 @@ fn insert_mapping(
         "INSERT INTO ducklake_column_mapping VALUES (?1, ?2, 'map_by_name')",
         params![mapping_id, table_id],
     )?;
-    let children = crate::read::nested_rows(&c.tx, c.snapshot_id, table_id)?;
-    // Entries are numbered in pre-order within the mapping; a child points at its parent's
-    // entry. A list's element is matched as `list` (whatever the file calls it), as DuckDB's
-    // `ducklake_add_data_files` maps it.
-    fn add_children(
-        c: &Commit<'_>,
-        mapping_id: i64,
-        children: &crate::read::NestedRows,
-        parent_entry: i64,
-        parent: (i64, &str),
-        entry: &mut i64,
-    ) -> Result<()> {
-        for (id, name, type_name) in children.get(&parent.0).into_iter().flatten() {
-            let source = if parent.1.eq_ignore_ascii_case("list") {
-                "list"
-            } else {
-                name.as_str()
-            };
-            let this = *entry;
-            *entry += 1;
-            c.tx.execute(
-                "INSERT INTO ducklake_name_mapping VALUES (?1, ?2, ?3, ?4, ?5, FALSE)",
-                params![mapping_id, this, source, *id, parent_entry],
-            )?;
-            add_children(c, mapping_id, children, this, (*id, type_name), entry)?;
-        }
-        Ok(())
-    }
+    let children = nested::nested_rows(&c.tx, c.snapshot_id, table_id)?;
     let mut entry = 0i64;
     for col in columns {
         let this = entry;
@@ -677,7 +628,7 @@ fn insert_mapping(
             "INSERT INTO ducklake_name_mapping VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
             params![mapping_id, this, col.name, ids[&col.name], col.from_path],
         )?;
-        add_children(
+        nested::map_children(
             &*c,
             mapping_id,
             &children,

@@ -213,24 +213,14 @@ impl Engine {
             .cloned()
             .unwrap_or_else(crate::date_part::date_part);
         let planners = std::iter::once(crate::date_part::extract_planner(date_part))
-            .chain(std::iter::once(
-                Arc::new(crate::functions::JsonArrowPlanner)
-                    as Arc<dyn datafusion::logical_expr::planner::ExprPlanner>,
-            ))
-            .chain(std::iter::once(Arc::new(crate::functions::DivisionPlanner)
-                as Arc<dyn datafusion::logical_expr::planner::ExprPlanner>))
+            .chain(crate::functions::planners())
             .chain(state.expr_planners().iter().cloned())
             .collect();
         let mut state = SessionStateBuilder::new_from_existing(state)
             .with_physical_optimizer_rules(rules)
             .with_expr_planners(planners)
             .build();
-        // A CAST of a fraction to an integer rounds, as in DuckDB (`functions/arithmetic.rs`).
-        let round = state.scalar_functions().get("round").cloned();
-        datafusion::execution::FunctionRegistry::register_function_rewrite(
-            &mut state,
-            Arc::new(crate::functions::CastsRound::new(round)),
-        )?;
+        crate::functions::register_rewrites(&mut state)?;
         let ctx = SessionContext::new_with_state(state);
         Ok(Engine {
             lake: Lake {
@@ -461,14 +451,7 @@ impl QuerySession {
                     },
                     _ => None,
                 };
-                let plan = match state.statement_to_plan(statement.clone()).await {
-                    // Two columns of one name: named as DuckDB names them, planned again.
-                    Err(e) if crate::functions::is_duplicate_name(&e) => {
-                        crate::functions::name_every_column(&mut statement);
-                        state.statement_to_plan(statement).await?
-                    }
-                    plan => plan?,
-                };
+                let plan = crate::functions::plan_statement(&state, statement).await?;
                 match self.write_job(&plan, create_options, snapshot)? {
                     Some(job) => Work::Write(Box::new(job)),
                     None => {

@@ -15,11 +15,9 @@ mod duckdb;
 mod geo;
 mod h3;
 mod json;
+mod len;
 
-pub(crate) use arithmetic::{CastsRound, DivisionPlanner};
-pub(crate) use dialect::{
-    ArrowPlanner as JsonArrowPlanner, duckdb_spellings, is_duplicate_name, name_every_column,
-};
+pub(crate) use dialect::{duckdb_spellings, plan_statement};
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -95,6 +93,24 @@ pub(crate) fn register(ctx: &SessionContext, limits: &Limits) {
             }));
         }
     }
+}
+
+/// The SQL planners of DuckDB's spellings: `->`/`->>` as JSON extraction, and `/` and `//`
+/// as DuckDB divides (after `EXTRACT`'s, before DataFusion's own).
+pub(crate) fn planners() -> Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> {
+    vec![
+        Arc::new(dialect::ArrowPlanner),
+        Arc::new(arithmetic::DivisionPlanner),
+    ]
+}
+
+/// The rewrites of planned expressions: a CAST of a fraction to an integer rounds, and a
+/// timestamp cast to text is written, as in DuckDB (`arithmetic.rs`).
+pub(crate) fn register_rewrites(
+    state: &mut datafusion::execution::session_state::SessionState,
+) -> Result<()> {
+    let round = state.scalar_functions().get("round").cloned();
+    state.register_function_rewrite(Arc::new(arithmetic::CastsRound::new(round)))
 }
 
 /// Test hook (like `STRATA_CRASH_AT`): with `STRATA_TEST_PANIC` set, `strata_test_panic(n)`

@@ -396,10 +396,25 @@ fn order_by_all_and_ordinals(query: &mut datafusion::sql::sqlparser::ast::Query)
     }
 }
 
+/// The plan of `statement`; one DataFusion refuses for two select-list columns of one name
+/// (which DuckDB allows) has them named as DuckDB names them and is planned again.
+pub(crate) async fn plan_statement(
+    state: &datafusion::execution::session_state::SessionState,
+    mut statement: datafusion::sql::parser::Statement,
+) -> datafusion::common::Result<datafusion::logical_expr::LogicalPlan> {
+    match state.statement_to_plan(statement.clone()).await {
+        Err(e) if is_duplicate_name(&e) => {
+            name_every_column(&mut statement);
+            state.statement_to_plan(statement).await
+        }
+        plan => plan,
+    }
+}
+
 /// Whether planning failed on two select-list columns of one name, which DataFusion refuses
 /// and DuckDB allows (`SELECT count(*), count(*)`, `SELECT a / b, a // b`): see
 /// `name_every_column`.
-pub(crate) fn is_duplicate_name(e: &datafusion::error::DataFusionError) -> bool {
+fn is_duplicate_name(e: &datafusion::error::DataFusionError) -> bool {
     matches!(e.find_root(), datafusion::error::DataFusionError::Plan(m)
         if m.starts_with("Projections require unique expression names"))
 }
@@ -409,7 +424,7 @@ pub(crate) fn is_duplicate_name(e: &datafusion::error::DataFusionError) -> bool 
 /// `_2`, … after repeats: the plan of a statement that failed on duplicate names. A column
 /// named after a table column keeps that name (outer queries refer to it), and so does a
 /// select list with no two unaliased expressions and no repeated column.
-pub(crate) fn name_every_column(statement: &mut datafusion::sql::parser::Statement) {
+fn name_every_column(statement: &mut datafusion::sql::parser::Statement) {
     use datafusion::sql::sqlparser::ast::{
         Expr as SqlExpr, Ident, Query, SelectItem, SetExpr, VisitMut, VisitorMut,
     };
