@@ -166,6 +166,7 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
         crate::functions::register(&ctx, &config.limits);
         ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
+        ctx.add_optimizer_rule(Arc::new(crate::date_comparisons::DatesAgainstTimestamps));
         // Strata's own physical rules: dropping filters the statistics prove and answering
         // groups from statistics run first, while each filter and partial aggregate still sits
         // directly on its scan, and so does choosing late materialization for scans looking

@@ -12,10 +12,12 @@ mod arithmetic;
 mod calendar;
 mod dialect;
 mod duckdb;
+mod epoch;
 mod geo;
 mod h3;
 mod json;
 mod len;
+mod regex_split;
 
 pub(crate) use dialect::{duckdb_spellings, plan_statement};
 
@@ -101,6 +103,7 @@ pub(crate) fn planners() -> Vec<Arc<dyn datafusion::logical_expr::planner::ExprP
     vec![
         Arc::new(dialect::ArrowPlanner),
         Arc::new(arithmetic::DivisionPlanner),
+        Arc::new(calendar::DateIntervalPlanner),
     ]
 }
 

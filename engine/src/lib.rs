@@ -14,6 +14,7 @@ mod codec;
 mod commands;
 mod config;
 mod data_cache;
+mod date_comparisons;
 mod date_part;
 mod deletes;
 mod dictionary_pruning;

@@ -509,7 +509,7 @@ mod tests {
         let wrapped = [
             "SELECT area, count(*), min(id) FROM t WHERE area LIKE '%ark%' GROUP BY area",
             "SELECT area, count(*) FROM t WHERE area ILIKE 'PARK%' GROUP BY area",
-            "SELECT area, count(*) FROM t WHERE area ~ '^[HU]' GROUP BY area",
+            "SELECT area, count(*) FROM t WHERE area ~ '[HU].*' GROUP BY area",
             "SELECT area, count(*) FROM t WHERE lower(area) = 'harlem' OR area NOT LIKE '%a%' \
              GROUP BY area",
             "SELECT count(*) FROM t WHERE id > 100 AND upper(area) > 'P'",

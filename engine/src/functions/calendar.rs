@@ -575,3 +575,51 @@ pub(super) fn first_type(name: &str, arg_types: &[DataType]) -> Result<DataType>
         None => plan_err!("{name} needs an argument"),
     }
 }
+
+/// DuckDB's `DATE ± INTERVAL` is a TIMESTAMP (`DATE '2026-01-01' - INTERVAL 1 HOUR` is
+/// 2025-12-31 23:00:00); DataFusion keeps a DATE and drops the hours. The date is cast to a
+/// timestamp first. `DATE ± integer` (days) stays a DATE, as in DuckDB.
+#[derive(Debug)]
+pub(crate) struct DateIntervalPlanner;
+
+impl datafusion::logical_expr::planner::ExprPlanner for DateIntervalPlanner {
+    fn plan_binary_op(
+        &self,
+        expr: datafusion::logical_expr::planner::RawBinaryExpr,
+        schema: &datafusion::common::DFSchema,
+    ) -> Result<
+        datafusion::logical_expr::planner::PlannerResult<
+            datafusion::logical_expr::planner::RawBinaryExpr,
+        >,
+    > {
+        use datafusion::logical_expr::planner::PlannerResult;
+        use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, Operator};
+        use datafusion::sql::sqlparser::ast::BinaryOperator;
+        let op = match expr.op {
+            BinaryOperator::Plus => Operator::Plus,
+            BinaryOperator::Minus => Operator::Minus,
+            _ => return Ok(PlannerResult::Original(expr)),
+        };
+        let kind = |e: &Expr| match e.get_type(schema) {
+            Ok(DataType::Date32 | DataType::Date64) => 'd',
+            Ok(DataType::Interval(_)) => 'i',
+            _ => ' ',
+        };
+        let timestamp = |e: Expr| {
+            Expr::Cast(Cast::new(
+                Box::new(e),
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+            ))
+        };
+        let (left, right) = match (kind(&expr.left), kind(&expr.right), op) {
+            ('d', 'i', _) => (timestamp(expr.left), expr.right),
+            ('i', 'd', Operator::Plus) => (expr.left, timestamp(expr.right)),
+            _ => return Ok(PlannerResult::Original(expr)),
+        };
+        Ok(PlannerResult::Planned(Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(left),
+            op,
+            Box::new(right),
+        ))))
+    }
+}

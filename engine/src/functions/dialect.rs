@@ -190,7 +190,9 @@ pub(crate) fn duckdb_spellings(statement: &mut datafusion::sql::parser::Statemen
             if let SqlExpr::Function(f) = expr {
                 bigquery_trunc(f);
                 sum_of_condition(f);
+                list_sort_nulls_last(f);
             }
+            regex_match_is_full(expr);
             if let SqlExpr::Interval(interval) = expr {
                 interval_as_text(interval);
             }
@@ -586,4 +588,65 @@ fn sum_of_condition(f: &mut datafusion::sql::sqlparser::ast::Function) {
             format: None,
         };
     }
+}
+
+/// DuckDB's `x ~ pattern` (and `!~`) is `regexp_full_match`: the pattern must match the whole
+/// string, where PostgreSQL's (DataFusion's) matches anywhere in it. The pattern is anchored:
+/// `'^(?:' || pattern || ')$'`.
+fn regex_match_is_full(expr: &mut datafusion::sql::sqlparser::ast::Expr) {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator as Op, Expr as SqlExpr, Value};
+    let SqlExpr::BinaryOp {
+        op: Op::PGRegexMatch | Op::PGRegexNotMatch,
+        right,
+        ..
+    } = expr
+    else {
+        return;
+    };
+    let text = |s: &str| SqlExpr::value(Value::SingleQuotedString(s.to_string()));
+    let pattern = std::mem::replace(right.as_mut(), text(""));
+    **right = match pattern {
+        SqlExpr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)) => {
+            let Value::SingleQuotedString(p) = v.value else {
+                unreachable!()
+            };
+            text(&format!("^(?:{p})$"))
+        }
+        other => SqlExpr::Nested(Box::new(SqlExpr::BinaryOp {
+            left: Box::new(SqlExpr::BinaryOp {
+                left: Box::new(text("^(?:")),
+                op: Op::StringConcat,
+                right: Box::new(SqlExpr::Nested(Box::new(other))),
+            }),
+            op: Op::StringConcat,
+            right: Box::new(text(")$")),
+        })),
+    };
+}
+
+/// DuckDB's `list_sort(l [, order])` (and `array_sort`) puts NULLs last unless told; DataFusion's
+/// `array_sort` puts them first. A call without a NULL order gets `'NULLS LAST'`.
+fn list_sort_nulls_last(f: &mut datafusion::sql::sqlparser::ast::Function) {
+    use datafusion::sql::sqlparser::ast::{
+        Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Value,
+    };
+    let is_sort = f.name.0.len() == 1
+        && f.name.0[0].as_ident().is_some_and(|i| {
+            i.value.eq_ignore_ascii_case("list_sort") || i.value.eq_ignore_ascii_case("array_sort")
+        });
+    let FunctionArguments::List(list) = &mut f.args else {
+        return;
+    };
+    if !is_sort || list.args.is_empty() || list.args.len() > 2 {
+        return;
+    }
+    let text = |s: &str| {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::value(
+            Value::SingleQuotedString(s.to_string()),
+        )))
+    };
+    if list.args.len() == 1 {
+        list.args.push(text("ASC"));
+    }
+    list.args.push(text("NULLS LAST"));
 }

@@ -43,6 +43,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("make_array", "list_value"),
     ("signum", "sign"),
     ("uuid", "gen_random_uuid"),
+    ("var_samp", "variance"),
 ];
 
 pub(crate) fn register(ctx: &SessionContext) {
@@ -67,8 +68,9 @@ pub(crate) fn udfs() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(RegexpExtract::new(false)),
         ScalarUDF::new_from_impl(RegexpExtract::new(true)),
         ScalarUDF::new_from_impl(TimeBucket::new()),
-        ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Millis)),
-        ScalarUDF::new_from_impl(Epoch::new(EpochUnit::Seconds)),
+        super::epoch::udf(super::epoch::EpochUnit::Millis),
+        super::epoch::udf(super::epoch::EpochUnit::Seconds),
+        super::regex_split::udf(),
         super::len::len(),
         ScalarUDF::new_from_impl(If {
             signature: Signature::user_defined(Volatility::Immutable),
@@ -456,111 +458,6 @@ impl ScalarUDFImpl for TimeBucket {
             config_options: args.config_options,
         })?;
         binned.cast_to(&t_type, None)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(&self.doc)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum EpochUnit {
-    /// `epoch_ms`: milliseconds to a timestamp, or a timestamp to milliseconds.
-    Millis,
-    /// `epoch`: a timestamp to seconds (a double).
-    Seconds,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Epoch {
-    unit: EpochUnit,
-    signature: Signature,
-    doc: Documentation,
-}
-
-impl Epoch {
-    fn new(unit: EpochUnit) -> Self {
-        let doc = match unit {
-            EpochUnit::Millis => doc(
-                "Time",
-                "Milliseconds since 1970-01-01 UTC to a timestamp, or a timestamp to milliseconds since then.",
-                "epoch_ms(milliseconds | t)",
-                "SELECT epoch_ms(1700000000000)  -- 2023-11-14T22:13:20",
-            ),
-            EpochUnit::Seconds => doc(
-                "Time",
-                "Seconds since 1970-01-01 UTC, with fractions, of a timestamp or date.",
-                "epoch(t)",
-                "SELECT epoch(TIMESTAMP '2024-01-01 00:00:01.5')  -- 1704067201.5",
-            ),
-        };
-        Epoch {
-            unit,
-            signature: Signature::any(1, Volatility::Immutable),
-            doc,
-        }
-    }
-}
-
-impl ScalarUDFImpl for Epoch {
-    fn name(&self) -> &str {
-        match self.unit {
-            EpochUnit::Millis => "epoch_ms",
-            EpochUnit::Seconds => "epoch",
-        }
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        let [arg] = arg_types else {
-            return plan_err!("{} takes 1 argument", self.name());
-        };
-        let time = matches!(
-            arg,
-            DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
-        );
-        match (self.unit, time) {
-            (EpochUnit::Millis, true) => Ok(DataType::Int64),
-            (EpochUnit::Millis, false) if arg_types[0].is_integer() || arg_types[0].is_null() => {
-                Ok(DataType::Timestamp(TimeUnit::Millisecond, None))
-            }
-            (EpochUnit::Seconds, true) => Ok(DataType::Float64),
-            (_, _) => plan_err!("{} does not take {}", self.name(), arg_types[0]),
-        }
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let value = &args.args[0];
-        let input = value.data_type();
-        let time = matches!(
-            input,
-            DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
-        );
-        if !time {
-            let as_int = value.cast_to(&DataType::Int64, None)?;
-            return as_int.cast_to(&DataType::Timestamp(TimeUnit::Millisecond, None), None);
-        }
-        let unit = match self.unit {
-            EpochUnit::Millis => TimeUnit::Millisecond,
-            EpochUnit::Seconds => TimeUnit::Microsecond,
-        };
-        let ticks = value
-            .cast_to(&DataType::Timestamp(unit, None), None)?
-            .cast_to(&DataType::Int64, None)?;
-        if self.unit == EpochUnit::Millis {
-            return Ok(ticks);
-        }
-        let rows = super::rows_to_compute(&args);
-        let micros = ticks.to_array(rows)?;
-        let seconds: arrow::array::Float64Array = micros
-            .as_primitive::<arrow::datatypes::Int64Type>()
-            .iter()
-            .map(|v| v.map(|v| v as f64 / 1e6))
-            .collect();
-        shaped(&args.args, Arc::new(seconds))
     }
 
     fn documentation(&self) -> Option<&Documentation> {

@@ -1,0 +1,168 @@
+//! A DATE compared with a constant TIMESTAMP is compared with a constant DATE instead.
+//!
+//! `DATE ± INTERVAL` is a TIMESTAMP, as in DuckDB (`functions/calendar.rs`), so the everyday
+//! `day >= current_date - INTERVAL 7 DAY` compares a DATE column with a timestamp, which type
+//! coercion does by casting the column, row by row. The same comparison with the date the
+//! timestamp falls on (rounded up for `>=` and `<` when it is not midnight) selects exactly the
+//! same rows and compares dates: no cast per row, and the predicate the scan prunes with is the
+//! column's own. `=` and `<>` are rewritten only for a midnight timestamp.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, LogicalPlan, Operator};
+use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+
+#[derive(Debug, Default)]
+pub(crate) struct DatesAgainstTimestamps;
+
+impl OptimizerRule for DatesAgainstTimestamps {
+    fn name(&self) -> &str {
+        "strata_dates_against_timestamps"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        // The schema the node's expressions are written against.
+        let schema = match &plan {
+            LogicalPlan::Filter(filter) => Arc::clone(filter.input.schema()),
+            LogicalPlan::TableScan(scan) if !scan.filters.is_empty() => {
+                Arc::new(DFSchema::try_from_qualified_schema(
+                    scan.table_name.clone(),
+                    &scan.source.schema(),
+                )?)
+            }
+            _ => return Ok(Transformed::no(plan)),
+        };
+        plan.map_expressions(|expr| expr.transform_up(|e| Ok(on_dates(e, &schema))))
+    }
+}
+
+/// `CAST(date AS TIMESTAMP) op constant` as `date op' constant date`, when exact.
+fn on_dates(expr: Expr, schema: &DFSchema) -> Transformed<Expr> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else {
+        return Transformed::no(expr);
+    };
+    let (cast, value, op) = match (left.as_ref(), right.as_ref()) {
+        (Expr::Cast(cast), Expr::Literal(value, _)) => (cast, value, *op),
+        (Expr::Literal(value, _), Expr::Cast(cast)) => match op.swap() {
+            Some(op) => (cast, value, op),
+            None => return Transformed::no(expr),
+        },
+        _ => return Transformed::no(expr),
+    };
+    match date_comparison(cast, value, op, schema) {
+        Some(rewritten) => Transformed::yes(rewritten),
+        None => Transformed::no(expr),
+    }
+}
+
+fn date_comparison(
+    cast: &Cast,
+    value: &ScalarValue,
+    op: Operator,
+    schema: &DFSchema,
+) -> Option<Expr> {
+    let DataType::Timestamp(unit, None) = cast.field.data_type() else {
+        return None;
+    };
+    if cast.expr.get_type(schema).ok()? != DataType::Date32 {
+        return None;
+    }
+    let (ticks, per_day) = match (value, unit) {
+        (ScalarValue::TimestampSecond(Some(v), None), TimeUnit::Second) => (*v, 86_400),
+        (ScalarValue::TimestampMillisecond(Some(v), None), TimeUnit::Millisecond) => {
+            (*v, 86_400_000)
+        }
+        (ScalarValue::TimestampMicrosecond(Some(v), None), TimeUnit::Microsecond) => {
+            (*v, 86_400_000_000)
+        }
+        (ScalarValue::TimestampNanosecond(Some(v), None), TimeUnit::Nanosecond) => {
+            (*v, 86_400_000_000_000)
+        }
+        _ => return None,
+    };
+    let day = ticks.div_euclid(per_day);
+    let midnight = ticks.rem_euclid(per_day) == 0;
+    let up = i64::from(!midnight);
+    let (op, day) = match op {
+        // d >= t: from the first midnight at or after t.
+        Operator::GtEq => (Operator::GtEq, day + up),
+        // d > t: after the day t falls on.
+        Operator::Gt => (Operator::Gt, day),
+        Operator::LtEq => (Operator::LtEq, day),
+        Operator::Lt => (Operator::Lt, day + up),
+        Operator::Eq | Operator::NotEq if midnight => (op, day),
+        _ => return None,
+    };
+    let day = i32::try_from(day).ok()?;
+    Some(Expr::BinaryExpr(BinaryExpr::new(
+        cast.expr.clone(),
+        op,
+        Box::new(Expr::Literal(ScalarValue::Date32(Some(day)), None)),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    /// Counts by the rewritten plan equal the row-by-row comparison's, around midnight and
+    /// away from it, and the plan keeps no cast of the date column.
+    #[tokio::test]
+    async fn comparisons_select_the_same_days() -> Result<()> {
+        let ctx = SessionContext::new();
+        ctx.add_optimizer_rule(Arc::new(DatesAgainstTimestamps));
+        let plain = SessionContext::new();
+        let days = "SELECT CAST(d AS DATE) AS d FROM (VALUES ('2026-01-01'), ('2026-01-02'), \
+                    ('2026-01-03'), (NULL)) v(d)";
+        for c in [&ctx, &plain] {
+            c.sql(&format!("CREATE TABLE t AS {days}"))
+                .await?
+                .collect()
+                .await?;
+        }
+        for t in [
+            "2026-01-02 00:00:00",
+            "2026-01-02 06:00:00",
+            "2025-12-31 23:00:00",
+        ] {
+            for op in [">=", ">", "<=", "<", "=", "<>"] {
+                let sql = format!("SELECT count(*) FROM t WHERE d {op} TIMESTAMP '{t}'");
+                let flipped = format!("SELECT count(*) FROM t WHERE TIMESTAMP '{t}' {op} d");
+                for q in [sql, flipped] {
+                    let a = ctx.sql(&q).await?.collect().await?;
+                    let b = plain.sql(&q).await?.collect().await?;
+                    assert_eq!(
+                        arrow::util::pretty::pretty_format_batches(&a)?.to_string(),
+                        arrow::util::pretty::pretty_format_batches(&b)?.to_string(),
+                        "{q}"
+                    );
+                }
+            }
+        }
+        let plan = ctx
+            .sql("EXPLAIN SELECT count(*) FROM t WHERE d >= TIMESTAMP '2026-01-02 06:00:00'")
+            .await?
+            .collect()
+            .await?;
+        let text = arrow::util::pretty::pretty_format_batches(&plan)?.to_string();
+        assert!(text.contains("t.d >= Date32(\"2026-01-03\")"), "{text}");
+        assert!(!text.contains("CAST(t.d"), "{text}");
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! DuckDB's `string_split_regex` (also `str_split_regex`, `regexp_split_to_array`): a string
+//! split at every match of a regular expression, as a list of strings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
+use arrow::datatypes::{DataType, Field};
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TypeSignature, Volatility,
+};
+use regex::{Regex, RegexBuilder};
+
+use super::{doc, shaped};
+
+pub(super) fn udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(SplitRegex {
+        signature: Signature::one_of(
+            vec![TypeSignature::String(2), TypeSignature::String(3)],
+            Volatility::Immutable,
+        ),
+        aliases: vec!["str_split_regex".into(), "regexp_split_to_array".into()],
+        doc: doc(
+            "Strings",
+            "Splits a string at every match of a regular expression (an empty one splits it into its characters). Options: 'i' ignores case, 'c' does not (the default), 'l' takes the pattern literally.",
+            "string_split_regex(s, pattern [, options])",
+            "SELECT string_split_regex('a1b22c', '[0-9]+')  -- [a, b, c]",
+        ),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SplitRegex {
+    signature: Signature,
+    aliases: Vec<String>,
+    doc: Documentation,
+}
+
+fn list_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// The regular expression of `pattern` with DuckDB's `options`.
+fn compile(pattern: &str, options: &str) -> Result<Regex> {
+    let mut literal = false;
+    let mut ignore_case = false;
+    for option in options.chars() {
+        match option {
+            'i' => ignore_case = true,
+            'c' => ignore_case = false,
+            'l' => literal = true,
+            other => {
+                return exec_err!(
+                    "string_split_regex: unknown option '{other}' (use 'i', 'c' or 'l')"
+                );
+            }
+        }
+    }
+    let source = if literal {
+        regex::escape(pattern)
+    } else {
+        pattern.to_string()
+    };
+    RegexBuilder::new(&source)
+        .case_insensitive(ignore_case)
+        .build()
+        .or_else(|e| exec_err!("string_split_regex: invalid pattern '{pattern}': {e}"))
+}
+
+impl ScalarUDFImpl for SplitRegex {
+    fn name(&self) -> &str {
+        "string_split_regex"
+    }
+
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if !(2..=3).contains(&arg_types.len()) {
+            return plan_err!("string_split_regex takes a string, a pattern and options");
+        }
+        Ok(list_type())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = super::rows_to_compute(&args);
+        let strings: Vec<ArrayRef> = args
+            .args
+            .iter()
+            .map(|a| {
+                let array = a.to_array(rows)?;
+                Ok(arrow::compute::cast(&array, &DataType::Utf8)?)
+            })
+            .collect::<Result<_>>()?;
+        let text = strings[0].as_string::<i32>();
+        let pattern = strings[1].as_string::<i32>();
+        let options = strings.get(2).map(|o| o.as_string::<i32>());
+        let mut compiled: HashMap<(String, String), Regex> = HashMap::new();
+        let mut out = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+            "item",
+            DataType::Utf8,
+            true,
+        )));
+        for row in 0..rows {
+            let option = options.map(|o| if o.is_null(row) { "" } else { o.value(row) });
+            if text.is_null(row) || pattern.is_null(row) {
+                out.append_null();
+                continue;
+            }
+            let (s, p) = (text.value(row), pattern.value(row));
+            if p.is_empty() {
+                for c in s.chars() {
+                    out.values().append_value(c.to_string());
+                }
+                out.append(true);
+                continue;
+            }
+            let key = (p.to_string(), option.unwrap_or("").to_string());
+            let regex = match compiled.get(&key) {
+                Some(regex) => regex,
+                None => {
+                    let regex = compile(&key.0, &key.1)?;
+                    compiled.entry(key).or_insert(regex)
+                }
+            };
+            for piece in regex.split(s) {
+                out.values().append_value(piece);
+            }
+            out.append(true);
+        }
+        shaped(&args.args, Arc::new(out.finish()))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&self.doc)
+    }
+}
