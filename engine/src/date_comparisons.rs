@@ -9,10 +9,12 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use arrow::datatypes::DataType;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, LogicalPlan, Operator};
+use datafusion::optimizer::analyzer::AnalyzerRule;
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
 #[derive(Debug, Default)]
@@ -36,63 +38,118 @@ impl OptimizerRule for DatesAgainstTimestamps {
         plan: LogicalPlan,
         _config: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        // The schema the node's expressions are written against.
-        let schema = match &plan {
-            LogicalPlan::Filter(filter) => Arc::clone(filter.input.schema()),
-            LogicalPlan::TableScan(scan) if !scan.filters.is_empty() => {
-                Arc::new(DFSchema::try_from_qualified_schema(
-                    scan.table_name.clone(),
-                    &scan.source.schema(),
-                )?)
-            }
-            _ => return Ok(Transformed::no(plan)),
-        };
-        plan.map_expressions(|expr| expr.transform_up(|e| Ok(on_dates(e, &schema))))
+        rewrite_node(plan)
     }
 }
 
-/// `CAST(date AS TIMESTAMP) op constant` as `date op' constant date`, when exact.
+/// Also right after type coercion, before the optimizer folds constants: a DATE compared with
+/// `DATE '1500-01-01' + INTERVAL 1 HOUR` is cast to nanoseconds there, which that timestamp
+/// does not fit, and the folding would fail; compared in microseconds, it folds.
+impl AnalyzerRule for DatesAgainstTimestamps {
+    fn name(&self) -> &str {
+        "strata_dates_against_timestamps"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(rewrite_node).data()
+    }
+}
+
+fn rewrite_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    // The schema the node's expressions are written against: a scan's table, or its inputs'
+    // (filters, aggregates' FILTER clauses, projections, join conditions).
+    let schema = match &plan {
+        LogicalPlan::TableScan(scan) if !scan.filters.is_empty() => Arc::new(
+            DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?,
+        ),
+        _ => {
+            let inputs = plan.inputs();
+            let Some((first, rest)) = inputs.split_first() else {
+                return Ok(Transformed::no(plan));
+            };
+            let mut schema = first.schema().as_ref().clone();
+            for other in rest {
+                schema.merge(other.schema());
+            }
+            Arc::new(schema)
+        }
+    };
+    plan.map_expressions(|expr| expr.transform_up(|e| Ok(on_dates(e, &schema))))
+}
+
+/// `CAST(date AS TIMESTAMP) op constant` as `date op' constant date`, when exact; or, against
+/// a timestamp that is not constant, compared in that timestamp's own unit rather than in
+/// nanoseconds (which dates past 2262 do not fit).
 fn on_dates(expr: Expr, schema: &DFSchema) -> Transformed<Expr> {
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else {
         return Transformed::no(expr);
     };
-    let (cast, value, op) = match (left.as_ref(), right.as_ref()) {
-        (Expr::Cast(cast), Expr::Literal(value, _)) => (cast, value, *op),
-        (Expr::Literal(value, _), Expr::Cast(cast)) => match op.swap() {
-            Some(op) => (cast, value, op),
-            None => return Transformed::no(expr),
-        },
-        _ => return Transformed::no(expr),
-    };
-    match date_comparison(cast, value, op, schema) {
+    let rewritten = match (left.as_ref(), right.as_ref()) {
+        (Expr::Cast(cast), other) => against(cast, other, *op, schema, false),
+        _ => None,
+    }
+    .or_else(|| match (left.as_ref(), right.as_ref()) {
+        (other, Expr::Cast(cast)) => against(cast, other, op.swap()?, schema, true),
+        _ => None,
+    });
+    match rewritten {
         Some(rewritten) => Transformed::yes(rewritten),
         None => Transformed::no(expr),
     }
 }
 
-fn date_comparison(
+/// `cast op other` (`other op' cast` when `swapped`, `op` already swapped), where `cast` is a
+/// DATE cast to a timestamp.
+fn against(
     cast: &Cast,
-    value: &ScalarValue,
+    other: &Expr,
     op: Operator,
     schema: &DFSchema,
+    swapped: bool,
 ) -> Option<Expr> {
-    let DataType::Timestamp(unit, None) = cast.field.data_type() else {
-        return None;
-    };
-    if cast.expr.get_type(schema).ok()? != DataType::Date32 {
+    if !matches!(cast.field.data_type(), DataType::Timestamp(_, None))
+        || cast.expr.get_type(schema).ok()? != DataType::Date32
+    {
         return None;
     }
-    let (ticks, per_day) = match (value, unit) {
-        (ScalarValue::TimestampSecond(Some(v), None), TimeUnit::Second) => (*v, 86_400),
-        (ScalarValue::TimestampMillisecond(Some(v), None), TimeUnit::Millisecond) => {
-            (*v, 86_400_000)
-        }
-        (ScalarValue::TimestampMicrosecond(Some(v), None), TimeUnit::Microsecond) => {
-            (*v, 86_400_000_000)
-        }
-        (ScalarValue::TimestampNanosecond(Some(v), None), TimeUnit::Nanosecond) => {
-            (*v, 86_400_000_000_000)
-        }
+    let constant = match other {
+        Expr::Literal(value, _) => Some(value),
+        Expr::Cast(inner) => match inner.expr.as_ref() {
+            Expr::Literal(value, _) => Some(value),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(value) = constant {
+        return date_comparison(cast, value, op);
+    }
+    // A timestamp expression cast to a finer unit: cast the date to its unit instead.
+    let Expr::Cast(inner) = other else {
+        return None;
+    };
+    let unit = match inner.expr.get_type(schema).ok()? {
+        DataType::Timestamp(unit, None) => unit,
+        _ => return None,
+    };
+    let date = Expr::Cast(Cast::new(
+        cast.expr.clone(),
+        DataType::Timestamp(unit, None),
+    ));
+    let (l, r) = if swapped {
+        (inner.expr.clone(), Box::new(date))
+    } else {
+        (Box::new(date), inner.expr.clone())
+    };
+    let op = if swapped { op.swap()? } else { op };
+    Some(Expr::BinaryExpr(BinaryExpr::new(l, op, r)))
+}
+
+fn date_comparison(cast: &Cast, value: &ScalarValue, op: Operator) -> Option<Expr> {
+    let (ticks, per_day) = match value {
+        ScalarValue::TimestampSecond(Some(v), None) => (*v, 86_400),
+        ScalarValue::TimestampMillisecond(Some(v), None) => (*v, 86_400_000),
+        ScalarValue::TimestampMicrosecond(Some(v), None) => (*v, 86_400_000_000),
+        ScalarValue::TimestampNanosecond(Some(v), None) => (*v, 86_400_000_000_000),
         _ => return None,
     };
     let day = ticks.div_euclid(per_day);

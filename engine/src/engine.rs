@@ -167,6 +167,7 @@ impl Engine {
         crate::functions::register(&ctx, &config.limits);
         ctx.add_optimizer_rule(Arc::new(crate::chains::BalanceChains));
         ctx.add_optimizer_rule(Arc::new(crate::date_comparisons::DatesAgainstTimestamps));
+        ctx.add_analyzer_rule(Arc::new(crate::date_comparisons::DatesAgainstTimestamps));
         // Strata's own physical rules: dropping filters the statistics prove and answering
         // groups from statistics run first, while each filter and partial aggregate still sits
         // directly on its scan, and so does choosing late materialization for scans looking

@@ -606,12 +606,15 @@ fn regex_match_is_full(expr: &mut datafusion::sql::sqlparser::ast::Expr) {
     let text = |s: &str| SqlExpr::value(Value::SingleQuotedString(s.to_string()));
     let pattern = std::mem::replace(right.as_mut(), text(""));
     **right = match pattern {
-        SqlExpr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)) => {
+        // A pattern that does not compile is left as it is, to fail with its own error.
+        SqlExpr::Value(v) if matches!(&v.value, Value::SingleQuotedString(p) if regex::Regex::new(p).is_ok()) =>
+        {
             let Value::SingleQuotedString(p) = v.value else {
                 unreachable!()
             };
             text(&format!("^(?:{p})$"))
         }
+        pattern @ SqlExpr::Value(_) => pattern,
         other => SqlExpr::Nested(Box::new(SqlExpr::BinaryOp {
             left: Box::new(SqlExpr::BinaryOp {
                 left: Box::new(text("^(?:")),

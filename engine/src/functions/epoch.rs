@@ -1,11 +1,13 @@
 //! DuckDB's `epoch` and `epoch_ms`: timestamps and dates to seconds or milliseconds since
-//! 1970-01-01 UTC, durations and intervals to their length (DuckDB counts a month as 30 days),
+//! 1970-01-01 UTC, durations and intervals to their length (as DuckDB measures them),
 //! and `epoch_ms(integer)` back to a timestamp.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, Float64Array, Int64Array};
-use arrow::datatypes::{DataType, Int64Type, IntervalMonthDayNanoType, IntervalUnit, TimeUnit};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array};
+use arrow::datatypes::{
+    DataType, Float64Type, Int64Type, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
+};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -58,13 +60,13 @@ impl Epoch {
         let doc = match unit {
             EpochUnit::Millis => doc(
                 "Time",
-                "Milliseconds since 1970-01-01 UTC to a timestamp, or a timestamp to milliseconds since then; of a duration or interval, its length in milliseconds (a month counts as 30 days).",
+                "Milliseconds since 1970-01-01 UTC to a timestamp, or a timestamp to milliseconds since then; of a duration or interval, its length in milliseconds (a month counts as 30 days, as in DuckDB).",
                 "epoch_ms(milliseconds | t | length)",
                 "SELECT epoch_ms(1700000000000)  -- 2023-11-14T22:13:20",
             ),
             EpochUnit::Seconds => doc(
                 "Time",
-                "Seconds since 1970-01-01 UTC, with fractions, of a timestamp or date; of a duration (a timestamp minus another) or interval, its length in seconds (a month counts as 30 days).",
+                "Seconds since 1970-01-01 UTC, with fractions, of a timestamp or date; of a duration (a timestamp minus another) or interval, its length in seconds (a month counts as 30 days and a year as 365.25, as in DuckDB).",
                 "epoch(t | length)",
                 "SELECT epoch(TIMESTAMP '2024-01-01 00:00:01.5')  -- 1704067201.5",
             ),
@@ -77,25 +79,51 @@ impl Epoch {
     }
 }
 
-/// Microseconds in the length of each value: durations of any unit, intervals of any kind.
-fn length_micros(value: &ColumnarValue, rows: usize) -> Result<Int64Array> {
+/// The length of each value, in `unit`, as DuckDB measures it: durations exactly; intervals
+/// with 30-day months, except that `epoch` counts whole years as 365.25 days (its
+/// `EpochOperator`) while `epoch_ms` does not (`Interval::GetMilli`), and `epoch_ms` truncates
+/// the interval's sub-day part to milliseconds on its own.
+fn lengths(value: &ColumnarValue, rows: usize, unit: EpochUnit) -> Result<ArrayRef> {
     let array = value.to_array(rows)?;
     if let DataType::Duration(_) = array.data_type() {
         let micros = arrow::compute::cast(&array, &DataType::Duration(TimeUnit::Microsecond))?;
         let ticks = arrow::compute::cast(&micros, &DataType::Int64)?;
-        return Ok(ticks.as_primitive::<Int64Type>().clone());
+        let ticks = ticks.as_primitive::<Int64Type>();
+        return Ok(match unit {
+            EpochUnit::Millis => Arc::new(ticks.unary::<_, Int64Type>(|v| v / 1_000)),
+            EpochUnit::Seconds => Arc::new(ticks.unary::<_, Float64Type>(|v| v as f64 / 1e6)),
+        });
     }
     let interval = arrow::compute::cast(&array, &DataType::Interval(IntervalUnit::MonthDayNano))?;
-    Ok(interval
-        .as_primitive::<IntervalMonthDayNanoType>()
-        .iter()
-        .map(|v| {
-            v.map(|v| {
-                (i64::from(v.months) * 30 + i64::from(v.days)) * 86_400_000_000
-                    + v.nanoseconds / 1_000
-            })
-        })
-        .collect())
+    let interval = interval.as_primitive::<IntervalMonthDayNanoType>();
+    Ok(match unit {
+        EpochUnit::Millis => Arc::new(
+            interval
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        i64::from(v.months) * 2_592_000_000
+                            + i64::from(v.days) * 86_400_000
+                            + v.nanoseconds / 1_000 / 1_000
+                    })
+                })
+                .collect::<Int64Array>(),
+        ),
+        EpochUnit::Seconds => Arc::new(
+            interval
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        let years = i64::from(v.months / 12);
+                        let days = years * 365 + i64::from(v.months % 12) * 30 + i64::from(v.days);
+                        days as f64 * 86_400.0
+                            + years as f64 * 21_600.0
+                            + (v.nanoseconds / 1_000) as f64 / 1e6
+                    })
+                })
+                .collect::<Float64Array>(),
+        ),
+    })
 }
 
 impl ScalarUDFImpl for Epoch {
@@ -127,41 +155,25 @@ impl ScalarUDFImpl for Epoch {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let value = &args.args[0];
         let rows = super::rows_to_compute(&args);
-        let micros = match input(&value.data_type()) {
+        match input(&value.data_type()) {
+            Input::Length => shaped(&args.args, lengths(value, rows, self.unit)?),
             Input::Other => {
                 let as_int = value.cast_to(&DataType::Int64, None)?;
-                return as_int.cast_to(&DataType::Timestamp(TimeUnit::Millisecond, None), None);
+                as_int.cast_to(&DataType::Timestamp(TimeUnit::Millisecond, None), None)
             }
-            Input::Time if self.unit == EpochUnit::Millis => {
-                return value
-                    .cast_to(&DataType::Timestamp(TimeUnit::Millisecond, None), None)?
-                    .cast_to(&DataType::Int64, None);
-            }
+            Input::Time if self.unit == EpochUnit::Millis => value
+                .cast_to(&DataType::Timestamp(TimeUnit::Millisecond, None), None)?
+                .cast_to(&DataType::Int64, None),
             Input::Time => {
                 let ticks = value
                     .cast_to(&DataType::Timestamp(TimeUnit::Microsecond, None), None)?
                     .cast_to(&DataType::Int64, None)?
                     .to_array(rows)?;
-                ticks.as_primitive::<Int64Type>().clone()
+                let seconds: Float64Array =
+                    ticks.as_primitive::<Int64Type>().unary(|v| v as f64 / 1e6);
+                shaped(&args.args, Arc::new(seconds))
             }
-            Input::Length => length_micros(value, rows)?,
-        };
-        let out: Arc<dyn Array> = match self.unit {
-            // Whole milliseconds, truncated as DuckDB does.
-            EpochUnit::Millis => Arc::new(
-                micros
-                    .iter()
-                    .map(|v| v.map(|v| v / 1_000))
-                    .collect::<Int64Array>(),
-            ),
-            EpochUnit::Seconds => Arc::new(
-                micros
-                    .iter()
-                    .map(|v| v.map(|v| v as f64 / 1e6))
-                    .collect::<Float64Array>(),
-            ),
-        };
-        shaped(&args.args, out)
+        }
     }
 
     fn documentation(&self) -> Option<&Documentation> {

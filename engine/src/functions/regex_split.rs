@@ -23,8 +23,8 @@ pub(super) fn udf() -> ScalarUDF {
         ),
         aliases: vec!["str_split_regex".into(), "regexp_split_to_array".into()],
         doc: doc(
-            "Strings",
-            "Splits a string at every match of a regular expression (an empty one splits it into its characters). Options: 'i' ignores case, 'c' does not (the default), 'l' takes the pattern literally.",
+            "Text",
+            "Splits a string at every match of a regular expression (an empty one splits it into its characters). Options: 'i' ignores case, 'c' does not (the default), 'l' takes the pattern literally, 'm' (or 'n', 'p') matches ^ and $ at every line. A pattern that can match nothing (`x*`) splits around the empty matches as Rust's regex does, not as DuckDB's.",
             "string_split_regex(s, pattern [, options])",
             "SELECT string_split_regex('a1b22c', '[0-9]+')  -- [a, b, c]",
         ),
@@ -46,14 +46,19 @@ fn list_type() -> DataType {
 fn compile(pattern: &str, options: &str) -> Result<Regex> {
     let mut literal = false;
     let mut ignore_case = false;
+    let mut lines = false;
     for option in options.chars() {
         match option {
             'i' => ignore_case = true,
             'c' => ignore_case = false,
             'l' => literal = true,
+            // Newline-sensitive matching: `^` and `$` at every line.
+            'm' | 'n' | 'p' => lines = true,
+            's' => lines = false,
+            c if c.is_whitespace() => {}
             other => {
                 return exec_err!(
-                    "string_split_regex: unknown option '{other}' (use 'i', 'c' or 'l')"
+                    "string_split_regex: unknown option '{other}' (use c, i, l, m, n, p or s)"
                 );
             }
         }
@@ -65,6 +70,7 @@ fn compile(pattern: &str, options: &str) -> Result<Regex> {
     };
     RegexBuilder::new(&source)
         .case_insensitive(ignore_case)
+        .multi_line(lines)
         .build()
         .or_else(|e| exec_err!("string_split_regex: invalid pattern '{pattern}': {e}"))
 }
@@ -109,12 +115,24 @@ impl ScalarUDFImpl for SplitRegex {
             true,
         )));
         for row in 0..rows {
-            let option = options.map(|o| if o.is_null(row) { "" } else { o.value(row) });
+            let option = match options {
+                Some(o) if o.is_null(row) => {
+                    return exec_err!("string_split_regex: the options must not be NULL");
+                }
+                Some(o) => Some(o.value(row)),
+                None => None,
+            };
             if text.is_null(row) || pattern.is_null(row) {
                 out.append_null();
                 continue;
             }
             let (s, p) = (text.value(row), pattern.value(row));
+            if s.is_empty() {
+                // One empty piece, whatever the pattern (as in DuckDB).
+                out.values().append_value("");
+                out.append(true);
+                continue;
+            }
             if p.is_empty() {
                 for c in s.chars() {
                     out.values().append_value(c.to_string());
