@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, LogicalPlan, Operator};
 use datafusion::optimizer::analyzer::AnalyzerRule;
@@ -56,6 +56,21 @@ impl AnalyzerRule for DatesAgainstTimestamps {
 }
 
 fn rewrite_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    // Most nodes cast nothing to a timestamp: no schema is built for them.
+    let mut casts = false;
+    plan.apply_expressions(|e| {
+        casts = e.exists(|e| {
+            Ok(matches!(e, Expr::Cast(c) if matches!(c.field.data_type(), DataType::Timestamp(_, None))))
+        })?;
+        Ok(if casts {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    })?;
+    if !casts {
+        return Ok(Transformed::no(plan));
+    }
     // The schema the node's expressions are written against: a scan's table, or its inputs'
     // (filters, aggregates' FILTER clauses, projections, join conditions).
     let schema = match &plan {
@@ -123,10 +138,14 @@ fn against(
     if let Some(value) = constant {
         return date_comparison(cast, value, op);
     }
-    // A timestamp expression cast to a finer unit: cast the date to its unit instead.
+    // A timestamp expression cast to the same (finer) type as the date: cast the date to the
+    // expression's own unit instead.
     let Expr::Cast(inner) = other else {
         return None;
     };
+    if inner.field.data_type() != cast.field.data_type() {
+        return None;
+    }
     let unit = match inner.expr.get_type(schema).ok()? {
         DataType::Timestamp(unit, None) => unit,
         _ => return None,

@@ -1,7 +1,6 @@
 //! DuckDB's `string_split_regex` (also `str_split_regex`, `regexp_split_to_array`): a string
 //! split at every match of a regular expression, as a list of strings.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
@@ -38,8 +37,9 @@ struct SplitRegex {
     doc: Documentation,
 }
 
-fn list_type() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+/// The elements of the result list: nullable strings.
+fn item() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::Utf8, true))
 }
 
 /// The regular expression of `pattern` with DuckDB's `options`.
@@ -72,7 +72,18 @@ fn compile(pattern: &str, options: &str) -> Result<Regex> {
         .case_insensitive(ignore_case)
         .multi_line(lines)
         .build()
-        .or_else(|e| exec_err!("string_split_regex: invalid pattern '{pattern}': {e}"))
+        .or_else(|e| {
+            // A long pattern is named by its start (its error says where it went wrong).
+            let shown: String = pattern.chars().take(80).collect();
+            let more = if shown.len() < pattern.len() {
+                "…"
+            } else {
+                ""
+            };
+            let reason = e.to_string();
+            let reason = reason.lines().last().unwrap_or_default();
+            exec_err!("string_split_regex: invalid pattern '{shown}{more}': {reason}")
+        })
 }
 
 impl ScalarUDFImpl for SplitRegex {
@@ -92,7 +103,7 @@ impl ScalarUDFImpl for SplitRegex {
         if !(2..=3).contains(&arg_types.len()) {
             return plan_err!("string_split_regex takes a string, a pattern and options");
         }
-        Ok(list_type())
+        Ok(DataType::List(item()))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -108,12 +119,9 @@ impl ScalarUDFImpl for SplitRegex {
         let text = strings[0].as_string::<i32>();
         let pattern = strings[1].as_string::<i32>();
         let options = strings.get(2).map(|o| o.as_string::<i32>());
-        let mut compiled: HashMap<(String, String), Regex> = HashMap::new();
-        let mut out = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
-            "item",
-            DataType::Utf8,
-            true,
-        )));
+        // The last pattern and options compiled, as regexp_extract keeps them.
+        let mut compiled: Option<(String, String, Regex)> = None;
+        let mut out = ListBuilder::new(StringBuilder::new()).with_field(item());
         for row in 0..rows {
             let option = match options {
                 Some(o) if o.is_null(row) => {
@@ -134,20 +142,20 @@ impl ScalarUDFImpl for SplitRegex {
                 continue;
             }
             if p.is_empty() {
-                for c in s.chars() {
-                    out.values().append_value(c.to_string());
+                for (i, c) in s.char_indices() {
+                    out.values().append_value(&s[i..i + c.len_utf8()]);
                 }
                 out.append(true);
                 continue;
             }
-            let key = (p.to_string(), option.unwrap_or("").to_string());
-            let regex = match compiled.get(&key) {
-                Some(regex) => regex,
-                None => {
-                    let regex = compile(&key.0, &key.1)?;
-                    compiled.entry(key).or_insert(regex)
-                }
-            };
+            let option = option.unwrap_or("");
+            if compiled
+                .as_ref()
+                .is_none_or(|(cp, co, _)| cp != p || co != option)
+            {
+                compiled = Some((p.to_string(), option.to_string(), compile(p, option)?));
+            }
+            let regex = &compiled.as_ref().expect("compiled above").2;
             for piece in regex.split(s) {
                 out.values().append_value(piece);
             }
